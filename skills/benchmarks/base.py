@@ -1,0 +1,66 @@
+"""What a benchmark declares: defaults for generation, grading, metrics, judging and data prep.
+
+One small module per benchmark (``skills/benchmarks/<name>.py``) defines ``BENCHMARK`` (a
+``BenchmarkSpec``) and, when it has data to fetch, a ``prepare(ctx)`` function. The registry in
+``skills.benchmarks`` maps benchmark names (``math-500``) to those modules lazily.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, Optional, Tuple
+
+
+@dataclass(frozen=True)
+class JudgeDefaults:
+    """The LLM judge a benchmark uses unless ``--judge_*`` options say otherwise."""
+
+    model: Optional[str] = None
+    server_type: Optional[str] = None  # openai | vllm | sglang | trtllm
+    server_address: Optional[str] = None
+    args: Tuple[str, ...] = ()  # judge generation overrides, e.g. ("++prompt_config=judge/hle", ...)
+
+
+@dataclass(frozen=True)
+class BenchmarkSpec:
+    name: str
+    eval_split: str = "test"
+    prompt_config: Optional[str] = None
+    eval_type: Optional[str] = None  # grader run after generation (math | multichoice | ...)
+    metrics_type: str = "math"  # metrics calculator used by summarize_results
+    generation_args: Tuple[str, ...] = ()  # extra ++ overrides, before the user's
+    num_samples: int = 0  # seeds when given without ':N'
+    num_chunks: Optional[int] = None
+    judge: Optional[JudgeDefaults] = None
+    requires_sandbox: bool = False
+    dataset_group: Optional[str] = None  # math | multichoice | code | chat | tool | long-context
+    group: Optional[str] = None  # parent group (bfcl_v3, ruler.<setup>) for member benchmarks
+    is_group: bool = False
+    members: Tuple[str, ...] = ()  # member benchmark names when is_group
+    score_module: Optional[str] = None  # group score module (BFCL / RULER)
+    generation_module: str = "skills.inference.generate"
+    description: str = ""
+
+    def default_overrides(self) -> Tuple[str, ...]:
+        """Overrides the benchmark contributes to its generation command (user args come after)."""
+        out = []
+        if self.prompt_config:
+            out.append(f"++prompt_config={self.prompt_config}")
+        if self.eval_type:
+            out.append(f"++eval_type={self.eval_type}")
+        out.extend(self.generation_args)
+        return tuple(out)
+
+
+@dataclass
+class PrepareContext:
+    """Inputs of a benchmark's ``prepare`` function."""
+
+    data_dir: Path  # writes <data_dir>/<benchmark>/<split>.jsonl
+    mirror: Optional[Path] = None  # local folder laid out like upstream (air-gapped clusters, CI)
+    split: Optional[str] = None
+    extra: Dict[str, str] = field(default_factory=dict)  # benchmark-specific flags
+
+
+PrepareFn = Callable[[PrepareContext], None]

@@ -1,0 +1,13 @@
+"""GPQA diamond: 198 four-option science questions; options shuffled deterministically at prepare time."""
+
+from skills.benchmarks.base import BenchmarkSpec
+
+BENCHMARK = BenchmarkSpec(
+    name="gpqa",
+    eval_split="diamond",
+    prompt_config="eval/aai/mcq-4choices",
+    eval_type="multichoice",
+    metrics_type="multichoice",
+    dataset_group="multichoice",
+    description="GPQA (diamond by default; main/extended when available)",
+)

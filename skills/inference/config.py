@@ -1,0 +1,101 @@
+"""Typed configuration of the generation program (``python -m skills.inference.generate``).
+
+This dataclass tree is THE schema every ``++key=value`` override of ``ns eval`` / ``ns generate``
+is validated against before anything is launched (see ``skills.config.overrides``). Field names
+follow the reference tool so that pasted tutorial commands keep working. Defaults live here and in
+``configs/generate.yaml`` (which only documents/overrides them for Hydra composition).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+
+@dataclass
+class InferenceConfig:
+    """Sampling parameters sent with every request."""
+
+    endpoint_type: str = "chat"  # chat | text
+    temperature: float = 0.0
+    top_k: int = -1
+    top_p: float = 0.95
+    min_p: float = 0.0
+    random_seed: int = 0
+    tokens_to_generate: Optional[int] = None
+    repetition_penalty: float = 1.0
+    top_logprobs: Optional[int] = None
+    timeout: float = 14400.0  # seconds per request; long enough for 32k-65k-token reasoning
+    reasoning_effort: Optional[str] = None
+    stop: List[str] = field(default_factory=list)
+    extra_body: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ServerConfig:
+    """Where requests go. Filled by the pipeline (host/port of the in-job server, or base_url)."""
+
+    server_type: str = "openai"  # vllm | sglang | trtllm | openai | ...
+    model: Optional[str] = None
+    base_url: Optional[str] = None  # full URL incl. /v1; None -> http://{host}:{port}/v1
+    host: str = "127.0.0.1"
+    port: int = 5000
+    api_key: Optional[str] = None  # prefer api_key_env_var: keys must never land in files/logs
+    api_key_env_var: Optional[str] = None
+    max_retries: int = 8
+    wait_for_server_s: float = 3600.0  # how long to wait for a booting server before failing
+    tokenizer: Optional[str] = None
+
+
+@dataclass
+class GenerateConfig:
+    """The generation program's config. Unknown keys are errors (no silent forwarding)."""
+
+    input_file: Optional[str] = None
+    output_file: Optional[str] = None
+    # benchmark input via prepared data: <data_dir>/<benchmark>/<split>.jsonl
+    benchmark: Optional[str] = None
+    data_dir: Optional[str] = None
+    split: Optional[str] = None
+
+    prompt_config: Optional[str] = None  # e.g. generic/math or a path to a .yaml
+    prompt_format: str = "ns"  # ns (prompt_config) | openai (input lines carry `messages`)
+    prompt_suffix: str = ""
+    system_message: Optional[str] = None  # '' = explicitly empty system message
+    examples_type: Optional[str] = None
+    few_shot_examples: int = 0
+    start_assistant_response_key: Optional[str] = None
+    chat_template_kwargs: Dict[str, Any] = field(default_factory=dict)
+    tokenizer: Optional[str] = None
+
+    server: ServerConfig = field(default_factory=ServerConfig)
+    inference: InferenceConfig = field(default_factory=InferenceConfig)
+
+    max_samples: int = -1
+    skip_filled: bool = False
+    max_concurrent_requests: int = 512
+    num_chunks: Optional[int] = None
+    chunk_id: Optional[int] = None
+
+    add_generation_stats: bool = True
+    count_prompt_tokens: bool = False
+    generation_key: str = "generation"
+    stop_phrase: Optional[str] = None
+    dry_run: bool = False
+
+    # reasoning models: split "<think>...</think>answer"
+    parse_reasoning: bool = False
+    end_reasoning_string: str = "</think>"
+
+    # grading after generation (see skills.evaluation)
+    eval_type: Optional[str] = None  # math | multichoice | ...
+    eval_config: Dict[str, Any] = field(default_factory=dict)
+
+    # tool calling (passed through to the server)
+    tools: Optional[List[Dict[str, Any]]] = None
+
+    # accepted for compatibility with the reference's commands
+    use_completions_api: bool = False
+    code_execution: bool = False
+    wait_for_sandbox: bool = False
+    sandbox: Dict[str, Any] = field(default_factory=dict)

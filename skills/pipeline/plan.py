@@ -1,0 +1,74 @@
+"""The job plan: what ``ns eval`` / ``ns generate`` / ``ns run_cmd`` decide to run.
+
+Data flows one way: CLI -> typed config -> ``Plan`` (this module) -> executor (local processes or
+Slurm through nemo-run) -> programs -> files -> metrics. A ``Plan`` is plain data: ``--dry_run``
+prints it (text or JSON) and executors only read it, so what is printed is exactly what runs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Dict, List, Optional
+
+
+@dataclass
+class ServerSpec:
+    """A model server hosted inside a job (None on a Job = talk to an existing endpoint)."""
+
+    server_type: str  # vllm | sglang | trtllm
+    model: str
+    gpus: int
+    nodes: int
+    port: int
+    args: str  # --server_args, appended verbatim
+    command: str  # exact launch line (environment prefix / venv activation included)
+    health_url: str  # polled until it answers 200
+    container: Optional[str] = None  # image, when the cluster config names one
+    env: Dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Job:
+    """One schedulable unit: one sbatch on Slurm, one process group locally."""
+
+    name: str  # unique in the plan: <expname>-<bench>-rs<seed>..., <expname>-<bench>-judge-rs.., ...
+    kind: str  # generation | judge | metrics | prepare | command | server
+    commands: List[str]  # shell commands, run in order; any failure fails the job
+    dependencies: List[str] = field(default_factory=list)  # names of jobs in the same plan
+    server: Optional[ServerSpec] = None
+    benchmarks: List[str] = field(default_factory=list)
+    gpus: int = 0  # GPUs per node the job needs (server GPUs when hosting one)
+    nodes: int = 1
+    tasks_per_node: int = 1
+    log_dir: Optional[str] = None
+    done_markers: List[str] = field(default_factory=list)  # files that prove the job finished
+    env: Dict[str, str] = field(default_factory=dict)  # non-secret environment
+    secret_env: List[str] = field(default_factory=list)  # NAMES passed from the environment, never values
+    container: Optional[str] = None
+    partition: Optional[str] = None
+    time_limit: Optional[str] = None
+    chain_index: int = 0  # --dependent_jobs: copy number within a resume chain
+
+
+@dataclass
+class Plan:
+    expname: str
+    cluster: str  # cluster config name ("local" for the built-in default)
+    executor: str  # local | slurm | none
+    jobs: List[Job] = field(default_factory=list)
+    output_dir: Optional[str] = None
+    log_dir: Optional[str] = None
+    notes: List[str] = field(default_factory=list)  # e.g. "aime24 seeds 0-3 already done"
+
+    def job(self, name: str) -> Job:
+        for j in self.jobs:
+            if j.name == name:
+                return j
+        raise KeyError(name)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
