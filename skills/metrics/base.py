@@ -1,0 +1,204 @@
+"""Metric machinery shared by every metric type: per-problem scoring and per-calculator sums.
+
+How it works (and why it is fast): a ``Scorer`` turns the n predictions of ONE problem into a flat
+list of additive contributions (pass@k, pass@1[avg-of-k], majority@k, ... and the raw numbers the
+statistics need), together with a cached "layout" saying which ``(mode, metric)`` each slot is.
+A ``Calculator`` (the whole benchmark, or one subset) only adds those lists element-wise. Every
+reported number is a sum over problems divided by ``num_entries``, so one problem is scored once
+even when it feeds both ``_all_`` and its subset, and nothing per row is kept in memory.
+
+Semantics follow the reference (eval-metrics.md 2.2-2.7): unbiased pass@k over all n for 0/1 scores,
+max of the first k otherwise; averages and no_answer over the first k files; statistics over the
+first k runs with ddof=1; floats reported as ``100.0 * sum / num_entries``.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any, Dict, Hashable, List, Optional, Sequence, Tuple
+
+from skills.metrics.stats import mean, pass_at_k_table, prefix_sample_stds, sample_std, t_interval
+
+Key = Tuple[Any, ...]  # (mode, metric) or an internal ("#...", method, index) slot
+Layout = Tuple[Key, ...]
+Metrics = Dict[str, Dict[str, Any]]  # mode -> metric -> value
+
+TOKEN_METHODS = ("reasoning_tokens", "answer_tokens")
+AVG1 = "pass@1[avg-of-1]"  # computed like the others, but never reported (as in the reference)
+
+
+class Scorer:
+    """One metric type. Subclasses define the score dict of a prediction and the printed table."""
+
+    compute_no_answer: bool = True
+    answer_key: Optional[str] = None  # field whose None means "no answer" (and that majority votes on)
+
+    def __init__(self) -> None:
+        self._layouts: Dict[Hashable, Layout] = {}
+
+    # -- to be defined by metric types -------------------------------------------------------
+    def score_dict(self, prediction: Dict[str, Any]) -> Dict[str, Any]:
+        raise NotImplementedError
+
+    def incorrect_sample(self, prediction: Dict[str, Any]) -> Dict[str, Any]:
+        """The prediction as if it were wrong (used for generations longer than --max_seq_len)."""
+        raise NotImplementedError
+
+    def metrics_to_print(self) -> Optional[Dict[str, str]]:
+        """Column -> formatter kind ("int" | "percent"), or None for the default formatting."""
+        return None
+
+    def evaluations_to_print(self, n: int) -> List[str]:
+        return [f"pass@1[avg-of-{n}]", f"majority@{n}", f"pass@{n}"]
+
+    def extra_contributions(self, preds, methods, scores, answers, n, vals, kb) -> None:
+        """Hook for majority / reward-model modes (MathMetrics family)."""
+
+    def extra_signature(self, preds: Sequence[Dict[str, Any]], answers) -> Hashable:
+        return None
+
+    # -- shared per-problem scoring ----------------------------------------------------------
+    def score_problem(self, preds: Sequence[Dict[str, Any]]) -> Tuple[Layout, List[Any]]:
+        n = len(preds)
+        dicts = [self.score_dict(p) for p in preds]
+        methods = tuple(dicts[0])
+        scores = {m: [d[m] for d in dicts] for m in methods}
+        answers = [p[self.answer_key] for p in preds] if self.answer_key else None
+        sig = (methods, n, self.extra_signature(preds, answers))
+        layout = self._layouts.get(sig)
+        kb: Optional[List[Key]] = None if layout is not None else []
+        vals: List[Any] = []
+        self._pass_contributions(methods, scores, answers, n, vals, kb)
+        self.extra_contributions(preds, methods, scores, answers, n, vals, kb)
+        self._stat_contributions(preds, methods, scores, n, vals, kb)
+        if kb is not None:
+            layout = self._layouts[sig] = tuple(kb)
+        return layout, vals  # type: ignore[return-value]
+
+    def none_prefix(self, answers: Optional[Sequence[Any]]) -> Optional[List[int]]:
+        """``out[k]`` = number of None answers among the first k (None when no_answer is off)."""
+        if answers is None or not self.compute_no_answer:
+            return None
+        out, c = [0], 0
+        for a in answers:
+            c += a is None
+            out.append(c)
+        return out
+
+    def _pass_contributions(self, methods, scores, answers, n, vals, kb) -> None:
+        nones = self.none_prefix(answers)
+        table = pass_at_k_table(n)
+        for mi, m in enumerate(methods):
+            s = scores[m]
+            prefix, run = [0], 0
+            for v in s:
+                run += v
+                prefix.append(run)
+            if all(v in (0, 1) for v in s):
+                passk: Sequence[float] = table[int(prefix[n])]
+            else:  # non-binary (counts, fractions): best of the first k files
+                passk, best = [], -math.inf
+                for v in s:
+                    best = v if v > best else best
+                    passk.append(best)
+            with_na = mi == 0 and nones is not None
+            for k in range(1, n + 1):
+                vals.append(passk[k - 1])
+                if with_na:
+                    vals.append(1.0 if nones[k] == k else 0.0)  # type: ignore[index]
+                vals.append(prefix[k] / k)
+                if with_na:
+                    vals.append(nones[k] / k)  # type: ignore[index]
+                if kb is not None:
+                    kb.append((f"pass@{k}", m))
+                    if with_na:
+                        kb.append((f"pass@{k}", "no_answer"))
+                    kb.append((f"pass@1[avg-of-{k}]", m))
+                    if with_na:
+                        kb.append((f"pass@1[avg-of-{k}]", "no_answer"))
+
+    def _stat_contributions(self, preds, methods, scores, n, vals, kb) -> None:
+        if n < 2:
+            return
+        reasoning, answer = [], []
+        for p in preds:
+            r = p.get("num_reasoning_tokens") or 0
+            a = p.get("num_answer_tokens") or 0
+            if r == 0 and a == 0 and "num_generated_tokens" in p:
+                a = p["num_generated_tokens"]
+            reasoning.append(r)
+            answer.append(a)
+        lists = [reasoning, answer] + [scores[m] for m in methods]
+        names = TOKEN_METHODS + methods
+        for name, s in zip(names, lists):
+            vals.append(1)
+            vals.extend(s)
+            vals.extend(prefix_sample_stds(s))
+            if kb is not None:
+                kb.append(("#cnt", name))
+                kb.extend(("#run", name, i) for i in range(n))
+                kb.extend(("#std", name, k) for k in range(2, n + 1))
+
+
+class Calculator:
+    """Sums of one benchmark or subset: entries, tokens, generation times, contribution slots."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.num_entries = 0
+        self.tokens = 0.0
+        self.min_start = math.inf
+        self.max_end = -math.inf
+        self.sums: Dict[Layout, List[Any]] = {}
+
+    def add(self, layout: Layout, vals: List[Any], tokens: float, start: float, end: float) -> None:
+        self.num_entries += 1
+        self.tokens += tokens
+        if start < self.min_start:
+            self.min_start = start
+        if end > self.max_end:
+            self.max_end = end
+        acc = self.sums.get(layout)
+        self.sums[layout] = vals if acc is None else list(map(operator.add, acc, vals))
+
+    def metrics(self, score_methods_ci: bool = False) -> Metrics:
+        """The reference's ``get_metrics`` layout; ``score_methods_ci`` adds ``<metric>_ci95``."""
+        totals: Dict[Key, Any] = {}
+        for layout, acc in self.sums.items():
+            for key, v in zip(layout, acc):
+                totals[key] = totals.get(key, 0) + v
+        n_ent = self.num_entries
+        common: Dict[str, Any] = {"num_entries": n_ent}
+        if self.tokens > 0:
+            common["avg_tokens"] = int(self.tokens / n_ent)
+        if self.max_end > -math.inf and self.min_start < math.inf:
+            common["gen_seconds"] = int(self.max_end - self.min_start)
+        out: Metrics = {}
+        stat_names: List[str] = []
+        for key, v in totals.items():
+            if key[0] == "#cnt":
+                stat_names.append(key[1])
+            elif not key[0].startswith("#") and key[0] != AVG1:
+                out.setdefault(key[0], dict(common))[key[1]] = 100.0 * v / n_ent
+        for name in stat_names:
+            self._add_statistics(out, totals, name, score_methods_ci and name not in TOKEN_METHODS)
+        return out
+
+    def _add_statistics(self, out: Metrics, totals: Dict[Key, Any], name: str, ci: bool) -> None:
+        cnt = totals[("#cnt", name)]
+        runs = [totals[("#run", name, i)] / cnt for i in range(self.n)]
+        for k in range(2, self.n + 1):
+            mode = out.get(f"pass@1[avg-of-{k}]")
+            if mode is None:
+                continue
+            std = sample_std(runs[:k])
+            mode[f"{name}_statistics"] = {
+                "avg": mean(runs[:k]),
+                "std_dev_across_runs": std,
+                "avg_sample_std_dev": totals[("#std", name, k)] / cnt,
+                "std_err_across_runs": std / math.sqrt(k),
+            }
+            if ci:
+                lo, hi = t_interval(runs[:k])
+                mode[f"{name}_ci95"] = {"low": max(0.0, 100.0 * lo), "high": min(100.0, 100.0 * hi)}

@@ -1,0 +1,145 @@
+"""``python -m skills.metrics.summarize RESULTS_DIR``: the program behind ``ns summarize_results``.
+
+Finds benchmark folders (pipeline.md 5.1), computes their metrics, prints the reference's tables and
+writes ``metrics.json`` (``--save_metrics_path`` or ``<results root>/metrics.json``). The option
+names are the reference's; ``--show_ci`` is ours: it adds 95% confidence intervals of
+pass@1[avg-of-k] to the table AND to metrics.json (``<metric>_ci95``), so that without it both
+outputs stay identical to the reference's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from skills.config.errors import UsageError
+from skills.metrics.base import Metrics, Scorer
+from skills.metrics.compute import compute_metrics
+from skills.metrics.groups import add_benchmark_groups
+from skills.metrics.table import render_table
+from skills.metrics.types import make_scorer, metric_type_for
+
+
+def _has_outputs(path: Path) -> bool:
+    return any(path.glob("output*jsonl"))
+
+
+def find_benchmarks(results_dir: Path, wanted: Optional[List[str]] = None) -> Tuple[Path, List[Path]]:
+    """(root for metrics.json, benchmark folders in sorted order)."""
+    if not results_dir.is_dir():
+        raise UsageError(f"Results folder {results_dir} does not exist")
+    if _has_outputs(results_dir):
+        root, dirs = results_dir, [results_dir]
+    else:
+        root = results_dir / "eval-results" if (results_dir / "eval-results").is_dir() else results_dir
+        if root is results_dir and not any(results_dir.glob("*/output*jsonl")):
+            raise UsageError(f"{results_dir} does not contain any valid eval-results or output*jsonl files")
+        dirs = sorted(p for p in root.iterdir() if p.is_dir() and "-logs" not in p.name)
+    if wanted is not None:
+        missing = [w for w in wanted if w not in {d.name for d in dirs}]
+        if missing:
+            found = ", ".join(d.name for d in dirs) or "none"
+            raise UsageError(f"Benchmark(s) {', '.join(missing)} not found in {root} (found: {found})")
+        dirs = [d for d in dirs if d.name in wanted]
+    for d in dirs:
+        if not _has_outputs(d):
+            raise UsageError(f"Benchmark folder {d} has no output*jsonl files")
+    return root, dirs
+
+
+def result_files(bench_dir: Path) -> List[Path]:
+    """Greedy ``output.jsonl`` alone, or every other ``*.jsonl`` (no ``_chunk_``), sorted as strings."""
+    greedy = bench_dir / "output.jsonl"
+    sampled = sorted(
+        (p for p in bench_dir.glob("*.jsonl") if p.name != "output.jsonl" and "_chunk_" not in p.name),
+        key=lambda p: str(p),
+    )
+    if greedy.exists() and sampled:
+        raise UsageError(
+            f"{bench_dir} has both output.jsonl (greedy) and sampled files ({sampled[0].name}, ...); remove one kind"
+        )
+    if greedy.exists():
+        return [greedy]
+    if not sampled:
+        raise UsageError(f"{bench_dir} has no result .jsonl files")
+    return sampled
+
+
+def summarize_results(
+    results_dir: str,
+    benchmarks: Optional[str] = None,
+    save_metrics_path: Optional[str] = None,
+    max_samples: int = -1,
+    max_seq_len: Optional[int] = None,
+    metric_type: Optional[str] = None,
+    show_ci: bool = False,
+) -> Tuple[str, Path]:
+    """Compute everything, write metrics.json; returns (table text, metrics.json path)."""
+    wanted = [b.strip() for b in benchmarks.split(",") if b.strip()] if benchmarks else None
+    root, dirs = find_benchmarks(Path(results_dir), wanted)
+    if not dirs:
+        return f"No benchmarks found in {results_dir}\n", Path()
+    results: Dict[str, Metrics] = {}
+    scorers: Dict[str, Tuple[Scorer, int]] = {}
+    for d in dirs:
+        scorer = make_scorer(metric_type_for(d.name, metric_type), d.name)
+        files = result_files(d)
+        for name, metrics in compute_metrics(d.name, files, scorer, max_samples, max_seq_len, show_ci).items():
+            results[name] = metrics
+            scorers[name] = (scorer, len(files))
+    results = add_benchmark_groups(results, scorers)
+    blocks: List[List[str]] = []
+    for name, metrics in results.items():
+        scorer, n = scorers[name]
+        lines = render_table(name, metrics, scorer.evaluations_to_print(n), scorer.metrics_to_print(), show_ci)
+        if lines:
+            blocks.append(lines)
+    out: List[str] = []
+    if max_seq_len is not None and blocks:
+        out.append(f" Metrics for Max Sequence Length {max_seq_len} ".center(len(blocks[0][0]), "-"))
+    for lines in blocks:
+        out.extend(lines)
+        out.extend(["", ""])
+    path = Path(save_metrics_path) if save_metrics_path else root / "metrics.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(results, f, indent=2)
+    return "\n".join(out) + "\n" if out else "", path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m skills.metrics.summarize", description=__doc__.splitlines()[0])
+    p.add_argument("results_dir", help="<out>, <out>/eval-results, or one benchmark folder")
+    p.add_argument("--benchmarks", "--benchmark", default=None, help="comma-separated benchmark folder names")
+    p.add_argument("--save_metrics_path", "--save-metrics-path", default=None)
+    p.add_argument("--max_samples", "--max-samples", type=int, default=-1, help="use only the first M rows")
+    p.add_argument("--max_seq_len", "--max-seq-len", type=int, default=None,
+                   help="generations with more tokens count as wrong with no answer")
+    p.add_argument("--metric_type", "--metric-type", default=None, help="override the benchmarks' metric type")
+    p.add_argument("--show_ci", "--show-ci", "--with_ci", action="store_true",
+                   help="add 95%% confidence intervals of pass@1[avg-of-k] to the table and metrics.json")
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        text, path = summarize_results(
+            args.results_dir, args.benchmarks, args.save_metrics_path, args.max_samples,
+            args.max_seq_len, args.metric_type, args.show_ci,
+        )
+    except UsageError as exc:
+        print(f"Error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    sys.stdout.write(text)
+    if path != Path():
+        sys.stdout.write(f"Metrics are saved to {path}\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
