@@ -49,6 +49,11 @@ class Job:
     partition: Optional[str] = None
     time_limit: Optional[str] = None
     chain_index: int = 0  # --dependent_jobs: copy number within a resume chain
+    qos: Optional[str] = None
+    time_min: Optional[str] = None
+    exclusive: Optional[bool] = None
+    sbatch_kwargs: Dict[str, str] = field(default_factory=dict)  # extra sbatch parameters
+    workdir: Optional[str] = None  # folder the commands run in (None = where ns was started)
 
 
 @dataclass
@@ -60,6 +65,8 @@ class Plan:
     output_dir: Optional[str] = None
     log_dir: Optional[str] = None
     notes: List[str] = field(default_factory=list)  # e.g. "aime24 seeds 0-3 already done"
+    run_after: List[str] = field(default_factory=list)  # slurm: experiments to wait for
+    required_env: List[str] = field(default_factory=list)  # NAMES that must be set to run it
 
     def job(self, name: str) -> Job:
         for j in self.jobs:

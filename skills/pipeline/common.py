@@ -1,0 +1,297 @@
+"""Pieces shared by the planners: server placement, client overrides, seeds/chunks, job packing.
+
+Everything here is decided at plan time (ports included) so that ``--dry_run`` shows exactly what
+the executor will run.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Set, Tuple, TypeVar
+
+from skills.config.cluster import ClusterConfig
+from skills.config.errors import UsageError
+from skills.pipeline.plan import Job, ServerSpec
+
+HOSTED_TYPES = ("vllm", "sglang", "trtllm")
+API_TYPES = ("openai", "azureopenai", "gemini", "generic")
+SERVER_TYPES = HOSTED_TYPES + API_TYPES
+SAMPLING_DEFAULTS = ("++inference.temperature=0.7", "++inference.top_k=-1", "++inference.top_p=0.95")
+# API hosts whose key must be present (passed by NAME, never by value)
+API_KEY_BY_HOST = {
+    "api.openai.com": "OPENAI_API_KEY",
+    "integrate.api.nvidia.com": "NVIDIA_API_KEY",
+    "generativelanguage.googleapis.com": "GEMINI_API_KEY",
+}
+DEFAULT_ADDRESS = {"openai": "https://api.openai.com/v1"}
+T = TypeVar("T")
+
+
+@dataclass
+class ServerOptions:
+    """The ``--model/--server_*`` options (also used for the judge with its own values)."""
+
+    server_type: Optional[str] = None
+    model: Optional[str] = None
+    server_address: Optional[str] = None
+    server_gpus: Optional[int] = None
+    server_nodes: int = 1
+    server_args: str = ""
+    server_container: Optional[str] = None
+
+    @property
+    def hosted(self) -> bool:
+        return bool(self.server_gpus)
+
+
+@dataclass
+class SlurmOptions:
+    partition: Optional[str] = None
+    qos: Optional[str] = None
+    time_min: Optional[str] = None
+    exclusive: Optional[bool] = None
+    sbatch_kwargs: Dict[str, str] = field(default_factory=dict)
+    run_after: List[str] = field(default_factory=list)
+    dependent_jobs: int = 0
+
+
+def parse_ids(text: Optional[str], what: str) -> Optional[List[int]]:
+    """``a,b,c`` or ``a..b`` (inclusive) -> ints; None stays None."""
+    if text is None or str(text).strip() == "":
+        return None
+    text = str(text).strip()
+    try:
+        if ".." in text:
+            lo, hi = text.split("..", 1)
+            ids = list(range(int(lo), int(hi) + 1))
+        else:
+            ids = [int(x) for x in text.split(",")]
+    except ValueError:
+        raise UsageError(f"--{what} must be 'a,b,c' or 'a..b' with integers, got '{text}'") from None
+    if not ids:
+        raise UsageError(f"--{what} '{text}' selects nothing")
+    return ids
+
+
+def chunk_ids_for(num_chunks: Optional[int], chunk_ids: Optional[str]) -> List[Optional[int]]:
+    """Chunk ids to run, validated against ``num_chunks`` (the reference does not check)."""
+    ids = parse_ids(chunk_ids, "chunk_ids")
+    if not num_chunks:
+        if ids is not None:
+            raise UsageError("--chunk_ids needs --num_chunks (or a benchmark with NUM_CHUNKS)")
+        return [None]
+    if num_chunks < 0:
+        raise UsageError(f"--num_chunks must be positive, got {num_chunks}")
+    if ids is None:
+        return list(range(num_chunks))
+    bad = [i for i in ids if not 0 <= i < num_chunks]
+    if bad:
+        raise UsageError(f"--chunk_ids {bad} out of range for --num_chunks={num_chunks} (0..{num_chunks - 1})")
+    return ids
+
+
+def output_name(seed: Optional[int], chunk: Optional[int] = None) -> str:
+    """``output.jsonl`` / ``output-rs3.jsonl`` / ``output-rs3_chunk_5.jsonl`` (reference layout)."""
+    base = "output" if seed is None else f"output-rs{seed}"
+    return f"{base}_chunk_{chunk}.jsonl" if chunk is not None else f"{base}.jsonl"
+
+
+def seed_overrides(seed: Optional[int]) -> List[str]:
+    if seed is None:
+        return []
+    return [f"++inference.random_seed={seed}", *SAMPLING_DEFAULTS]
+
+
+def api_key_env(server_type: Optional[str], address: Optional[str]) -> Optional[str]:
+    """Name of the environment variable holding the key for an API endpoint (None if none needed)."""
+    if not address:
+        return None
+    host = re.sub(r"^\w+://", "", address).split("/")[0].split(":")[0]
+    if host in API_KEY_BY_HOST:
+        return API_KEY_BY_HOST[host]
+    if server_type == "azureopenai":
+        return "AZURE_OPENAI_API_KEY"
+    return None
+
+
+def check_server_options(opts: ServerOptions, flag: str = "--server", model_flag: str = "--model") -> None:
+    st = opts.server_type
+    if st is None:
+        raise UsageError(f"{flag}_type is required ({', '.join(SERVER_TYPES)})")
+    if st not in SERVER_TYPES:
+        raise UsageError(f"{flag}_type must be one of {', '.join(SERVER_TYPES)}, got '{st}'")
+    if opts.server_gpus is not None and opts.server_gpus < 0:
+        raise UsageError(f"{flag}_gpus must be >= 0")
+    if opts.server_nodes < 1:
+        raise UsageError(f"{flag}_nodes must be >= 1")
+    if opts.hosted:
+        if st not in HOSTED_TYPES:
+            raise UsageError(f"{flag}_type={st} cannot be self-hosted; drop {flag}_gpus or use "
+                             f"{', '.join(HOSTED_TYPES)}")
+        if not opts.model:
+            raise UsageError(f"a self-hosted server ({flag}_gpus) needs {model_flag}")
+    else:
+        if not (opts.server_address or DEFAULT_ADDRESS.get(st)):
+            raise UsageError(f"{flag}_type={st} without {flag}_gpus needs {flag}_address (an existing server)")
+        if not opts.model:
+            raise UsageError(f"{flag}_address needs a model name ({model_flag})")
+
+
+class PortAllocator:
+    """Free ports, distinct within one plan (each job hosting a server gets its own)."""
+
+    def __init__(self, cluster: ClusterConfig):
+        self.cluster = cluster
+        self.used: Set[int] = set()
+
+    def next(self) -> int:
+        for _ in range(100):
+            if self.cluster.is_slurm:  # the node is allocated later; cannot probe it from here
+                port = random.randint(20000, 60000)
+            else:
+                from skills.servers.ports import find_free_port
+
+                port = find_free_port()
+            if port not in self.used:
+                self.used.add(port)
+                return port
+        raise UsageError("could not find a free port for the server")
+
+
+def make_server(opts: ServerOptions, cluster: ClusterConfig, ports: PortAllocator) -> Optional[ServerSpec]:
+    """ServerSpec for a self-hosted server (None when talking to an existing endpoint)."""
+    if not opts.hosted:
+        return None
+    from skills.servers.commands import build_server_command, health_url
+
+    env = cluster.server_env(opts.server_type)  # type: ignore[arg-type]
+    port = ports.next()
+    gpus = int(opts.server_gpus or 0)
+    command = build_server_command(
+        opts.server_type, opts.model, port, gpus, opts.server_nodes, opts.server_args or "",
+        python=env.interpreter(), prefix=env.command_prefix,
+    )
+    container = opts.server_container or env.container or cluster.container(opts.server_type)  # type: ignore
+    return ServerSpec(
+        server_type=opts.server_type, model=opts.model, gpus=gpus, nodes=opts.server_nodes,  # type: ignore
+        port=port, args=opts.server_args or "", command=command,
+        health_url=health_url(opts.server_type, "127.0.0.1", port), container=container if cluster.is_slurm else None,
+        env=dict(env.env),
+    )
+
+
+def client_overrides(opts: ServerOptions, server: Optional[ServerSpec]) -> Tuple[List[str], List[str]]:
+    """(``++server.*`` tokens, secret env NAMES) for the generation program."""
+    if server is not None:
+        base_url = f"http://127.0.0.1:{server.port}/v1"
+    else:
+        base_url = opts.server_address or DEFAULT_ADDRESS.get(opts.server_type or "", "")
+    toks = [f"++server.server_type={opts.server_type}", f"++server.base_url={base_url}",
+            f"++server.model={opts.model}"]
+    secrets: List[str] = []
+    key = None if server is not None else api_key_env(opts.server_type, base_url)
+    if key:
+        toks.append(f"++server.api_key_env_var={key}")
+        secrets.append(key)
+    return toks, secrets
+
+
+def program_command(module: str, tokens: Sequence[str]) -> str:
+    """``python -m module tok...`` with every token shell-quoted (a path ``x.py`` runs as a script)."""
+    head = ["python", module] if module.endswith(".py") or "/" in module else ["python", "-m", module]
+    return " ".join(shlex.quote(t) for t in [*head, *tokens])
+
+
+def parallel_command(commands: Sequence[str]) -> str:
+    """Run commands concurrently in one job and fail if ANY of them fails (no bare ``wait``)."""
+    if len(commands) == 1:
+        return commands[0]
+    lines = ["pids=()"]
+    lines += [f"( {c} ) & pids+=($!)" for c in commands]
+    lines.append('rc=0; for p in "${pids[@]}"; do wait "$p" || rc=1; done; exit $rc')
+    return "\n".join(lines)
+
+
+def pack(items: Sequence[T], num_jobs: int) -> List[List[T]]:
+    """Deal items out contiguously: floor(total/num_jobs) each, the first ``total % num_jobs`` get one more."""
+    total = len(items)
+    if total == 0 or num_jobs == 0:
+        return []
+    n = total if num_jobs < 0 else min(num_jobs, total)
+    base, extra = divmod(total, n)
+    out, start = [], 0
+    for i in range(n):
+        size = base + (1 if i < extra else 0)
+        out.append(list(items[start:start + size]))
+        start += size
+    return out
+
+
+def apply_slurm(job: Job, cluster: ClusterConfig, slurm: SlurmOptions) -> Job:
+    job.partition = slurm.partition or (None if not cluster.is_slurm else (
+        cluster.cpu_partition if job.gpus == 0 and cluster.cpu_partition else cluster.partition))
+    job.qos, job.time_min, job.exclusive = slurm.qos, slurm.time_min, slurm.exclusive
+    job.sbatch_kwargs = dict(slurm.sbatch_kwargs)
+    if cluster.is_slurm:
+        job.time_limit = cluster.timeout_for(job.partition)
+        job.container = job.container or cluster.containers.get("skills") or cluster.containers.get("nemo-skills")
+    literal, names = cluster.job_env()
+    job.env = {**literal, **job.env}
+    job.secret_env = list(dict.fromkeys([*names, *job.secret_env]))
+    return job
+
+
+def chain(jobs: List[Job], dependent_jobs: int) -> Tuple[List[Job], Dict[str, str]]:
+    """``--dependent_jobs D``: each job D more times, each copy after the previous one.
+
+    Returns (all jobs, original name -> name of the last copy) so later stages depend on the last.
+    """
+    if dependent_jobs <= 0:
+        return jobs, {j.name: j.name for j in jobs}
+    import copy
+
+    out: List[Job] = []
+    last: Dict[str, str] = {}
+    for job in jobs:
+        prev = job
+        out.append(job)
+        for i in range(1, dependent_jobs + 1):
+            dup = copy.deepcopy(job)
+            dup.name, dup.chain_index, dup.dependencies = f"{job.name}-dep{i}", i, [prev.name]
+            out.append(dup)
+            prev = dup
+        last[job.name] = prev.name
+    return out, last
+
+
+def default_data_dir(explicit: Optional[str]) -> str:
+    if explicit:
+        return explicit
+    for env in ("SKILLS_DATA_DIR", "NEMO_SKILLS_DATA_DIR"):
+        if os.environ.get(env):
+            return os.environ[env]
+    try:
+        from skills.data import default_data_dir as _ddd  # type: ignore[attr-defined]
+
+        return str(_ddd())
+    except (ImportError, AttributeError):
+        return str(Path.home() / ".cache" / "skills" / "data")
+
+
+def parse_json_kwargs(text: Optional[str], flag: str) -> Dict[str, str]:
+    if not text:
+        return {}
+    import json
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{flag} must be a JSON object: {exc.msg} at position {exc.pos}") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{flag} must be a JSON object, got {type(value).__name__}")
+    return {str(k): v for k, v in value.items()}

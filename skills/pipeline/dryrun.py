@@ -1,0 +1,54 @@
+"""``--dry_run``: print a Plan (text for people, JSON for tools); nothing is written or submitted."""
+
+from __future__ import annotations
+
+from typing import List
+
+from skills.pipeline.plan import Job, Plan
+
+
+def _resources(job: Job) -> str:
+    parts = [f"gpus={job.gpus}", f"nodes={job.nodes}"]
+    for label, value in (("partition", job.partition), ("time", job.time_limit), ("qos", job.qos),
+                         ("container", job.container)):
+        if value:
+            parts.append(f"{label}={value}")
+    if job.exclusive:
+        parts.append("exclusive")
+    return " ".join(parts)
+
+
+def _indent(text: str, prefix: str = "    ") -> List[str]:
+    return [prefix + line for line in text.splitlines()] or [prefix]
+
+
+def render_text(plan: Plan) -> str:
+    lines = [f"Plan '{plan.expname}': {len(plan.jobs)} job(s), cluster '{plan.cluster}' "
+             f"(executor {plan.executor}), output {plan.output_dir}, logs {plan.log_dir}"]
+    if plan.required_env:
+        lines.append(f"Needs environment variables (by name): {', '.join(plan.required_env)}")
+    for note in plan.notes:
+        lines.append(f"Note: {note}")
+    for i, job in enumerate(plan.jobs, 1):
+        lines.append("")
+        lines.append(f"[{i}] {job.name}  ({job.kind})")
+        lines.append(f"  after: {', '.join(job.dependencies) if job.dependencies else '-'}")
+        lines.append(f"  resources: {_resources(job)}")
+        if job.env:
+            lines.append("  env: " + " ".join(f"{k}={v}" for k, v in sorted(job.env.items())))
+        if job.secret_env:
+            lines.append(f"  env from launcher (by name): {', '.join(job.secret_env)}")
+        if job.server:
+            s = job.server
+            lines.append(f"  server ({s.server_type}, port {s.port}, health {s.health_url}):")
+            if s.env:
+                lines.append("    env: " + " ".join(f"{k}={v}" for k, v in sorted(s.env.items())))
+            lines.extend(_indent(s.command))
+        lines.append("  commands:")
+        for cmd in job.commands:
+            lines.extend(_indent(cmd))
+    return "\n".join(lines) + "\n"
+
+
+def render(plan: Plan, fmt: str = "text") -> str:
+    return plan.to_json() + "\n" if fmt == "json" else render_text(plan)

@@ -1,0 +1,196 @@
+"""Run a Plan on this machine: jobs in dependency order, each with its own server if it has one.
+
+Unlike the reference (whose local runs exit 0 even when tasks failed), a failed job marks its
+dependents as skipped, the others still run, and the exit code is non-zero with a summary naming
+the failed jobs and their logs. ``<log_dir>/status.json`` is kept up to date for ``ns status``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any, Dict, List, Optional
+
+from skills.pipeline.plan import Job, Plan
+from skills.pipeline.status import STATE_FILE, register_run
+
+SERVER_TIMEOUT_ENV = "SKILLS_SERVER_TIMEOUT"
+
+
+def topo_order(plan: Plan) -> List[Job]:
+    """Plan order, except that a job always comes after its dependencies."""
+    names = {j.name for j in plan.jobs}
+    done: List[Job] = []
+    seen: set = set()
+    pending = list(plan.jobs)
+    while pending:
+        progressed = False
+        for job in list(pending):
+            if all(d in seen or d not in names for d in job.dependencies):
+                done.append(job)
+                seen.add(job.name)
+                pending.remove(job)
+                progressed = True
+                break
+        if not progressed:
+            raise RuntimeError(f"dependency cycle among {[j.name for j in pending]}")
+    return done
+
+
+class StatusFile:
+    """``status.json``: job -> state and log paths, rewritten atomically on every change."""
+
+    def __init__(self, plan: Plan, log_dir: Path):
+        self.path = log_dir / STATE_FILE
+        self.data: Dict[str, Any] = {
+            "expname": plan.expname, "executor": plan.executor, "output_dir": plan.output_dir,
+            "jobs": {j.name: {"state": "pending", "log": str(_log_path(j, log_dir)),
+                              "server_log": str(_log_path(j, log_dir, "-server")) if j.server else None,
+                              "dependencies": j.dependencies} for j in plan.jobs},
+        }
+        self.write()
+
+    def set(self, job: str, state: str, **extra: Any) -> None:
+        self.data["jobs"][job].update(state=state, **extra)
+        self.write()
+
+    def state(self, job: str) -> str:
+        return self.data["jobs"].get(job, {}).get("state", "done")
+
+    def write(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data, indent=2))
+        os.replace(tmp, self.path)
+
+
+def _log_path(job: Job, default_dir: Path, suffix: str = "") -> Path:
+    return Path(job.log_dir or default_dir) / f"{job.name}{suffix}.log"
+
+
+def job_environment(job: Job, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """The launcher's environment (secrets pass by name), this interpreter's bin first on PATH."""
+    env = dict(os.environ)
+    bindir = os.path.dirname(sys.executable)
+    env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(job.env)
+    env.update(extra or {})
+    return env
+
+
+def _stream(proc: subprocess.Popen, log: IO[str], prefix: str, out: IO[str]) -> int:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        log.write(line)
+        log.flush()
+        out.write(f"{prefix}{line}")
+        out.flush()
+    return proc.wait()
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def run_job(job: Job, log_dir: Path, out: IO[str], server_timeout_s: float) -> Optional[str]:
+    """Run one job; returns None on success, else a one-line reason."""
+    from skills.servers.health import ServerStartError, wait_for_server
+    from skills.servers.launch import start_server, stop_server
+    from skills.servers.ports import port_is_free
+
+    log_path = _log_path(job, log_dir)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    server_proc = None
+    prefix = f"[{job.name}] "
+    try:
+        if job.server is not None:
+            spec = job.server
+            if not port_is_free(spec.port):
+                return f"port {spec.port} chosen for its server is now taken (run again to pick another)"
+            server_log = _log_path(job, log_dir, "-server")
+            out.write(f"{prefix}starting {spec.server_type} server on port {spec.port} (log {server_log})\n")
+            server_proc = start_server(spec, server_log, env=job_environment(job, spec.env))
+            try:
+                wait_for_server(spec.health_url, server_timeout_s, server_proc, server_log)
+            except ServerStartError as exc:
+                return str(exc)
+            out.write(f"{prefix}server healthy at {spec.health_url}\n")
+        with open(log_path, "a") as log:
+            for cmd in job.commands:
+                log.write(f"+ {cmd}\n")
+                log.flush()
+                proc = subprocess.Popen(
+                    ["bash", "-c", cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                    errors="replace", stdin=subprocess.DEVNULL, env=job_environment(job),
+                    cwd=job.workdir, start_new_session=True,
+                )
+                try:
+                    rc = _stream(proc, log, prefix, out)
+                except BaseException:
+                    _kill_group(proc)
+                    raise
+                if rc != 0:
+                    return f"command exited with code {rc}"
+        return None
+    finally:
+        if server_proc is not None:
+            stop_server(server_proc)
+
+
+def run_plan(plan: Plan, cluster: Any = None, out: Optional[IO[str]] = None,
+             server_timeout_s: Optional[float] = None) -> int:
+    """Run every job; 0 if all succeeded, 1 if any failed or was skipped, 130 on Ctrl-C."""
+    out = out or sys.stdout
+    timeout = server_timeout_s or float(os.environ.get(SERVER_TIMEOUT_ENV, "3600"))
+    if plan.log_dir:
+        log_dir = Path(plan.log_dir)
+    else:
+        from skills.pipeline.run_cmd_plan import state_dir
+
+        log_dir = state_dir() / plan.expname
+    status = StatusFile(plan, log_dir)
+    register_run(plan.expname, status.path)
+    failed: Dict[str, str] = {}
+    for job in topo_order(plan):
+        bad = [d for d in job.dependencies if status.state(d) in ("failed", "skipped")]
+        if bad:
+            status.set(job.name, "skipped", reason=f"dependency {bad[0]} did not succeed")
+            out.write(f"[{job.name}] skipped: dependency {bad[0]} did not succeed\n")
+            continue
+        status.set(job.name, "running", started=time.time())
+        out.write(f"[{job.name}] running ({job.kind}); log {_log_path(job, log_dir)}\n")
+        out.flush()
+        try:
+            reason = run_job(job, log_dir, out, timeout)
+        except KeyboardInterrupt:
+            status.set(job.name, "failed", reason="interrupted")
+            out.write("Interrupted.\n")
+            return 130
+        if reason is None:
+            status.set(job.name, "done", finished=time.time())
+        else:
+            failed[job.name] = reason
+            status.set(job.name, "failed", reason=reason, finished=time.time())
+            out.write(f"[{job.name}] FAILED: {reason}\n")
+    states = [status.state(j.name) for j in plan.jobs]
+    out.write(f"\n{len(plan.jobs)} job(s): {states.count('done')} done, {states.count('failed')} failed, "
+              f"{states.count('skipped')} skipped (status: {status.path})\n")
+    for name, reason in failed.items():
+        out.write(f"  FAILED {name}: {reason.splitlines()[0]}\n    log: {status.data['jobs'][name]['log']}\n")
+        if status.data["jobs"][name].get("server_log"):
+            out.write(f"    server log: {status.data['jobs'][name]['server_log']}\n")
+    out.flush()
+    return 0 if not failed and "skipped" not in states else 1

@@ -1,0 +1,120 @@
+"""``ns generate`` -> Plan: one job per remaining (seed, chunk), outputs ``<out>/output[-rsS].jsonl``."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from skills.config.cluster import ClusterConfig
+from skills.config.errors import UsageError
+from skills.config.overrides import validate_overrides
+from skills.pipeline.common import (
+    PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_server_options, chunk_ids_for,
+    client_overrides, default_data_dir, make_server, output_name, parse_ids, program_command, seed_overrides,
+)
+from skills.pipeline.plan import Job, Plan
+
+
+@dataclass
+class GenerateOptions:
+    output_dir: str
+    cluster: ClusterConfig
+    server: ServerOptions
+    slurm: SlurmOptions = field(default_factory=SlurmOptions)
+    overrides: List[str] = field(default_factory=list)
+    input_file: Optional[str] = None
+    input_dir: Optional[str] = None
+    benchmark: Optional[str] = None
+    data_dir: Optional[str] = None
+    split: Optional[str] = None
+    extra_datasets: Optional[str] = None
+    expname: str = "generate"
+    num_random_seeds: Optional[int] = None
+    random_seeds: Optional[str] = None
+    starting_seed: int = 0
+    num_chunks: Optional[int] = None
+    chunk_ids: Optional[str] = None
+    log_dir: Optional[str] = None
+    rerun_done: bool = False
+    with_sandbox: bool = False
+
+
+def _seeds(o: GenerateOptions) -> List[Optional[int]]:
+    if o.num_random_seeds is not None and o.random_seeds is not None:
+        raise UsageError("give --num_random_seeds or --random_seeds, not both")
+    if o.random_seeds is not None:
+        return list(parse_ids(o.random_seeds, "random_seeds") or [])
+    if o.num_random_seeds is not None:
+        if o.num_random_seeds < 0:
+            raise UsageError("--num_random_seeds must be >= 0")
+        return list(range(o.starting_seed, o.starting_seed + o.num_random_seeds)) or [None]
+    return [None]
+
+
+def build_generate_plan(o: GenerateOptions) -> Plan:
+    cluster = o.cluster
+    check_server_options(o.server)
+    sources = [x for x in (o.input_file, o.input_dir, o.benchmark) if x]
+    user_input = any(t.lstrip("+").startswith("input_file=") for t in o.overrides)
+    if len(sources) + user_input != 1:
+        raise UsageError("give exactly one input: --input_file, --input_dir, --benchmark or ++input_file=...")
+    out = o.output_dir if cluster.is_slurm else os.path.abspath(o.output_dir)
+    log_dir = o.log_dir or os.path.join(out, "generation-logs")
+    seeds = _seeds(o)
+    defaults: List[str] = []
+    chunks = chunk_ids_for(o.num_chunks, o.chunk_ids)
+    input_file = o.input_file
+    if o.benchmark:
+        from skills.benchmarks import get_benchmark
+
+        spec = get_benchmark(o.benchmark, o.extra_datasets)
+        data_dir = default_data_dir(o.data_dir)
+        input_file = os.path.join(data_dir, *o.benchmark.split("."), f"{o.split or spec.eval_split}.jsonl")
+        defaults = list(spec.default_overrides())
+    if input_file and not (cluster.is_slurm and cluster.ssh_tunnel) and not os.path.isfile(input_file):
+        raise UsageError(f"input file not found: {input_file}")
+    sample_client, _ = client_overrides(o.server, None)
+    validate_overrides([*sample_client, *seed_overrides(seeds[0]), *defaults, *o.overrides],
+                       source="the command line")
+    user = validate_overrides(o.overrides)
+    defaults = validate_overrides(defaults)
+    plan = Plan(expname=o.expname, cluster=cluster.name, executor=cluster.executor, output_dir=out,
+                log_dir=log_dir, run_after=list(o.slurm.run_after))
+    ports = PortAllocator(cluster)
+    jobs: List[Job] = []
+    needed = set()
+    for seed in seeds:
+        merged = os.path.join(out, output_name(seed))
+        src = input_file
+        if o.input_dir:
+            src = os.path.join(o.input_dir, output_name(seed))
+        for chunk in chunks:
+            path = os.path.join(out, output_name(seed, chunk))
+            if not o.rerun_done and (os.path.exists(path + ".done") or os.path.exists(merged + ".done")):
+                plan.notes.append(f"{os.path.basename(path)} already done")
+                continue
+            server = make_server(o.server, cluster, ports)
+            client, secrets = client_overrides(o.server, server)
+            needed.update(secrets)
+            io = ([f"++input_file={src}"] if src else []) + [f"++output_file={merged}", "++skip_filled=True"]
+            seed_toks = [] if o.input_dir else seed_overrides(seed)  # input_dir: greedy, like the reference
+            chunk_toks = [f"++num_chunks={o.num_chunks}", f"++chunk_id={chunk}"] if chunk is not None else []
+            cmd = program_command("skills.inference.generate",
+                                  [*io, *client, *seed_toks, *chunk_toks, *defaults, *user])
+            if chunk is not None:
+                parts = [os.path.join(out, output_name(seed, c)) for c in range(o.num_chunks or 0)]
+                cmd += " && " + " ".join(shlex.quote(t) for t in
+                                         ["python", "-m", "skills.inference.merge_chunks", merged, *parts])
+            name = o.expname + (f"-rs{seed}" if seed is not None else "") + (
+                f"-chunk{chunk}" if chunk is not None else "")
+            job = Job(name=name, kind="generation", commands=[cmd], server=server,
+                      gpus=server.gpus if server else 0, nodes=server.nodes if server else 1,
+                      log_dir=log_dir, done_markers=[path + ".done"], secret_env=secrets)
+            jobs.append(apply_slurm(job, cluster, o.slurm))
+    plan.jobs, _ = chain(jobs, o.slurm.dependent_jobs)
+    plan.required_env = sorted(needed | {e.strip() for e in cluster.required_env_vars if "=" not in e})
+    if not plan.jobs:
+        plan.notes.append("All jobs are completed; nothing to run (--rerun_done to redo).")
+    return plan

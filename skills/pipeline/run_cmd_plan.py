@@ -1,0 +1,61 @@
+"""``ns run_cmd`` -> Plan with one job running an arbitrary shell command (maybe next to a server)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from skills.config.cluster import ClusterConfig
+from skills.config.errors import UsageError
+from skills.pipeline.common import (
+    PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_server_options, make_server,
+)
+from skills.pipeline.plan import Job, Plan
+
+
+@dataclass
+class RunCmdOptions:
+    command: str
+    cluster: ClusterConfig
+    server: ServerOptions = field(default_factory=ServerOptions)
+    slurm: SlurmOptions = field(default_factory=SlurmOptions)
+    expname: str = "script"
+    container: Optional[str] = None
+    num_gpus: Optional[int] = None
+    num_nodes: int = 1
+    log_dir: Optional[str] = None
+
+
+def state_dir() -> Path:
+    """Where runs without an output folder keep logs (``$SKILLS_STATE_DIR``, else ~/.cache/skills/runs)."""
+    base = os.environ.get("SKILLS_STATE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "skills", "runs")
+    return Path(base)
+
+
+def build_run_cmd_plan(o: RunCmdOptions) -> Plan:
+    if not o.command.strip():
+        raise UsageError("empty command")
+    server = None
+    env = {}
+    if o.server.server_gpus:
+        check_server_options(o.server)
+        server = make_server(o.server, o.cluster, PortAllocator(o.cluster))
+        env = {"SKILLS_SERVER_BASE_URL": f"http://127.0.0.1:{server.port}/v1",  # type: ignore[union-attr]
+               "SKILLS_SERVER_PORT": str(server.port)}  # type: ignore[union-attr]
+    elif o.server.server_address:
+        env = {"SKILLS_SERVER_BASE_URL": o.server.server_address}
+    log_dir = o.log_dir or str(state_dir() / o.expname)
+    gpus = server.gpus if server else (o.num_gpus or 0)
+    job = Job(name=o.expname, kind="command", commands=[o.command], server=server, gpus=gpus,
+              nodes=server.nodes if server else o.num_nodes, log_dir=log_dir, env=env,
+              container=o.container if o.cluster.is_slurm else None)
+    apply_slurm(job, o.cluster, o.slurm)
+    if o.container and o.cluster.is_slurm:
+        job.container = o.cluster.containers.get(o.container, o.container)
+    jobs, _ = chain([job], o.slurm.dependent_jobs)
+    return Plan(expname=o.expname, cluster=o.cluster.name, executor=o.cluster.executor, jobs=jobs,
+                log_dir=log_dir, run_after=list(o.slurm.run_after),
+                required_env=[e for e in o.cluster.required_env_vars if "=" not in e])

@@ -1,0 +1,71 @@
+"""``ns status``: read the ``status.json`` a local run keeps (found by output dir, log dir or expname)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+from skills.config.errors import UsageError
+
+STATE_FILE = "status.json"
+
+
+def _registry(expname: str) -> Path:
+    from skills.pipeline.run_cmd_plan import state_dir
+
+    return state_dir() / f"{expname}.json"
+
+
+def register_run(expname: str, status_path: Path) -> None:
+    """Remember where the last run of ``expname`` keeps its status (for ``ns status <expname>``)."""
+    path = _registry(expname)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"status": str(Path(status_path).resolve())}))
+    except OSError:
+        pass  # a read-only home must not fail the run
+
+
+def find_status(target: str) -> Optional[Path]:
+    p = Path(target)
+    if p.is_file() and p.name == STATE_FILE:
+        return p
+    if p.is_dir():
+        for cand in [p / STATE_FILE, *sorted(p.glob(f"*-logs/{STATE_FILE}")), *sorted(p.glob(f"*/{STATE_FILE}"))]:
+            if cand.is_file():
+                return cand
+    reg = _registry(target)
+    if reg.is_file():
+        try:
+            cand = Path(json.loads(reg.read_text())["status"])
+        except (ValueError, KeyError):
+            return None
+        return cand if cand.is_file() else None
+    return None
+
+
+def show_status(target: str, as_json: bool = False) -> int:
+    path = find_status(target)
+    if path is None:
+        try:
+            from skills.pipeline.executors.slurm import status as slurm_status  # type: ignore
+        except ImportError:
+            slurm_status = None
+        if slurm_status is not None:
+            return int(slurm_status(target) or 0)
+        raise UsageError(f"no run found for '{target}' (give its output dir, log dir or experiment name)")
+    data = json.loads(path.read_text())
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return 0
+    jobs = data.get("jobs", {})
+    width = max([len(n) for n in jobs] + [3])
+    print(f"{data.get('expname')} ({path})")
+    for name, info in jobs.items():
+        line = f"  {name:<{width}}  {info.get('state', '?'):<8}  {info.get('log', '')}"
+        if info.get("reason"):
+            line += f"  ({info['reason'].splitlines()[0]})"
+        print(line)
+    return 0
