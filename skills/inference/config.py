@@ -42,7 +42,9 @@ class ServerConfig:
     port: int = 5000
     api_key: Optional[str] = None  # prefer api_key_env_var: keys must never land in files/logs
     api_key_env_var: Optional[str] = None
-    max_retries: int = 8
+    max_retries: int = 8  # per request: connection errors, timeouts, 429 and 5xx are retried
+    retry_base_delay_s: float = 1.0  # exponential backoff with jitter, unless Retry-After says otherwise
+    retry_max_delay_s: float = 60.0
     wait_for_server_s: float = 3600.0  # how long to wait for a booting server before failing
     tokenizer: Optional[str] = None
 
@@ -80,6 +82,7 @@ class GenerateConfig:
     add_generation_stats: bool = True
     count_prompt_tokens: bool = False
     generation_key: str = "generation"
+    async_position_key: str = "_async_position"  # input index carried by journal lines
     stop_phrase: Optional[str] = None
     dry_run: bool = False
 

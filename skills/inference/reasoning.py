@@ -1,0 +1,28 @@
+"""Split a reasoning model's output into thoughts and answer (``++parse_reasoning=True``).
+
+Graders must only see the final answer: a generation cut off inside its thinking (no end string,
+e.g. it ran out of tokens) becomes ``""`` and is graded as "no answer", never on half thoughts.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+
+def split_reasoning(text: str, end_string: str = "</think>") -> Dict[str, Any]:
+    """Fields to merge into the output row: answer, full text, whether thinking finished."""
+    text = text or ""
+    head, sep, tail = text.rpartition(end_string)
+    finished = bool(sep) and bool(end_string)
+    return {
+        "answer": tail.strip() if finished else "",
+        "_full_generation": text,
+        "_generation_finished_thinking": finished,
+    }
+
+
+def apply_reasoning(row: Dict[str, Any], key: str, end_string: str) -> None:
+    """Rewrite ``row[key]`` in place; keep the full text in ``_full_generation``."""
+    parts = split_reasoning(row.get(key) or "", end_string)
+    row[key] = parts.pop("answer")
+    row.update(parts)
