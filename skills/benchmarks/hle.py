@@ -17,3 +17,24 @@ BENCHMARK = BenchmarkSpec(
     ),
     description="HLE text-only questions (cais/hle, gated)",
 )
+
+HF_REPO = "cais/hle"
+HF_FILE = "data/test-00000-of-00001.parquet"
+# Short split names the reference writes next to ``text`` (one file per category).
+CATEGORY_SPLITS = {
+    "math": "Math",
+    "other": "Other",
+    "human": "Humanities/Social Science",
+    "phy": "Physics",
+    "cs": "Computer Science/AI",
+    "bio": "Biology/Medicine",
+    "chem": "Chemistry",
+    "eng": "Engineering",
+}
+
+
+def prepare(ctx):
+    """Text-only HLE (rows with an image dropped): ``text.jsonl`` plus one file per category."""
+    from skills.data.hle import prepare_hle
+
+    return prepare_hle(ctx)

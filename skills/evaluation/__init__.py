@@ -1,1 +1,168 @@
-"""evaluation"""
+"""Graders: add ``predicted_answer`` and ``symbolic_correct`` to generation outputs.
+
+``grade_file`` rewrites a JSONL file in place atomically (temp file + fsync + rename), so an
+interrupted grading leaves the old file intact. Math equivalence runs in a process pool over all
+cores with a hard per-answer timeout (``skills.evaluation.pool``). Used by the generation program
+(``++eval_type=...``) and by ``ns evaluate --eval_type=math|multichoice FILE...``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Mapping
+
+from skills.config.errors import UsageError
+
+EVAL_TYPES = {"math": "math", "multichoice": "multichoice", "mcq": "multichoice"}
+MATH_DEFAULTS: Dict[str, Any] = {
+    "numeric_precision": 15,
+    "timeout": 10,  # math-verify's own (signal based) timeout, seconds
+    "hard_timeout": 35.0,  # per answer, enforced by killing the worker
+    "num_workers": None,  # default: all cores
+    "use_predicted_answer_key": False,
+    "extract_from_boxed": True,
+    "extract_regex": r"The final answer is (.+)$",
+    "take_modulo": None,
+}
+MCQ_DEFAULTS: Dict[str, Any] = {
+    "extract_from_boxed": True,
+    "extract_regex": r"The final answer is (.+)$",
+    "relaxed": True,
+}
+
+_default_checker = None
+
+
+def _eval_type(name: str) -> str:
+    try:
+        return EVAL_TYPES[str(name)]
+    except KeyError:
+        raise UsageError(f"unknown eval_type {name!r}; supported: {', '.join(sorted(EVAL_TYPES))}") from None
+
+
+def _config(eval_type: str, eval_config: Any) -> Dict[str, Any]:
+    """Defaults + user values; unknown keys are typos and fail loudly."""
+    if eval_config is None:
+        given: Dict[str, Any] = {}
+    elif is_dataclass(eval_config):
+        given = asdict(eval_config)
+    elif isinstance(eval_config, Mapping) or hasattr(eval_config, "items"):
+        given = dict(eval_config.items())
+    else:
+        raise UsageError(f"eval_config must be a mapping, got {type(eval_config).__name__}")
+    known = set(MATH_DEFAULTS) | set(MCQ_DEFAULTS)
+    unknown = sorted(k for k in given if k not in known)
+    if unknown:
+        raise UsageError(f"unknown eval_config key {unknown[0]!r}; known: {', '.join(sorted(known))}")
+    defaults = MATH_DEFAULTS if eval_type == "math" else MCQ_DEFAULTS
+    return {**defaults, **{k: v for k, v in given.items() if k in defaults and v is not None}}
+
+
+def _math_predicted(row: dict, cfg: Dict[str, Any]):
+    from skills.evaluation.math_grader import extract_answer
+
+    if cfg["use_predicted_answer_key"]:
+        return row.get("predicted_answer")
+    return extract_answer(row.get("generation"), extract_from_boxed=cfg["extract_from_boxed"],
+                          extract_regex=cfg["extract_regex"])
+
+
+def _equal_kwargs(cfg: Dict[str, Any]) -> dict:
+    return {"take_modulo": cfg["take_modulo"], "numeric_precision": cfg["numeric_precision"],
+            "timeout_seconds": cfg["timeout"]}
+
+
+def _grade_math_rows(rows: List[dict], cfg: Dict[str, Any], checker=None) -> None:
+    from skills.evaluation.pool import MathChecker
+
+    predicted = [_math_predicted(row, cfg) for row in rows]
+    tasks = [(row.get("expected_answer"), p, _equal_kwargs(cfg)) for row, p in zip(rows, predicted)]
+    if checker is None:
+        with MathChecker(workers=cfg["num_workers"], hard_timeout=cfg["hard_timeout"]) as own:
+            verdicts = own.check_many(tasks)
+    else:
+        verdicts = checker.check_many(tasks)
+    for row, p, ok in zip(rows, predicted, verdicts):
+        row["predicted_answer"] = p
+        row["symbolic_correct"] = ok
+
+
+def _grade_rows(rows: List[dict], eval_type: str, cfg: Dict[str, Any], checker=None) -> None:
+    if eval_type == "math":
+        _grade_math_rows(rows, cfg, checker)
+    else:
+        from skills.evaluation.mcq import grade_mcq
+
+        for row in rows:
+            grade_mcq(row, **cfg)
+
+
+def grade_row(row: dict, eval_type: str, config: Any = None, checker=None) -> dict:
+    """Grade one row (returns a graded copy). Math uses a shared single-worker pool unless given one."""
+    global _default_checker
+    kind = _eval_type(eval_type)
+    cfg = _config(kind, config)
+    row = dict(row)
+    if kind == "math" and checker is None:
+        if _default_checker is None:
+            import atexit
+
+            from skills.evaluation.pool import MathChecker
+
+            _default_checker = MathChecker(workers=1, hard_timeout=cfg["hard_timeout"])
+            atexit.register(_default_checker.close)
+        checker = _default_checker
+    _grade_rows([row], kind, cfg, checker)
+    return row
+
+
+def _read_rows(path: Path) -> List[dict]:
+    from skills.data.io import read_jsonl
+
+    if not path.is_file():
+        raise UsageError(f"no such file to grade: {path}")
+    rows = read_jsonl(path)
+    for i, row in enumerate(rows, 1):
+        if not isinstance(row, dict):
+            raise UsageError(f"{path}: entry {i} is not a JSON object")
+    return rows
+
+
+def grade_file(path, eval_type: str, eval_config: Any = None, checker=None) -> Dict[str, int]:
+    """Grade a JSONL file in place, atomically; returns counts (entries, correct, no_answer)."""
+    from skills.data.io import write_jsonl
+
+    kind = _eval_type(eval_type)
+    cfg = _config(kind, eval_config)
+    path = Path(path)
+    rows = _read_rows(path)
+    _grade_rows(rows, kind, cfg, checker)
+    write_jsonl(path, rows)
+    return {
+        "entries": len(rows),
+        "correct": sum(bool(r["symbolic_correct"]) for r in rows),
+        "no_answer": sum(r["predicted_answer"] is None for r in rows),
+    }
+
+
+def regrade_files(paths: Iterable, eval_type: str, eval_config: Any = None) -> Dict[str, Dict[str, int]]:
+    """``ns evaluate``: grade several files with one worker pool; all paths are checked first."""
+    from skills.evaluation.pool import MathChecker
+
+    kind = _eval_type(eval_type)
+    cfg = _config(kind, eval_config)
+    files = [Path(p) for p in paths]
+    if not files:
+        raise UsageError("no files to evaluate")
+    for path in files:
+        if not path.is_file():
+            raise UsageError(f"no such file to grade: {path}")
+    if kind != "math":
+        return {str(p): grade_file(p, kind, cfg) for p in files}
+    with MathChecker(workers=cfg["num_workers"] or os.cpu_count(), hard_timeout=cfg["hard_timeout"]) as checker:
+        return {str(p): grade_file(p, kind, cfg, checker=checker) for p in files}
+
+
+__all__ = ["EVAL_TYPES", "grade_file", "grade_row", "regrade_files"]

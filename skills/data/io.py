@@ -1,0 +1,92 @@
+"""Atomic file writes and streamed downloads.
+
+Everything is written to a temporary file in the destination folder, fsync'ed and renamed over the
+target, so an interrupted prepare (or grading run) never leaves a half-written split behind: the
+target is either the old file or the complete new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Iterable, Iterator, Mapping
+
+from skills.config.errors import UsageError
+
+
+@contextlib.contextmanager
+def atomic_open(path: Path, mode: str = "w") -> Iterator[IO]:
+    """Open a temp file next to ``path``; on success fsync + rename it to ``path``, else delete it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    binary = "b" in mode
+    try:
+        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename durable (best effort: not every filesystem allows opening a folder)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_jsonl(path: Path, rows: Iterable[Mapping]) -> int:
+    """Atomically write rows as JSON lines, ASCII-escaped like the reference (no raw U+2028 in lines)."""
+    count = 0
+    with atomic_open(path) as fh:
+        for row in rows:
+            fh.write(json.dumps(row) + "\n")
+            count += 1
+    return count
+
+
+def read_jsonl(path: Path) -> list:
+    """Read a JSONL file; a bad line is a UsageError naming the file and line."""
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise UsageError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+    return rows
+
+
+def download(url: str, dest: Path, *, headers: Mapping[str, str] | None = None, timeout: float = 60.0) -> Path:
+    """Stream ``url`` to ``dest`` with a tqdm progress bar; atomic, so a failed download leaves nothing."""
+    import httpx
+    from tqdm import tqdm
+
+    try:
+        with httpx.stream("GET", url, headers=dict(headers or {}), timeout=timeout, follow_redirects=True) as resp:
+            if resp.status_code != 200:
+                raise UsageError(f"download failed: HTTP {resp.status_code} for {url}")
+            total = int(resp.headers.get("content-length") or 0) or None
+            with atomic_open(dest, "wb") as fh, tqdm(
+                total=total, unit="B", unit_scale=True, desc=Path(dest).name, leave=False
+            ) as bar:
+                for chunk in resp.iter_bytes():
+                    fh.write(chunk)
+                    bar.update(len(chunk))
+    except httpx.HTTPError as exc:
+        raise UsageError(f"download failed for {url}: {exc}") from None
+    return Path(dest)

@@ -1,0 +1,75 @@
+"""``ns prepare_data``: run each benchmark's ``prepare(ctx)`` into ``<data_dir>/<bench>/<split>.jsonl``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from skills.benchmarks import BUILTIN, benchmark_module
+from skills.benchmarks.base import PrepareContext
+from skills.config.errors import UsageError
+from skills.data import default_data_dir
+from skills.data.sources import resolve_mirror
+
+
+def parse_extra_args(args: Sequence[str]) -> Tuple[Optional[str], Dict[str, str]]:
+    """Split pass-through flags (``--split X``, ``--split=X``, ``--flag``) into (split, extras)."""
+    extra: Dict[str, str] = {}
+    items = list(args)
+    i = 0
+    while i < len(items):
+        arg = items[i]
+        if not arg.startswith("--") or len(arg) == 2:
+            raise UsageError(f"unexpected argument {arg!r} for prepare_data (expected --name value)")
+        key, eq, value = arg[2:].partition("=")
+        key = key.replace("-", "_")
+        if not eq:
+            if i + 1 < len(items) and not items[i + 1].startswith("--"):
+                value = items[i + 1]
+                i += 1
+            else:
+                value = "true"
+        extra[key] = value
+        i += 1
+    return extra.pop("split", None), extra
+
+
+def split_names(names: Iterable[str]) -> List[str]:
+    """Accept ``a b`` as well as ``a,b``; keep order, drop duplicates."""
+    out: List[str] = []
+    for item in names:
+        for name in str(item).split(","):
+            name = name.strip()
+            if name and name not in out:
+                out.append(name)
+    return out
+
+
+def prepare_benchmarks(
+    names: Iterable[str],
+    data_dir: Optional[Path] = None,
+    mirror: Optional[Path] = None,
+    extra_args: Sequence[str] = (),
+) -> Dict[str, List[Path]]:
+    """Prepare the named benchmarks; returns the files written per benchmark.
+
+    Every name is checked before anything is fetched, so a typo fails fast with exit code 2.
+    """
+    selected = split_names(names)
+    if not selected:
+        raise UsageError("no benchmark given to prepare_data")
+    unknown = [n for n in selected if n not in BUILTIN]
+    if unknown:
+        raise UsageError(f"unknown benchmark {unknown[0]!r}; known: {', '.join(sorted(BUILTIN))}")
+    modules = {n: benchmark_module(n) for n in selected}
+    for name, module in modules.items():
+        if not callable(getattr(module, "prepare", None)):
+            raise UsageError(f"benchmark {name!r} has no data to prepare")
+    split, extra = parse_extra_args(extra_args)
+    root = Path(data_dir) if data_dir else default_data_dir()
+    mirror_path = resolve_mirror(mirror)
+    written: Dict[str, List[Path]] = {}
+    for name, module in modules.items():
+        ctx = PrepareContext(data_dir=root, mirror=mirror_path, split=split, extra=dict(extra))
+        written[name] = list(module.prepare(ctx) or [])
+    return written

@@ -1,0 +1,105 @@
+"""Math grading: ``\\boxed{}`` answer extraction and math-verify equivalence.
+
+Extraction and equivalence follow the reference evaluator's decisions (see docs/benchmarks.md). One
+deliberate difference: ``\\fbox{...}`` is read like ``\\boxed{...}`` (the reference effectively ignores
+it). Equivalence runs through math-verify + sympy, which can take unbounded time on pathological input;
+``MathChecker`` therefore runs it in worker processes and kills a worker that overruns its hard
+timeout, counting that answer as not equal.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+DEFAULT_REGEX = r"The final answer is (.+)$"
+BOX_COMMANDS = ("\\boxed", "\\fbox")
+MCQ_LETTERS = tuple("ABCDEFGHIJ")
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)(?:\\%|%)")
+_LITERAL = re.compile(r"[a-zA-Z ,]+|[0-9 ]+")
+_DELIMITED = re.compile(r"\$.*?\$|\\\(.*?\\\)|\\\[.*?\\\]|\\boxed\{", re.DOTALL)
+
+
+def search_boxed(text: Optional[str]) -> Optional[str]:
+    """Content of the LAST ``\\boxed{...}`` (or ``\\fbox{...}``) with balanced braces, else None.
+
+    ``\\boxed{}`` gives "" (an answer, not a missing one); ``\\boxed 5`` and unbalanced boxes give None.
+    """
+    if not text:
+        return None
+    start, command = max((text.rfind(c), c) for c in BOX_COMMANDS)
+    if start < 0:
+        return None
+    depth = 0
+    for i in range(start, len(text)):
+        if text[i] == "{":
+            depth += 1
+        elif text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                candidate = text[start : i + 1]
+                prefix = command + "{"
+                return candidate[len(prefix) : -1] if candidate.startswith(prefix) else None
+    return None
+
+
+def search_regex(text: Optional[str], pattern: str = DEFAULT_REGEX) -> Optional[str]:
+    """Last match of ``pattern`` (no flags), as the reference's regex mode."""
+    if not text:
+        return None
+    matches = re.findall(pattern, text)
+    return matches[-1] if matches else None
+
+
+def extract_answer(
+    text: Optional[str],
+    extract_from_boxed: bool = True,
+    extract_regex: str = DEFAULT_REGEX,
+    relaxed: bool = False,
+) -> Optional[str]:
+    """Boxed-only by default; relaxed = boxed when non-empty, else the regex."""
+    if relaxed:
+        return search_boxed(text) or search_regex(text, extract_regex)
+    if extract_from_boxed:
+        return search_boxed(text)
+    return search_regex(text, extract_regex)
+
+
+def _strip_extras(s: str) -> str:
+    """Drop a percent sign after a plain number, then trailing dots and backslashes."""
+    m = _PERCENT.fullmatch(s)
+    if m:
+        s = m.group(1)
+    return s.rstrip(".\\")
+
+
+def _wrap(s: str) -> str:
+    return s if _DELIMITED.search(s) else f"${s}$"
+
+
+def math_equal(expected, predicted, take_modulo: Optional[int] = None, numeric_precision: int = 15,
+               timeout_seconds: int = 10) -> bool:
+    """Reference-compatible equivalence (gold first); run it through ``MathChecker`` for a hard timeout."""
+    from latex2sympy2_extended import NormalizationConfig, normalize_latex
+    from math_verify import StringExtractionConfig, parse, verify
+
+    if predicted is None:
+        return False
+    expected, predicted = str(expected), str(predicted)
+    if take_modulo is not None:
+        try:
+            return int(expected) % take_modulo == int(predicted) % take_modulo
+        except ValueError:
+            return False
+    if re.fullmatch(r"[A-J]", expected.strip()):
+        letters = [StringExtractionConfig(strings=MCQ_LETTERS)]
+        if verify(parse(expected, letters), parse(predicted, letters)):
+            return True
+    expected, predicted = _strip_extras(expected), _strip_extras(predicted)
+    a = normalize_latex(expected, NormalizationConfig())
+    b = normalize_latex(predicted, NormalizationConfig())
+    same = a.replace(" ", "") == b.replace(" ", "")
+    if same or (_LITERAL.fullmatch(a) and _LITERAL.fullmatch(b)):
+        return same
+    return verify(parse(_wrap(expected)), parse(_wrap(predicted)), numeric_precision=numeric_precision,
+                  timeout_seconds=timeout_seconds)

@@ -1,0 +1,138 @@
+"""A process pool for ``math_equal`` with a hard per-answer timeout.
+
+math-verify's own timeouts use SIGALRM, which only fires between Python bytecodes and only in a main
+thread; a pathological expression can still hold a worker for minutes. Here each answer gets a hard
+deadline: an overdue worker is killed and replaced, and that answer counts as not equal, so one bad
+answer can never stall a grading job. Workers are spawned (not forked) so a threaded parent such as
+the async generation client is safe.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+from collections import deque
+from multiprocessing.connection import wait
+from typing import Dict, List, Optional, Sequence, Tuple
+
+STARTUP_TIMEOUT_S = 300.0  # importing sympy on a loaded machine can be slow; not part of any deadline
+Task = Tuple[object, object, dict]  # (expected, predicted, math_equal kwargs)
+
+
+def _worker(conn) -> None:
+    from skills.evaluation.math_grader import math_equal
+
+    conn.send("ready")  # imports done: deadlines start counting only from here
+    while True:
+        try:
+            item = conn.recv()
+        except EOFError:
+            return
+        if item is None:
+            return
+        idx, expected, predicted, kwargs = item
+        try:
+            result = bool(math_equal(expected, predicted, **kwargs))
+        except Exception:  # unparsable input is simply not equal
+            result = False
+        conn.send((idx, result))
+
+
+class _Worker:
+    def __init__(self, ctx):
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker, args=(child,), daemon=True)
+        self.proc.start()
+        child.close()
+        self.task: Optional[int] = None
+        self.deadline = 0.0
+        self.ready = False
+
+    def wait_ready(self, timeout: float) -> None:
+        """Block until the worker has imported math-verify (a dead worker is replaced by the caller)."""
+        if self.ready:
+            return
+        if not self.conn.poll(timeout) or self.conn.recv() != "ready":
+            raise RuntimeError("math grading worker failed to start")
+        self.ready = True
+
+    def stop(self, kill: bool = False) -> None:
+        if kill:
+            self.proc.kill()
+        else:
+            try:
+                self.conn.send(None)
+            except OSError:
+                self.proc.kill()
+        self.proc.join(timeout=5)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join()
+        self.conn.close()
+
+
+class MathChecker:
+    """Checks many (expected, predicted) pairs in parallel; ``hard_timeout`` seconds per answer."""
+
+    def __init__(self, workers: Optional[int] = None, hard_timeout: float = 35.0):
+        self.max_workers = max(1, workers or os.cpu_count() or 1)
+        self.hard_timeout = hard_timeout
+        self._ctx = mp.get_context("spawn")
+        self._workers: List[_Worker] = []
+        self.timeouts = 0  # answers given up on, for logs and tests
+
+    def __enter__(self) -> "MathChecker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for worker in self._workers:
+            worker.stop()
+        self._workers = []
+
+    def check(self, expected, predicted, **kwargs) -> bool:
+        return self.check_many([(expected, predicted, kwargs)])[0]
+
+    def check_many(self, tasks: Sequence[Task]) -> List[bool]:
+        results: List[bool] = [False] * len(tasks)
+        todo = deque(i for i, (_, predicted, _) in enumerate(tasks) if predicted is not None)
+        while len(self._workers) < min(self.max_workers, len(todo)):
+            self._workers.append(_Worker(self._ctx))
+        for worker in self._workers:  # started in parallel above, so this waits ~one import time
+            worker.wait_ready(STARTUP_TIMEOUT_S)
+        busy: Dict[object, _Worker] = {}
+        while todo or busy:
+            for worker in self._workers:
+                if worker.task is None and todo:
+                    idx = todo.popleft()
+                    expected, predicted, kwargs = tasks[idx]
+                    worker.task, worker.deadline = idx, time.monotonic() + self.hard_timeout
+                    worker.conn.send((idx, expected, predicted, kwargs))
+                    busy[worker.conn] = worker
+            if not busy:
+                break
+            timeout = max(0.0, min(w.deadline for w in busy.values()) - time.monotonic())
+            for conn in wait(list(busy), timeout=timeout):
+                worker = busy.pop(conn)
+                try:
+                    idx, ok = conn.recv()
+                    results[idx] = ok
+                    worker.task = None
+                except (EOFError, OSError):  # the worker died: that answer is not equal
+                    self._replace(worker)
+            now = time.monotonic()
+            for conn, worker in list(busy.items()):
+                if worker.deadline <= now:
+                    busy.pop(conn)
+                    self.timeouts += 1
+                    self._replace(worker)
+        return results
+
+    def _replace(self, worker: _Worker) -> None:
+        worker.stop(kill=True)
+        fresh = _Worker(self._ctx)
+        fresh.wait_ready(STARTUP_TIMEOUT_S)
+        self._workers[self._workers.index(worker)] = fresh
