@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The README's main job, end to end on a machine without a GPU:
+#   set up the environments -> prepare five benchmarks from a local mirror of the upstream files
+#   -> ns eval with an in-job vLLM (CPU) server on SmolLM2-135M-Instruct, several seeds
+#   -> grading -> metrics.json -> result tables.
+# Small on purpose (a few problems per benchmark, short generations) so it finishes in minutes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO="$(pwd)"
+
+bash scripts/setup.sh
+
+MIRROR="${SKILLS_DATA_MIRROR:-$REPO/../shared/datasets}"
+OUT="${DEMO_OUTPUT_DIR:-$REPO/demo-output}"
+MODEL="$REPO/.cache/models/smollm2-135m-instruct"
+NS="$REPO/.venv/bin/ns"
+
+if [ ! -d "$MIRROR" ]; then
+  echo "No data mirror at $MIRROR: set SKILLS_DATA_MIRROR to a folder laid out like the upstream sources." >&2
+  exit 2
+fi
+
+echo "== Preparing data from $MIRROR"
+"$NS" prepare_data math-500 aime24 aime25 gpqa mmlu-pro --data_dir "$OUT/data" --mirror "$MIRROR"
+
+echo "== Evaluating SmolLM2-135M-Instruct on vLLM (CPU)"
+"$NS" eval \
+    --cluster=cpu-local \
+    --model="$MODEL" \
+    --server_type=vllm \
+    --server_gpus=1 \
+    --server_args="--dtype float32 --max-model-len 2048 --enforce-eager" \
+    --output_dir="$OUT" \
+    --data_dir="$OUT/data" \
+    --benchmarks=math-500:3,aime24:3,aime25:3,gpqa:3,mmlu-pro:3 \
+    ++max_samples=6 \
+    ++inference.tokens_to_generate=256 \
+    ++inference.temperature=0.6 \
+    ++inference.top_p=0.95
+
+echo "== Results"
+"$NS" summarize_results "$OUT/eval-results"
