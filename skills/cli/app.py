@@ -410,7 +410,8 @@ def summarize_results(
             raise UsageError("summarize_results reads local folders; copy the results or run it on the cluster")
     argv = [results_dir]
     for flag, value in (("--benchmarks", benchmarks), ("--save_metrics_path", save_metrics_path),
-                        ("--max_seq_len", max_seq_len), ("--metric_type", metric_type)):
+                        ("--max_seq_len", max_seq_len), ("--metric_type", metric_type),
+                        ("--extra_datasets", extra_datasets)):
         if value is not None:
             argv += [flag, str(value)]
     if max_samples != -1:

@@ -76,6 +76,7 @@ def summarize_results(
     max_seq_len: Optional[int] = None,
     metric_type: Optional[str] = None,
     show_ci: bool = False,
+    extra_datasets: Optional[str] = None,
 ) -> Tuple[str, Path]:
     """Compute everything, write metrics.json; returns (table text, metrics.json path)."""
     wanted = [b.strip() for b in benchmarks.split(",") if b.strip()] if benchmarks else None
@@ -84,12 +85,23 @@ def summarize_results(
         return f"No benchmarks found in {results_dir}\n", Path()
     results: Dict[str, Metrics] = {}
     scorers: Dict[str, Tuple[Scorer, int]] = {}
+    skipped: List[UsageError] = []
     for d in dirs:
-        scorer = make_scorer(metric_type_for(d.name, metric_type), d.name)
+        try:
+            kind = metric_type_for(d.name, metric_type, extra_datasets)
+        except UsageError as exc:
+            if wanted or len(dirs) == 1:  # asked for by name, or nothing else to show: an error
+                raise
+            print(f"Warning: skipping {d.name}: {exc.message}", file=sys.stderr)  # found while scanning
+            skipped.append(exc)
+            continue
+        scorer = make_scorer(kind, d.name)
         files = result_files(d)
         for name, metrics in compute_metrics(d.name, files, scorer, max_samples, max_seq_len, show_ci).items():
             results[name] = metrics
             scorers[name] = (scorer, len(files))
+    if skipped and not results:
+        raise skipped[0]
     results = add_benchmark_groups(results, scorers)
     blocks: List[List[str]] = []
     for name, metrics in results.items():
@@ -119,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max_seq_len", "--max-seq-len", type=int, default=None,
                    help="generations with more tokens count as wrong with no answer")
     p.add_argument("--metric_type", "--metric-type", default=None, help="override the benchmarks' metric type")
+    p.add_argument("--extra_datasets", "--extra-datasets", default=None,
+                   help="folder of user-defined benchmarks (their metric types)")
     p.add_argument("--show_ci", "--show-ci", "--with_ci", action="store_true",
                    help="add 95%% confidence intervals of pass@1[avg-of-k] to the table and metrics.json")
     return p
@@ -129,7 +143,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         text, path = summarize_results(
             args.results_dir, args.benchmarks, args.save_metrics_path, args.max_samples,
-            args.max_seq_len, args.metric_type, args.show_ci,
+            args.max_seq_len, args.metric_type, args.show_ci, args.extra_datasets,
         )
     except UsageError as exc:
         print(f"Error: {exc.message}", file=sys.stderr)

@@ -49,14 +49,15 @@ LEGACY_TYPES: Dict[str, str] = {
 }
 
 
-def metric_type_for(benchmark: str, override: Optional[str] = None) -> str:
-    """``--metric_type`` if given, else the registry's ``metrics_type``, else the legacy table."""
+def metric_type_for(benchmark: str, override: Optional[str] = None, extra_datasets: Optional[str] = None) -> str:
+    """``--metric_type`` if given, else the registry's ``metrics_type`` (built-in or
+    ``--extra_datasets`` folder), else the legacy table."""
     if override:
         return override
     try:
         from skills.benchmarks import get_benchmark
 
-        return get_benchmark(benchmark).metrics_type
+        return get_benchmark(benchmark, extra_datasets).metrics_type
     except (KeyError, ImportError, UsageError):
         pass
     if benchmark in LEGACY_TYPES:
