@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import os
 import shlex
+import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -146,9 +147,14 @@ def _wait_for_server(url: str) -> str:
             f"  sleep 3\ndone\n")
 
 
-def client_script(job: Job, workdir: Optional[str]) -> str:
-    """The job's commands in order; the first failure ends the job with its exit code."""
+def client_script(job: Job, workdir: Optional[str], bindir: Optional[str] = None) -> str:
+    """The job's commands in order; the first failure ends the job with its exit code.
+
+    ``bindir`` (plain processes on a shared file system) goes first on PATH so that ``python``
+    is the launcher's environment, as with the local executor."""
     lines = []
+    if bindir:
+        lines.append(f'export PATH={shlex.quote(bindir)}:"$PATH"')
     if workdir:
         lines.append(f"cd {shlex.quote(workdir)} || exit 1")
     if job.server is not None:
@@ -172,7 +178,9 @@ def add_job(exp, job: Job, plan: Plan, cluster, tunnel, deps: List[str], mpi: Op
             workdir: Optional[str], extra_params: Dict) -> str:
     """Add one Job to the nemo-run experiment; returns its task id."""
     mpi_args = [f"--mpi={mpi}"] if mpi else []
-    script = run.Script(inline=client_script(job, job.workdir or workdir))
+    # without a container and without ssh (login node = submit host) the jobs share our file system
+    bindir = None if job.container or getattr(cluster, "ssh_tunnel", None) else os.path.dirname(sys.executable)
+    script = run.Script(inline=client_script(job, job.workdir or workdir, bindir))
     if job.server is None:
         ex = _executor(job, plan, cluster, tunnel, role="main", nodes=job.nodes,
                        tasks=job.tasks_per_node, container=job.container, env=job.env,

@@ -1,0 +1,63 @@
+"""`ns eval` on a real single-node Slurm with the vLLM (CPU) server and the tiny model:
+generation -> self-hosted LLM judge -> metrics job, ending in a correct metrics.json.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from slurm_fixtures import local_slurm  # noqa: F401
+
+from conftest import REPO_ROOT, VLLM_CPU_ENV
+from skills.cli.app import main
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+SERVER_ARGS = "--dtype float32 --max-model-len 2048 --enforce-eager"
+
+
+def read_jsonl(path: Path):
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_ns_eval_hle_with_judge_on_slurm(local_slurm, vllm_python, tiny_model, tmp_path, monkeypatch, capsys):  # noqa: F811
+    from skills.config.cluster import get_cluster_config
+    from skills.pipeline.executors import slurm as S
+
+    home = tmp_path / "nemo_run"
+    home.mkdir()
+    monkeypatch.setenv("NEMORUN_HOME", str(home))
+    monkeypatch.delenv("SKILLS_DATA_MIRROR", raising=False)
+    env = "\n".join(f'      {k}: "{v}"' for k, v in VLLM_CPU_ENV.items())
+    cfg = tmp_path / "slurm.yaml"
+    cfg.write_text(f"executor: slurm\naccount: test\npartition: {local_slurm}\njob_dir: {home}\n"
+                   f"servers:\n  vllm:\n    python: {vllm_python}\n    env:\n{env}\n")
+    data = tmp_path / "data"
+    assert main(["prepare_data", "hle", f"--data_dir={data}", f"--mirror={REPO_ROOT / 'tests' / 'fixtures'}"]) == 0
+    out = tmp_path / "out"
+    rc = main(["eval", f"--cluster={cfg}", f"--model={tiny_model}", "--server_type=vllm", "--server_gpus=1",
+               f"--server_args={SERVER_ARGS}", "--benchmarks=hle:1", f"--data_dir={data}", f"--output_dir={out}",
+               "--expname=slurm-hle", f"--judge_model={tiny_model}", "--judge_server_type=vllm",
+               "--judge_server_gpus=1", f"--judge_server_args={SERVER_ARGS}",
+               "--extra_judge_args=++inference.tokens_to_generate=48", "++inference.tokens_to_generate=32"])
+    printed = capsys.readouterr().out
+    assert rc == 0, printed
+    assert "slurm-hle" in printed and "slurm job" in printed  # experiment and job ids are shown
+
+    cluster = get_cluster_config(str(cfg))
+    assert S.wait_for("slurm-hle", cluster, poll_s=2, timeout_s=900) == 0, \
+        "\n".join(p.read_text(errors="replace")[-2000:] for p in (out / "eval-logs").rglob("*.log"))
+    rows = {r.job: r for r in S.status("slurm-hle", cluster)}
+    assert {r.state for r in rows.values()} == {"done"} and len(rows) == 3  # generation, judge, metrics
+
+    text_rows = len(read_jsonl(data / "hle" / "text.jsonl"))
+    judged = read_jsonl(out / "eval-results" / "hle" / "output-rs0.jsonl")
+    assert len(judged) == text_rows and all(isinstance(r["judgement"], str) for r in judged)
+    metrics = json.loads((out / "eval-results" / "hle" / "metrics.json").read_text())
+    first = metrics["hle"]["pass@1"]
+    assert first["num_entries"] == text_rows
+    from skills.evaluation.judge import is_correct_judgement
+
+    expected = 100.0 * sum(is_correct_judgement(r["judgement"]) for r in judged) / text_rows
+    assert first["judge_correct"] == pytest.approx(expected)
