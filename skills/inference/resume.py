@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Set
 
+from skills.data.io import fsync_dir
 from skills.inference.client import dumps, loads
 
 
@@ -25,15 +26,6 @@ def journal_path(output: Path) -> Path:
 
 def done_path(output: Path) -> Path:
     return Path(f"{output}.done")
-
-
-def fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def atomic_write_lines(path: Path, lines: Iterable[bytes]) -> int:
