@@ -24,12 +24,14 @@ echo "== Preparing data from $MIRROR"
 "$NS" prepare_data math-500 aime24 aime25 gpqa mmlu-pro --data_dir "$OUT/data" --mirror "$MIRROR"
 
 echo "== Evaluating SmolLM2-135M-Instruct on vLLM (CPU)"
+# --no-enable-chunked-prefill: vLLM's CPU build crashes ("CPU Generator does not use offset") when a
+# seeded request's prompt is prefilled in chunks; see docs/cluster-configs.md.
 "$NS" eval \
     --cluster=cpu-local \
     --model="$MODEL" \
     --server_type=vllm \
     --server_gpus=1 \
-    --server_args="--dtype float32 --max-model-len 2048 --enforce-eager" \
+    --server_args="--dtype float32 --max-model-len 2048 --enforce-eager --no-enable-chunked-prefill --max-num-batched-tokens 2048" \
     --output_dir="$OUT" \
     --data_dir="$OUT/data" \
     --benchmarks=math-500:3,aime24:3,aime25:3,gpqa:3,mmlu-pro:3 \

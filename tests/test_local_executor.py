@@ -94,6 +94,22 @@ def test_server_that_dies_fails_with_log_tail(tmp_path):
     assert status["dead"]["state"] == "failed" and status["after"]["state"] == "skipped"
 
 
+def test_server_dying_mid_job_ends_the_job(tmp_path):
+    """Clients would wait for a dead server forever; the executor ends the job with the log tail."""
+    import time
+
+    server = fake_server(tmp_path)
+    server.command = f"timeout 3 {server.command}; echo 'worker crashed: CPU Generator' >&2; exit 9"
+    job = Job("crash", "generation", ["sleep 120", "echo never"], server=server)
+    out = io.StringIO()
+    start = time.monotonic()
+    rc = run_plan(plan_of(tmp_path, job), out=out, server_timeout_s=30)
+    assert rc == 1 and time.monotonic() - start < 60
+    text = out.getvalue()
+    assert "server exited with code 9 while the job ran" in text and "worker crashed" in text
+    assert "never" not in (tmp_path / "logs" / "crash.log").read_text()
+
+
 def test_secrets_pass_by_name(tmp_path, monkeypatch):
     monkeypatch.setenv("MY_TOKEN", "tok-123")
     job = Job("s", "command", ['test "$MY_TOKEN" = tok-123 && echo "$PLAIN"'], env={"PLAIN": "visible"},

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import IO, Any, Dict, List, Optional
@@ -107,13 +108,15 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 def run_job(job: Job, log_dir: Path, out: IO[str], server_timeout_s: float) -> Optional[str]:
     """Run one job; returns None on success, else a one-line reason."""
-    from skills.servers.health import ServerStartError, wait_for_server
+    from skills.servers.health import ServerStartError, log_tail, wait_for_server
     from skills.servers.launch import start_server, stop_server
     from skills.servers.ports import port_is_free
 
     log_path = _log_path(job, log_dir)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     server_proc = None
+    server_log: Optional[Path] = None
+    watch: Optional[_ServerWatch] = None
     prefix = f"[{job.name}] "
     try:
         if job.server is not None:
@@ -128,8 +131,11 @@ def run_job(job: Job, log_dir: Path, out: IO[str], server_timeout_s: float) -> O
             except ServerStartError as exc:
                 return str(exc)
             out.write(f"{prefix}server healthy at {spec.health_url}\n")
+        watch = _ServerWatch(server_proc)
         with open(log_path, "a") as log:
             for cmd in job.commands:
+                if watch.died is not None:
+                    break
                 log.write(f"+ {cmd}\n")
                 log.flush()
                 proc = subprocess.Popen(
@@ -137,17 +143,45 @@ def run_job(job: Job, log_dir: Path, out: IO[str], server_timeout_s: float) -> O
                     errors="replace", stdin=subprocess.DEVNULL, env=job_environment(job),
                     cwd=job.workdir, start_new_session=True,
                 )
+                watch.command = proc
                 try:
                     rc = _stream(proc, log, prefix, out)
                 except BaseException:
                     _kill_group(proc)
                     raise
+                if watch.died is not None:
+                    break
                 if rc != 0:
                     return f"command exited with code {rc}"
+        watch.stopping = True
+        if watch.died is not None:
+            return (f"the {job.server.server_type} server exited with code {watch.died} while the job "
+                    f"ran; its log ({server_log}) ends with:\n{log_tail(server_log)}")
         return None
     finally:
         if server_proc is not None:
+            if watch is not None:
+                watch.stopping = True
             stop_server(server_proc)
+
+
+class _ServerWatch:
+    """Ends the running command when the job's server dies, instead of letting clients wait for it."""
+
+    def __init__(self, server: Optional[subprocess.Popen]):
+        self.command: Optional[subprocess.Popen] = None
+        self.died: Optional[int] = None
+        self.stopping = False
+        if server is not None:
+            threading.Thread(target=self._watch, args=(server,), daemon=True).start()
+
+    def _watch(self, server: subprocess.Popen) -> None:
+        rc = server.wait()
+        if self.stopping:
+            return
+        self.died = rc
+        if self.command is not None and self.command.poll() is None:
+            _kill_group(self.command)
 
 
 def run_plan(plan: Plan, cluster: Any = None, out: Optional[IO[str]] = None,
