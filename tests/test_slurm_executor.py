@@ -174,3 +174,28 @@ def test_run_after_waits_for_other_experiment(slurm_cluster, tmp_path):
     (out / "go").touch()
     assert S.wait_for("downstream", slurm_cluster, poll_s=1, timeout_s=WAIT_S) == 0
     assert (out / "down.txt").read_text() == "up\n"
+
+
+def test_server_dying_mid_job_ends_the_job(slurm_cluster, tmp_path):
+    """Without the watch, clients would wait for a dead server until the wall time."""
+    import time
+
+    out = tmp_path / "out"
+    out.mkdir()
+    port = _free_port()
+    server = ServerSpec(server_type="vllm", model="m", gpus=1, nodes=1, port=port, args="",
+                        command=f"timeout 8 python3 -m http.server {port} --bind 127.0.0.1 --directory {out}; "
+                                "echo 'worker crashed' >&2; exit 9",
+                        health_url=f"http://127.0.0.1:{port}/", env={})
+    job = Job(name="srv-dies", kind="generation", server=server, gpus=1,
+              commands=["sleep 300", f"touch {out}/never"])
+    after = Job(name="srv-dies-metrics", kind="metrics", dependencies=["srv-dies"], commands=["true"])
+    start = time.monotonic()
+    assert _run(_plan("serverdies", tmp_path, [job, after]), slurm_cluster) == 1
+    assert time.monotonic() - start < 200
+    rows = _status("serverdies", slurm_cluster)
+    assert rows["srv-dies"].state == "failed" and rows["srv-dies-metrics"].state == "cancelled"
+    assert not (out / "never").exists()
+    main_log = next((tmp_path / "logs").glob("main_srv-dies_*_srun.log"))
+    logs = main_log.read_text() + "".join(p.read_text() for p in (tmp_path / "logs").glob("main_srv-dies_*_srun.err"))
+    assert "the server exited with code 9 while the job ran" in logs

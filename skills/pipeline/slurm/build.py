@@ -147,30 +147,56 @@ def _wait_for_server(url: str) -> str:
             f"  sleep 3\ndone\n")
 
 
-def client_script(job: Job, workdir: Optional[str], bindir: Optional[str] = None) -> str:
+def server_exit_file(job: Job, plan: Plan) -> Optional[str]:
+    """Shell word naming the file the server step writes its exit code to (shared file system)."""
+    folder = job.log_dir or plan.log_dir
+    if job.server is None or not folder:
+        return None
+    return f'{shlex.quote(folder)}/".{job.name}.server-exit.${{SLURM_JOB_ID:-0}}"'
+
+
+def _server_watch(exit_file: str) -> str:
+    """Bash that ends the client step when the server step has exited (else clients wait for it)."""
+    return (f"_server_exit={exit_file}\n"
+            "( while sleep 5; do if [ -f \"$_server_exit\" ]; then\n"
+            "    echo \"the server exited with code $(cat \"$_server_exit\") while the job ran;"
+            " see the server_*_srun.log of this job\" >&2; kill -TERM 0; exit 1; fi; done ) &\n"
+            "_server_watch=$!\n"
+            "trap 'kill $_server_watch 2>/dev/null' EXIT\n")
+
+
+def client_script(job: Job, workdir: Optional[str], bindir: Optional[str] = None,
+                  exit_file: Optional[str] = None) -> str:
     """The job's commands in order; the first failure ends the job with its exit code.
 
     ``bindir`` (plain processes on a shared file system) goes first on PATH so that ``python``
-    is the launcher's environment, as with the local executor."""
+    is the launcher's environment, as with the local executor. ``exit_file``: see ``_server_watch``."""
     lines = []
     if bindir:
         lines.append(f'export PATH={shlex.quote(bindir)}:"$PATH"')
     if workdir:
         lines.append(f"cd {shlex.quote(workdir)} || exit 1")
     if job.server is not None:
+        if exit_file:
+            lines.append(_server_watch(exit_file).rstrip("\n"))
         lines.append(_wait_for_server(job.server.health_url).rstrip("\n"))
     for cmd in job.commands:
         lines.append(f"(\n{cmd}\n) || exit $?")
     return "\n".join(lines) + "\n"
 
 
-def server_script_text(job: Job, workdir: Optional[str]) -> str:
-    """The server step: its own environment (exported here, not for the client), then its command."""
+def server_script_text(job: Job, workdir: Optional[str], exit_file: Optional[str] = None) -> str:
+    """The server step: its own environment (exported here, not for the client), then its command;
+    with ``exit_file`` its exit code is recorded there for the client's watch."""
     lines = []
     if workdir:
         lines.append(f"cd {shlex.quote(workdir)} || exit 1")
     lines += [f"export {k}={shlex.quote(str(v))}" for k, v in job.server.env.items()]
-    lines.append(job.server.command)
+    if exit_file:
+        lines += [f"rm -f {exit_file}", f"(\n{job.server.command}\n)", "_rc=$?", f"echo $_rc > {exit_file}",
+                  "exit $_rc"]
+    else:
+        lines.append(job.server.command)
     return "\n".join(lines) + "\n"
 
 
@@ -180,7 +206,8 @@ def add_job(exp, job: Job, plan: Plan, cluster, tunnel, deps: List[str], mpi: Op
     mpi_args = [f"--mpi={mpi}"] if mpi else []
     # without a container and without ssh (login node = submit host) the jobs share our file system
     bindir = None if job.container or getattr(cluster, "ssh_tunnel", None) else os.path.dirname(sys.executable)
-    script = run.Script(inline=client_script(job, job.workdir or workdir, bindir))
+    exit_file = server_exit_file(job, plan)
+    script = run.Script(inline=client_script(job, job.workdir or workdir, bindir, exit_file))
     if job.server is None:
         ex = _executor(job, plan, cluster, tunnel, role="main", nodes=job.nodes,
                        tasks=job.tasks_per_node, container=job.container, env=job.env,
@@ -196,6 +223,6 @@ def add_job(exp, job: Job, plan: Plan, cluster, tunnel, deps: List[str], mpi: Op
     client_ex = _executor(job, plan, cluster, tunnel, role="main", nodes=nodes, tasks=1,
                           container=job.container, env=job.env, srun_args=client_args,
                           extra_params=extra_params)
-    server_script = run.Script(inline=server_script_text(job, job.workdir or workdir))
+    server_script = run.Script(inline=server_script_text(job, job.workdir or workdir, exit_file))
     return exp.add([server_script, script], executor=[server_ex, client_ex], name=job.name,
                    dependencies=deps or None)
