@@ -25,8 +25,8 @@ from skills.evaluation.pool import MathChecker
     ("\\boxed 5", None),
     ("\\boxed {5}", None),
     ("\\boxed{5", None),
-    ("\\fbox{7}", "7"),  # deliberate improvement: the reference ignores \fbox
-    ("\\boxed{1} and finally \\fbox{x=3}", "x=3"),
+    ("\\fbox{7}", None),  # as the reference: \fbox is not a box
+    ("\\boxed{1} and finally \\fbox{x=3}", "1"),
     ("\\fbox{1} and finally \\boxed{2}", "2"),
     ("", None),
     (None, None),
@@ -122,7 +122,7 @@ def test_grade_file_math(tmp_path):
     rows = [
         {"generation": "so \\boxed{\\frac{1}{2}}", "expected_answer": "0.5"},
         {"generation": "no box", "expected_answer": "3"},
-        {"generation": "\\fbox{x=3}", "expected_answer": "3"},
+        {"generation": "\\boxed{x=3}", "expected_answer": "3"},
         {"generation": "", "expected_answer": "3", "_generation_finished_thinking": False},
         {"generation": "\\boxed{}", "expected_answer": "3"},
         {"generation": "\\boxed{\\sqrt{12}}", "expected_answer": "2\\sqrt{3}"},

@@ -19,7 +19,7 @@ EVAL_TYPES = {"math": "math", "multichoice": "multichoice", "mcq": "multichoice"
 MATH_DEFAULTS: Dict[str, Any] = {
     "numeric_precision": 15,
     "timeout": 10,  # math-verify's own (signal based) timeout, seconds
-    "hard_timeout": 35.0,  # per answer, enforced by killing the worker
+    "hard_timeout": 60.0,  # per answer, by killing the worker; above math-verify's own ~30 s worst case
     "num_workers": None,  # default: all cores
     "use_predicted_answer_key": False,
     "extract_from_boxed": True,
@@ -31,6 +31,9 @@ MCQ_DEFAULTS: Dict[str, Any] = {
     "extract_regex": r"The final answer is (.+)$",
     "relaxed": True,
 }
+
+# Keys the reference pipeline always passes to every evaluator (pipeline.md 4.7); not used here.
+PIPELINE_KEYS = frozenset({"split", "data_dir", "input_file"})
 
 _default_checker = None
 
@@ -53,7 +56,7 @@ def _config(eval_type: str, eval_config: Any) -> Dict[str, Any]:
     else:
         raise UsageError(f"eval_config must be a mapping, got {type(eval_config).__name__}")
     known = set(MATH_DEFAULTS) | set(MCQ_DEFAULTS)
-    unknown = sorted(k for k in given if k not in known)
+    unknown = sorted(k for k in given if k not in known and k not in PIPELINE_KEYS)
     if unknown:
         raise UsageError(f"unknown eval_config key {unknown[0]!r}; known: {', '.join(sorted(known))}")
     defaults = MATH_DEFAULTS if eval_type == "math" else MCQ_DEFAULTS
@@ -64,7 +67,10 @@ def _math_predicted(row: dict, cfg: Dict[str, Any]):
     from skills.evaluation.math_grader import extract_answer
 
     if cfg["use_predicted_answer_key"]:
-        return row.get("predicted_answer")
+        if "predicted_answer" not in row:  # grading every such row as "no answer" would hide the mistake
+            raise UsageError("use_predicted_answer_key=True but a row has no predicted_answer; "
+                             "set it to False to re-extract from the generation")
+        return row["predicted_answer"]
     return extract_answer(row.get("generation"), extract_from_boxed=cfg["extract_from_boxed"],
                           extract_regex=cfg["extract_regex"])
 

@@ -1,10 +1,10 @@
 """Math grading: ``\\boxed{}`` answer extraction and math-verify equivalence.
 
-Extraction and equivalence follow the reference evaluator's decisions (see docs/benchmarks.md). One
-deliberate difference: ``\\fbox{...}`` is read like ``\\boxed{...}`` (the reference effectively ignores
-it). Equivalence runs through math-verify + sympy, which can take unbounded time on pathological input;
-``MathChecker`` therefore runs it in worker processes and kills a worker that overruns its hard
-timeout, counting that answer as not equal.
+Extraction and equivalence follow the reference evaluator's decisions exactly (see docs/benchmarks.md),
+since our ``predicted_answer``/``symbolic_correct`` must agree with it row by row; so ``\\fbox{...}`` is
+not an answer, as there. Equivalence runs through math-verify + sympy, which can take unbounded time
+on pathological input; ``MathChecker`` therefore runs it in worker processes and kills a worker that
+overruns its hard timeout, counting that answer as not equal.
 """
 
 from __future__ import annotations
@@ -13,21 +13,20 @@ import re
 from typing import Optional
 
 DEFAULT_REGEX = r"The final answer is (.+)$"
-BOX_COMMANDS = ("\\boxed", "\\fbox")
+BOX = "\\boxed"
 MCQ_LETTERS = tuple("ABCDEFGHIJ")
-_PERCENT = re.compile(r"(\d+(?:\.\d+)?)(?:\\%|%)")
+_PERCENT = re.compile(r"(\d+\.?\d*)(?:\\%|%)")  # `10.%` counts too
 _LITERAL = re.compile(r"[a-zA-Z ,]+|[0-9 ]+")
 _DELIMITED = re.compile(r"\$.*?\$|\\\(.*?\\\)|\\\[.*?\\\]|\\boxed\{", re.DOTALL)
 
 
 def search_boxed(text: Optional[str]) -> Optional[str]:
-    """Content of the LAST ``\\boxed{...}`` (or ``\\fbox{...}``) with balanced braces, else None.
+    """Content of the LAST ``\\boxed{...}`` with balanced braces, else None.
 
-    ``\\boxed{}`` gives "" (an answer, not a missing one); ``\\boxed 5`` and unbalanced boxes give None.
+    ``\\boxed{}`` gives "" (an answer, not a missing one); ``\\boxed 5``, unbalanced boxes and a
+    malformed last box give None (no fallback to an earlier box).
     """
-    if not text:
-        return None
-    start, command = max((text.rfind(c), c) for c in BOX_COMMANDS)
+    start = text.rfind(BOX) if text else -1
     if start < 0:
         return None
     depth = 0
@@ -38,7 +37,7 @@ def search_boxed(text: Optional[str]) -> Optional[str]:
             depth -= 1
             if depth == 0:
                 candidate = text[start : i + 1]
-                prefix = command + "{"
+                prefix = BOX + "{"
                 return candidate[len(prefix) : -1] if candidate.startswith(prefix) else None
     return None
 
@@ -81,7 +80,7 @@ def math_equal(expected, predicted, take_modulo: Optional[int] = None, numeric_p
                timeout_seconds: int = 10) -> bool:
     """Reference-compatible equivalence (gold first); run it through ``MathChecker`` for a hard timeout."""
     from latex2sympy2_extended import NormalizationConfig, normalize_latex
-    from math_verify import StringExtractionConfig, parse, verify
+    from math_verify import LatexExtractionConfig, StringExtractionConfig, parse, verify
 
     if predicted is None:
         return False
@@ -101,5 +100,6 @@ def math_equal(expected, predicted, take_modulo: Optional[int] = None, numeric_p
     same = a.replace(" ", "") == b.replace(" ", "")
     if same or (_LITERAL.fullmatch(a) and _LITERAL.fullmatch(b)):
         return same
-    return verify(parse(_wrap(expected)), parse(_wrap(predicted)), numeric_precision=numeric_precision,
-                  timeout_seconds=timeout_seconds)
+    latex = [LatexExtractionConfig()]  # Latex only: parse()'s default also tries plain expressions
+    return verify(parse(_wrap(expected), latex), parse(_wrap(predicted), latex),
+                  numeric_precision=numeric_precision, timeout_seconds=timeout_seconds)

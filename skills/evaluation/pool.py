@@ -75,7 +75,7 @@ class _Worker:
 class MathChecker:
     """Checks many (expected, predicted) pairs in parallel; ``hard_timeout`` seconds per answer."""
 
-    def __init__(self, workers: Optional[int] = None, hard_timeout: float = 35.0):
+    def __init__(self, workers: Optional[int] = None, hard_timeout: float = 60.0):
         self.max_workers = max(1, workers or os.cpu_count() or 1)
         self.hard_timeout = hard_timeout
         self._ctx = mp.get_context("spawn")
