@@ -125,7 +125,7 @@ class Scorer:
         for p in preds:
             r = p.get("num_reasoning_tokens") or 0
             a = p.get("num_answer_tokens") or 0
-            if r == 0 and a == 0 and "num_generated_tokens" in p:
+            if r == 0 and a == 0 and p.get("num_generated_tokens") is not None:  # null = missing
                 a = p["num_generated_tokens"]
             reasoning.append(r)
             answer.append(a)
