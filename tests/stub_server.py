@@ -72,8 +72,8 @@ class Stub:
             await asyncio.sleep(self.args.latency)
         if failure == "drop":
             return False
-        if failure in ("503", "429", "500"):
-            headers = {"Retry-After": self.args.retry_after} if failure != "500" else {}
+        if failure in ("503", "429", "500", "400"):
+            headers = {"Retry-After": self.args.retry_after} if failure in ("503", "429") else {}
             return respond(writer, int(failure), {"error": {"message": f"injected {failure}"}}, headers)
         try:
             req = json.loads(body)

@@ -192,3 +192,21 @@ def test_yaml_config_and_hydra_flags(tmp_path):
     cfg = load_config(["++output_file=o", "++prompt_config=generic/math", "++system_message=",
                        "++chat_template_kwargs.enable_thinking=false"])
     assert cfg.system_message == "" and cfg.inference.extra_body == {"chat_template_kwargs": {"enable_thinking": False}}
+
+
+def test_soft_fail_records_errors_instead_of_ending_the_run(tmp_path):
+    rows = [{"problem": f"q{i}", "id": i} for i in range(12)]
+    src = write_jsonl(tmp_path / "in.jsonl", rows)
+    with StubProcess(fail_every=3, fail_kinds="400", answer="a {user}") as stub:
+        hard = run(stub, tmp_path, f"++input_file={src}", f"++output_file={tmp_path / 'hard.jsonl'}",
+                   "++prompt_config=generic/math")
+        soft = run(stub, tmp_path, f"++input_file={src}", f"++output_file={tmp_path / 'soft.jsonl'}",
+                   "++prompt_config=generic/math", "++soft_fail=True")
+    assert hard.returncode == 1 and "HTTP 400" in hard.stderr
+    assert not (tmp_path / "hard.jsonl").exists() and not (tmp_path / "hard.jsonl.done").exists()
+    assert soft.returncode == 0, soft.stderr
+    got = read_jsonl(tmp_path / "soft.jsonl")
+    assert [r["id"] for r in got] == list(range(12))
+    failed = [r for r in got if "error" in r]
+    assert failed and all(r["generation"] == "" and "HTTP 400" in r["error"] for r in failed)
+    assert all(f"q{r['id']}" in r["generation"] for r in got if "error" not in r)

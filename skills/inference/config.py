@@ -76,6 +76,9 @@ class GenerateConfig:
     max_samples: int = -1
     skip_filled: bool = False
     max_concurrent_requests: int = 512
+    # a request that fails for good (not retryable, or retries exhausted) gives an empty generation
+    # with an `error` field instead of ending the run
+    soft_fail: bool = False
     num_chunks: Optional[int] = None
     chunk_id: Optional[int] = None
 

@@ -276,10 +276,16 @@ async def run_requests(cfg: GenerateConfig, rows: List[Dict[str, Any]], prompts:
         async def one(i: int) -> None:
             async with sem:
                 start = time.time()
-                if chat:
-                    comp = await client.complete(cfg, messages=prompts[i])
-                else:
-                    comp = await client.complete(cfg, prompt=prompts[i])
+                try:
+                    if chat:
+                        comp = await client.complete(cfg, messages=prompts[i])
+                    else:
+                        comp = await client.complete(cfg, prompt=prompts[i])
+                except GenerationError as exc:
+                    if not cfg.soft_fail:
+                        raise
+                    # e.g. a prompt longer than the context: record it, keep the other hours of work
+                    comp = Completion(text="", finish_reason="error", extra={"error": str(exc)})
                 end = time.time()
             journal.add(i, build_output(cfg, rows[i], comp, start, end))
             progress.update(comp.num_generated_tokens)
