@@ -88,14 +88,13 @@ def summarize_results(
     skipped: List[UsageError] = []
     for d in dirs:
         try:
-            kind = metric_type_for(d.name, metric_type, extra_datasets)
+            scorer = make_scorer(metric_type_for(d.name, metric_type, extra_datasets), d.name)
         except UsageError as exc:
             if wanted or len(dirs) == 1:  # asked for by name, or nothing else to show: an error
                 raise
             print(f"Warning: skipping {d.name}: {exc.message}", file=sys.stderr)  # found while scanning
             skipped.append(exc)
             continue
-        scorer = make_scorer(kind, d.name)
         files = result_files(d)
         for name, metrics in compute_metrics(d.name, files, scorer, max_samples, max_seq_len, show_ci).items():
             results[name] = metrics
