@@ -12,15 +12,9 @@ BENCHMARK = BenchmarkSpec(
     description="AIME 2025 I and II",
 )
 
-NEMO_SKILLS_COMMIT = "0b012df8a09cd4730d31b16e90a0d8f13d145fb8"
-SOURCE_URL = (
-    "https://raw.githubusercontent.com/NVIDIA/NeMo-Skills/"
-    f"{NEMO_SKILLS_COMMIT}/nemo_skills/dataset/{BENCHMARK.name}/test.txt"
-)
-
 
 def prepare(ctx):
     """The reference ships ``test.txt`` (JSON lines); it is checked and copied byte for byte."""
     from skills.data.aime import prepare_aime
 
-    return prepare_aime(ctx, BENCHMARK.name, SOURCE_URL)
+    return prepare_aime(ctx, BENCHMARK.name)

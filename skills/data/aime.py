@@ -11,9 +11,17 @@ from skills.data.io import atomic_open, download, read_jsonl
 from skills.data.sources import mirror_file
 
 REQUIRED = ("id", "problem", "expected_answer")
+# The files as the reference shipped them at the snapshot our numbers are matched against.
+NEMO_SKILLS_COMMIT = "0b012df8a09cd4730d31b16e90a0d8f13d145fb8"
 
 
-def prepare_aime(ctx, bench: str, url: str):
+def source_url(bench: str) -> str:
+    return (f"https://raw.githubusercontent.com/NVIDIA/NeMo-Skills/{NEMO_SKILLS_COMMIT}"
+            f"/nemo_skills/dataset/{bench}/test.txt")
+
+
+def prepare_aime(ctx, bench: str):
+    url = source_url(bench)
     pick_splits(bench, ctx.split, "test", ["test"])
     reject_extra(bench, ctx.extra)
     with tempfile.TemporaryDirectory() as tmp:
