@@ -10,13 +10,11 @@ it is complete.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Set
 
-from skills.data.io import fsync_dir
+from skills.data.io import atomic_open, fsync_dir
 from skills.inference.client import dumps, loads
 
 
@@ -30,22 +28,11 @@ def done_path(output: Path) -> Path:
 
 def atomic_write_lines(path: Path, lines: Iterable[bytes]) -> int:
     """Write byte lines (each ending in newline) to ``path`` atomically; returns the count."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     count = 0
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            for line in lines:
-                fh.write(line)
-                count += 1
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    fsync_dir(path.parent)
+    with atomic_open(path, "wb") as fh:
+        for line in lines:
+            fh.write(line)
+            count += 1
     return count
 
 
