@@ -152,7 +152,7 @@ def run_job(job: Job, log_dir: Path, out: IO[str], server_timeout_s: float) -> O
                 if watch.died is not None:
                     break
                 if rc != 0:
-                    return f"command exited with code {rc}"
+                    return f"command exited with code {rc}{_last_error(log_path)}"
         watch.stopping = True
         if watch.died is not None:
             return (f"the {job.server.server_type} server exited with code {watch.died} while the job "
@@ -163,6 +163,19 @@ def run_job(job: Job, log_dir: Path, out: IO[str], server_timeout_s: float) -> O
             if watch is not None:
                 watch.stopping = True
             stop_server(server_proc)
+
+
+def _last_error(log_path: Path) -> str:
+    """``: <last error line>`` of a job log (what the user wants to see first), or ""."""
+    try:
+        with open(log_path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 8192))
+            lines = fh.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return ""
+    errors = [ln.strip() for ln in lines if ln.strip().lower().startswith(("error", "usageerror"))]
+    return f": {errors[-1][:300]}" if errors else ""
 
 
 class _ServerWatch:
