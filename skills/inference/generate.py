@@ -213,10 +213,10 @@ def build_output(cfg: GenerateConfig, row: Dict[str, Any], comp: Completion, sta
             text = text[: pos + len(stop)]
     key = cfg.generation_key
     out: Dict[str, Any] = {key: text}
-    if cfg.parse_reasoning:
-        apply_reasoning(out, key, cfg.end_reasoning_string)
     out.update(comp.extra)
     out["finish_reason"] = comp.finish_reason
+    if cfg.parse_reasoning:
+        apply_reasoning(out, key, cfg.end_reasoning_string)
     if cfg.add_generation_stats:
         out["num_generated_tokens"] = comp.num_generated_tokens
         out["generation_start_time"] = start
