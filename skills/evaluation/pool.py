@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import sys
 import time
 from collections import deque
 from multiprocessing.connection import wait
@@ -72,6 +73,17 @@ class _Worker:
         self.conn.close()
 
 
+PROGRESS_MIN_TASKS = 500  # below this, grading takes seconds: no bar
+
+
+def _progress(total: int):
+    """A tqdm bar on stderr for long grading runs (sparse updates when stderr is a log file)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="grading", unit="answer", file=sys.stderr,
+                disable=total < PROGRESS_MIN_TASKS, mininterval=0.5 if sys.stderr.isatty() else 30.0)
+
+
 class MathChecker:
     """Checks many (expected, predicted) pairs in parallel; ``hard_timeout`` seconds per answer."""
 
@@ -104,6 +116,7 @@ class MathChecker:
         for worker in self._workers:  # started in parallel above, so this waits ~one import time
             worker.wait_ready(STARTUP_TIMEOUT_S)
         busy: Dict[object, _Worker] = {}
+        bar = _progress(len(todo))
         while todo or busy:
             for worker in self._workers:
                 if worker.task is None and todo:
@@ -123,12 +136,15 @@ class MathChecker:
                     worker.task = None
                 except (EOFError, OSError):  # the worker died: that answer is not equal
                     self._replace(worker)
+                bar.update(1)
             now = time.monotonic()
             for conn, worker in list(busy.items()):
                 if worker.deadline <= now:
                     busy.pop(conn)
                     self.timeouts += 1
                     self._replace(worker)
+                    bar.update(1)
+        bar.close()
         return results
 
     def _replace(self, worker: _Worker) -> None:
