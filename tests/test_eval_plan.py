@@ -239,3 +239,10 @@ def test_dependent_jobs_chain(capsys, tmp_path, data_dir):
     assert plan["jobs"][2]["dependencies"] == ["eval-aime24-rs0-dep1"]
     metrics = next(j for j in plan["jobs"] if j["kind"] == "metrics")
     assert metrics["dependencies"] == ["eval-aime24-rs0-dep2"]
+
+
+@pytest.mark.parametrize("bad", ["0", "-2"])
+def test_num_jobs_must_be_positive_or_minus_one(capsys, tmp_path, data_dir, bad):
+    rc = main(["eval", *base_args(tmp_path, data_dir, "aime24:2"), f"--num_jobs={bad}", "--dry_run"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--num_jobs" in err and len(err.strip().splitlines()) == 1

@@ -195,3 +195,18 @@ def test_hard_timeout_kills_pathological_answer():
         assert results == [False, True, False]
         assert checker.timeouts == 1
         assert checker.check("2", "2.0") is True  # the replacement worker works
+
+
+@pytest.mark.parametrize("row,problem", [({"expected_answer": "A"}, "no generation"),
+                                         ({"generation": None, "expected_answer": "A"}, "no generation"),
+                                         ({"generation": "Answer: A"}, "no expected_answer")])
+def test_ungradable_file_is_refused_and_left_intact(tmp_path, row, problem):
+    from skills.config.errors import UsageError
+    from skills.evaluation import grade_file
+
+    path = tmp_path / "out.jsonl"
+    original = json.dumps({**row, "predicted_answer": "B", "symbolic_correct": False}) + "\n"
+    path.write_text(original)
+    with pytest.raises(UsageError, match=problem):
+        grade_file(path, "multichoice")
+    assert path.read_text() == original

@@ -10,6 +10,7 @@ unknown ``--option`` is an error with a suggestion instead of being forwarded si
 from __future__ import annotations
 
 import difflib
+import os
 import sys
 from typing import List, Optional, Sequence
 
@@ -546,7 +547,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         _print_error("interrupted")
         return 130
+    except (OSError, UnicodeError, ValueError) as exc:
+        # unreadable/unwritable paths, undecodable files, bad values deep in a library: one line
+        # naming the problem; SKILLS_DEBUG=1 shows the traceback for bug reports
+        if os.environ.get("SKILLS_DEBUG"):
+            raise
+        _print_error(f"{_describe(exc)} (SKILLS_DEBUG=1 shows the traceback)")
+        return 2
     return rv if isinstance(rv, int) else 0
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.strerror or type(exc).__name__}: {exc.filename}"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"a file is not valid UTF-8 text ({exc.reason} at byte {exc.start})"
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
 if __name__ == "__main__":

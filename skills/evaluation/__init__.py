@@ -136,6 +136,18 @@ def _read_rows(path: Path) -> List[dict]:
     return rows
 
 
+def _check_fields(path: Path, rows: List[dict], kind: str, cfg: Dict[str, Any]) -> None:
+    """Refuse files that cannot be graded (e.g. a results file without generations) before
+    anything is rewritten: grading them would replace the old grades with nonsense."""
+    needs_generation = not (kind == "math" and cfg.get("use_predicted_answer_key"))
+    for i, row in enumerate(rows, 1):
+        if "expected_answer" not in row:
+            raise UsageError(f"{path}: line {i} has no expected_answer; nothing to grade against")
+        if needs_generation and not isinstance(row.get("generation"), str):
+            raise UsageError(f"{path}: line {i} has no generation text to grade "
+                             f"(got {type(row.get('generation')).__name__})")
+
+
 def grade_file(path, eval_type: str, eval_config: Any = None, checker=None) -> Dict[str, int]:
     """Grade a JSONL file in place, atomically; returns counts (entries, correct, no_answer)."""
     from skills.data.io import write_jsonl
@@ -144,6 +156,7 @@ def grade_file(path, eval_type: str, eval_config: Any = None, checker=None) -> D
     cfg = _config(kind, eval_config)
     path = Path(path)
     rows = _read_rows(path)
+    _check_fields(path, rows, kind, cfg)
     _grade_rows(rows, kind, cfg, checker)
     write_jsonl(path, rows)
     return {

@@ -199,6 +199,8 @@ def build_eval_plan(o: EvalOptions) -> Plan:
     check_server_options(o.server)
     if o.starting_seed < 0:
         raise UsageError("--starting_seed must be >= 0")
+    if o.num_jobs is not None and (o.num_jobs == 0 or o.num_jobs < -1):
+        raise UsageError(f"--num_jobs must be >= 1, or -1 for one job per run (got {o.num_jobs})")
     _check_reserved(o.overrides, "the ++ arguments")
     judge_extra = shlex.split(o.judge.extra_judge_args or "")
     _check_reserved(judge_extra, "--extra_judge_args")
