@@ -80,3 +80,28 @@ def test_hle_without_token_or_mirror_is_one_line(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "HF_TOKEN" in err and len(err.strip().splitlines()) == 1
     assert not any(tmp_path.rglob("*.jsonl"))
+
+
+def test_any_benchmark_opts_into_a_judge(tmp_path):
+    """--judge_* on a benchmark without a judge of its own: the generic judge prompt, a `judgement`
+    field next to the untouched generation, and judge_correct beside symbolic_correct."""
+    data = tmp_path / "data"
+    (data / "aime24").mkdir(parents=True)
+    rows = [{"id": i, "problem": f"What is {i} + 1?", "expected_answer": str(i + 1)} for i in range(3)]
+    (data / "aime24" / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out"
+    with StubProcess(answer="The answer is \\boxed{1}.") as gen, \
+            StubProcess(answer="extracted_final_answer: 1\nJudgement: no", record=tmp_path / "judge.jsonl") as judge:
+        res = subprocess.run(
+            [NS, "eval", "--cluster=local", "--server_type=openai", f"--server_address={gen.base_url}",
+             "--model=stub-model", "--judge_server_type=openai", f"--judge_server_address={judge.base_url}",
+             "--judge_model=stub-judge", "--benchmarks=aime24:1", f"--data_dir={data}", f"--output_dir={out}"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=300, env={**os.environ, "OPENAI_API_KEY": FAKE_KEY})
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    judged = read_jsonl(out / "eval-results" / "aime24" / "output-rs0.jsonl")
+    assert [r["generation"] for r in judged] == ["The answer is \\boxed{1}."] * 3
+    assert all(r["judgement"].endswith("Judgement: no") for r in judged)
+    sent = [json.loads(line)["body"]["messages"][-1]["content"] for line in (tmp_path / "judge.jsonl").open()]
+    assert any("What is 0 + 1?" in m and "\\boxed{1}" in m and "\\boxed{}" in m for m in sent)
+    metrics = json.loads((out / "eval-results" / "aime24" / "metrics.json").read_text())["aime24"]["pass@1"]
+    assert metrics["symbolic_correct"] == pytest.approx(100 / 3) and metrics["judge_correct"] == 0.0

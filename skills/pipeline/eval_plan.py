@@ -26,6 +26,8 @@ from skills.pipeline.common import (
 from skills.pipeline.plan import Job, Plan
 
 RESERVED = ("input_file", "output_file")  # set by the planner from --output_dir / data
+# Judge arguments of benchmarks without a judge of their own (any --judge_* option opts them in).
+GENERIC_JUDGE_ARGS = ("++prompt_config=judge/generic", "++generation_key=judgement", "++add_generation_stats=False")
 
 
 @dataclass
@@ -261,7 +263,7 @@ def build_eval_plan(o: EvalOptions) -> Plan:
             jopts = _judge_server(spec, o.judge)
             check_server_options(jopts, "--judge_server", "--judge_model")
             jclient, _ = client_overrides(jopts, None)
-            jdefaults = list(spec.judge.args) if spec.judge else []
+            jdefaults = list(spec.judge.args) if spec.judge else list(GENERIC_JUDGE_ARGS)
             validate_overrides([*jclient, *jdefaults, *judge_extra], source=f"{name} judge arguments")
             judged.append((spec, seeds, jopts, validate_overrides([*jdefaults, *judge_extra])))
 
