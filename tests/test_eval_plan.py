@@ -246,3 +246,26 @@ def test_num_jobs_must_be_positive_or_minus_one(capsys, tmp_path, data_dir, bad)
     rc = main(["eval", *base_args(tmp_path, data_dir, "aime24:2"), f"--num_jobs={bad}", "--dry_run"])
     err = capsys.readouterr().err
     assert rc == 2 and "--num_jobs" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("override,message", [
+    ("++eval_config.foo=1", "unknown eval_config key 'foo'"),
+    ("++eval_config.hard_timeout=abc", "hard_timeout must be a number > 0"),
+    ("++eval_type=mathx", "unknown eval_type 'mathx'"),
+    ("++prompt_config=does/not/exist", "unknown prompt config"),
+    ("++max_concurrent_requests=0", "max_concurrent_requests must be >= 1"),
+])
+def test_program_settings_checked_before_any_job(capsys, tmp_path, data_dir, override, message):
+    """What the generation program (or its grader) would reject fails at planning, not hours later."""
+    rc = main(["eval", *base_args(tmp_path, data_dir, "aime24:2"), override])
+    err = capsys.readouterr().err
+    assert rc == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_judge_settings_checked_before_any_job(capsys, tmp_path, data_dir):
+    rc = main(["eval", *base_args(tmp_path, data_dir, "aime24:2"), "--judge_model=j",
+               "--judge_server_address=http://127.0.0.1:9/v1", "--judge_server_type=openai",
+               "--extra_judge_args=++prompt_config=judge/nope", "--dry_run"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "aime24 judge" in err and "judge/nope" in err

@@ -105,7 +105,8 @@ def _check_invariants(out: Path, n: int) -> None:
 
 def _rows(tmp: Path, n: int) -> Path:
     src = tmp / "in.jsonl"
-    src.write_text("".join(json.dumps({"problem": f"q{i}", "id": i}) + "\n" for i in range(n)))
+    src.write_text("".join(json.dumps({"problem": f"q{i}", "id": i, "expected_answer": "42"}) + "\n"
+                           for i in range(n)))
     return src
 
 

@@ -60,7 +60,34 @@ def _config(eval_type: str, eval_config: Any) -> Dict[str, Any]:
     if unknown:
         raise UsageError(f"unknown eval_config key {unknown[0]!r}; known: {', '.join(sorted(known))}")
     defaults = MATH_DEFAULTS if eval_type == "math" else MCQ_DEFAULTS
-    return {**defaults, **{k: v for k, v in given.items() if k in defaults and v is not None}}
+    merged = {**defaults, **{k: v for k, v in given.items() if k in defaults and v is not None}}
+    for key, value in merged.items():
+        _check_value(key, value, defaults[key])
+    return merged
+
+
+_POSITIVE = ("timeout", "hard_timeout", "num_workers", "numeric_precision", "take_modulo")
+
+
+def _check_value(key: str, value: Any, default: Any) -> None:
+    """Types follow the defaults (ints pass for floats); sizes and timeouts must be > 0."""
+    numeric = key in _POSITIVE
+    if value is None and default is None:  # "not set" (all cores, no modulo)
+        return
+    if isinstance(default, bool) or (default is None and not numeric):
+        ok = isinstance(value, bool) if isinstance(default, bool) else True
+    elif numeric:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        want = "a number > 0" if numeric else type(default).__name__
+        raise UsageError(f"eval_config.{key} must be {want}, got {value!r}")
+
+
+def check_config(eval_type: str, eval_config: Any = None) -> None:
+    """Everything grading would reject, checked before a job is launched (used by the planners)."""
+    _config(_eval_type(eval_type), eval_config)
 
 
 def _math_predicted(row: dict, cfg: Dict[str, Any]):

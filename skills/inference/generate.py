@@ -142,6 +142,13 @@ def check_config(cfg: GenerateConfig) -> None:
                                     "chat_template_kwargs": dict(cfg.chat_template_kwargs)}
     if cfg.eval_type:
         _check_eval_type(cfg.eval_type)
+        from skills.evaluation import check_config as check_eval_config
+
+        check_eval_config(cfg.eval_type, cfg.eval_config)
+    if cfg.prompt_format == "ns" and cfg.prompt_config:
+        from skills.inference.prompts import load_prompt_config
+
+        load_prompt_config(cfg.prompt_config, cfg.examples_type, cfg.few_shot_examples)
 
 
 # --------------------------------------------------------------------------- input

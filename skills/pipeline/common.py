@@ -295,3 +295,15 @@ def parse_json_kwargs(text: Optional[str], flag: str) -> Dict[str, str]:
     if not isinstance(value, dict):
         raise UsageError(f"{flag} must be a JSON object, got {type(value).__name__}")
     return {str(k): v for k, v in value.items()}
+
+
+def check_program(tokens: Sequence[str], source: str) -> None:
+    """Run the generation program's own configuration checks (prompt config found, eval type and
+    eval_config valid, ...) on the arguments a job will get, so mistakes fail before any job runs."""
+    from skills.config.overrides import apply_overrides
+    from skills.inference.generate import check_config
+
+    try:
+        check_config(apply_overrides([*tokens, "++output_file=-"]))
+    except UsageError as exc:
+        raise UsageError(f"{source}: {exc.message}") from None

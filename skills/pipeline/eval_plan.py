@@ -19,7 +19,7 @@ from skills.config.cluster import ClusterConfig
 from skills.config.errors import UsageError
 from skills.config.overrides import validate_overrides
 from skills.pipeline.common import (
-    PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_server_options,
+    PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_program, check_server_options,
     chunk_ids_for, client_overrides, default_data_dir, make_server, output_name, pack,
     parallel_command, program_command, seed_overrides,
 )
@@ -237,6 +237,7 @@ def build_eval_plan(o: EvalOptions) -> Plan:
         # validate in command order: client, seed, benchmark defaults, user (user wins)
         validate_overrides([*sample_client, *seed_overrides(seeds[0]), *defaults, *o.overrides],
                            source=f"{name} defaults + command line")
+        check_program([*sample_client, *seed_overrides(seeds[0]), *defaults, *o.overrides], name)
         defaults = validate_overrides(defaults, source=f"benchmark {name} defaults")
         done_seeds = []
         for seed in seeds:
@@ -265,6 +266,7 @@ def build_eval_plan(o: EvalOptions) -> Plan:
             jclient, _ = client_overrides(jopts, None)
             jdefaults = list(spec.judge.args) if spec.judge else list(GENERIC_JUDGE_ARGS)
             validate_overrides([*jclient, *jdefaults, *judge_extra], source=f"{name} judge arguments")
+            check_program([*jclient, *jdefaults, *judge_extra], f"{name} judge")
             judged.append((spec, seeds, jopts, validate_overrides([*jdefaults, *judge_extra])))
 
     groups = pack(evals, num_jobs)

@@ -11,7 +11,7 @@ from skills.config.cluster import ClusterConfig
 from skills.config.errors import UsageError
 from skills.config.overrides import validate_overrides
 from skills.pipeline.common import (
-    PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_server_options, chunk_ids_for,
+    PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_program, check_server_options, chunk_ids_for,
     client_overrides, default_data_dir, make_server, output_name, parse_ids, program_command, seed_overrides,
 )
 from skills.pipeline.plan import Job, Plan
@@ -78,6 +78,7 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
     sample_client, _ = client_overrides(o.server, None)
     validate_overrides([*sample_client, *seed_overrides(seeds[0]), *defaults, *o.overrides],
                        source="the command line")
+    check_program([*sample_client, *seed_overrides(seeds[0]), *defaults, *o.overrides], "ns generate")
     user = validate_overrides(o.overrides)
     defaults = validate_overrides(defaults)
     plan = Plan(expname=o.expname, cluster=cluster.name, executor=cluster.executor, output_dir=out,
