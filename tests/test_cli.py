@@ -152,6 +152,10 @@ def test_version(capsys):
     (["--server_type=vllmm"], "--server_type must be one of"),
     (["--extra_judge_args=++inference.temprature=1", "--judge_model=x"], "inference.temprature"),
     (["++output_file=/elsewhere"], "output_file is set by ns"),
+    (["--server_args=--foo 'bar"], "No closing quotation"),
+    (["--extra_judge_args=++system_message='a b", "--judge_model=x"], "No closing quotation"),
+    (["--expname=a b/c"], "--expname 'a b/c'"),
+    (["--num_jobs=0"], "--num_jobs must be >= 1"),
 ])
 def test_bad_input_one_line_exit_2(capsys, tmp_path, data_dir, extra, needle):
     argv = ["eval", "--cluster=local", "--model=/m", f"--output_dir={tmp_path}", f"--data_dir={data_dir}",
@@ -232,3 +236,30 @@ def test_startup_imports_stay_light():
     res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(REPO)})
     assert res.returncode == 0 and res.stdout.strip() == "[]", res.stdout + res.stderr
+
+
+def test_cluster_config_unknown_server_type(capsys, tmp_path, data_dir):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("executor: local\nservers:\n  vlm:\n    venv: /x\n")
+    rc, _, err = run(capsys, ["eval", f"--cluster={cfg}", "--model=/m", f"--output_dir={tmp_path}",
+                              f"--data_dir={data_dir}", "--benchmarks=aime24", "--server_type=vllm",
+                              "--server_gpus=1", "--dry_run"])
+    assert rc == 2 and "servers.vlm: unknown server type" in err and "did you mean vllm?" in err
+
+
+def test_undecodable_cluster_config_is_one_line(capsys, tmp_path, data_dir):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_bytes(b"executor: local\n\xff\xfe: 1\n")
+    rc, _, err = run(capsys, ["eval", f"--cluster={cfg}", "--model=/m", f"--output_dir={tmp_path}",
+                              f"--data_dir={data_dir}", "--benchmarks=aime24", "--server_type=vllm",
+                              "--server_gpus=1", "--dry_run"])
+    assert rc == 2 and "not valid UTF-8" in err and len(err.strip().splitlines()) == 1
+
+
+def test_generate_duplicate_seeds_and_reserved_output(capsys, tmp_path, data_dir):
+    base = ["generate", "--cluster=local", "--model=/m", "--server_type=vllm", "--server_gpus=1",
+            f"--output_dir={tmp_path / 'g'}", "--benchmark=aime24", f"--data_dir={data_dir}", "--dry_run"]
+    rc, _, err = run(capsys, [*base, "--random_seeds=1,1"])
+    assert rc == 2 and "lists an id twice" in err
+    rc, _, err = run(capsys, [*base, "++output_file=/elsewhere.jsonl"])
+    assert rc == 2 and "use --input_file / --output_dir" in err

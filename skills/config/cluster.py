@@ -114,6 +114,7 @@ class ClusterConfig:
 
 
 _NESTED = {"ssh_tunnel": SshTunnel}
+HOSTED_SERVER_TYPES = ("vllm", "sglang", "trtllm")
 
 
 def _check_type(value: Any, tp: Any, where: str) -> Any:
@@ -201,6 +202,11 @@ def parse_cluster_config(data: Any, name: str, path: Optional[Path] = None) -> C
     if cfg.executor not in EXECUTORS:
         raise UsageError(f"{where}: executor must be one of {', '.join(EXECUTORS)}, got '{cfg.executor}'")
     for srv, env in cfg.servers.items():
+        if srv not in HOSTED_SERVER_TYPES:  # a typo would silently run the server from the default python
+            close = difflib.get_close_matches(str(srv), HOSTED_SERVER_TYPES, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise UsageError(f"{where}: servers.{srv}: unknown server type (one of "
+                             f"{', '.join(HOSTED_SERVER_TYPES)}){hint}")
         if env.venv:
             env.venv = _resolve_venv(env.venv, path)
     for entry in cfg.env_vars + cfg.required_env_vars:

@@ -79,7 +79,11 @@ def summarize_results(
     extra_datasets: Optional[str] = None,
 ) -> Tuple[str, Path]:
     """Compute everything, write metrics.json; returns (table text, metrics.json path)."""
-    wanted = [b.strip() for b in benchmarks.split(",") if b.strip()] if benchmarks else None
+    wanted = [b.strip() for b in benchmarks.split(",")] if benchmarks else None
+    if wanted is not None and not all(wanted):
+        raise UsageError(f"--benchmarks has an empty item: '{benchmarks}'")
+    if metric_type:
+        make_scorer(metric_type)  # an unknown or unsupported --metric_type fails before any scan
     root, dirs = find_benchmarks(Path(results_dir), wanted)
     if not dirs:
         return f"No benchmarks found in {results_dir}\n", Path()

@@ -75,7 +75,17 @@ def parse_ids(text: Optional[str], what: str) -> Optional[List[int]]:
         raise UsageError(f"--{what} must be 'a,b,c' or 'a..b' with integers, got '{text}'") from None
     if not ids:
         raise UsageError(f"--{what} '{text}' selects nothing")
+    if len(set(ids)) != len(ids):
+        raise UsageError(f"--{what} '{text}' lists an id twice (two jobs would write one file)")
+    if min(ids) < 0:
+        raise UsageError(f"--{what} '{text}': ids must be >= 0")
     return ids
+
+
+def check_expname(expname: str) -> None:
+    """Experiment names become file and job names: no path separators, no surprises."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", expname or ""):
+        raise UsageError(f"--expname '{expname}': use letters, digits and . _ + - (no spaces or '/')")
 
 
 def chunk_ids_for(num_chunks: Optional[int], chunk_ids: Optional[str]) -> List[Optional[int]]:
@@ -129,6 +139,10 @@ def check_server_options(opts: ServerOptions, flag: str = "--server", model_flag
         raise UsageError(f"{flag}_gpus must be >= 0")
     if opts.server_nodes < 1:
         raise UsageError(f"{flag}_nodes must be >= 1")
+    try:  # pasted verbatim into a shell command: an unbalanced quote would only fail in the job
+        shlex.split(opts.server_args or "")
+    except ValueError as exc:
+        raise UsageError(f"{flag}_args {opts.server_args!r}: {exc}") from None
     if opts.hosted:
         if st not in HOSTED_TYPES:
             raise UsageError(f"{flag}_type={st} cannot be self-hosted; drop {flag}_gpus or use "

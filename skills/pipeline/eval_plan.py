@@ -19,8 +19,8 @@ from skills.config.cluster import ClusterConfig
 from skills.config.errors import UsageError
 from skills.config.overrides import validate_overrides
 from skills.pipeline.common import (
-    PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_program, check_server_options,
-    chunk_ids_for, client_overrides, default_data_dir, make_server, output_name, pack,
+    PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_program,
+    check_server_options, chunk_ids_for, client_overrides, default_data_dir, make_server, output_name, pack,
     parallel_command, program_command, seed_overrides,
 )
 from skills.pipeline.plan import Job, Plan
@@ -198,13 +198,17 @@ def build_eval_plan(o: EvalOptions) -> Plan:
     """Validate everything and return the plan (nothing is written or started)."""
     cluster = o.cluster
     benches = parse_benchmarks(o.benchmarks)
+    check_expname(o.expname)
     check_server_options(o.server)
     if o.starting_seed < 0:
         raise UsageError("--starting_seed must be >= 0")
     if o.num_jobs is not None and (o.num_jobs == 0 or o.num_jobs < -1):
         raise UsageError(f"--num_jobs must be >= 1, or -1 for one job per run (got {o.num_jobs})")
     _check_reserved(o.overrides, "the ++ arguments")
-    judge_extra = shlex.split(o.judge.extra_judge_args or "")
+    try:
+        judge_extra = shlex.split(o.judge.extra_judge_args or "")
+    except ValueError as exc:
+        raise UsageError(f"--extra_judge_args {o.judge.extra_judge_args!r}: {exc}") from None
     _check_reserved(judge_extra, "--extra_judge_args")
     out = o.output_dir if cluster.is_slurm else os.path.abspath(o.output_dir)
     log_dir = o.log_dir or os.path.join(out, "eval-logs")

@@ -11,8 +11,9 @@ from skills.config.cluster import ClusterConfig
 from skills.config.errors import UsageError
 from skills.config.overrides import validate_overrides
 from skills.pipeline.common import (
-    PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_program, check_server_options, chunk_ids_for,
-    client_overrides, default_data_dir, make_server, output_name, parse_ids, program_command, seed_overrides,
+    PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_program,
+    check_server_options, chunk_ids_for, client_overrides, default_data_dir, make_server, output_name,
+    parse_ids, program_command, seed_overrides,
 )
 from skills.pipeline.plan import Job, Plan
 
@@ -56,6 +57,10 @@ def _seeds(o: GenerateOptions) -> List[Optional[int]]:
 def build_generate_plan(o: GenerateOptions) -> Plan:
     cluster = o.cluster
     check_server_options(o.server)
+    check_expname(o.expname)
+    for tok in o.overrides:
+        if tok.lstrip("+~").split("=", 1)[0] in ("input_file", "output_file"):
+            raise UsageError(f"{tok}: use --input_file / --output_dir (ns generate sets it per seed and chunk)")
     sources = [x for x in (o.input_file, o.input_dir, o.benchmark) if x]
     user_input = any(t.lstrip("+").startswith("input_file=") for t in o.overrides)
     if len(sources) + user_input != 1:

@@ -10,7 +10,8 @@ from typing import Optional
 from skills.config.cluster import ClusterConfig
 from skills.config.errors import UsageError
 from skills.pipeline.common import (
-    PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_server_options, make_server,
+    PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_server_options,
+    make_server,
 )
 from skills.pipeline.plan import Job, Plan
 
@@ -38,6 +39,7 @@ def state_dir() -> Path:
 def build_run_cmd_plan(o: RunCmdOptions) -> Plan:
     if not o.command.strip():
         raise UsageError("empty command")
+    check_expname(o.expname)
     server = None
     env = {}
     if o.server.server_gpus:
