@@ -246,3 +246,12 @@ def test_parse_extra_args_and_data_dir(monkeypatch):
     monkeypatch.delenv("SKILLS_DATA_DIR")
     monkeypatch.delenv("NEMO_SKILLS_DATA_DIR")
     assert default_data_dir() == Path.home() / ".cache" / "skills" / "data"
+
+
+@pytest.mark.parametrize("bench, name", [("math-500", "test.jsonl"), ("aime24", "test.txt")])
+def test_empty_mirror_file_is_an_error_not_an_empty_benchmark(tmp_path, mirror_dir, bench, name):
+    root = _corrupt_mirror(tmp_path, mirror_dir, bench, name, lambda b: b"\n")
+    out = tmp_path / "out"
+    with pytest.raises(UsageError, match=f"{bench}: the source has no entries"):
+        prepare_benchmarks([bench], out, root)
+    assert not (out / bench).exists() or not any((out / bench).iterdir())

@@ -72,4 +72,19 @@ def prepare_benchmarks(
     for name, module in modules.items():
         ctx = PrepareContext(data_dir=root, mirror=mirror_path, split=split, extra=dict(extra))
         written[name] = list(module.prepare(ctx) or [])
+        _check_not_empty(name, written[name], mirror_path)
     return written
+
+
+def _check_not_empty(name: str, files: List[Path], mirror: Optional[Path]) -> None:
+    """An empty source (truncated mirror file, emptied download) must not become an empty benchmark
+    that `ns eval` would then "evaluate" in seconds. Single category files may be empty."""
+    def rows(path: Path) -> int:
+        with open(path, "rb") as fh:
+            return sum(1 for line in fh if line.strip())
+
+    if files and not any(rows(p) for p in files):
+        where = f" (mirror {mirror})" if mirror else ""
+        for path in files:
+            path.unlink(missing_ok=True)
+        raise UsageError(f"{name}: the source has no entries{where}; nothing written")
