@@ -50,6 +50,10 @@ def test_ns_eval_hle_with_judge_on_slurm(local_slurm, vllm_python, tiny_model, t
         "\n".join(p.read_text(errors="replace")[-2000:] for p in (out / "eval-logs").rglob("*.log"))
     rows = {r.job: r for r in S.status("slurm-hle", cluster)}
     assert {r.state for r in rows.values()} == {"done"} and len(rows) == 3  # generation, judge, metrics
+    capsys.readouterr()
+    assert main(["status", "slurm-hle", f"--cluster={cfg}"]) == 0  # what a user runs to see it
+    shown = capsys.readouterr().out
+    assert all(name in shown for name in rows) and shown.count("done") >= 3
 
     text_rows = len(read_jsonl(data / "hle" / "text.jsonl"))
     judged = read_jsonl(out / "eval-results" / "hle" / "output-rs0.jsonl")

@@ -432,7 +432,7 @@ def start_server(
     server_gpus: int = O("server_gpus", default=1),
     server_nodes: int = O("server_nodes", default=1),
     server_args: str = O("server_args", default=""),
-    port: Optional[int] = O("port", "Port (default 5000, or a free one if taken)."),
+    port: Optional[int] = O("port", "Port (default: 5000, or a free one if 5000 is taken)."),
     cluster: Optional[str] = O("cluster"),
     config_dir: Optional[str] = O("config_dir"),
     log_dir: Optional[str] = O("log_dir"),
@@ -456,6 +456,14 @@ def start_server(
 
     log_path = Path(log_dir) if log_dir else state_dir() / "server"
     log_path = log_path / f"{server_type}-server.log"
+    log_path.unlink(missing_ok=True)  # its tail is shown on failure: only this start's lines
+    if port is not None:
+        from skills.servers.ports import port_is_free
+
+        if not 1 <= port <= 65535:
+            raise UsageError(f"--port must be in 1..65535, got {port}")
+        if not port_is_free(port):  # clients will be pointed at the port you named: never move it
+            raise UsageError(f"--port {port} is in use; pick another or leave --port out")
     from skills.servers.health import ServerStartError
 
     try:
@@ -495,11 +503,13 @@ def evaluate(
 def status(
     target: str = typer.Argument(..., help="Output dir, log dir or experiment name of a run."),
     json_out: bool = F("json", "Print JSON.", default=False),
+    cluster: Optional[str] = O("cluster", "Slurm cluster config (where its nemo-run job_dir is)."),
+    config_dir: Optional[str] = O("config_dir"),
 ) -> int:
-    """Show the state of each job of a run (pending/running/done/failed/skipped)."""
+    """Show the state of each job of a run (pending/running/done/failed/skipped/cancelled)."""
     from skills.pipeline.status import show_status
 
-    return show_status(target, json_out)
+    return show_status(target, json_out, _cluster(cluster, config_dir) if cluster else None)
 
 
 # ----------------------------------------------------------------------------- entry point

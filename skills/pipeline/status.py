@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -46,16 +47,19 @@ def find_status(target: str) -> Optional[Path]:
     return None
 
 
-def show_status(target: str, as_json: bool = False) -> int:
+def show_status(target: str, as_json: bool = False, cluster=None) -> int:
+    """Local runs: their status.json; otherwise the Slurm experiment of that name (via nemo-run)."""
     path = find_status(target)
     if path is None:
-        try:
-            from skills.pipeline.executors.slurm import status as slurm_status  # type: ignore
-        except ImportError:
-            slurm_status = None
-        if slurm_status is not None:
-            return int(slurm_status(target) or 0)
-        raise UsageError(f"no run found for '{target}' (give its output dir, log dir or experiment name)")
+        if os.sep in target or Path(target).exists():
+            raise UsageError(f"no {STATE_FILE} of a local run in {target} (nor in its *-logs folders)")
+        return _show_slurm(target, as_json, cluster)
+    try:
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict) or not isinstance(data.get("jobs", {}), dict):
+            raise ValueError("not a mapping with 'jobs'")
+    except ValueError as exc:
+        raise UsageError(f"{path} is not a valid status file ({exc})") from None
     data = json.loads(path.read_text())
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
@@ -68,4 +72,18 @@ def show_status(target: str, as_json: bool = False) -> int:
         if info.get("reason"):
             line += f"  ({info['reason'].splitlines()[0]})"
         print(line)
+    return 0
+
+
+def _show_slurm(target: str, as_json: bool, cluster) -> int:
+    try:
+        from skills.pipeline.executors.slurm import format_status, status as slurm_status
+    except ImportError:
+        raise UsageError(f"no run found for '{target}' (give its output dir, log dir or experiment "
+                         "name; Slurm experiments need nemo-run: pip install 'skills[slurm]')") from None
+    rows = slurm_status(target, cluster)
+    if as_json:
+        sys.stdout.write(json.dumps([r._asdict() for r in rows], indent=2) + "\n")
+    else:
+        print(format_status(rows))
     return 0
