@@ -65,3 +65,23 @@ def test_ns_eval_hle_with_judge_on_slurm(local_slurm, vllm_python, tiny_model, t
 
     expected = 100.0 * sum(is_correct_judgement(r["judgement"]) for r in judged) / text_rows
     assert first["judge_correct"] == pytest.approx(expected)
+
+
+def test_prepare_data_on_slurm(local_slurm, tmp_path, monkeypatch, mirror_dir, capsys):  # noqa: F811
+    """`ns prepare_data --cluster=<slurm>` runs the preparation as a job on the cluster."""
+    from skills.config.cluster import get_cluster_config
+    from skills.pipeline.executors import slurm as S
+
+    home = tmp_path / "nemo_run"
+    home.mkdir()
+    monkeypatch.setenv("NEMORUN_HOME", str(home))
+    cfg = tmp_path / "slurm.yaml"
+    cfg.write_text(f"executor: slurm\naccount: test\npartition: {local_slurm}\njob_dir: {home}\n")
+    data = tmp_path / "data"
+    argv = ["prepare_data", "aime24", "math-500", f"--cluster={cfg}", f"--data_dir={data}", f"--mirror={mirror_dir}"]
+    assert main([*argv, "--dry_run"]) == 0 and "prepare_data aime24 math-500" in capsys.readouterr().out
+    assert not data.exists()
+    assert main(argv) == 0
+    assert S.wait_for("prepare-data", get_cluster_config(str(cfg)), poll_s=1, timeout_s=300) == 0
+    assert len(read_jsonl(data / "aime24" / "test.jsonl")) == 30
+    assert len(read_jsonl(data / "math-500" / "test.jsonl")) == 500

@@ -20,6 +20,10 @@ import typer
 from skills.config.errors import UsageError
 
 EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
+# Plain click help: with rich installed Typer escapes "[default: x]" as "\\[default: x]" even when
+# rich formatting is off, and the help text shows the backslash.
+typer.core.HAS_RICH = False
+
 app = typer.Typer(
     name="ns", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
     rich_markup_mode=None, help="Evaluate LLMs: prepare_data, eval, generate, summarize_results, ...",
@@ -339,12 +343,16 @@ def prepare_data(
     cluster: Optional[str] = O("cluster"),
     config_dir: Optional[str] = O("config_dir"),
     extra_datasets: Optional[str] = O("extra_datasets"),
+    expname: str = O("expname", "Slurm: experiment name of the preparation job.", default="prepare-data"),
+    log_dir: Optional[str] = O("log_dir", "Slurm: log folder (default <data_dir>/prepare-logs)."),
+    dry_run: bool = F("dry_run", "Slurm: print the job; submit nothing.", default=False),
 ) -> int:
-    """Download and format benchmark data: ns prepare_data aime24 gpqa --data_dir DIR [--split ...]."""
+    """Download and format benchmark data: ns prepare_data aime24 gpqa --data_dir DIR [--split S]
+    [--mirror DIR]. Benchmark-specific flags (e.g. --split, --random_seed) are passed through."""
     names, extra = _prepare_args(ctx)
     cfg = _cluster(cluster, config_dir)
     if cfg.is_slurm:
-        raise UsageError("prepare_data on a slurm cluster is not supported yet; run it locally")
+        return _prepare_on_slurm(cfg, names, extra, data_dir, mirror, expname, log_dir, dry_run)
     from pathlib import Path
 
     try:
@@ -357,6 +365,29 @@ def prepare_data(
         for f in files:
             print(f"{bench}: {f}")
     return 0
+
+
+def _prepare_on_slurm(cfg, names, extra, data_dir, mirror, expname, log_dir, dry_run) -> int:
+    """One CPU job on the cluster runs this same command there (data lands on its file system)."""
+    import shlex
+
+    from skills.data.prepare import split_names
+    from skills.pipeline.run_cmd_plan import RunCmdOptions, build_run_cmd_plan
+
+    from skills.benchmarks import BUILTIN
+
+    selected = split_names(names)
+    unknown = [n for n in selected if n not in BUILTIN]
+    if not selected or unknown:
+        raise UsageError(f"unknown benchmark {unknown[0]!r}" if unknown else "no benchmark given to prepare_data")
+    if not data_dir:
+        raise UsageError("--data_dir is required on slurm (a folder on the cluster's shared file system)")
+    argv = ["python", "-m", "skills.cli.app", "prepare_data", *selected, "--data_dir", data_dir,
+            *(["--mirror", mirror] if mirror else []), *extra]
+    opts = RunCmdOptions(command=" ".join(shlex.quote(a) for a in argv), cluster=cfg, expname=expname,
+                         container="nemo-skills" if "nemo-skills" in cfg.containers else None,
+                         log_dir=log_dir or f"{data_dir.rstrip('/')}/prepare-logs")
+    return emit_plan(build_run_cmd_plan(opts), dry_run, "text", cfg)
 
 
 def _prepare_args(ctx: click.Context) -> tuple:
