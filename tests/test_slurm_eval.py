@@ -85,3 +85,32 @@ def test_prepare_data_on_slurm(local_slurm, tmp_path, monkeypatch, mirror_dir, c
     assert S.wait_for("prepare-data", get_cluster_config(str(cfg)), poll_s=1, timeout_s=300) == 0
     assert len(read_jsonl(data / "aime24" / "test.jsonl")) == 30
     assert len(read_jsonl(data / "math-500" / "test.jsonl")) == 500
+
+
+def test_generate_and_run_cmd_on_slurm(local_slurm, tmp_path, monkeypatch, capsys):  # noqa: F811
+    """`ns generate` (two seeds against an existing endpoint) and `ns run_cmd` submitted to Slurm."""
+    from skills.config.cluster import get_cluster_config
+    from skills.pipeline.executors import slurm as S
+    from stub_server import StubProcess
+
+    home = tmp_path / "nemo_run"
+    home.mkdir()
+    monkeypatch.setenv("NEMORUN_HOME", str(home))
+    cfg = tmp_path / "slurm.yaml"
+    cfg.write_text(f"executor: slurm\naccount: test\npartition: {local_slurm}\njob_dir: {home}\n")
+    cluster = get_cluster_config(str(cfg))
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": i, "question": f"q{i}"}) + "\n" for i in range(5)))
+    out = tmp_path / "gen"
+    with StubProcess(answer="echo {user}") as stub:
+        assert main(["generate", f"--cluster={cfg}", "--server_type=openai", f"--server_address={stub.base_url}",
+                     "--model=stub", f"--input_file={src}", f"--output_dir={out}", "--num_random_seeds=2",
+                     "--expname=slurm-gen", "++prompt_config=generic/default"]) == 0
+        assert S.wait_for("slurm-gen", cluster, poll_s=1, timeout_s=300) == 0
+    for seed in (0, 1):
+        rows = read_jsonl(out / f"output-rs{seed}.jsonl")
+        assert [r["id"] for r in rows] == list(range(5)) and all(f"q{r['id']}" in r["generation"] for r in rows)
+    assert main(["run_cmd", f"--cluster={cfg}", "--expname=slurm-cmd", f"--log_dir={tmp_path / 'logs'}",
+                 f"echo hello from $SLURM_JOB_ID > {tmp_path / 'hello.txt'}"]) == 0
+    assert S.wait_for("slurm-cmd", cluster, poll_s=1, timeout_s=300) == 0
+    assert (tmp_path / "hello.txt").read_text().startswith("hello from ")
