@@ -207,22 +207,30 @@ def add_job(exp, job: Job, plan: Plan, cluster, tunnel, deps: List[str], mpi: Op
     # without a container and without ssh (login node = submit host) the jobs share our file system
     bindir = None if job.container or getattr(cluster, "ssh_tunnel", None) else os.path.dirname(sys.executable)
     exit_file = server_exit_file(job, plan)
-    script = run.Script(inline=client_script(job, job.workdir or workdir, bindir, exit_file))
+    wd = job.workdir or workdir
+    script = run.Script(inline=client_script(job, wd, bindir, exit_file))
+
+    def chdir(container: Optional[str]) -> List[str]:
+        # nemo-run points plain-process steps at its (uncreated) code folder; slurmstepd then logs
+        # "couldn't chdir". A later --chdir wins: start where the script will cd anyway.
+        return [f"--chdir={wd}"] if wd and not container else []
+
     if job.server is None:
         ex = _executor(job, plan, cluster, tunnel, role="main", nodes=job.nodes,
                        tasks=job.tasks_per_node, container=job.container, env=job.env,
-                       srun_args=mpi_args, extra_params=extra_params)
+                       srun_args=[*mpi_args, *chdir(job.container)], extra_params=extra_params)
         return exp.add(script, executor=ex, name=job.name, dependencies=deps or None)
     s = job.server
     nodes = max(job.nodes, s.nodes)
-    server_args = ["--overlap", *mpi_args, "--wait=10", "--ntasks-per-node=1", f"--nodes={s.nodes}"]
-    client_args = ["--overlap", *mpi_args, "--wait=10", "--ntasks=1", "--nodes=1"]
+    server_args = ["--overlap", *mpi_args, "--wait=10", "--ntasks-per-node=1", f"--nodes={s.nodes}",
+                   *chdir(s.container)]
+    client_args = ["--overlap", *mpi_args, "--wait=10", "--ntasks=1", "--nodes=1", *chdir(job.container)]
     server_ex = _executor(job, plan, cluster, tunnel, role="server", nodes=nodes, tasks=1,
                           container=s.container, env=job.env, srun_args=server_args,
                           extra_params=extra_params)
     client_ex = _executor(job, plan, cluster, tunnel, role="main", nodes=nodes, tasks=1,
                           container=job.container, env=job.env, srun_args=client_args,
                           extra_params=extra_params)
-    server_script = run.Script(inline=server_script_text(job, job.workdir or workdir, exit_file))
+    server_script = run.Script(inline=server_script_text(job, wd, exit_file))
     return exp.add([server_script, script], executor=[server_ex, client_ex], name=job.name,
                    dependencies=deps or None)
