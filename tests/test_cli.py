@@ -156,6 +156,8 @@ def test_version(capsys):
     (["--extra_judge_args=++system_message='a b", "--judge_model=x"], "No closing quotation"),
     (["--expname=a b/c"], "--expname 'a b/c'"),
     (["--num_jobs=0"], "--num_jobs must be >= 1"),
+    (["--benchmarks=AIME24"], "did you mean aime24?"),
+    (["--extra_datasets=/nonexistent-folder"], "--extra_datasets /nonexistent-folder is not a folder"),
 ])
 def test_bad_input_one_line_exit_2(capsys, tmp_path, data_dir, extra, needle):
     argv = ["eval", "--cluster=local", "--model=/m", f"--output_dir={tmp_path}", f"--data_dir={data_dir}",

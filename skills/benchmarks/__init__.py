@@ -35,6 +35,9 @@ EXTRA_ENVS = ("SKILLS_EXTRA_DATASETS", "NEMO_SKILLS_EXTRA_DATASETS")
 
 def extra_datasets_dir(extra_datasets: Optional[str] = None) -> Optional[Path]:
     value = extra_datasets or next((os.environ[e] for e in EXTRA_ENVS if os.environ.get(e)), None)
+    if value and not Path(value).is_dir():  # a typo would otherwise read as "unknown benchmark"
+        source = "--extra_datasets" if extra_datasets else next(e for e in EXTRA_ENVS if os.environ.get(e))
+        raise UsageError(f"{source} {value} is not a folder")
     return Path(value) if value else None
 
 
@@ -121,7 +124,7 @@ def get_benchmark(name: str, extra_datasets: Optional[str] = None) -> BenchmarkS
         if init.is_file():
             return spec_from_module(_load_folder_module(init, name), name, str(init))
     known = list_benchmarks(extra_datasets)
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    close = [k for k in known if k.lower() == name.lower()] or difflib.get_close_matches(name, known, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(known)}"
     where = f" (also searched {folder})" if folder is not None else ""
     raise UsageError(f"unknown benchmark '{name}'{where}{hint}")

@@ -13,7 +13,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from skills.benchmarks import get_benchmark, is_builtin
+from skills.benchmarks import extra_datasets_dir, get_benchmark, is_builtin
 from skills.benchmarks.base import BenchmarkSpec
 from skills.config.cluster import ClusterConfig
 from skills.config.errors import UsageError
@@ -199,6 +199,7 @@ def build_eval_plan(o: EvalOptions) -> Plan:
     cluster = o.cluster
     benches = parse_benchmarks(o.benchmarks)
     check_expname(o.expname)
+    extra_datasets_dir(o.extra_datasets)  # a missing folder is an error even if unused
     check_server_options(o.server)
     if o.starting_seed < 0:
         raise UsageError("--starting_seed must be >= 0")

@@ -7,6 +7,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+from skills.benchmarks import extra_datasets_dir
 from skills.config.cluster import ClusterConfig
 from skills.config.errors import UsageError
 from skills.config.overrides import validate_overrides
@@ -58,6 +59,7 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
     cluster = o.cluster
     check_server_options(o.server)
     check_expname(o.expname)
+    extra_datasets_dir(o.extra_datasets)  # a missing folder is an error even if unused
     for tok in o.overrides:
         if tok.lstrip("+~").split("=", 1)[0] in ("input_file", "output_file"):
             raise UsageError(f"{tok}: use --input_file / --output_dir (ns generate sets it per seed and chunk)")
