@@ -157,6 +157,7 @@ def test_version(capsys):
     (["--expname=a b/c"], "--expname 'a b/c'"),
     (["--num_jobs=0"], "--num_jobs must be >= 1"),
     (["--benchmarks=AIME24"], "did you mean aime24?"),
+    (["--server_address=http://127.0.0.1:9/v1"], "not both"),
     (["--extra_datasets=/nonexistent-folder"], "--extra_datasets /nonexistent-folder is not a folder"),
 ])
 def test_bad_input_one_line_exit_2(capsys, tmp_path, data_dir, extra, needle):

@@ -144,6 +144,9 @@ def check_server_options(opts: ServerOptions, flag: str = "--server", model_flag
     except ValueError as exc:
         raise UsageError(f"{flag}_args {opts.server_args!r}: {exc}") from None
     if opts.hosted:
+        if opts.server_address:
+            raise UsageError(f"give either {flag}_gpus (host a server in each job) or {flag}_address "
+                             "(use a running one), not both")
         if st not in HOSTED_TYPES:
             raise UsageError(f"{flag}_type={st} cannot be self-hosted; drop {flag}_gpus or use "
                              f"{', '.join(HOSTED_TYPES)}")
