@@ -110,7 +110,14 @@ def test_not_yet_supported_type(tmp_path, capsys):
 def test_missing_field_is_a_usage_error(tmp_path):
     rows_file(tmp_path / "gpqa" / "output-rs0.jsonl", [mc("A", True)])
     rows_file(tmp_path / "gpqa" / "output-rs1.jsonl", [{"symbolic_correct": True}])
-    with pytest.raises(UsageError, match="predicted_answer"):
+    with pytest.raises(UsageError, match=r"output-rs1\.jsonl line 1: a row lacks the field 'predicted_answer'"):
+        summarize_results(str(tmp_path))
+
+
+def test_wrong_value_type_names_the_file(tmp_path):
+    rows_file(tmp_path / "gpqa" / "output-rs0.jsonl", [mc("A", True)])
+    rows_file(tmp_path / "gpqa" / "output-rs1.jsonl", [{**mc("A", True), "symbolic_correct": "yes"}])
+    with pytest.raises(UsageError, match=r"output-rs1\.jsonl line 1: a value has an unexpected type"):
         summarize_results(str(tmp_path))
 
 

@@ -102,9 +102,11 @@ def compute_metrics(
                 if e is not None and e > end:
                     end = e
         except KeyError as exc:
-            raise UsageError(f"{files[0].parent} line {lineno}: a row lacks the field {exc}") from None
+            where = _culprit(files, rows, lambda r: exc.args[0] not in r)
+            raise UsageError(f"{where} line {lineno}: a row lacks the field {exc}") from None
         except TypeError as exc:
-            raise UsageError(f"{files[0].parent} line {lineno}: unexpected value type ({exc})") from None
+            where = _culprit(files, rows, lambda r: any(isinstance(r.get(k), str) for k in SCORE_FIELDS))
+            raise UsageError(f"{where} line {lineno}: a value has an unexpected type ({exc})") from None
         tokens = tokens / n
         total.add(layout, vals, tokens, start, end)
         subset = rows[0].get("subset_for_metrics")
@@ -117,3 +119,15 @@ def compute_metrics(
     if lineno == 0:
         raise UsageError(f"No result rows in {files[0].parent} ({', '.join(f.name for f in files)})")
     return {name: calc.metrics(with_ci) for name, calc in calcs.items()}
+
+
+SCORE_FIELDS = ("symbolic_correct", "judge_correct", "num_generated_tokens", "generation_start_time",
+                "generation_end_time")
+
+
+def _culprit(files: Sequence[Path], rows: Sequence[dict], bad) -> str:
+    """The first file whose row at this line shows the problem (else the benchmark folder)."""
+    for path, row in zip(files, rows):
+        if bad(row):
+            return str(path)
+    return str(files[0].parent)
