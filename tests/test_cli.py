@@ -266,3 +266,14 @@ def test_generate_duplicate_seeds_and_reserved_output(capsys, tmp_path, data_dir
     assert rc == 2 and "lists an id twice" in err
     rc, _, err = run(capsys, [*base, "++output_file=/elsewhere.jsonl"])
     assert rc == 2 and "use --input_file / --output_dir" in err
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["summarize_results", "/tmp", "--max_seq_len", "-5"], "--max_seq_len must be > 0"),
+    (["run_cmd", "--num_gpus=-1", "--dry_run", "echo hi"], "--num_gpus must be >= 0"),
+    (["start_server", "--model=/m", "--timeout=-1"], "--timeout must be > 0"),
+    (["start_server", "--model=/m", "--port=70000"], "--port must be in 1..65535"),
+])
+def test_out_of_range_values(capsys, argv, needle):
+    rc, _, err = run(capsys, argv)
+    assert rc == 2 and needle in err and len(err.strip().splitlines()) == 1

@@ -487,6 +487,8 @@ def start_server(
 
     log_path = Path(log_dir) if log_dir else state_dir() / "server"
     log_path = log_path / f"{server_type}-server.log"
+    if timeout <= 0:
+        raise UsageError(f"--timeout must be > 0 seconds, got {timeout}")
     log_path.unlink(missing_ok=True)  # its tail is shown on failure: only this start's lines
     if port is not None:
         from skills.servers.ports import port_is_free

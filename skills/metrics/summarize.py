@@ -82,6 +82,8 @@ def summarize_results(
     wanted = [b.strip() for b in benchmarks.split(",")] if benchmarks else None
     if wanted is not None and not all(wanted):
         raise UsageError(f"--benchmarks has an empty item: '{benchmarks}'")
+    if max_seq_len is not None and max_seq_len <= 0:
+        raise UsageError(f"--max_seq_len must be > 0, got {max_seq_len}")
     if metric_type:
         make_scorer(metric_type)  # an unknown or unsupported --metric_type fails before any scan
     root, dirs = find_benchmarks(Path(results_dir), wanted)

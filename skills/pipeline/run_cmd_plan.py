@@ -40,6 +40,8 @@ def build_run_cmd_plan(o: RunCmdOptions) -> Plan:
     if not o.command.strip():
         raise UsageError("empty command")
     check_expname(o.expname)
+    if (o.num_gpus or 0) < 0 or o.num_nodes < 1:
+        raise UsageError(f"--num_gpus must be >= 0 and --num_nodes >= 1 (got {o.num_gpus}, {o.num_nodes})")
     server = None
     env = {}
     if o.server.server_gpus:
