@@ -197,7 +197,10 @@ def parse_cluster_config(data: Any, name: str, path: Optional[Path] = None) -> C
     data = dict(data)
     data.pop("name", None)
     data.pop("path", None)
-    cfg: ClusterConfig = _from_dict(ClusterConfig, data, where)
+    try:  # key paths relative to the file: "<file>: ssh_tunnel.port: expected an integer"
+        cfg: ClusterConfig = _from_dict(ClusterConfig, data, "")
+    except UsageError as exc:
+        raise UsageError(f"{where}: {exc.message.lstrip(': ')}") from None
     cfg.name, cfg.path = name, str(path) if path else None
     if cfg.executor not in EXECUTORS:
         raise UsageError(f"{where}: executor must be one of {', '.join(EXECUTORS)}, got '{cfg.executor}'")
