@@ -1,5 +1,5 @@
 """Grader rules pinned one by one against the reference description
-(/work/shared/reference/eval-metrics.md, sections 3.1, 3.2 and 4). Each test names its rule."""
+(reference/eval-metrics.md in the shared reference folder, sections 3.1, 3.2 and 4). Each test names its rule."""
 
 from __future__ import annotations
 
