@@ -12,7 +12,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, Iterable, Iterator, Mapping
+from typing import IO, Any, Iterable, Iterator, Mapping, Tuple
 
 from skills.config.errors import UsageError
 
@@ -57,18 +57,21 @@ def write_jsonl(path: Path, rows: Iterable[Mapping]) -> int:
     return count
 
 
-def read_jsonl(path: Path) -> list:
-    """Read a JSONL file; a bad line is a UsageError naming the file and line."""
-    rows = []
+def iter_jsonl(path: Path) -> Iterator[Tuple[int, Any]]:
+    """(line number, value) for every non-blank line; a bad line is a UsageError naming file and line."""
     with open(path, encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             try:
-                rows.append(json.loads(line))
+                yield lineno, json.loads(line)
             except json.JSONDecodeError as exc:
                 raise UsageError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-    return rows
+
+
+def read_jsonl(path: Path) -> list:
+    """Read a JSONL file; a bad line is a UsageError naming the file and line."""
+    return [value for _, value in iter_jsonl(path)]
 
 
 def download(url: str, dest: Path, *, headers: Mapping[str, str] | None = None, timeout: float = 60.0) -> Path:

@@ -152,14 +152,15 @@ def grade_row(row: dict, eval_type: str, config: Any = None, checker=None) -> di
 
 
 def _read_rows(path: Path) -> List[dict]:
-    from skills.data.io import read_jsonl
+    from skills.data.io import iter_jsonl
 
     if not path.is_file():
         raise UsageError(f"no such file to grade: {path}")
-    rows = read_jsonl(path)
-    for i, row in enumerate(rows, 1):
+    rows = []
+    for lineno, row in iter_jsonl(path):
         if not isinstance(row, dict):
-            raise UsageError(f"{path}: entry {i} is not a JSON object")
+            raise UsageError(f"{path}:{lineno}: not a JSON object")
+        rows.append(row)
     return rows
 
 

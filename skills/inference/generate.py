@@ -171,20 +171,15 @@ def read_input(path: Path) -> List[Tuple[int, Dict[str, Any]]]:
     """(line number, row) for every non-blank line; any bad line -> UsageError naming it."""
     if not path.is_file():
         raise UsageError(f"input file not found: {path}")
+    from skills.data.io import iter_jsonl
+
     rows = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise UsageError(f"{path}:{lineno}: invalid JSON ({exc})") from None
-            if isinstance(row, list):  # a bare message list (prompt_format=openai)
-                row = {"messages": row}
-            if not isinstance(row, dict):
-                raise UsageError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
-            rows.append((lineno, row))
+    for lineno, row in iter_jsonl(path):
+        if isinstance(row, list):  # a bare message list (prompt_format=openai)
+            row = {"messages": row}
+        if not isinstance(row, dict):
+            raise UsageError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
+        rows.append((lineno, row))
     return rows
 
 
