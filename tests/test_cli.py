@@ -265,7 +265,7 @@ def test_generate_duplicate_seeds_and_reserved_output(capsys, tmp_path, data_dir
     rc, _, err = run(capsys, [*base, "--random_seeds=1,1"])
     assert rc == 2 and "lists an id twice" in err
     rc, _, err = run(capsys, [*base, "++output_file=/elsewhere.jsonl"])
-    assert rc == 2 and "use --input_file / --output_dir" in err
+    assert rc == 2 and "is set by ns from --input_file/--output_dir" in err
 
 
 @pytest.mark.parametrize("argv,needle", [

@@ -102,7 +102,8 @@ def compute_metrics(
                 if e is not None and e > end:
                     end = e
         except KeyError as exc:
-            where = _culprit(files, rows, lambda r: exc.args[0] not in r)
+            field = exc.args[0]
+            where = _culprit(files, rows, lambda r: field not in r)
             raise UsageError(f"{where} line {lineno}: a row lacks the field {exc}") from None
         except TypeError as exc:
             where = _culprit(files, rows, lambda r: any(isinstance(r.get(k), str) for k in SCORE_FIELDS))

@@ -82,6 +82,17 @@ def parse_ids(text: Optional[str], what: str) -> Optional[List[int]]:
     return ids
 
 
+RESERVED = ("input_file", "output_file")  # set by the planners, per seed and chunk
+
+
+def check_reserved(tokens: Sequence[str], flag: str, use: str) -> None:
+    """``++input_file``/``++output_file`` would send a job's output where the plan does not look."""
+    for tok in tokens:
+        key = tok.lstrip("+~").split("=", 1)[0]
+        if key in RESERVED:
+            raise UsageError(f"{tok}: {key} is set by ns from {use}; do not pass it in {flag}")
+
+
 def check_expname(expname: str) -> None:
     """Experiment names become file and job names: no path separators, no surprises."""
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", expname or ""):

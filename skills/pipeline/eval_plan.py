@@ -20,12 +20,11 @@ from skills.config.errors import UsageError
 from skills.config.overrides import validate_overrides
 from skills.pipeline.common import (
     PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_program,
-    check_server_options, chunk_ids_for, client_overrides, default_data_dir, make_server, output_name, pack,
-    parallel_command, program_command, seed_overrides,
+    check_reserved, check_server_options, chunk_ids_for, client_overrides, default_data_dir, make_server,
+    output_name, pack, parallel_command, program_command, seed_overrides,
 )
 from skills.pipeline.plan import Job, Plan
 
-RESERVED = ("input_file", "output_file")  # set by the planner from --output_dir / data
 # Judge arguments of benchmarks without a judge of their own (any --judge_* option opts them in).
 GENERIC_JUDGE_ARGS = ("++prompt_config=judge/generic", "++generation_key=judgement", "++add_generation_stats=False")
 
@@ -109,13 +108,6 @@ def parse_benchmarks(text: str) -> List[Tuple[str, Optional[int]]]:
 
 def _done(path: str) -> bool:
     return os.path.exists(path)
-
-
-def _check_reserved(tokens: List[str], flag: str) -> None:
-    for tok in tokens:
-        key = tok.lstrip("+~").split("=", 1)[0]
-        if key in RESERVED:
-            raise UsageError(f"{tok}: {key} is set by ns from --output_dir/--data_dir; do not pass it in {flag}")
 
 
 def _input_file(data_dir: str, name: str, split: str, cluster: ClusterConfig) -> str:
@@ -205,12 +197,12 @@ def build_eval_plan(o: EvalOptions) -> Plan:
         raise UsageError("--starting_seed must be >= 0")
     if o.num_jobs is not None and (o.num_jobs == 0 or o.num_jobs < -1):
         raise UsageError(f"--num_jobs must be >= 1, or -1 for one job per run (got {o.num_jobs})")
-    _check_reserved(o.overrides, "the ++ arguments")
+    check_reserved(o.overrides, "the ++ arguments", "--output_dir/--data_dir")
     try:
         judge_extra = shlex.split(o.judge.extra_judge_args or "")
     except ValueError as exc:
         raise UsageError(f"--extra_judge_args {o.judge.extra_judge_args!r}: {exc}") from None
-    _check_reserved(judge_extra, "--extra_judge_args")
+    check_reserved(judge_extra, "--extra_judge_args", "--output_dir/--data_dir")
     out = o.output_dir if cluster.is_slurm else os.path.abspath(o.output_dir)
     log_dir = o.log_dir or os.path.join(out, "eval-logs")
     data_dir = default_data_dir(o.data_dir)

@@ -13,8 +13,8 @@ from skills.config.errors import UsageError
 from skills.config.overrides import validate_overrides
 from skills.pipeline.common import (
     PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_program,
-    check_server_options, chunk_ids_for, client_overrides, default_data_dir, make_server, output_name,
-    parse_ids, program_command, seed_overrides,
+    check_reserved, check_server_options, chunk_ids_for, client_overrides, default_data_dir, make_server,
+    output_name, parse_ids, program_command, seed_overrides,
 )
 from skills.pipeline.plan import Job, Plan
 
@@ -60,9 +60,7 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
     check_server_options(o.server)
     check_expname(o.expname)
     extra_datasets_dir(o.extra_datasets)  # a missing folder is an error even if unused
-    for tok in o.overrides:
-        if tok.lstrip("+~").split("=", 1)[0] in ("input_file", "output_file"):
-            raise UsageError(f"{tok}: use --input_file / --output_dir (ns generate sets it per seed and chunk)")
+    check_reserved(o.overrides, "the ++ arguments", "--input_file/--output_dir")
     sources = [x for x in (o.input_file, o.input_dir, o.benchmark) if x]
     user_input = any(t.lstrip("+").startswith("input_file=") for t in o.overrides)
     if len(sources) + user_input != 1:
