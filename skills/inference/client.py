@@ -117,8 +117,10 @@ def is_openai_reasoning_model(model: Optional[str]) -> bool:
     return "gpt-5" in name or (len(name) > 1 and name[0] == "o" and name[1].isdigit())
 
 
-def build_request(cfg: Any, messages: Optional[List[dict]] = None, prompt: Optional[str] = None) -> tuple:
-    """(path, body) for one call. vLLM-family extras only go to vLLM-family servers."""
+def build_request(cfg: Any, messages: Optional[List[dict]] = None, prompt: Optional[str] = None,
+                  **fields: Any) -> tuple:
+    """(path, body) for one call. vLLM-family extras only go to vLLM-family servers; ``fields``
+    (per-row ``tools``, ``tool_choice``, ...) are added last."""
     inf = cfg.inference
     server_type = cfg.server.server_type
     body: Dict[str, Any] = {"model": cfg.server.model}
@@ -159,6 +161,7 @@ def build_request(cfg: Any, messages: Optional[List[dict]] = None, prompt: Optio
         if inf.top_k > 0 or inf.min_p > 0:
             raise UsageError(f"top_k/min_p are not supported by server_type={server_type}")
     body.update(dict(inf.extra_body or {}))
+    body.update(fields)
     return path, body
 
 
@@ -283,8 +286,8 @@ class Client:
             self.retries += 1
 
     async def complete(self, cfg: Any, messages: Optional[List[dict]] = None,
-                       prompt: Optional[str] = None) -> Completion:
-        path, body = build_request(cfg, messages, prompt)
+                       prompt: Optional[str] = None, **fields: Any) -> Completion:
+        path, body = build_request(cfg, messages, prompt, **fields)
         return parse_response(await self.post(path, body), chat=messages is not None)
 
 

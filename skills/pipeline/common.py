@@ -43,6 +43,7 @@ class ServerOptions:
     server_nodes: int = 1
     server_args: str = ""
     server_container: Optional[str] = None
+    server_entrypoint: Optional[str] = None
 
     @property
     def hosted(self) -> bool:
@@ -325,13 +326,17 @@ def parse_json_kwargs(text: Optional[str], flag: str) -> Dict[str, str]:
     return {str(k): v for k, v in value.items()}
 
 
-def check_program(tokens: Sequence[str], source: str) -> None:
-    """Run the generation program's own configuration checks (prompt config found, eval type and
-    eval_config valid, ...) on the arguments a job will get, so mistakes fail before any job runs."""
+def check_program(tokens: Sequence[str], source: str, module: str = "skills.inference.generate"):
+    """Run the generation module's own configuration checks (prompt config found, eval type and
+    eval_config valid, ...) on the arguments a job will get, so mistakes fail before any job runs.
+    Returns the config the job will see."""
     from skills.config.overrides import apply_overrides
-    from skills.inference.generate import check_config
+    from skills.inference.program import task_of
 
+    task = task_of(module)
     try:
-        check_config(apply_overrides([*tokens, "++output_file=-"]))
+        cfg = apply_overrides([*tokens, "++output_file=-"], task.config_class)
+        task.check(cfg)
     except UsageError as exc:
         raise UsageError(f"{source}: {exc.message}") from None
+    return cfg

@@ -1,16 +1,8 @@
-"""MMLU-Pro: 12,032 questions with 3-10 options, per-category subsets."""
+"""MMLU-Pro preparation: one line per question from the TIGER-Lab parquet files."""
 
-from skills.benchmarks.base import BenchmarkSpec
-
-BENCHMARK = BenchmarkSpec(
-    name="mmlu-pro",
-    eval_split="test",
-    prompt_config="eval/aai/mcq-10choices",
-    eval_type="multichoice",
-    metrics_type="multichoice",
-    dataset_group="multichoice",
-    description="MMLU-Pro (TIGER-Lab)",
-)
+from skills.data.fields import mcq_fields, out_file, pick_splits, reject_extra
+from skills.data.io import write_jsonl
+from skills.data.sources import hf_file, mirror_file, read_parquet
 
 HF_REPO = "TIGER-Lab/MMLU-Pro"
 SPLITS = ("test", "validation")
@@ -18,10 +10,6 @@ SPLITS = ("test", "validation")
 
 def prepare(ctx):
     """One line per question: letter answer, few-shot type and subset from the category, A..J options."""
-    from skills.data.fields import mcq_fields, out_file, pick_splits, reject_extra
-    from skills.data.io import write_jsonl
-    from skills.data.sources import hf_file, mirror_file, read_parquet
-
     reject_extra("mmlu-pro", ctx.extra)
     written = []
     for split in pick_splits("mmlu-pro", ctx.split, "test", SPLITS):

@@ -16,9 +16,3 @@ HF_REPO = "Idavidrein/gpqa"
 SPLITS = ("diamond", "main", "extended")  # "all" writes the three, in the reference's order below
 ALL_ORDER = ("extended", "main", "diamond")
 
-
-def prepare(ctx):
-    """GPQA with the four answers shuffled per row, reproducibly (see ``skills.data.gpqa``)."""
-    from skills.data.gpqa import prepare_gpqa
-
-    return prepare_gpqa(ctx)

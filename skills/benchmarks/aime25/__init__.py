@@ -12,9 +12,3 @@ BENCHMARK = BenchmarkSpec(
     description="AIME 2025 I and II",
 )
 
-
-def prepare(ctx):
-    """The reference ships ``test.txt`` (JSON lines); it is checked and copied byte for byte."""
-    from skills.data.aime import prepare_aime
-
-    return prepare_aime(ctx, BENCHMARK.name)

@@ -32,9 +32,3 @@ CATEGORY_SPLITS = {
     "eng": "Engineering",
 }
 
-
-def prepare(ctx):
-    """Text-only HLE (rows with an image dropped): ``text.jsonl`` plus one file per category."""
-    from skills.data.hle import prepare_hle
-
-    return prepare_hle(ctx)

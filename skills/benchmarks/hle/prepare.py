@@ -6,6 +6,7 @@ category (``math.jsonl``, ``phy.jsonl``, ...); ``--split text`` or ``--split mat
 
 from __future__ import annotations
 
+from skills.benchmarks.hle import CATEGORY_SPLITS, HF_FILE, HF_REPO
 from skills.data.fields import out_file, pick_splits, reject_extra
 from skills.data.io import write_jsonl
 from skills.data.sources import hf_file, mirror_file, read_parquet_table
@@ -43,9 +44,7 @@ def text_only(table) -> list:
     return [format_row(r) for r in keep.to_pylist()]
 
 
-def prepare_hle(ctx):
-    from skills.benchmarks.hle import CATEGORY_SPLITS, HF_FILE, HF_REPO
-
+def prepare(ctx):
     reject_extra(BENCH, ctx.extra)
     splits = pick_splits(BENCH, ctx.split, "all", ["text", *CATEGORY_SPLITS])
     src = mirror_file(ctx.mirror, BENCH, HF_FILE) if ctx.mirror else hf_file(HF_REPO, HF_FILE, gated=True)

@@ -13,6 +13,7 @@ import random
 import re
 from typing import List, Optional
 
+from skills.benchmarks.gpqa import ALL_ORDER, HF_REPO, SPLITS
 from skills.config.errors import UsageError
 from skills.data.fields import mcq_fields, out_file, pick_splits
 from skills.data.io import write_jsonl
@@ -51,9 +52,7 @@ def format_rows(rows: List[dict], seed: int = 42) -> List[dict]:
     return [format_row(row, rng) for row in rows]
 
 
-def prepare_gpqa(ctx):
-    from skills.benchmarks.gpqa import ALL_ORDER, HF_REPO, SPLITS
-
+def prepare(ctx):
     extra = dict(ctx.extra)
     try:
         seed = int(extra.pop("random_seed", 42))

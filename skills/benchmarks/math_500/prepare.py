@@ -1,16 +1,12 @@
-"""MATH-500: 500 competition problems (openai/prm800k split), graded by symbolic equivalence."""
+"""MATH-500 preparation: prm800k's test split, fields renamed as the reference does."""
 
-from skills.benchmarks.base import BenchmarkSpec
+import tempfile
+from pathlib import Path
 
-BENCHMARK = BenchmarkSpec(
-    name="math-500",
-    eval_split="test",
-    prompt_config="generic/math",
-    eval_type="math",
-    metrics_type="math",
-    dataset_group="math",
-    description="MATH-500 (prm800k test split)",
-)
+from skills.config.errors import UsageError
+from skills.data.fields import out_file, pick_splits, reject_extra
+from skills.data.io import download, read_jsonl, write_jsonl
+from skills.data.sources import mirror_file
 
 PRM800K_URL = "https://raw.githubusercontent.com/openai/prm800k/main/prm800k/math_splits/test.jsonl"
 # The raw URL serves a Git LFS pointer for this file; the media URL serves its content.
@@ -18,9 +14,6 @@ PRM800K_LFS_URL = "https://media.githubusercontent.com/media/openai/prm800k/main
 
 
 def _fetch(ctx, tmp):
-    from skills.data.io import download
-    from skills.data.sources import mirror_file
-
     if ctx.mirror:
         return mirror_file(ctx.mirror, "math-500", "test.jsonl")
     path = download(PRM800K_URL, tmp / "test.jsonl")
@@ -31,13 +24,6 @@ def _fetch(ctx, tmp):
 
 def prepare(ctx):
     """prm800k's test split with ``answer``/``solution`` renamed (moved last) as the reference does."""
-    import tempfile
-    from pathlib import Path
-
-    from skills.config.errors import UsageError
-    from skills.data.fields import out_file, pick_splits, reject_extra
-    from skills.data.io import read_jsonl, write_jsonl
-
     pick_splits("math-500", ctx.split, "test", ["test"])
     reject_extra("math-500", ctx.extra)
     with tempfile.TemporaryDirectory() as tmp:
