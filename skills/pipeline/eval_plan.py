@@ -230,7 +230,8 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
     gen_dir = os.path.join(out, "tmp-eval-results" if needs_judge else "eval-results", *sub)
     module = o.generation_module or spec.generation_module
     schema = task_of(module).config_class  # the module's own ++ schema
-    defaults = list(spec.default_overrides())
+    # as the reference, graders learn the split and data folder (pipeline keys every grader accepts)
+    defaults = [*spec.default_overrides(), f"++eval_config.split={split}", f"++eval_config.data_dir={data_dir}"]
     user = validate_overrides(o.overrides, schema, source="the command line")
     # validate in command order: client, seed, benchmark defaults, user (user wins)
     probe = [*sample_client, *seed_overrides(seeds[0]), *defaults, *user]
