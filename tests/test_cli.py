@@ -63,12 +63,7 @@ def generate_argvs(plan, kind="generation"):
     for job in plan["jobs"]:
         if job["kind"] != kind:
             continue
-        for line in job["commands"][0].splitlines():
-            line = line.strip()
-            if line.startswith("( "):
-                line = line[2:line.rindex(" ) &")]
-            if "skills.inference.generate" in line:
-                out.append(shlex.split(line))
+        out += [argv for argv in job["programs"] if "skills.inference.generate" in argv]
     return out
 
 

@@ -2,7 +2,7 @@
 
 Why aiohttp and not httpx: against the 50 ms stub at concurrency 512, httpx 0.27 spent ~7 ms of
 client CPU per request (~140 req/s on 2 cores) while aiohttp spends ~0.2 ms (see
-``benchmarks/bench_client.py`` and docs/generation.md). Evaluations send tens of thousands of
+``tests/perf/bench_client.py`` and docs/generation.md). Evaluations send tens of thousands of
 requests, so the client must never be the bottleneck.
 
 Retries (connection errors, timeouts, 429, 5xx) use exponential backoff with full jitter, and a

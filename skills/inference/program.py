@@ -366,10 +366,10 @@ def _finish(cfg: GenerateConfig, output: Path, target: Path) -> None:
             merge(output, [chunk_path(output, k) for k in range(cfg.num_chunks)], None, mark_done=False)
         log(f"{output} generated; grading is a separate step")
         return
-    grade = None
-    if cfg.eval_type:
-        def grade(p: Path) -> None:
-            grade_output(p, cfg.eval_type, cfg.eval_config, cfg.generation_key)
+    def grade_target(p: Path) -> None:
+        grade_output(p, cfg.eval_type, cfg.eval_config, cfg.generation_key)
+
+    grade = grade_target if cfg.eval_type else None
     if cfg.num_chunks is not None:
         touch_done(target)
         chunks = [chunk_path(output, k) for k in range(cfg.num_chunks)]

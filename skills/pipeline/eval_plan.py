@@ -23,7 +23,7 @@ from skills.config.overrides import validate_overrides
 from skills.pipeline.common import (
     PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_program,
     check_reserved, check_server_options, chunk_ids_for, client_overrides, default_data_dir, make_server,
-    output_name, pack, parallel_command, program_command, seed_overrides,
+    output_name, pack, parallel_command, program_argv, seed_overrides, shell_join,
 )
 from skills.pipeline.plan import Job, Plan
 from skills.pipeline.sidecars import make_sidecars
@@ -87,7 +87,7 @@ class Eval:
     output: str
     marker: str
     module: str
-    merge: Optional[str] = None  # chunk merge command, appended after the generation
+    merge: Optional[List[str]] = None  # chunk merge argv, run after the generation
     sidecars: Tuple[str, ...] = ()
 
 
@@ -196,13 +196,15 @@ def build_jobs(groups: List[List[Eval]], names: List[str], kind: str, server_opt
         server = make_server(server_opts, o.cluster, ports)
         client, secrets = client_overrides(server_opts, server)
         needed_env.update(secrets)
-        cmds = []
+        cmds, programs = [], []
         for e in group:
-            cmd = program_command(e.module, [*e.tokens[:3], *client, *e.tokens[3:]])
-            cmds.append(f"{cmd} && {e.merge}" if e.merge else cmd)
+            argv = program_argv(e.module, [*e.tokens[:3], *client, *e.tokens[3:]])
+            programs += [argv, e.merge] if e.merge else [argv]
+            cmds.append(f"{shell_join(argv)} && {shell_join(e.merge)}" if e.merge else shell_join(argv))
         sidecars = make_sidecars([s for e in group for s in e.sidecars], o.cluster, ports)
         job = Job(
-            name=name, kind=kind, commands=[parallel_command(cmds)], server=server, sidecars=sidecars,
+            name=name, kind=kind, commands=[parallel_command(cmds)], programs=programs, server=server,
+            sidecars=sidecars,
             benchmarks=list(dict.fromkeys(e.bench for e in group)),
             gpus=server.gpus if server else 0, nodes=server.nodes if server else 1,
             log_dir=log_dir, done_markers=[e.marker for e in group], secret_env=secrets,
@@ -259,8 +261,7 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
             merge = None
             if chunk is not None:
                 all_chunks = [os.path.join(gen_dir, output_name(seed, c)) for c in range(num_chunks or 0)]
-                merge = " ".join(shlex.quote(t) for t in
-                                 ["python", "-m", "skills.inference.merge_chunks", merged, *all_chunks])
+                merge = ["python", "-m", "skills.inference.merge_chunks", merged, *all_chunks]
             tokens = [f"++input_file={input_file}", f"++output_file={merged}", "++skip_filled=True",
                       *seed_overrides(seed), *chunk_toks, *defaults, *user, *extra]
             evals.append(Eval(name, seed, chunk, tokens, path, marker, module, merge, tuple(sidecars)))

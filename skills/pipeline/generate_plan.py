@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 from dataclasses import dataclass, field
 from typing import List, Optional
 
@@ -14,7 +13,7 @@ from skills.config.overrides import validate_overrides
 from skills.pipeline.common import (
     PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_program,
     check_reserved, check_server_options, chunk_ids_for, client_overrides, default_data_dir, make_server,
-    output_name, parse_ids, program_command, seed_overrides,
+    output_name, parse_ids, program_argv, seed_overrides, shell_join,
 )
 from skills.pipeline.plan import Job, Plan
 from skills.pipeline.sidecars import make_sidecars
@@ -123,15 +122,16 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
             io = ([f"++input_file={src}"] if src else []) + [f"++output_file={merged}", "++skip_filled=True"]
             seed_toks = [] if o.input_dir else seed_overrides(seed)  # input_dir: greedy, like the reference
             chunk_toks = [f"++num_chunks={o.num_chunks}", f"++chunk_id={chunk}"] if chunk is not None else []
-            cmd = program_command(module, [*io, *client, *seed_toks, *chunk_toks, *defaults, *user])
+            programs = [program_argv(module, [*io, *client, *seed_toks, *chunk_toks, *defaults, *user])]
             if chunk is not None:
                 parts = [os.path.join(out, output_name(seed, c)) for c in range(o.num_chunks or 0)]
-                cmd += " && " + " ".join(shlex.quote(t) for t in
-                                         ["python", "-m", "skills.inference.merge_chunks", merged, *parts])
+                programs.append(["python", "-m", "skills.inference.merge_chunks", merged, *parts])
+            cmd = " && ".join(shell_join(p) for p in programs)
             name = o.expname + (f"-rs{seed}" if seed is not None else "") + (
                 f"-chunk{chunk}" if chunk is not None else "")
             sidecars = make_sidecars(sidecar_names, cluster, ports)
-            job = Job(name=name, kind="generation", commands=[cmd], server=server, sidecars=sidecars,
+            job = Job(name=name, kind="generation", commands=[cmd], programs=programs, server=server,
+                      sidecars=sidecars,
                       gpus=server.gpus if server else 0, nodes=server.nodes if server else 1,
                       log_dir=log_dir, done_markers=[path + ".done"], secret_env=secrets,
                       env={k: v for sc in sidecars for k, v in sc.client_env.items()})

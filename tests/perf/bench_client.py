@@ -1,6 +1,6 @@
 """Client throughput and CPU cost against the stub server (not a test: prints figures).
 
-    python benchmarks/bench_client.py [--requests 20000] [--concurrency 512] [--latency 0.05]
+    python tests/perf/bench_client.py [--requests 20000] [--concurrency 512] [--latency 0.05]
 
 Two figures per run: the bare ``Client`` (transport only) and the program's request loop
 (``run_requests``: prompts, output rows, journal writes with fsync, progress bar). The stub runs in
