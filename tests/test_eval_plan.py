@@ -7,29 +7,14 @@ import pytest
 
 from skills.cli.app import main
 
+pytestmark = pytest.mark.usefixtures("no_cluster_config_env")
+
 REPO = Path(__file__).resolve().parent.parent
 MODEL = "/workspace/NVIDIA-Nemotron-Nano-9B-v2"
-SPLITS = {"math-500": "test", "aime24": "test", "aime25": "test", "gpqa": "diamond", "mmlu-pro": "test",
-          "hle": "text"}
 COMMON = ["--model=" + MODEL, "--server_type=vllm", "--server_gpus=1",
           "--server_args=--mamba_ssm_cache_dtype float32 "]  # the shell already removed the quotes
 USER = ["++inference.tokens_to_generate=32768", "++inference.temperature=0.6", "++inference.top_p=0.95",
         "++system_message=/think"]  # ++system_message='/think' after the shell
-
-
-@pytest.fixture
-def data_dir(tmp_path):
-    root = tmp_path / "data"
-    for bench, split in SPLITS.items():
-        (root / bench).mkdir(parents=True)
-        (root / bench / f"{split}.jsonl").write_text('{"problem": "1+1", "expected_answer": "2"}\n')
-    return root
-
-
-@pytest.fixture(autouse=True)
-def _no_config_env(monkeypatch):
-    for env in ("SKILLS_CONFIG_DIR", "NEMO_SKILLS_CONFIG_DIR", "SKILLS_CONFIG", "NEMO_SKILLS_CONFIG"):
-        monkeypatch.delenv(env, raising=False)
 
 
 def plan_for(capsys, argv):
