@@ -9,6 +9,7 @@ otherwise, so graders need not care where the code runs. See docs/sandbox.md for
 
 from __future__ import annotations
 
+import atexit
 import threading
 from typing import Optional, Sequence
 
@@ -28,6 +29,7 @@ def default_sandbox() -> Sandbox:
     with _lock:
         if _default is None:
             _default = Sandbox()
+            atexit.register(_default.close)
         return _default
 
 

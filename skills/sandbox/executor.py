@@ -88,6 +88,7 @@ class Sandbox:
             self._slots.put(slot)
         self._live: Dict[int, Tuple[subprocess.Popen, Optional[int]]] = {}
         self._lock = threading.Lock()
+        self._closed = False
 
     def isolation(self, python: Optional[str] = None) -> Isolation:
         return detect(python or self.python, self.mode)
@@ -109,6 +110,11 @@ class Sandbox:
         if not argv:
             raise UsageError("sandbox command is empty")
         return self._run(self.isolation(), list(argv), dict(files or {}), stdin, limits or Limits(), env)
+
+    def close(self) -> None:
+        """Refuse new executions and kill the ones in flight (server shutdown, interpreter exit)."""
+        self._closed = True
+        self.kill_all()
 
     def kill_all(self) -> None:
         """Kill every execution in flight (server shutdown)."""
@@ -133,6 +139,8 @@ class Sandbox:
     def _spawn(self, iso, command, workdir, stdin, limits, env, uid) -> ExecResult:
         flags = dict(isolation=iso.mode, network_isolated=iso.network, fs_isolated=iso.filesystem,
                      pid_isolated=iso.pids)
+        if self._closed:
+            return ExecResult("", "the sandbox is shutting down", None, "sandbox_error", 0.0, **flags)
         stdin_file = None
         if stdin is not None:
             stdin_file = tempfile.TemporaryFile()
@@ -153,6 +161,9 @@ class Sandbox:
                 stdin_file.close()
         with self._lock:
             self._live[proc.pid] = (proc, uid)
+            closing = self._closed  # close() ran between the check above and now
+        if closing:
+            procs.kill_execution(proc, uid)
         try:
             out = _collect(proc, limits, start + limits.wall_s)
             if out.reason is None:

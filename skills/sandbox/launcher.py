@@ -3,7 +3,8 @@
 Everything is applied by small exec-chained tools (``timeout``, ``bwrap`` or ``unshare``,
 ``prlimit``, ``setpriv``) rather than a ``preexec_fn``: Python documents ``preexec_fn`` as unsafe
 in threaded programs, and graders call the sandbox from many threads. ``timeout`` is a backstop:
-if the calling process dies, the execution still ends shortly after its wall-time limit.
+if the calling process dies, the program still ends shortly after its wall-time limit (and with a
+PID namespace, everything it started with it).
 """
 
 from __future__ import annotations
@@ -128,14 +129,18 @@ def _unshare(iso: Isolation) -> List[str]:
 
 def build_argv(iso: Isolation, limits: Limits, workdir: str, command: Sequence[str],
                uid: Optional[int]) -> List[str]:
-    """The full exec chain: [timeout] [bwrap|unshare] [prlimit] [setpriv] command."""
+    """The full exec chain: [bwrap|unshare] [timeout] [prlimit] [setpriv] command.
+
+    Inside a PID namespace ``timeout`` is its first process, so the program is not an init
+    (which ignores signals it has no handler for) and a signal death reaches us as 128 + N.
+    """
     argv: List[str] = []
-    if iso.timeout:
-        argv += [iso.timeout, "-s", "KILL", f"{limits.wall_s + BACKSTOP_GRACE_S:g}"]
     if iso.mode == "bwrap":
         argv += _bwrap(iso, workdir)
     elif iso.mode == "unshare":
         argv += _unshare(iso)
+    if iso.timeout:
+        argv += [iso.timeout, "-s", "KILL", f"{limits.wall_s + BACKSTOP_GRACE_S:g}"]
     if iso.prlimit:
         argv += [iso.prlimit] + [
             f"--{_PRLIMIT_NAMES[res]}={soft}:{hard}"

@@ -162,12 +162,14 @@ def _detect(python: str, mode: str) -> Isolation:
 
 def _with_note(iso: Isolation, failures: List[str]) -> Isolation:
     why = f" ({'; '.join(failures)})" if failures else ""
+    notes = []
     if iso.mode == "none":
-        note = (f"NO network or PID isolation for untrusted code: results are flagged "
-                f"network_isolated=false; install bubblewrap{why}")
+        notes.append("NO network, PID or filesystem isolation for untrusted code: results are flagged "
+                     "network_isolated=false, pid_isolated=false, fs_isolated=false; install bubblewrap")
     elif iso.mode == "unshare":
-        note = (f"no read-only filesystem for untrusted code (network and PIDs are isolated); "
-                f"results are flagged fs_isolated=false; install bubblewrap{why}")
-    else:
-        return iso
-    return replace(iso, note=note)
+        notes.append("no read-only filesystem for untrusted code (network and PIDs are isolated); "
+                     "results are flagged fs_isolated=false; install bubblewrap")
+    if os.geteuid() == 0 and not iso.drop_uid:
+        notes.append("running as root without a throwaway uid, so max_processes is not enforced "
+                     "(make the sandbox interpreter readable by other users)")
+    return replace(iso, note="; ".join(notes) + why) if notes else iso
