@@ -48,6 +48,7 @@ class Isolation:
     prlimit: Optional[str] = None  # None: limits are set by a preexec_fn instead
     setpriv: Optional[str] = None
     timeout: Optional[str] = None
+    shm: bool = True  # bwrap: a private writable /dev/shm (needs bwrap >= 0.7 for --size)
     nproc_base: int = 0  # processes the uid already has, when RLIMIT_NPROC counts them too
     note: str = ""  # what is missing and why, for the warning
 
@@ -100,8 +101,10 @@ def _parents_below(folder: str, hidden: Sequence[str]) -> List[str]:
     return []
 
 
-def _bwrap(iso: Isolation, workdir: str) -> List[str]:
+def _bwrap(iso: Isolation, limits: Limits, workdir: str) -> List[str]:
     argv = [iso.wrapper or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    if iso.shm:  # multiprocessing needs a writable /dev/shm
+        argv += ["--perms", "1777", "--size", str(int(limits.max_file_mb) * 1024 * 1024), "--tmpfs", "/dev/shm"]
     for folder in iso.hidden:
         argv += ["--tmpfs", folder]
     for folder in iso.binds:  # bwrap would create the folders leading to it as 0700
@@ -136,7 +139,7 @@ def build_argv(iso: Isolation, limits: Limits, workdir: str, command: Sequence[s
     """
     argv: List[str] = []
     if iso.mode == "bwrap":
-        argv += _bwrap(iso, workdir)
+        argv += _bwrap(iso, limits, workdir)
     elif iso.mode == "unshare":
         argv += _unshare(iso)
     if iso.timeout:

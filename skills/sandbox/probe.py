@@ -147,16 +147,18 @@ def _detect(python: str, mode: str) -> Isolation:
             failures.append(f"{kind} is not installed")
             continue
         hidden, binds = _hidden_and_binds(python, expected) if kind == "bwrap" else ((), ())
-        for drop in ([True, False] if root and tools["setpriv"] else [False]):
+        drops = [True, False] if root and tools["setpriv"] else [False]
+        for drop, shm in [(d, s) for d in drops for s in ([True, False] if kind == "bwrap" else [False])]:
             nproc_base = _own_process_count() + 64 if kind == "none" and not root else 0
             iso = Isolation(mode=kind, python=python, drop_uid=drop, network=kind != "none",
                             filesystem=kind == "bwrap", pids=kind != "none", wrapper=tools.get(kind),
                             hidden=hidden, binds=binds, prlimit=tools["prlimit"], setpriv=tools["setpriv"],
-                            timeout=tools["timeout"], nproc_base=nproc_base)
+                            timeout=tools["timeout"], shm=shm, nproc_base=nproc_base)
             error = _try(iso, expected)
             if error is None:
                 return _with_note(iso, failures)
-            failures.append(f"{kind}{' as a throwaway uid' if drop else ''}: {error}")
+            failures.append(f"{kind}{' as a throwaway uid' if drop else ''}{' with /dev/shm' if shm else ''}: "
+                            f"{error}")
     raise UsageError(f"sandbox isolation '{mode}' does not work here ({'; '.join(failures)})")
 
 

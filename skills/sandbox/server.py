@@ -16,7 +16,7 @@ import base64
 import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Optional
 
 from aiohttp import web
 
