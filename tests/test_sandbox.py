@@ -180,6 +180,21 @@ def test_run_command_and_module_level_helpers(tmp_path):
     assert sandbox.run_command(["/nonexistent/binary"]).status == "error"
 
 
+def test_programs_end_when_the_caller_dies():
+    marker = new_marker()
+    code = ("import os\nfrom skills.sandbox import Limits, run_python\n"
+            "run_python('import time; time.sleep(60)', args=[os.environ['MARK']], limits=Limits(wall_s=1))\n")
+    caller = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL,  # marker not in its argv
+                              env={**os.environ, "PYTHONPATH": str(REPO), "MARK": marker})
+    deadline = time.monotonic() + 30
+    while not marker_processes(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker_processes(marker), "the program never started"
+    caller.kill()
+    caller.wait()
+    assert_no_marker_processes(marker, settle_s=1 + 2 + 3)  # wall_s + the backstop's grace + slack
+
+
 @pytest.mark.parametrize("mode", ["bwrap", "unshare", "none"])
 def test_every_available_mode_runs_programs(mode):
     sandbox = sandbox_for(mode)

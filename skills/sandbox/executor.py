@@ -23,14 +23,15 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 from skills.config.errors import UsageError
 from skills.sandbox import procs
 from skills.sandbox.launcher import Isolation, build_argv, build_env, preexec_limits
-from skills.sandbox.probe import detect, throwaway_uid
+from skills.sandbox.probe import detect
+from skills.sandbox.uids import claim_uid
 from skills.sandbox.types import ExecResult, Limits
 
 Files = Mapping[str, Union[str, bytes]]
 MAIN_FILE = "main.py"
 PYTHON_ENV = "SKILLS_SANDBOX_PYTHON"  # interpreter for untrusted code (default: this one)
 WORKERS_ENV = "SKILLS_SANDBOX_WORKERS"
-MAX_WORKERS = 1024  # throwaway uids are allotted per slot
+MAX_WORKERS = 1024
 EXIT_GRACE_S = 0.2  # after the program exits, how long leftovers may hold its output pipes
 READ_CHUNK = 1 << 16
 
@@ -86,6 +87,7 @@ class Sandbox:
         self._slots: "queue.SimpleQueue[int]" = queue.SimpleQueue()
         for slot in range(self.workers):
             self._slots.put(slot)
+        self._uids: Dict[int, Tuple[int, int]] = {}  # slot -> (throwaway uid, its lock fd), as root
         self._live: Dict[int, Tuple[subprocess.Popen, Optional[int]]] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -115,6 +117,21 @@ class Sandbox:
         """Refuse new executions and kill the ones in flight (server shutdown, interpreter exit)."""
         self._closed = True
         self.kill_all()
+        with self._lock:
+            for _uid, lock in self._uids.values():
+                os.close(lock)
+            self._uids.clear()
+
+    def __del__(self) -> None:
+        for _uid, lock in getattr(self, "_uids", {}).values():
+            os.close(lock)
+
+    def _uid(self, slot: int) -> int:
+        with self._lock:
+            if slot not in self._uids:
+                self._uids[slot] = claim_uid()
+                procs.sweep_uid(self._uids[slot][0])  # left behind by a crashed previous holder
+            return self._uids[slot][0]
 
     def kill_all(self) -> None:
         """Kill every execution in flight (server shutdown)."""
@@ -125,7 +142,7 @@ class Sandbox:
 
     def _run(self, iso: Isolation, command, files: Files, stdin, limits: Limits, env) -> ExecResult:
         slot = self._slots.get()
-        uid = throwaway_uid(slot) if iso.drop_uid else None
+        uid = self._uid(slot) if iso.drop_uid else None
         workdir = tempfile.mkdtemp(prefix="skills-sandbox-")
         try:
             _write_files(workdir, files)

@@ -21,20 +21,16 @@ from typing import Dict, List, Optional, Tuple
 from skills.config.errors import UsageError
 from skills.sandbox.launcher import Isolation, build_argv, build_env, preexec_limits
 from skills.sandbox.types import Limits
+from skills.sandbox.uids import claim_uid
 
 MODES = ("auto", "bwrap", "unshare", "none")
 ISOLATION_ENV = "SKILLS_SANDBOX_ISOLATION"  # force a mode; a forced mode that does not work is an error
-UID_BASE = 100_000_000  # throwaway uids (root only): UID_BASE + (pid % 10000) * 1024 + slot
 PROBE_TIMEOUT_S = 30.0
 _PATHS_SCRIPT = ("import json, os, sys; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix, "
                  "sys.base_exec_prefix, os.path.realpath(sys.executable)] + [p for p in sys.path if p]))")
 
 _lock = threading.Lock()
 _cache: Dict[Tuple[str, str], Isolation] = {}
-
-
-def throwaway_uid(slot: int) -> int:
-    return UID_BASE + (os.getpid() % 10000) * 1024 + slot
 
 
 def default_mode() -> str:
@@ -114,7 +110,7 @@ def _try(iso: Isolation, expected: str) -> Optional[str]:
     sys.path as outside, else why not. (Where its own folders are unreadable, e.g. under /root for
     a throwaway uid, CPython still starts from frozen modules and may pick another stdlib.)"""
     workdir = tempfile.mkdtemp(prefix="skills-sandbox-probe-")
-    uid = throwaway_uid(1023) if iso.drop_uid else None
+    uid, lock = claim_uid() if iso.drop_uid else (None, None)
     try:
         if uid is not None:
             os.chown(workdir, uid, uid)
@@ -126,6 +122,8 @@ def _try(iso: Isolation, expected: str) -> Optional[str]:
         return str(exc)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        if lock is not None:
+            os.close(lock)
     if out.returncode == 0 and out.stdout.strip() == expected:
         return None
     if out.returncode == 0:
