@@ -57,9 +57,9 @@ def test_fork_bomb(sandbox, marker):
 
 
 def test_infinite_loop_hits_cpu_limit(sandbox, marker):
-    result = run(sandbox, "while True:\n    pass\n", marker, Limits(wall_s=5, cpu_s=1))
+    result = run(sandbox, "while True:\n    pass\n", marker, Limits(wall_s=20, cpu_s=1))
     assert result.timed_out and result.status == "timeout"
-    assert result.duration_s < 4  # the CPU limit (1 s) ended it, not the wall clock
+    assert result.returncode == -signal.SIGXCPU  # the CPU limit ended it, not the wall clock
 
 
 def test_sleeping_program_hits_wall_limit(sandbox, marker):
@@ -238,4 +238,4 @@ def test_sys_exit_inside_tests_does_not_fake_a_pass(sandbox, marker):
 
 def test_input_without_stdin(sandbox, marker):
     result = run(sandbox, "print(input())\n", marker)
-    assert result.status == "error" and "EOFError" in result.stderr and result.duration_s < 2
+    assert result.status == "error" and "EOFError" in result.stderr and not result.timed_out
