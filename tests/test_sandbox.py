@@ -6,11 +6,13 @@ and that each limit is really applied.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -192,6 +194,10 @@ def test_programs_end_when_the_caller_dies():
     caller.kill()
     caller.wait()
     assert_no_marker_processes(marker, settle_s=1 + 2 + 3)  # wall_s + the backstop's grace + slack
+    left = glob.glob(os.path.join(tempfile.gettempdir(), f"skills-sandbox-{caller.pid}-*"))
+    assert left, "the killed caller could not remove its work dir"
+    Sandbox()  # a new sandbox removes work dirs of dead processes
+    assert not any(os.path.exists(p) for p in left)
 
 
 @pytest.mark.parametrize("mode", ["bwrap", "unshare", "none"])

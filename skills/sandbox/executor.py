@@ -63,6 +63,20 @@ def _chown_tree(workdir: str, uid: int) -> None:
             os.chown(os.path.join(folder, name), uid, uid)
 
 
+def _workdir_prefix(pid: int) -> str:
+    return f"skills-sandbox-{pid}-"
+
+
+def reap_stale_workdirs() -> None:
+    """Remove work dirs left by processes that died mid-execution (SIGKILL, a Slurm time limit)."""
+    tmp = tempfile.gettempdir()
+    for name in os.listdir(tmp):
+        parts = name.split("-")
+        if name.startswith("skills-sandbox-") and len(parts) > 3 and parts[2].isdigit():
+            if not os.path.exists(f"/proc/{parts[2]}"):
+                _rmtree(os.path.join(tmp, name))
+
+
 def _rmtree(path: str) -> None:
     def retry(func, p, _exc):  # a program may have chmod-ed its own files read-only
         try:
@@ -91,6 +105,7 @@ class Sandbox:
         self._live: Dict[int, Tuple[subprocess.Popen, Optional[int]]] = {}
         self._lock = threading.Lock()
         self._closed = False
+        reap_stale_workdirs()
 
     def isolation(self, python: Optional[str] = None) -> Isolation:
         return detect(python or self.python, self.mode)
@@ -143,7 +158,7 @@ class Sandbox:
     def _run(self, iso: Isolation, command, files: Files, stdin, limits: Limits, env) -> ExecResult:
         slot = self._slots.get()
         uid = self._uid(slot) if iso.drop_uid else None
-        workdir = tempfile.mkdtemp(prefix="skills-sandbox-")
+        workdir = tempfile.mkdtemp(prefix=_workdir_prefix(os.getpid()))
         try:
             _write_files(workdir, files)
             if uid is not None:

@@ -109,7 +109,7 @@ def _try(iso: Isolation, expected: str) -> Optional[str]:
     """None when the interpreter runs through this configuration and sees the same prefixes and
     sys.path as outside, else why not. (Where its own folders are unreadable, e.g. under /root for
     a throwaway uid, CPython still starts from frozen modules and may pick another stdlib.)"""
-    workdir = tempfile.mkdtemp(prefix="skills-sandbox-probe-")
+    workdir = tempfile.mkdtemp(prefix=f"skills-sandbox-{os.getpid()}-probe-")
     uid, lock = claim_uid() if iso.drop_uid else (None, None)
     try:
         if uid is not None:
