@@ -2,7 +2,7 @@
 ``python -c pass`` spawns in the same run, at 1 worker and at all cores (goal: per-execution time
 within 2x of a bare spawn, scaling with cores). Figures are printed, not asserted.
 
-    python benchmarks/bench_sandbox.py [--runs 120] [--rounds 3] [--workers 1,4] [--isolation auto|bwrap|unshare|none]
+    python tests/perf/bench_sandbox.py [--runs 120] [--rounds 3] [--workers 1,4] [--isolation auto|bwrap|unshare|none]
 """
 
 from __future__ import annotations
