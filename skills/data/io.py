@@ -57,16 +57,30 @@ def write_jsonl(path: Path, rows: Iterable[Mapping]) -> int:
     return count
 
 
+def parse_json_line(raw: bytes, path: Any, lineno: int) -> Any:
+    """One JSON line; anything wrong with it (bytes, syntax, depth, size) is one UsageError line."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}:{lineno}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at column "
+                         f"{exc.start + 1}); convert the file to UTF-8") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise UsageError(f"{path}:{lineno}: JSON nested too deeply to read") from None
+    except ValueError as exc:  # e.g. an integer beyond Python's digit limit
+        raise UsageError(f"{path}:{lineno}: unreadable JSON value ({str(exc).splitlines()[0][:120]})") from None
+
+
 def iter_jsonl(path: Path) -> Iterator[Tuple[int, Any]]:
     """(line number, value) for every non-blank line; a bad line is a UsageError naming file and line."""
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            if not raw.strip():
                 continue
-            try:
-                yield lineno, json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UsageError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+            yield lineno, parse_json_line(raw, path, lineno)
 
 
 def read_jsonl(path: Path) -> list:

@@ -169,19 +169,24 @@ def input_path(cfg: GenerateConfig) -> Path:
     raise UsageError("give ++input_file=FILE or ++benchmark=NAME ++data_dir=DIR")
 
 
-def read_input(path: Path) -> List[Tuple[int, Dict[str, Any]]]:
-    """(line number, row) for every non-blank line; any bad line -> UsageError naming it."""
+def read_input(path: Path, prompt_format: str = "openai") -> List[Tuple[int, Dict[str, Any]]]:
+    """(line number, row) for every non-blank line; any bad line -> UsageError naming it.
+
+    A bare JSON array line is a message list only with ``prompt_format=openai``."""
     if not path.is_file():
         raise UsageError(f"input file not found: {path}")
     from skills.data.io import iter_jsonl
 
     rows = []
     for lineno, row in iter_jsonl(path):
-        if isinstance(row, list):  # a bare message list (prompt_format=openai)
+        if isinstance(row, list) and prompt_format == "openai":
             row = {"messages": row}
         if not isinstance(row, dict):
-            raise UsageError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
+            kind = "a JSON array" if isinstance(row, list) else type(row).__name__
+            raise UsageError(f"{path}:{lineno}: expected a JSON object (one problem per line), got {kind}")
         rows.append((lineno, row))
+    if not rows:
+        raise UsageError(f"input file {path} has no rows; nothing to generate")
     return rows
 
 
@@ -303,53 +308,68 @@ class Progress:
         self.bar.close()
 
 
+class OutputWriteError(RuntimeError):
+    """Results could not be written (disk full, folder gone): sending more requests would waste them."""
+
+
+def _flush(journal: Journal) -> None:
+    try:
+        journal.flush()
+    except OSError as exc:
+        raise OutputWriteError(f"cannot write {journal.path}: {exc.strerror or exc}; stopped sending requests "
+                               f"({len(journal.buffer)} finished results could not be saved; free space and "
+                               "rerun to resume from what was saved)") from None
+
+
 async def _flusher(journal: Journal) -> None:
     while True:
         await asyncio.sleep(FLUSH_EVERY_S)
-        journal.flush()
+        _flush(journal)
 
 
 async def run_requests(task: GenerationTask, rows: List[Dict[str, Any]], requests: List[Any],
-                       todo: List[int], journal: Journal) -> int:
-    """Process every pending row (bounded concurrency); results go to the journal as they finish."""
+                       todo: List[int], journal: Journal, where: Optional[List[str]] = None) -> int:
+    """Process every pending row; results go to the journal as they finish.
+
+    The client bounds the requests on the wire (``max_concurrent_requests``); rows only wait
+    their turn. ``where`` names each row's input line for errors."""
     cfg = task.cfg
     settings = settings_from_config(cfg)
     async with Client(settings) as client:
         log(f"waiting for the server at {settings.base_url}")
         await client.wait_for_server()
-        sem = asyncio.Semaphore(cfg.max_concurrent_requests)
         progress = Progress(len(rows), len(rows) - len(todo))
 
         async def one(i: int) -> None:
-            async with sem:
-                try:
-                    out = await task.process(rows[i], requests[i], client)
-                except GenerationError as exc:
-                    if not cfg.soft_fail:
-                        raise
-                    # e.g. a prompt longer than the context: record it, keep the other hours of work
-                    out = task.failed(rows[i], exc)
+            try:
+                out = await task.process(rows[i], requests[i], client)
+            except GenerationError as exc:
+                if not cfg.soft_fail:
+                    raise GenerationError(f"{where[i]}: {exc}" if where else str(exc)) from None
+                # e.g. a prompt longer than the context: record it, keep the other hours of work
+                out = task.failed(rows[i], exc)
             journal.add(i, out)
             progress.update(out.get("num_generated_tokens"))
 
         flusher = asyncio.create_task(_flusher(journal))
         tasks = [asyncio.create_task(one(i)) for i in todo]
+        waiting = set(tasks) | {flusher}
         try:
-            if tasks:
-                done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-                for t in pending:
-                    t.cancel()
-                if pending:
-                    await asyncio.wait(pending)
-                for t in done:
-                    if not t.cancelled() and t.exception() is not None:
-                        raise t.exception()
+            while waiting - {flusher}:  # until every row is done, or a row or the journal fails
+                done, waiting = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                failed = [t for t in done if not t.cancelled() and t.exception() is not None]
+                if failed:
+                    for t in waiting:
+                        t.cancel()
+                    if waiting:
+                        await asyncio.wait(waiting)
+                    raise failed[0].exception()
         finally:
             flusher.cancel()
-            journal.flush()
             progress.close()
+            _flush(journal)
         if client.retries:
-            log(f"{client.retries} request attempts were retried")
+            log(f"{client.retries} request attempts were retried ({client.retry_summary()})")
     return len(todo)
 
 
@@ -400,7 +420,7 @@ def run(cfg: GenerateConfig, task_cls: type = GenerationTask) -> int:
             _finish(cfg, output, target)
             return 0
 
-    entries = read_input(src)
+    entries = read_input(src, cfg.prompt_format)
     if chunked:
         entries = [entries[i] for i in chunk_bounds(len(entries), cfg.num_chunks, cfg.chunk_id)]
     if cfg.max_samples > 0:
@@ -423,7 +443,8 @@ def run(cfg: GenerateConfig, task_cls: type = GenerationTask) -> int:
         log(f"resuming: {len(filled)} of {len(rows)} already generated")
     try:
         if todo:
-            asyncio.run(run_requests(task, rows, requests, todo, journal))
+            where = [f"{src}:{lineno}" for lineno, _ in entries]
+            asyncio.run(run_requests(task, rows, requests, todo, journal, where))
     finally:
         journal.close()
     finalize(target, cfg.async_position_key, len(rows))
@@ -460,8 +481,11 @@ def main(argv: Optional[Sequence[str]] = None, task_cls: type = GenerationTask, 
     except UsageError as exc:
         log(f"error: {exc.message}")
         return exc.exit_code
-    except (ServerUnavailable, GenerationError) as exc:
+    except (ServerUnavailable, GenerationError, OutputWriteError) as exc:
         log(f"error: {exc}")
+        return 1
+    except OSError as exc:  # e.g. the disk filled up while the final file was written
+        log(f"error: {exc.strerror or exc}: {exc.filename or ''} (rerun to resume)")
         return 1
     except KeyboardInterrupt:
         log("interrupted; rerun with ++skip_filled=True to resume")

@@ -162,7 +162,15 @@ def _input_file(data_dir: str, name: str, split: str, cluster: ClusterConfig) ->
             f"input data for {name} not found: {path}; run `ns prepare_data {name.split('.')[0]} "
             f"--data_dir {data_dir}` (or pass --data_dir)"
         )
+    if not remote and not _has_rows(path):
+        raise UsageError(f"input data for {name} is empty: {path}; prepare it again "
+                         f"(`ns prepare_data {name.split('.')[0]} --data_dir {data_dir}`)")
     return path
+
+
+def _has_rows(path: str) -> bool:
+    with open(path, "rb") as fh:
+        return any(line.strip() for line in fh)
 
 
 def _name_jobs(groups: List[List[Eval]], prefix: str) -> List[str]:
