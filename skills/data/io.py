@@ -17,12 +17,26 @@ from typing import IO, Any, Iterable, Iterator, Mapping, Tuple
 from skills.config.errors import UsageError
 
 
+def file_mode(path: Path) -> int:
+    """The mode a rewritten file keeps (its current one), or a new file gets (0666 minus the umask)."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
 @contextlib.contextmanager
 def atomic_open(path: Path, mode: str = "w") -> Iterator[IO]:
-    """Open a temp file next to ``path``; on success fsync + rename it to ``path``, else delete it."""
+    """Open a temp file next to ``path``; on success fsync + rename it to ``path``, else delete it.
+
+    The result has the mode of the file it replaces, or the umask's for a new one (not the 0600 of
+    temp files, which would hide results from the rest of a team on a shared cluster)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, file_mode(path))
     binary = "b" in mode
     try:
         with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as fh:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -349,6 +350,8 @@ async def run_requests(task: GenerationTask, rows: List[Dict[str, Any]], request
                 # e.g. a prompt longer than the context: record it, keep the other hours of work
                 out = task.failed(rows[i], exc)
             journal.add(i, out)
+            if len(journal.buffer) >= cfg.max_concurrent_requests:  # a kill loses at most one such batch
+                _flush(journal)
             progress.update(out.get("num_generated_tokens"))
 
         flusher = asyncio.create_task(_flusher(journal))
@@ -407,19 +410,6 @@ def run(cfg: GenerateConfig, task_cls: type = GenerationTask) -> int:
     output = Path(cfg.output_file) if cfg.output_file else None
     chunked = cfg.num_chunks is not None
     target = chunk_path(output, cfg.chunk_id) if (chunked and output) else output
-
-    if output and cfg.skip_filled and not cfg.dry_run:
-        if done_path(output).exists():  # for chunks: the merged output is already final
-            log(f"{output} is complete; nothing to generate")
-            return 0
-        if chunked and done_path(target).exists():
-            _finish(cfg, output, target)  # this chunk is done; maybe all are: merge
-            return 0
-        if target.exists():
-            log(f"{target} exists; nothing to generate")
-            _finish(cfg, output, target)
-            return 0
-
     entries = read_input(src, cfg.prompt_format)
     if chunked:
         entries = [entries[i] for i in chunk_bounds(len(entries), cfg.num_chunks, cfg.chunk_id)]
@@ -428,13 +418,40 @@ def run(cfg: GenerateConfig, task_cls: type = GenerationTask) -> int:
     rows = [row for _, row in entries]
     requests = task.prepare(entries, src)  # bad input fails here, before any file is touched
     if requests:
-        log("Example prompt:\n" + task.describe(requests[0]))
+        log("Example prompt:\n" + _shorten(task.describe(requests[0])))
     if cfg.dry_run:
         return 0
+    from skills.data.lock import OwnerLock, lock_path
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    if not cfg.skip_filled:
-        for path in (done_path(output), done_path(target), target, journal_path(target)):
+    with OwnerLock(lock_path(target)).acquire(f"output {target}"):  # one writer per output
+        if cfg.skip_filled and _already_done(cfg, output, target):
+            return 0
+        return _generate(cfg, task, src, output, target, entries, requests)
+
+
+def _already_done(cfg: GenerateConfig, output: Path, target: Path) -> bool:
+    if done_path(output).exists():  # for chunks: the merged output is already final
+        log(f"{output} is complete; nothing to generate")
+        return True
+    if cfg.num_chunks is not None and done_path(target).exists():
+        _finish(cfg, output, target)  # this chunk is done; maybe all are: merge
+        return True
+    if target.exists():
+        log(f"{target} exists; nothing to generate")
+        _finish(cfg, output, target)
+        return True
+    return False
+
+
+def _generate(cfg: GenerateConfig, task: GenerationTask, src: Path, output: Path, target: Path,
+              entries: List[Tuple[int, Dict[str, Any]]], requests: List[Any]) -> int:
+    rows = [row for _, row in entries]
+    aside = target.parent / f".{target.name}.previous"
+    if not cfg.skip_filled:  # a fresh run: the old results stay aside until the new ones are complete
+        if target.exists():
+            os.replace(target, aside)
+        for path in (done_path(output), done_path(target), journal_path(target)):
             path.unlink(missing_ok=True)
     journal = Journal(target, cfg.async_position_key)
     filled = {i for i in journal.open() if i < len(rows)}
@@ -445,11 +462,24 @@ def run(cfg: GenerateConfig, task_cls: type = GenerationTask) -> int:
         if todo:
             where = [f"{src}:{lineno}" for lineno, _ in entries]
             asyncio.run(run_requests(task, rows, requests, todo, journal, where))
-    finally:
-        journal.close()
+    except BaseException:
+        journal.close(quiet=True)  # the error in flight says what happened; do not mask it
+        raise
+    journal.close()
     finalize(target, cfg.async_position_key, len(rows))
     _finish(cfg, output, target)
+    aside.unlink(missing_ok=True)
     return 0
+
+
+EXAMPLE_CHARS = 4000
+
+
+def _shorten(text: str) -> str:
+    """Job logs show the example prompt, not a 5 MB one."""
+    if len(text) <= EXAMPLE_CHARS:
+        return text
+    return text[:EXAMPLE_CHARS] + f"\n... ({len(text) - EXAMPLE_CHARS} more characters not shown)"
 
 
 def print_help(task_cls: type = GenerationTask, doc: str = "") -> None:

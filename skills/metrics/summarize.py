@@ -169,7 +169,9 @@ def summarize_results(
         out.extend(["", ""])
     path = Path(save_metrics_path) if save_metrics_path else root / "metrics.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as f:
+    from skills.data.io import atomic_open
+
+    with atomic_open(path) as f:  # a reader never sees half a metrics.json
         json.dump(results, f, indent=2)
     return "\n".join(out) + "\n" if out else "", path
 

@@ -20,6 +20,7 @@ from skills.benchmarks.base import BenchmarkSpec
 from skills.config.cluster import ClusterConfig
 from skills.config.errors import UsageError
 from skills.config.overrides import validate_overrides
+from skills.config.secrets import move_secret_overrides
 from skills.pipeline.common import (
     PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_program,
     check_reserved, check_server_options, chunk_ids_for, client_overrides, default_data_dir, make_server,
@@ -270,7 +271,8 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
             if chunk is not None:
                 all_chunks = [os.path.join(gen_dir, output_name(seed, c)) for c in range(num_chunks or 0)]
                 merge = ["python", "-m", "skills.inference.merge_chunks", merged, *all_chunks]
-            tokens = [f"++input_file={input_file}", f"++output_file={merged}", "++skip_filled=True",
+            tokens = [f"++input_file={input_file}", f"++output_file={merged}",
+                      f"++skip_filled={not o.rerun_done}",  # a rerun regenerates (old files kept aside)
                       *seed_overrides(seed), *chunk_toks, *defaults, *user, *extra]
             evals.append(Eval(name, seed, chunk, tokens, path, marker, module, merge, tuple(sidecars)))
     note = (f"{name}: {done} of {len(seeds) * len(chunks)} runs already done (.done markers; --rerun_done to "
@@ -297,6 +299,8 @@ def build_eval_plan(o: EvalOptions) -> Plan:
     except ValueError as exc:
         raise UsageError(f"--extra_judge_args {o.judge.extra_judge_args!r}: {exc}") from None
     check_reserved(judge_extra, "--extra_judge_args", "--output_dir/--data_dir")
+    o.overrides, moved = move_secret_overrides(o.overrides, "SKILLS_SERVER_API_KEY")
+    judge_extra, judge_moved = move_secret_overrides(judge_extra, "SKILLS_JUDGE_API_KEY")
     out = o.output_dir if cluster.is_slurm else os.path.abspath(o.output_dir)
     log_dir = o.log_dir or os.path.join(out, "eval-logs")
     data_dir = default_data_dir(o.data_dir)
@@ -333,6 +337,10 @@ def build_eval_plan(o: EvalOptions) -> Plan:
             if last[job.name] not in names:
                 names.append(last[job.name])
     stages.add_later_stages(plan, planned, groups, producers, o, ports, log_dir, needed_env)
+    for job in plan.jobs:  # keys given by value travel by name (skills.config.secrets)
+        extra = moved if job.kind == "generation" else judge_moved if job.kind == "judge" else []
+        job.secret_env = list(dict.fromkeys([*job.secret_env, *extra]))
+    needed_env.update(moved, judge_moved)
     if not evals and not any(j.kind in ("judge", "grading") for j in plan.jobs):
         plan.notes.append("All generations are done; nothing to generate (--rerun_done to redo).")
     plan.required_env = sorted(needed_env | {e.strip() for e in cluster.required_env_vars if "=" not in e})

@@ -1,0 +1,44 @@
+"""Secrets never reach commands, logs, sbatch scripts or outputs.
+
+Keys travel by environment variable NAME. When a user passes one by value anyway
+(``++server.api_key=sk-...``), the planner moves the value into the launcher's environment under a
+name and passes the name (``++server.api_key_env_var=...``), so jobs still get it. ``redact`` masks
+secret-looking values in text that is logged or printed, as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import List, Sequence, Tuple
+
+_KEY = r"[\w.-]*(?:api[_-]?key|token|secret|password|passwd)[\w.-]*"
+_ASSIGN = re.compile(rf"(?i)((?:\+\+|\+|--)?{_KEY}\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s'\"]+)")
+_VALUES = re.compile(r"\b(?:sk-[A-Za-z0-9_-]{16,}|hf_[A-Za-z0-9]{20,}|nvapi-[A-Za-z0-9_-]{20,}|"
+                     r"gh[pousr]_[A-Za-z0-9]{20,}|AIza[0-9A-Za-z_-]{30,}|xox[abp]-[A-Za-z0-9-]{10,})")
+MASK = "***"
+
+
+def redact(text: str) -> str:
+    """``...api_key=VALUE`` / ``token: VALUE`` and well-known key formats -> ``***``."""
+    def keep_env_var_names(m: "re.Match[str]") -> str:
+        if m.group(1).lower().rstrip("=: ").endswith("_env_var"):  # a NAME, not a secret
+            return m.group(0)
+        return m.group(1) + MASK
+
+    return _VALUES.sub(MASK, _ASSIGN.sub(keep_env_var_names, text))
+
+
+def move_secret_overrides(tokens: Sequence[str], env_name: str) -> Tuple[List[str], List[str]]:
+    """``++server.api_key=V`` -> ``++server.api_key_env_var=<env_name>`` with V put in this process's
+    environment (jobs inherit it by name). Returns (tokens, names of the secrets moved)."""
+    out, names = [], []
+    for tok in tokens:
+        key, eq, value = tok.lstrip("+").partition("=")
+        if eq and key == "server.api_key" and value not in ("", "null", "None"):
+            os.environ[env_name] = value
+            out.append(f"++server.api_key_env_var={env_name}")
+            names.append(env_name)
+        else:
+            out.append(tok)
+    return out, names
