@@ -187,12 +187,12 @@ class Page:
             raise CDPError(f"JavaScript error: {text}")
         return res.get("result", {}).get("value")
 
-    def wait_for(self, expression: str, timeout: float = 30) -> Any:
+    def wait_for(self, expression: str, timeout: float = 30) -> None:
+        """Poll until the expression is truthy in JavaScript (DOM nodes included)."""
         deadline = time.monotonic() + timeout
         while True:
-            value = self.eval(expression)
-            if value:
-                return value
+            if self.eval(f"!!({expression})"):
+                return
             if time.monotonic() > deadline:
                 raise CDPError(f"timed out waiting for: {expression}")
             self.browser.pump(0.05)

@@ -36,3 +36,27 @@ def write_run(root: Path, bench: str, problems: int, seeds: int, correct: Correc
                     row.update(row_extra(i, s))
                 f.write(json.dumps(row) + "\n")
     return root
+
+
+LONG = "Step. " * 1000  # 6000 characters: longer than the page's 2000-character preview
+
+
+def sample_extra(i: int, s: int) -> Dict[str, Any]:
+    """Rows with the fields a drill-down shows: reasoning, long texts, truncated samples."""
+    extra: Dict[str, Any] = {"reasoning_content": f"Thinking about problem {i} in seed {s}..."}
+    if i == 0:
+        extra["generation"] = LONG + "The answer is A."
+    if i == 5 and s == 1:
+        extra["finish_reason"] = "length"
+    return extra
+
+
+def make_report_runs(root: Path) -> Dict[str, Path]:
+    """Run A (gpqa 4 seeds, hle 2 seeds judged, math-500 greedy) and a better run B (gpqa only)."""
+    a, b = root / "a", root / "b"
+    write_run(a, "gpqa", 120, 4, lambda i, s: (i + s) % 3 != 0, row_extra=sample_extra)
+    write_run(b, "gpqa", 120, 4, lambda i, s: (i + s) % 5 != 0 and i % 7 != 3, row_extra=sample_extra)
+    judged = lambda i, s: {"judgement": f"Judgement: {'yes' if (i + s) % 2 else 'no'}\nThe answers match."}  # noqa: E731
+    write_run(a, "hle", 30, 2, lambda i, s: i % 3 == 0, row_extra=judged)
+    write_run(a, "math-500", 40, 0, lambda i, s: i % 4 != 0)
+    return {"a": a, "b": b}
