@@ -105,15 +105,17 @@ def test_samples_are_compressed_and_capped(report):
     html = report.read_text()
     data = payload_of(html)
     bi = next(i for i, b in enumerate(data["benchmarks"]) if b["name"] == "gpqa")
+    starts = data["benchmarks"][bi]["chunk_starts"]
+    assert starts[0] == 0 and starts == sorted(starts) and len(starts) >= 3  # 120 problems, at most 50 a chunk
     first = samples_of(html, bi, 0)
-    assert len(first) == data["benchmarks"][bi]["chunk"]
+    assert len(first) == starts[1]
     s = first[0]["samples"][1]
     assert s["seed"] == "rs1" and s["line"] == 1 and s["scores"] == {"symbolic_correct": 1.0}
     assert s["reasoning"] == "Thinking about problem 0 in seed 1..."
     assert len(LONG) > 5000 and s["generation"].startswith("Step. Step.") and s["generation"].endswith("The answer is A.")
     assert "characters left out of this report" in s["generation"]
-    last = samples_of(html, bi, data["benchmarks"][bi]["nchunks"] - 1)
-    assert len(last) == 120 - 50 * (data["benchmarks"][bi]["nchunks"] - 1)
+    last = samples_of(html, bi, len(starts) - 1)
+    assert len(last) == 120 - starts[-1] and last[-1]["text"].startswith("Question 119:")
 
 
 def test_compare_section(report):
@@ -125,6 +127,18 @@ def test_compare_section(report):
     assert "only in A: hle, math-500" in cmp["notes"]
     assert cmp["text"].startswith("A = ") and "95% CI" in cmp["text"]
     assert cmp["flips"][0]["name"] == "gpqa"
+
+
+def test_default_text_cap_depends_on_run_size(runs, tmp_path, monkeypatch):
+    from skills.report import build
+
+    path, info = build_report(str(runs["a"]), str(tmp_path / "r.html"), benchmarks="gpqa")
+    assert info["max_text_chars"] == 0  # small run: every text whole
+    assert samples_of(path.read_text(), 0, 0)[0]["samples"][0]["generation"] == LONG + "The answer is A."
+    monkeypatch.setattr(build, "FULL_TEXT_BYTES", 1000)
+    path, info = build_report(str(runs["a"]), str(tmp_path / "r.html"), benchmarks="gpqa")
+    assert info["max_text_chars"] == build.AUTO_CAP
+    assert "left out of this report" in samples_of(path.read_text(), 0, 0)[0]["samples"][0]["generation"]
 
 
 def test_cap_keeps_head_and_tail():
@@ -246,6 +260,10 @@ def test_drill_down_shows_samples(page):
     # clicking the row again closes it
     page.eval(f"document.querySelector('#problems-{bi} tr.problem-row[data-idx=\"0\"]').click()")
     assert page.eval(f"{detail}") is None
+    # a problem in a later chunk, opened by index (as the comparison's links do)
+    page.eval(f"nsReport.openProblem({bi}, 117)")
+    page.wait_for(f"document.querySelector('#problems-{bi} .detail')")
+    assert _rows(page, bi) == [117] and "Question 117:" in page.eval(f"{detail}.innerText")
     assert page.errors() == []
 
 

@@ -21,11 +21,20 @@ from skills.config.errors import UsageError
 from skills.metrics.summarize import result_files, summarize_results
 from skills.report import figures
 from skills.report.compare import HEADER, CompareResult, compare_dirs, render_text, table_rows
-from skills.report.page import CHUNK, SampleChunks, majority, plotly_js, render
+from skills.report.page import SampleChunks, majority, plotly_js, render
 from skills.report.runs import BenchmarkRun, find_runs, load_benchmark
 from skills.report.scores import extractor_for
 
 MAX_FLIPS_SHOWN = 1000  # per direction and benchmark, in the page
+# Default text cap: whole texts while the result files total at most FULL_TEXT_BYTES (the page is
+# then about half their size), else each text keeps its head and tail, AUTO_CAP characters in all
+# (a 12k x 8 run: ~125-200 MB of HTML instead of ~300+, see benchmarks/bench_report.py).
+FULL_TEXT_BYTES = 200_000_000
+AUTO_CAP = 4000
+
+
+def default_text_cap(files: Sequence[Path]) -> int:
+    return 0 if sum(f.stat().st_size for f in files) <= FULL_TEXT_BYTES else AUTO_CAP
 
 
 def parse_tables(text: str) -> List[Dict[str, Any]]:
@@ -53,7 +62,7 @@ def summary(eval_dir: str, benchmarks: Optional[str], metric_type: Optional[str]
 
 
 def bench_payload(run: BenchmarkRun, metric_type: str, metrics: Dict[str, Any], tables: List[Dict[str, Any]],
-                  chunks: int) -> Dict[str, Any]:
+                  chunk_starts: List[int]) -> Dict[str, Any]:
     main = run.main
     subsets = run.subset_names()
     sub_index = {s: k for k, s in enumerate(subsets)}
@@ -68,7 +77,7 @@ def bench_payload(run: BenchmarkRun, metric_type: str, metrics: Dict[str, Any], 
         tokens.append(int(sum(known) / len(known)) if known else None)
     return {
         "name": run.name, "folder": str(run.folder), "metric_type": metric_type, "main": main,
-        "methods": run.methods, "seeds": run.seed_labels, "subsets": subsets, "chunk": CHUNK,
+        "methods": run.methods, "seeds": run.seed_labels, "subsets": subsets,
         "tables": [t for t in tables if t["title"] in own],
         "figures": {
             "passk": figures.pass_at_k(run.name, bench_metrics, main, n),
@@ -83,7 +92,7 @@ def bench_payload(run: BenchmarkRun, metric_type: str, metrics: Dict[str, Any], 
             "c": [sum(1 for v in p if v >= 0.5) for p in scores],
             "tok": tokens, "tr": [sum(1 for f in fs if f == "length") for fs in run.finish],
         },
-        "nchunks": chunks,
+        "chunk_starts": chunk_starts,
     }
 
 
@@ -106,10 +115,10 @@ def compare_payload(res: CompareResult) -> Dict[str, Any]:
 
 def build_report(eval_dir: str, out: Optional[str] = None, compare: Sequence[str] = (), force: bool = False,
                  benchmarks: Optional[str] = None, metric_type: Optional[str] = None,
-                 extra_datasets: Optional[str] = None, max_text_chars: int = 20_000,
+                 extra_datasets: Optional[str] = None, max_text_chars: Optional[int] = None,
                  resamples: int = 10_000) -> Tuple[Path, Dict[str, Any]]:
     """Write the report; returns (path, stats for the caller: benchmarks, sizes)."""
-    if max_text_chars < 0:
+    if max_text_chars is not None and max_text_chars < 0:
         raise UsageError(f"--max_text_chars must be >= 0 (0 = no limit), got {max_text_chars}")
     plotly_js()  # fail before any work without plotly
     root, found = find_runs(eval_dir, benchmarks, metric_type, extra_datasets, warn=False)  # summarize warns
@@ -120,6 +129,10 @@ def build_report(eval_dir: str, out: Optional[str] = None, compare: Sequence[str
     chunks: List[List[str]] = []
     runs: Dict[str, BenchmarkRun] = {}
     raw = 0
+    todo = [b for b in found if b.name in metrics]
+    files = {b.name: result_files(b.folder) for b in todo}
+    if max_text_chars is None:
+        max_text_chars = default_text_cap([f for fs in files.values() for f in fs])
     for b in found:
         if b.name not in metrics:
             payload["skipped"].append(f"{b.name}: not summarized (metric type {b.metric_type})")
@@ -129,13 +142,12 @@ def build_report(eval_dir: str, out: Optional[str] = None, compare: Sequence[str
         except UsageError as exc:
             payload["skipped"].append(f"{b.name}: {exc.message}")
             continue
-        files = result_files(b.folder)
-        sink = SampleChunks(ex, files, max_text_chars)
-        run = load_benchmark(b.folder, ex, sink, files)
+        sink = SampleChunks(ex, files[b.name], max_text_chars)
+        run = load_benchmark(b.folder, ex, sink, files[b.name])
         blobs = sink.finish()
         raw += sink.raw_bytes
         runs[b.name] = run
-        payload["benchmarks"].append(bench_payload(run, b.metric_type, metrics, tables, len(blobs)))
+        payload["benchmarks"].append(bench_payload(run, b.metric_type, metrics, tables, sink.starts))
         chunks.append(blobs)
     for other in compare:
         res = compare_dirs(eval_dir, other, benchmarks, None, force, resamples, 0, metric_type, extra_datasets, runs)
@@ -149,7 +161,8 @@ def build_report(eval_dir: str, out: Optional[str] = None, compare: Sequence[str
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(page, encoding="utf-8")
     os.replace(tmp, path)
-    return path, {"benchmarks": len(payload["benchmarks"]), "bytes": len(page.encode("utf-8")), "sample_json_bytes": raw}
+    return path, {"benchmarks": len(payload["benchmarks"]), "bytes": len(page.encode("utf-8")),
+                  "sample_json_bytes": raw, "max_text_chars": max_text_chars}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -163,8 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric_type", "--metric-type", default=None, help="override the benchmarks' metric type")
     p.add_argument("--extra_datasets", "--extra-datasets", default=None,
                    help="folder of user-defined benchmarks (their metric types)")
-    p.add_argument("--max_text_chars", "--max-text-chars", type=int, default=20_000,
-                   help="longer texts keep their head and tail in the page (0 = keep everything)")
+    p.add_argument("--max_text_chars", "--max-text-chars", type=int, default=None,
+                   help="longer texts keep their head and tail in the page; 0 = keep everything; default: "
+                        f"everything while the result files total <= {FULL_TEXT_BYTES // 10**6} MB, else {AUTO_CAP}")
     return p
 
 

@@ -194,8 +194,9 @@
       return th;
     });
     ui.tbody = el("tbody", null);
-    sec.appendChild(el("div", { cls: "controls" }, input, subset, outcome, ui.prev, ui.next, ui.status));
-    sec.appendChild(el("table", { cls: "problems", id: "problems-" + bi }, el("thead", null, head), ui.tbody));
+    sec.appendChild(el("div", { cls: "problems-block" },
+      el("div", { cls: "controls" }, input, subset, outcome, ui.prev, ui.next, ui.status),
+      el("table", { cls: "problems", id: "problems-" + bi }, el("thead", null, head), ui.tbody)));
     ui.input = input;
     st.ui = ui;
     refresh();
@@ -271,8 +272,10 @@
     var cell = el("td", { colspan: String(COLUMNS.length) }, el("div", { cls: "muted", text: "loading…" }));
     var row = el("tr", { cls: "detail-row", "data-idx": String(i) }, cell);
     tr.parentNode.insertBefore(row, tr.nextSibling);
-    loadChunk(bi, Math.floor(i / b.chunk)).then(function (chunk) {
-      var p = chunk[i % b.chunk];
+    var starts = b.chunk_starts, lo = 0, hi = starts.length - 1;
+    while (lo < hi) { var mid = (lo + hi + 1) >> 1; if (starts[mid] <= i) lo = mid; else hi = mid - 1; }
+    loadChunk(bi, lo).then(function (chunk) {
+      var p = chunk[i - starts[lo]];
       var box = el("div", { cls: "detail" }, el("h4", { text: "Problem #" + i }), textBlock(p.text, "problem"),
         el("div", null, "Expected answer: ", el("code", { text: p.expected === null ? "(none)" : p.expected })));
       p.samples.forEach(function (s) { box.appendChild(renderSample(b, s)); });
