@@ -150,7 +150,8 @@ def build_report(eval_dir: str, out: Optional[str] = None, compare: Sequence[str
         payload["benchmarks"].append(bench_payload(run, b.metric_type, metrics, tables, sink.starts))
         chunks.append(blobs)
     for other in compare:
-        res = compare_dirs(eval_dir, other, benchmarks, None, force, resamples, 0, metric_type, extra_datasets, runs)
+        res = compare_dirs(eval_dir, other, benchmarks=benchmarks, force=force, resamples=resamples,
+                           metric_type=metric_type, extra_datasets=extra_datasets, runs_a=runs)
         payload["compare"].append(compare_payload(res))
     path = Path(out) if out else root / "report.html"
     title = f"Evaluation report: {Path(eval_dir).resolve().name}"

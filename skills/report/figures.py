@@ -23,9 +23,9 @@ def _layout(title: str, xtitle: str, ytitle: str, **extra: Any) -> Dict[str, Any
         "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 15}},
         "xaxis": {"title": {"text": xtitle}},
         "yaxis": {"title": {"text": ytitle}},
-        "margin": {"l": 60, "r": 20, "t": 60, "b": 50},
-        "height": 360,
-        "legend": {"orientation": "h", "y": -0.2},
+        "margin": {"l": 60, "r": 20, "t": 60, "b": 90},
+        "height": 380,
+        "legend": {"orientation": "h", "x": 0, "y": -0.3, "yanchor": "top"},
     }
     layout.update(extra)
     return layout
