@@ -250,12 +250,16 @@ def render_text(res: CompareResult, max_flips: int = 20) -> str:
                      "(right = correct in at least half the seeds; #i = 0-based line)")
         lines.append(f"  right in A, wrong in B ({len(f.a_only)}): {_ids(f.a_only, max_flips) or '-'}")
         lines.append(f"  wrong in A, right in B ({len(f.b_only)}): {_ids(f.b_only, max_flips) or '-'}")
-    notes = [f"only in A: {', '.join(res.only_a)}"] if res.only_a else []
-    notes += [f"only in B: {', '.join(res.only_b)}"] if res.only_b else []
-    notes += [f"compared despite: {d}" for d in res.forced] + [f"skipped {s}" for s in res.skipped]
-    if notes:
-        lines += [""] + notes
+    if notes(res):
+        lines += [""] + notes(res)
     return "\n".join(lines) + "\n"
+
+
+def notes(res: CompareResult) -> List[str]:
+    """Benchmarks in one folder only, differences accepted with --force, skipped benchmarks."""
+    out = [f"only in A: {', '.join(res.only_a)}"] if res.only_a else []
+    out += [f"only in B: {', '.join(res.only_b)}"] if res.only_b else []
+    return out + [f"compared despite: {d}" for d in res.forced] + [f"skipped {s}" for s in res.skipped]
 
 
 def build_parser() -> argparse.ArgumentParser:
