@@ -83,13 +83,13 @@ def read_manifest(results_dir: Path) -> Optional[Dict[str, Any]]:
     return None
 
 
-def manifest_differences(bench: str, root_a: Path, root_b: Path) -> List[str]:
+def manifest_differences(bench: str, dir_a: Path, dir_b: Path) -> List[str]:
     """Hook for run manifests: differing data / prompt entries of one benchmark, [] without them.
 
     Compares ``manifest["benchmarks"][bench][key]`` for the keys both manifests record among
     ``data`` and ``prompt`` (whatever values the manifest writer puts there: hashes, paths, names).
     """
-    ma, mb = read_manifest(root_a), read_manifest(root_b)
+    ma, mb = read_manifest(dir_a), read_manifest(dir_b)
     if ma is None or mb is None:
         return []
     ea = (ma.get("benchmarks") or {}).get(bench) or {}
@@ -175,8 +175,8 @@ def compare_dirs(dir_a: str, dir_b: str, benchmarks: Optional[str] = None, metri
                  extra_datasets: Optional[str] = None,
                  runs_a: Optional[Dict[str, BenchmarkRun]] = None) -> CompareResult:
     """Compare every benchmark the two folders share (``runs_a``: A already loaded, by the report)."""
-    root_a, found_a = find_runs(dir_a, benchmarks, metric_type, extra_datasets)
-    root_b, found_b = find_runs(dir_b, benchmarks, metric_type, extra_datasets)
+    _, found_a = find_runs(dir_a, benchmarks, metric_type, extra_datasets, warn=runs_a is None)
+    _, found_b = find_runs(dir_b, benchmarks, metric_type, extra_datasets)
     names_b = {f.name: f for f in found_b}
     res = CompareResult(dir_a, dir_b)
     res.only_a = [f.name for f in found_a if f.name not in names_b]
