@@ -246,6 +246,9 @@ def render_text(res: CompareResult, max_flips: int = 20) -> str:
         if c.subset is not None:
             continue
         f = c.flips
+        if not f.a_only and not f.b_only:
+            lines.append(f"{c.name}: no problem flipped")
+            continue
         lines.append(f"{c.name}: {len(f.a_only) + len(f.b_only)} problems flipped "
                      "(right = correct in at least half the seeds; #i = 0-based line)")
         lines.append(f"  right in A, wrong in B ({len(f.a_only)}): {_ids(f.a_only, max_flips) or '-'}")
