@@ -19,8 +19,8 @@ from cdp import Browser, Page  # noqa: E402
 
 def shoot(page: Page, selector: str, path: Path, max_height: int = 1400) -> None:
     """PNG of one element (its top ``max_height`` pixels)."""
-    box = page.eval(f"(() => {{ const r = document.querySelector({selector!r}).getBoundingClientRect(); "
-                    "return [r.left + scrollX, r.top + scrollY, r.width, r.height]; })()")
+    box = page.eval(f"(() => {{ const e = document.querySelector({selector!r}), r = e.getBoundingClientRect(); "
+                    "return [r.left + scrollX, r.top + scrollY, Math.max(r.width, e.scrollWidth), r.height]; })()")
     x, y, w, h = box
     data = page.send("Page.captureScreenshot", {
         "format": "png", "captureBeyondViewport": True,
@@ -43,6 +43,8 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     with Browser(width=1280, height=900) as browser:
         page = browser.open(Path(args.report).resolve().as_uri())
+        # full-page captures drop the scrollbar; hide it up front so measured boxes stay valid
+        page.send("Emulation.setScrollbarsHidden", {"hidden": True})
         page.wait_for("window.nsReport && window.nsReport.ready")
         shoot(page, "body", out / "report-summary.png", max_height=900)
         names = page.eval("Array.from(document.querySelectorAll('.tab')).map(t => t.textContent)")

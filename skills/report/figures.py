@@ -123,8 +123,8 @@ def compare_forest(rows: Sequence[Dict[str, Any]], title: str) -> Figure:
         "marker": {"size": 9, "color": ["#1f77b4" if r["significant"] else "#aaaaaa" for r in rows][::-1]},
     }]
     layout = _layout(title, "B - A (percentage points)", "",
-                     height=max(240, 60 + 28 * len(rows)),
+                     height=max(240, 110 + 24 * len(rows)), yaxis={"automargin": True},
                      shapes=[{"type": "line", "x0": 0, "x1": 0, "xref": "x", "yref": "paper", "y0": 0, "y1": 1,
                               "line": {"dash": "dot", "color": "#555"}}],
-                     margin={"l": 180, "r": 20, "t": 50, "b": 50})
+                     margin={"l": 20, "r": 20, "t": 60, "b": 90})
     return {"data": data, "layout": layout}

@@ -337,10 +337,16 @@
       });
       sec.appendChild(el("table", { cls: "metrics compare" }, el("thead", null, head), body));
       plot(s, sec, res.figure);
+      sec.appendChild(el("h3", { text: "Flipped problems" }));
+      sec.appendChild(el("p", { cls: "muted", text: "Right = correct in at least half the seeds; click one to open it in A's tab." }));
       res.flips.forEach(function (f) {
-        sec.appendChild(el("h3", { text: f.name + ": flipped problems" }));
-        sec.appendChild(el("p", null, "Right in A, wrong in B (" + f.a_only.length + "): ", flipLinks(res, f.name, f.a_only)));
-        sec.appendChild(el("p", null, "Wrong in A, right in B (" + f.b_only.length + "): ", flipLinks(res, f.name, f.b_only)));
+        var box = el("div", { cls: "flip-box" }, el("b", { text: f.name + ": " }));
+        if (!f.a_only.length && !f.b_only.length) box.appendChild(document.createTextNode("no problem flipped"));
+        else {
+          box.appendChild(el("div", null, "right in A, wrong in B (" + f.a_only.length + "): ", flipLinks(res, f.name, f.a_only)));
+          box.appendChild(el("div", null, "wrong in A, right in B (" + f.b_only.length + "): ", flipLinks(res, f.name, f.b_only)));
+        }
+        sec.appendChild(box);
       });
       res.notes.forEach(function (n) { sec.appendChild(el("p", { cls: "warn", text: n })); });
       sec.appendChild(el("details", null, el("summary", { text: "Terminal output (ns compare)" }), el("pre", { text: res.text })));
