@@ -6,7 +6,7 @@ chunks of consecutive problems (at most ``CHUNK_PROBLEMS``, about ``CHUNK_BYTES`
 base64'ed into ``<script type="application/octet-stream">`` tags that the browser never executes
 and the page decodes (``DecompressionStream``) only when a drill-down opens, so a 12k x 8 run
 loads about as fast as its problem table. Small chunks matter: Chromium parses many 100 kB script
-elements about three times faster than a few megabyte-sized ones. Texts longer than
+elements more than twice as fast as a few megabyte-sized ones. Texts longer than
 ``max_chars`` keep their head and tail with a note saying how much was left out.
 """
 
