@@ -18,7 +18,14 @@ from skills.metrics.summarize import summarize_results
 from skills.report.build import build_report, main, parse_tables
 from skills.report.page import cap
 
-pytest.importorskip("plotly")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _plotly():
+    try:
+        import plotly  # noqa: F401  (a dependency: only a stale environment lacks it)
+    except ImportError:
+        missing("plotly is not installed (pip install -e .)")
 
 
 def payload_of(html: str) -> Dict[str, Any]:

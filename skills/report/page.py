@@ -4,8 +4,8 @@ Opens from a shared file system with no server and no internet. The data the pag
 (summary tables, figures, the problem tables) is one JSON script; sample texts are gzip'ed in
 chunks of consecutive problems (at most ``CHUNK_PROBLEMS``, about ``CHUNK_BYTES`` of JSON),
 base64'ed into ``<script type="application/octet-stream">`` tags that the browser never executes
-and the page decodes (``DecompressionStream``) only when a drill-down opens, so a 12k x 8 run
-loads about as fast as its problem table. Small chunks matter: Chromium parses many 100 kB script
+and the page decodes (``DecompressionStream``) only when a drill-down opens: opening the page
+never parses sample texts as JSON. Small chunks matter: Chromium parses many 100 kB script
 elements more than twice as fast as a few megabyte-sized ones. Texts longer than
 ``max_chars`` keep their head and tail with a note saying how much was left out.
 """
