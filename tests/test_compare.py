@@ -222,3 +222,30 @@ def test_ungraded_rows_are_a_clear_error(tmp_path):
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     with pytest.raises(UsageError, match=r"output-rs0.jsonl:3: the row has no 'symbolic_correct'"):
         compare_dirs(str(a), str(a))
+
+
+def _plugin_scorer():
+    from skills.metrics.base import Scorer
+
+    class Plugin(Scorer):
+        main_methods = ("strict",)
+
+        def score_dict(self, p):
+            return {"loose": p["x"] > 0, "strict": p["x"] > 1, "count": p["x"]}
+
+    return Plugin()
+
+
+def test_extractor_follows_registered_scorers():
+    """A plug-in metric type ('module:attr') works without any report code: methods from its
+    score_dict (values outside [0, 1] left out), main method from its ``main_methods``."""
+    from skills.report.scores import extractor_for
+
+    ex = extractor_for("test_compare:_plugin_scorer")
+    assert ex.methods({"x": 2}) == {"loose": 1.0, "strict": 1.0}  # count = 2 is not a score
+    assert ex.methods({"x": 1}) == {"loose": 1.0, "strict": 0.0, "count": 1.0}
+    assert ex.main_method(["loose", "strict"]) == "strict"
+    ruler = extractor_for("ruler")  # no scorer yet: the grader's field, fractional
+    assert ruler.methods({"is_correct": 0.5}) == {"accuracy": 0.5}
+    with pytest.raises(UsageError, match="no correctness extractor"):
+        extractor_for("arena")

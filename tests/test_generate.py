@@ -9,6 +9,8 @@ from typing import List
 
 import pytest
 
+from conftest import read_jsonl
+
 from stub_server import StubProcess, generate_cmd
 
 MATH = [{"problem": f"What is {i}+{i}?", "expected_answer": str(2 * i), "id": i} for i in range(6)]
@@ -17,10 +19,6 @@ MATH = [{"problem": f"What is {i}+{i}?", "expected_answer": str(2 * i), "id": i}
 def write_jsonl(path: Path, rows) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
-
-
-def read_jsonl(path: Path) -> List[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def run(stub, tmp: Path, *overrides: str, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -27,12 +27,12 @@ def mc(ans, ok, tokens=100):
 def test_layouts(tmp_path):
     rows_file(tmp_path / "out" / "eval-results" / "gpqa" / "output.jsonl", [mc("A", True)])
     (tmp_path / "out" / "eval-results" / "gpqa-logs").mkdir()
-    root, dirs = find_benchmarks(tmp_path / "out")  # (b) <dir>/eval-results
+    root, dirs, _ = find_benchmarks(tmp_path / "out")  # (b) <dir>/eval-results
     assert root == tmp_path / "out" / "eval-results" and [d.name for d in dirs] == ["gpqa"]
-    root, dirs = find_benchmarks(tmp_path / "out" / "eval-results")  # (c) sub-folders
+    root, dirs, _ = find_benchmarks(tmp_path / "out" / "eval-results")  # (c) sub-folders
     assert [d.name for d in dirs] == ["gpqa"]
     bench = tmp_path / "out" / "eval-results" / "gpqa"
-    assert find_benchmarks(bench) == (bench, [bench])  # (a) the folder itself
+    assert find_benchmarks(bench) == (bench, [bench], {})  # (a) the folder itself
 
 
 def test_no_results_is_an_error(tmp_path):

@@ -1,15 +1,17 @@
 """What a benchmark declares: defaults for generation, grading, metrics, judging and data prep.
 
-One small module per benchmark (``skills/benchmarks/<name>.py``) defines ``BENCHMARK`` (a
-``BenchmarkSpec``) and, when it has data to fetch, a ``prepare(ctx)`` function. The registry in
-``skills.benchmarks`` maps benchmark names (``math-500``) to those modules lazily.
+One package per benchmark: ``skills/benchmarks/<name>/__init__.py`` defines ``BENCHMARK`` (a
+``BenchmarkSpec``) and optionally ``EXTENSIONS`` (its graders, metric types, generation programs,
+group scores, sidecars; see ``skills.registry``) and ``member(name, data_dir)`` (specs of group
+members such as ``bfcl_v3.simple``); ``prepare.py`` holds ``prepare(ctx)`` when there is data to fetch.
+The registry in ``skills.benchmarks`` finds them by name (``math-500`` -> ``math_500``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 
 @dataclass(frozen=True)
@@ -34,13 +36,23 @@ class BenchmarkSpec:
     num_chunks: Optional[int] = None
     judge: Optional[JudgeDefaults] = None
     requires_sandbox: bool = False
+    sidecars: Tuple[str, ...] = ()  # services started next to each job (registry "sidecar"), e.g. "sandbox"
     dataset_group: Optional[str] = None  # math | multichoice | code | chat | tool | long-context
     group: Optional[str] = None  # parent group (bfcl_v3, ruler.<setup>) for member benchmarks
     is_group: bool = False
     members: Tuple[str, ...] = ()  # member benchmark names when is_group
-    score_module: Optional[str] = None  # group score module (BFCL / RULER)
+    # reference-style groups: member -> attribute overrides (EVAL_SPLIT, GENERATION_ARGS, ...)
+    member_overrides: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+    score_module: Optional[str] = None  # group score (registry "group_score" name or module[:attr])
     generation_module: str = "skills.inference.generate"
     description: str = ""
+
+    def all_sidecars(self) -> Tuple[str, ...]:
+        """Sidecars of every job running this benchmark (``requires_sandbox`` means "sandbox")."""
+        names = list(self.sidecars)
+        if self.requires_sandbox and "sandbox" not in names:
+            names.append("sandbox")
+        return tuple(names)
 
     def default_overrides(self) -> Tuple[str, ...]:
         """Overrides the benchmark contributes to its generation command (user args come after)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,9 @@ class ClusterConfig:
     skip_hf_home_check: bool = False
     sbatch_kwargs: Dict[str, Any] = field(default_factory=dict)
     servers: Dict[str, ServerEnv] = field(default_factory=dict)
+    # named Python environments for graders and sidecars whose dependencies clash with ours
+    # (e.g. bfcl: {venv: .venv-bfcl}); jobs get $SKILLS_PYTHON_<NAME> pointing at each interpreter
+    environments: Dict[str, ServerEnv] = field(default_factory=dict)
     description: str = ""
 
     @property
@@ -89,6 +93,13 @@ class ClusterConfig:
 
     def server_env(self, server_type: str) -> ServerEnv:
         return self.servers.get(server_type, ServerEnv())
+
+    def environment(self, name: str) -> Optional[ServerEnv]:
+        """A named environment, or the repository's ``.venv-<name>`` when the config names none."""
+        if name in self.environments:
+            return self.environments[name]
+        local = Path(__file__).resolve().parent.parent.parent / f".venv-{name}"
+        return ServerEnv(venv=str(local)) if (local / "bin" / "python").exists() else None
 
     def container(self, key: str) -> Optional[str]:
         """Container images only matter on Slurm; local runs use plain processes."""
@@ -107,6 +118,9 @@ class ClusterConfig:
                 literal[name.strip()] = os.path.expandvars(value)
             elif name.strip() and name.strip() not in names:
                 names.append(name.strip())
+        for env_name, env in self.environments.items():
+            if env.venv or env.python:
+                literal["SKILLS_PYTHON_" + re.sub(r"[^A-Za-z0-9]", "_", env_name).upper()] = env.interpreter()
         return literal, names
 
     def missing_required_env(self) -> List[str]:
@@ -210,6 +224,9 @@ def parse_cluster_config(data: Any, name: str, path: Optional[Path] = None) -> C
             hint = f"; did you mean {close[0]}?" if close else ""
             raise UsageError(f"{where}: servers.{srv}: unknown server type (one of "
                              f"{', '.join(HOSTED_SERVER_TYPES)}){hint}")
+        if env.venv:
+            env.venv = _resolve_venv(env.venv, path)
+    for env in cfg.environments.values():
         if env.venv:
             env.venv = _resolve_venv(env.venv, path)
     for entry in cfg.env_vars + cfg.required_env_vars:

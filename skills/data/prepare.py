@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from skills.benchmarks import BUILTIN, benchmark_module
+from skills.benchmarks import builtin_names, prepare_function
 from skills.benchmarks.base import PrepareContext
 from skills.config.errors import UsageError
 from skills.data import default_data_dir
@@ -45,6 +45,18 @@ def split_names(names: Iterable[str]) -> List[str]:
     return out
 
 
+def check_names(names: Sequence[str]) -> None:
+    """Every name must be a built-in benchmark (typos fail before anything is fetched)."""
+    known = builtin_names()
+    for name in names:
+        if name not in known:
+            import difflib
+
+            close = difflib.get_close_matches(name, known, n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(known)}"
+            raise UsageError(f"unknown benchmark {name!r}{hint}")
+
+
 def prepare_benchmarks(
     names: Iterable[str],
     data_dir: Optional[Path] = None,
@@ -58,20 +70,18 @@ def prepare_benchmarks(
     selected = split_names(names)
     if not selected:
         raise UsageError("no benchmark given to prepare_data")
-    unknown = [n for n in selected if n not in BUILTIN]
-    if unknown:
-        raise UsageError(f"unknown benchmark {unknown[0]!r}; known: {', '.join(sorted(BUILTIN))}")
-    modules = {n: benchmark_module(n) for n in selected}
-    for name, module in modules.items():
-        if not callable(getattr(module, "prepare", None)):
+    check_names(selected)
+    functions = {n: prepare_function(n) for n in selected}
+    for name, fn in functions.items():
+        if not callable(fn):
             raise UsageError(f"benchmark {name!r} has no data to prepare")
     split, extra = parse_extra_args(extra_args)
     root = Path(data_dir) if data_dir else default_data_dir()
     mirror_path = resolve_mirror(mirror)
     written: Dict[str, List[Path]] = {}
-    for name, module in modules.items():
+    for name, fn in functions.items():
         ctx = PrepareContext(data_dir=root, mirror=mirror_path, split=split, extra=dict(extra))
-        written[name] = list(module.prepare(ctx) or [])
+        written[name] = list(fn(ctx) or [])
         _check_not_empty(name, written[name], mirror_path)
     return written
 

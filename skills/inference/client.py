@@ -2,7 +2,7 @@
 
 Why aiohttp and not httpx: against the 50 ms stub at concurrency 512, httpx 0.27 spent ~7 ms of
 client CPU per request (~140 req/s on 2 cores) while aiohttp spends ~0.2 ms (see
-``benchmarks/bench_client.py`` and docs/generation.md). Evaluations send tens of thousands of
+``tests/perf/bench_client.py`` and docs/generation.md). Evaluations send tens of thousands of
 requests, so the client must never be the bottleneck.
 
 Retries (connection errors, timeouts, 429, 5xx) use exponential backoff with full jitter, and a
@@ -117,8 +117,10 @@ def is_openai_reasoning_model(model: Optional[str]) -> bool:
     return "gpt-5" in name or (len(name) > 1 and name[0] == "o" and name[1].isdigit())
 
 
-def build_request(cfg: Any, messages: Optional[List[dict]] = None, prompt: Optional[str] = None) -> tuple:
-    """(path, body) for one call. vLLM-family extras only go to vLLM-family servers."""
+def build_request(cfg: Any, messages: Optional[List[dict]] = None, prompt: Optional[str] = None,
+                  **fields: Any) -> tuple:
+    """(path, body) for one call. vLLM-family extras only go to vLLM-family servers; ``fields``
+    (per-row ``tools``, ``tool_choice``, ...) are added last."""
     inf = cfg.inference
     server_type = cfg.server.server_type
     body: Dict[str, Any] = {"model": cfg.server.model}
@@ -159,6 +161,7 @@ def build_request(cfg: Any, messages: Optional[List[dict]] = None, prompt: Optio
         if inf.top_k > 0 or inf.min_p > 0:
             raise UsageError(f"top_k/min_p are not supported by server_type={server_type}")
     body.update(dict(inf.extra_body or {}))
+    body.update(fields)
     return path, body
 
 
@@ -283,8 +286,8 @@ class Client:
             self.retries += 1
 
     async def complete(self, cfg: Any, messages: Optional[List[dict]] = None,
-                       prompt: Optional[str] = None) -> Completion:
-        path, body = build_request(cfg, messages, prompt)
+                       prompt: Optional[str] = None, **fields: Any) -> Completion:
+        path, body = build_request(cfg, messages, prompt, **fields)
         return parse_response(await self.post(path, body), chat=messages is not None)
 
 

@@ -96,6 +96,7 @@ class GenerateConfig:
     # grading after generation (see skills.evaluation)
     eval_type: Optional[str] = None  # math | multichoice | ...
     eval_config: Dict[str, Any] = field(default_factory=dict)
+    skip_grading: bool = False  # set by ns eval when grading is a job step of its own (no .done here)
 
     # tool calling (passed through to the server)
     tools: Optional[List[Dict[str, Any]]] = None

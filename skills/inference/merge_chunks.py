@@ -37,8 +37,13 @@ def _lines(paths: Sequence[Path]):
                 yield line if line.endswith(b"\n") else line + b"\n"
 
 
-def merge(output: Path, chunks: Sequence[Path], before_done: Optional[Callable[[Path], None]] = None) -> bool:
-    """Merge if complete; returns True when ``output`` is final (merged and marked done)."""
+def merge(output: Path, chunks: Sequence[Path], before_done: Optional[Callable[[Path], None]] = None,
+          mark_done: bool = True) -> bool:
+    """Merge if complete; returns True when ``output`` is final (merged and marked done).
+
+    ``mark_done=False`` (grading is a later step, which writes the marker) only writes the merged
+    file and keeps the chunks, so that merging again after a crash gives the same file.
+    """
     output = Path(output)
     chunks = [Path(c) for c in chunks]
     if done_path(output).exists():
@@ -48,6 +53,8 @@ def merge(output: Path, chunks: Sequence[Path], before_done: Optional[Callable[[
     if not all(c.exists() and done_path(c).exists() for c in chunks):
         return False
     atomic_write_lines(output, _lines(chunks))
+    if not mark_done:
+        return True
     if before_done is not None:
         before_done(output)
     touch_done(output)
@@ -64,7 +71,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     grade = None
     if args.eval_type:
-        from skills.inference.generate import grade_output
+        from skills.inference.program import grade_output
 
         def grade(path: Path) -> None:
             grade_output(path, args.eval_type, {})

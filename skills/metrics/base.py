@@ -58,6 +58,15 @@ class Scorer:
     def extra_signature(self, preds: Sequence[Dict[str, Any]], answers) -> Hashable:
         return None
 
+    def problem_extras(self, preds: Sequence[Dict[str, Any]]) -> Optional[Dict[str, float]]:
+        """Numbers summed over the problems of a calculator besides the scores (e.g. a problem's
+        instruction or sub-step count, for denominators other than the number of problems)."""
+        return None
+
+    def finalize(self, metrics: Metrics, extras: Dict[str, float], num_entries: int) -> Metrics:
+        """Last touch of one calculator's metrics: own denominators, renamed or reordered keys."""
+        return metrics
+
     # -- shared per-problem scoring ----------------------------------------------------------
     def score_problem(self, preds: Sequence[Dict[str, Any]]) -> Tuple[Layout, List[Any]]:
         n = len(preds)
@@ -151,9 +160,13 @@ class Calculator:
         self.min_start = math.inf
         self.max_end = -math.inf
         self.sums: Dict[Layout, List[Any]] = {}
+        self.extras: Dict[str, float] = {}
 
-    def add(self, layout: Layout, vals: List[Any], tokens: float, start: float, end: float) -> None:
+    def add(self, layout: Layout, vals: List[Any], tokens: float, start: float, end: float,
+            extras: Optional[Dict[str, float]] = None) -> None:
         self.num_entries += 1
+        for key, value in (extras or {}).items():
+            self.extras[key] = self.extras.get(key, 0) + value
         self.tokens += tokens
         if start < self.min_start:
             self.min_start = start

@@ -109,17 +109,19 @@ def compute_metrics(
             where = _culprit(files, rows, lambda r: any(isinstance(r.get(k), str) for k in SCORE_FIELDS))
             raise UsageError(f"{where} line {lineno}: a value has an unexpected type ({exc})") from None
         tokens = tokens / n
-        total.add(layout, vals, tokens, start, end)
+        extras = scorer.problem_extras(rows)
+        total.add(layout, vals, tokens, start, end, extras)
         subset = rows[0].get("subset_for_metrics")
         if subset is not None:
             name = f"{benchmark}-{subset}"
             calc = calcs.get(name)
             if calc is None:
                 calc = calcs[name] = Calculator(n)
-            calc.add(layout, vals, tokens, start, end)
+            calc.add(layout, vals, tokens, start, end, extras)
     if lineno == 0:
         raise UsageError(f"No result rows in {files[0].parent} ({', '.join(f.name for f in files)})")
-    return {name: calc.metrics(with_ci) for name, calc in calcs.items()}
+    return {name: scorer.finalize(calc.metrics(with_ci), calc.extras, calc.num_entries)
+            for name, calc in calcs.items()}
 
 
 SCORE_FIELDS = ("symbolic_correct", "judge_correct", "num_generated_tokens", "generation_start_time",

@@ -1,6 +1,10 @@
-"""Dot-name groups (eval-metrics.md 2.8): ``ruler.x.a`` + ``ruler.x.b`` -> an averaged ``ruler.x``.
+"""Benchmark groups in the metrics: declared group scores, and the reference's dot-name fallback.
 
-Only when summarize sees >= 2 members at once; the entry goes first, each numeric metric is the plain
+Declared groups (``bfcl_v3``, ``ruler.<setup>``) name a ``GroupScore`` (``BenchmarkSpec.score_module``):
+a registry name, a ``module:attribute`` path, or a reference-style module with ``compute_score``.
+
+Fallback for other dot-named folders (eval-metrics.md 2.8): ``x.a`` + ``x.b`` -> an averaged ``x``,
+only when summarize sees >= 2 members at once; the entry goes first, each numeric metric is the plain
 mean over members (ints stay ints) and ``num_entries`` becomes ``num_benchmarks_in_group``.
 Deviation: the reference raises on dict-valued metrics (``*_statistics``); we leave them out of the
 group entry instead, so sampled (n >= 2) groups can be summarized too.
@@ -12,6 +16,7 @@ from typing import Any, Dict, List, Tuple
 
 from skills.config.errors import UsageError
 from skills.metrics.base import Metrics
+from skills.registry import Registry
 
 
 def _group_entry(prefix: str, members: List[str], results: Dict[str, Metrics]) -> Metrics:
@@ -34,11 +39,17 @@ def _group_entry(prefix: str, members: List[str], results: Dict[str, Metrics]) -
     return out
 
 
-def add_benchmark_groups(results: Dict[str, Metrics], scorers: Dict[str, Tuple[Any, int]]) -> Dict[str, Metrics]:
-    """Results with group entries inserted first; ``scorers`` gets the first member's scorer."""
+def add_benchmark_groups(results: Dict[str, Metrics], scorers: Dict[str, Tuple[Any, int]],
+                         skip: Any = (), benchmarks: Any = None) -> Dict[str, Metrics]:
+    """Results with group entries inserted first; ``scorers`` gets the first member's scorer.
+    Only ``benchmarks`` (folder names; default: every entry) are grouped, never subset tables
+    (``x.a-easy`` is not a member of ``x``); groups in ``skip`` (declared groups, scored by their
+    own module) are left alone."""
     by_prefix: Dict[str, List[str]] = {}
     for name in results:
-        if "." in name:
+        if benchmarks is not None and name not in benchmarks:
+            continue
+        if "." in name and name.rsplit(".", 1)[0] not in skip:
             by_prefix.setdefault(name.rsplit(".", 1)[0], []).append(name)
     groups = {p: m for p, m in by_prefix.items() if len(m) >= 2 and p not in results}
     if not groups:
@@ -49,3 +60,62 @@ def add_benchmark_groups(results: Dict[str, Metrics], scorers: Dict[str, Tuple[A
         scorers[prefix] = scorers[members[0]]
     out.update(results)
     return out
+
+
+# ----------------------------------------------------------------------------- declared group scores
+class GroupScore:
+    """How a benchmark group's member metrics combine (BFCL's weighted categories, RULER's mean).
+
+    Subclass it (or give a module with a reference-style ``compute_score(metrics)``) and name it in
+    the group's ``BenchmarkSpec.score_module``. ``members`` maps member names to their metrics
+    (``{mode: {metric: value}}``)."""
+
+    def compute(self, group: str, members: Dict[str, Metrics]) -> Dict[str, Any]:
+        """The group's own entry."""
+        raise NotImplementedError
+
+    def metrics_file(self, group: str, members: Dict[str, Metrics], entry: Dict[str, Any]) -> Dict[str, Any]:
+        """What ``eval-results/<group>/metrics.json`` holds (default: the entry alone)."""
+        return entry
+
+    def table(self, group: str, entry: Dict[str, Any]) -> List[str]:
+        """Printed lines (default: the entry as a table of modes, like a benchmark's)."""
+        from skills.metrics.table import render_table
+
+        modes = [m for m, v in entry.items() if isinstance(v, dict)]
+        return render_table(group, entry, modes, None)
+
+
+class ModuleGroupScore(GroupScore):
+    """A reference-style score module: ``compute_score(merged member metrics) -> group metrics``."""
+
+    def __init__(self, compute_score):
+        self.compute_score = compute_score
+
+    def compute(self, group: str, members: Dict[str, Metrics]) -> Dict[str, Any]:
+        return self.compute_score(dict(members))
+
+
+def get_group_score(name: str) -> GroupScore:
+    """A registered name, a ``module:attribute`` path, or a module with ``compute_score``."""
+    import importlib
+
+    obj = GROUP_SCORES.find(name) if ":" in name or name in GROUP_SCORES.names() else None
+    if obj is None:
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            raise UsageError(f"unknown group score '{name}' (not registered, not importable: {exc})") from None
+        obj = getattr(module, "SCORE", None) or getattr(module, "compute_score", None)
+        if obj is None:
+            raise UsageError(f"group score module {name} has neither SCORE nor compute_score")
+    if isinstance(obj, type) and issubclass(obj, GroupScore):
+        obj = obj()
+    if isinstance(obj, GroupScore):
+        return obj
+    if callable(obj):
+        return ModuleGroupScore(obj)
+    raise UsageError(f"group score '{name}' is neither a GroupScore nor a function")
+
+
+GROUP_SCORES: Registry[Any] = Registry("group_score", "group score")

@@ -130,3 +130,8 @@ class MathScorer(Scorer):
                 if kb is not None:
                     kb.append((f"rm_best@{k}", "no_answer"))
                     kb.append((f"rm_majority@{k}", "no_answer"))
+
+
+def hle_scorer() -> MathScorer:
+    """HLE: no no_answer, and majority votes on the whole generation (eval-metrics.md 5)."""
+    return MathScorer(compute_no_answer=False, answer_key="generation")

@@ -27,27 +27,45 @@ def _has_outputs(path: Path) -> bool:
     return any(path.glob("output*jsonl"))
 
 
-def find_benchmarks(results_dir: Path, wanted: Optional[List[str]] = None) -> Tuple[Path, List[Path]]:
-    """(root for metrics.json, benchmark folders in sorted order)."""
+def find_benchmarks(results_dir: Path, wanted: Optional[List[str]] = None
+                    ) -> Tuple[Path, List[Path], Dict[str, List[str]]]:
+    """(root for metrics.json, benchmark folders in sorted order, groups: name -> member names).
+
+    A group folder (``eval-results/bfcl_v3/bfcl_v3.<split>/``) holds member folders instead of
+    outputs; ``results_dir`` may also be such a group folder itself.
+    """
     if not results_dir.is_dir():
         raise UsageError(f"Results folder {results_dir} does not exist")
+    groups: Dict[str, List[str]] = {}
     if _has_outputs(results_dir):
         root, dirs = results_dir, [results_dir]
     else:
         root = results_dir / "eval-results" if (results_dir / "eval-results").is_dir() else results_dir
-        if root is results_dir and not any(results_dir.glob("*/output*jsonl")):
+        dirs = []
+        for d in sorted(p for p in root.iterdir() if p.is_dir() and "-logs" not in p.name):
+            members = sorted(p for p in d.iterdir() if p.is_dir() and _has_outputs(p)) if not _has_outputs(d) else []
+            if members:
+                groups[d.name] = [m.name for m in members]
+                dirs.extend(members)
+            else:
+                dirs.append(d)
+        if dirs and all(d.name.startswith(root.name + ".") for d in dirs) and not groups:
+            groups[root.name] = [d.name for d in dirs]  # summarize run on a group folder itself
+        if root is results_dir and not dirs:
             raise UsageError(f"{results_dir} does not contain any valid eval-results or output*jsonl files")
-        dirs = sorted(p for p in root.iterdir() if p.is_dir() and "-logs" not in p.name)
     if wanted is not None:
-        missing = [w for w in wanted if w not in {d.name for d in dirs}]
+        names = {d.name for d in dirs}
+        missing = [w for w in wanted if w not in names and w not in groups]
         if missing:
-            found = ", ".join(d.name for d in dirs) or "none"
+            found = ", ".join(sorted(names | set(groups))) or "none"
             raise UsageError(f"Benchmark(s) {', '.join(missing)} not found in {root} (found: {found})")
-        dirs = [d for d in dirs if d.name in wanted]
+        keep = set(wanted) | {m for g in wanted if g in groups for m in groups[g]}
+        dirs = [d for d in dirs if d.name in keep]
+        groups = {g: m for g, m in groups.items() if g in wanted}
     for d in dirs:
         if not _has_outputs(d):
             raise UsageError(f"Benchmark folder {d} has no output*jsonl files")
-    return root, dirs
+    return root, dirs, groups
 
 
 def result_files(bench_dir: Path) -> List[Path]:
@@ -77,6 +95,7 @@ def summarize_results(
     metric_type: Optional[str] = None,
     show_ci: bool = False,
     extra_datasets: Optional[str] = None,
+    data_dir: Optional[str] = None,
 ) -> Tuple[str, Path]:
     """Compute everything, write metrics.json; returns (table text, metrics.json path)."""
     wanted = [b.strip() for b in benchmarks.split(",")] if benchmarks else None
@@ -86,7 +105,7 @@ def summarize_results(
         raise UsageError(f"--max_seq_len must be > 0, got {max_seq_len}")
     if metric_type:
         make_scorer(metric_type)  # an unknown or unsupported --metric_type fails before any scan
-    root, dirs = find_benchmarks(Path(results_dir), wanted)
+    root, dirs, groups = find_benchmarks(Path(results_dir), wanted)
     if not dirs:
         return f"No benchmarks found in {results_dir}\n", Path()
     results: Dict[str, Metrics] = {}
@@ -94,7 +113,7 @@ def summarize_results(
     skipped: List[UsageError] = []
     for d in dirs:
         try:
-            scorer = make_scorer(metric_type_for(d.name, metric_type, extra_datasets), d.name)
+            scorer = make_scorer(metric_type_for(d.name, metric_type, extra_datasets, data_dir), d.name)
         except UsageError as exc:
             if wanted or len(dirs) == 1:  # asked for by name, or nothing else to show: an error
                 raise
@@ -107,9 +126,13 @@ def summarize_results(
             scorers[name] = (scorer, len(files))
     if skipped and not results:
         raise skipped[0]
-    results = add_benchmark_groups(results, scorers)
-    blocks: List[List[str]] = []
+    group_tables, group_entries = _group_scores(groups, results, extra_datasets, data_dir)
+    results = add_benchmark_groups(results, scorers, skip=set(groups), benchmarks={d.name for d in dirs})
+    results = {**group_entries, **results}
+    blocks: List[List[str]] = [lines for lines in group_tables if lines]
     for name, metrics in results.items():
+        if name in group_entries:
+            continue
         scorer, n = scorers[name]
         lines = render_table(name, metrics, scorer.evaluations_to_print(n), scorer.metrics_to_print(), show_ci)
         if lines:
@@ -127,6 +150,29 @@ def summarize_results(
     return "\n".join(out) + "\n" if out else "", path
 
 
+def _group_scores(groups: Dict[str, List[str]], results: Dict[str, Metrics], extra_datasets: Optional[str],
+                  data_dir: Optional[str]) -> Tuple[List[List[str]], Dict[str, Dict]]:
+    """Tables and entries of the declared groups whose members were all summarized."""
+    from skills.benchmarks import get_benchmark
+    from skills.metrics.groups import get_group_score
+
+    tables: List[List[str]] = []
+    entries: Dict[str, Dict] = {}
+    for group, members in groups.items():
+        try:
+            spec = get_benchmark(group, extra_datasets, data_dir)
+        except UsageError:
+            continue  # an unknown group: the dot-name fallback averages it
+        if not spec.score_module or not all(m in results for m in members):
+            continue
+        score = get_group_score(spec.score_module)
+        member_metrics = {k: v for k, v in results.items()
+                          if any(k == m or k.startswith(m + "-") for m in members)}
+        entries[group] = score.compute(group, member_metrics)
+        tables.append(score.table(group, entries[group]))
+    return tables, entries
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m skills.metrics.summarize", description=__doc__.splitlines()[0])
     p.add_argument("results_dir", help="<out>, <out>/eval-results, or one benchmark folder")
@@ -138,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric_type", "--metric-type", default=None, help="override the benchmarks' metric type")
     p.add_argument("--extra_datasets", "--extra-datasets", default=None,
                    help="folder of user-defined benchmarks (their metric types)")
+    p.add_argument("--data_dir", "--data-dir", default=None,
+                   help="prepared data folder (definitions of generated benchmarks, e.g. RULER setups)")
     p.add_argument("--show_ci", "--show-ci", "--with_ci", action="store_true",
                    help="add 95%% confidence intervals of pass@1[avg-of-k] to the table and metrics.json")
     return p
@@ -148,7 +196,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         text, path = summarize_results(
             args.results_dir, args.benchmarks, args.save_metrics_path, args.max_samples,
-            args.max_seq_len, args.metric_type, args.show_ci, args.extra_datasets,
+            args.max_seq_len, args.metric_type, args.show_ci, args.extra_datasets, args.data_dir,
         )
     except UsageError as exc:
         print(f"Error: {exc.message}", file=sys.stderr)

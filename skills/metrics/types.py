@@ -1,8 +1,10 @@
-"""Metric types: name -> calculator, and which type a benchmark folder uses.
+"""Metric types: name -> scorer factory (a registry), and which type a benchmark folder uses.
 
 The type normally comes from the benchmark registry (``BenchmarkSpec.metrics_type``). Results
 written by NeMo-Skills can contain benchmarks we do not ship; ``LEGACY_TYPES`` names their types so
-old result folders can still be summarized, and ``--metric_type`` overrides everything.
+old result folders can still be summarized, and ``--metric_type`` overrides everything. Metric
+types are plug-ins: the core's below, a benchmark package's ``EXTENSIONS["metrics"]``, or a
+``module:attribute`` path naming a ``Scorer`` subclass or factory (see ``skills.metrics.base``).
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ from typing import Callable, Dict, Optional
 
 from skills.config.errors import UsageError
 from skills.metrics.base import Scorer
-from skills.metrics.math_metrics import MathScorer
+from skills.registry import Registry
 
-METRIC_TYPES: Dict[str, Callable[[], Scorer]] = {
-    "math": MathScorer,
-    "multichoice": MathScorer,
-    "hle": lambda: MathScorer(compute_no_answer=False, answer_key="generation"),
-}
+METRIC_TYPES: Registry[Callable[[], Scorer]] = Registry("metrics", "metric type", builtins={
+    "math": "skills.metrics.math_metrics:MathScorer",
+    "multichoice": "skills.metrics.math_metrics:MathScorer",
+    "hle": "skills.metrics.math_metrics:hle_scorer",
+})
 
 # Reference metric types that this project cannot compute yet (clear error instead of KeyError).
 PLANNED_TYPES = (
@@ -49,31 +51,35 @@ LEGACY_TYPES: Dict[str, str] = {
 }
 
 
-def metric_type_for(benchmark: str, override: Optional[str] = None, extra_datasets: Optional[str] = None) -> str:
-    """``--metric_type`` if given, else the registry's ``metrics_type`` (built-in or
-    ``--extra_datasets`` folder), else the legacy table."""
+def metric_type_for(benchmark: str, override: Optional[str] = None, extra_datasets: Optional[str] = None,
+                    data_dir: Optional[str] = None) -> str:
+    """``--metric_type`` if given, else the registry's ``metrics_type`` (built-in, group member, or
+    ``--extra_datasets`` / data dir folder), else the legacy table."""
     if override:
         return override
     try:
         from skills.benchmarks import get_benchmark
 
-        return get_benchmark(benchmark, extra_datasets).metrics_type
+        return get_benchmark(benchmark, extra_datasets, data_dir).metrics_type
     except (KeyError, ImportError, UsageError):
         pass
     if benchmark in LEGACY_TYPES:
         return LEGACY_TYPES[benchmark]
     raise UsageError(
         f"Unknown benchmark '{benchmark}': cannot tell its metric type. "
-        f"Pass --metric_type (one of: {', '.join(sorted(METRIC_TYPES))})."
+        f"Pass --metric_type (one of: {', '.join(METRIC_TYPES.names())})."
     )
 
 
 def make_scorer(metric_type: str, benchmark: str = "") -> Scorer:
-    factory = METRIC_TYPES.get(metric_type)
+    factory = METRIC_TYPES.find(metric_type)
     if factory is not None:
-        return factory()
+        scorer = factory()
+        if not isinstance(scorer, Scorer):
+            raise UsageError(f"metric type '{metric_type}' did not give a Scorer (got {type(scorer).__name__})")
+        return scorer
     where = f" (benchmark '{benchmark}')" if benchmark else ""
+    supported = ", ".join(METRIC_TYPES.names())
     if metric_type in PLANNED_TYPES:
-        raise UsageError(f"Metric type '{metric_type}'{where} is not supported yet; supported: "
-                         f"{', '.join(sorted(METRIC_TYPES))}.")
-    raise UsageError(f"Unknown metric type '{metric_type}'{where}; supported: {', '.join(sorted(METRIC_TYPES))}.")
+        raise UsageError(f"Metric type '{metric_type}'{where} is not supported yet; supported: {supported}.")
+    raise UsageError(f"Unknown metric type '{metric_type}'{where}; supported: {supported}.")

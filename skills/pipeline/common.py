@@ -43,6 +43,7 @@ class ServerOptions:
     server_nodes: int = 1
     server_args: str = ""
     server_container: Optional[str] = None
+    server_entrypoint: Optional[str] = None
 
     @property
     def hosted(self) -> bool:
@@ -229,10 +230,19 @@ def client_overrides(opts: ServerOptions, server: Optional[ServerSpec]) -> Tuple
     return toks, secrets
 
 
-def program_command(module: str, tokens: Sequence[str]) -> str:
-    """``python -m module tok...`` with every token shell-quoted (a path ``x.py`` runs as a script)."""
+def program_argv(module: str, tokens: Sequence[str]) -> List[str]:
+    """``python -m module tok...`` (a path ``x.py`` runs as a script)."""
     head = ["python", module] if module.endswith(".py") or "/" in module else ["python", "-m", module]
-    return " ".join(shlex.quote(t) for t in [*head, *tokens])
+    return [*head, *tokens]
+
+
+def shell_join(argv: Sequence[str]) -> str:
+    return " ".join(shlex.quote(t) for t in argv)
+
+
+def program_command(module: str, tokens: Sequence[str]) -> str:
+    """``program_argv`` as one shell command, every token quoted."""
+    return shell_join(program_argv(module, tokens))
 
 
 def parallel_command(commands: Sequence[str]) -> str:
@@ -325,13 +335,17 @@ def parse_json_kwargs(text: Optional[str], flag: str) -> Dict[str, str]:
     return {str(k): v for k, v in value.items()}
 
 
-def check_program(tokens: Sequence[str], source: str) -> None:
-    """Run the generation program's own configuration checks (prompt config found, eval type and
-    eval_config valid, ...) on the arguments a job will get, so mistakes fail before any job runs."""
+def check_program(tokens: Sequence[str], source: str, module: str = "skills.inference.generate"):
+    """Run the generation module's own configuration checks (prompt config found, eval type and
+    eval_config valid, ...) on the arguments a job will get, so mistakes fail before any job runs.
+    Returns the config the job will see."""
     from skills.config.overrides import apply_overrides
-    from skills.inference.generate import check_config
+    from skills.inference.program import task_of
 
+    task = task_of(module)
     try:
-        check_config(apply_overrides([*tokens, "++output_file=-"]))
+        cfg = apply_overrides([*tokens, "++output_file=-"], task.config_class)
+        task.check(cfg)
     except UsageError as exc:
         raise UsageError(f"{source}: {exc.message}") from None
+    return cfg

@@ -44,6 +44,9 @@ def render_text(plan: Plan) -> str:
             if s.env:
                 lines.append("    env: " + " ".join(f"{k}={v}" for k, v in sorted(s.env.items())))
             lines.extend(_indent(s.command))
+        for sc in job.sidecars:
+            lines.append(f"  sidecar {sc.name} (port {sc.port}, health {sc.health_url}):")
+            lines.extend(_indent(sc.command))
         lines.append("  commands:")
         for cmd in job.commands:
             lines.extend(_indent(cmd))

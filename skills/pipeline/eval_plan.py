@@ -1,9 +1,11 @@
-"""``ns eval`` -> Plan: generation jobs (packed by ``--num_jobs``), judge jobs, one metrics job per benchmark.
+"""``ns eval`` -> Plan: generation jobs (packed by ``--num_jobs``), then per benchmark the judge,
+grading, metrics and (for groups) group-metrics jobs built in ``skills.pipeline.stages``.
 
 Differences from the reference, on purpose (pipeline.md 7.1): the ``++server.*`` client arguments
 come BEFORE the benchmark and user overrides (so users can override them), several evals in one
 job fail the job when any fails (no bare ``wait``), the judge honours ``--starting_seed``, chunk ids
-are validated and ports are checked free. Every ``++`` token is validated before a plan exists.
+are validated and ports are checked free. Every ``++`` token is validated before a plan exists,
+against the schema of the generation module that will read it.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from __future__ import annotations
 import os
 import shlex
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-from skills.benchmarks import extra_datasets_dir, get_benchmark, is_builtin
+from skills.benchmarks import extra_datasets_dir, get_benchmark, group_members
 from skills.benchmarks.base import BenchmarkSpec
 from skills.config.cluster import ClusterConfig
 from skills.config.errors import UsageError
@@ -21,12 +23,10 @@ from skills.config.overrides import validate_overrides
 from skills.pipeline.common import (
     PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_program,
     check_reserved, check_server_options, chunk_ids_for, client_overrides, default_data_dir, make_server,
-    output_name, pack, parallel_command, program_command, seed_overrides,
+    output_name, pack, parallel_command, program_argv, seed_overrides, shell_join,
 )
 from skills.pipeline.plan import Job, Plan
-
-# Judge arguments of benchmarks without a judge of their own (any --judge_* option opts them in).
-GENERIC_JUDGE_ARGS = ("++prompt_config=judge/generic", "++generation_key=judgement", "++add_generation_stats=False")
+from skills.pipeline.sidecars import make_sidecars
 
 
 @dataclass
@@ -38,6 +38,13 @@ class JudgeOptions:
     server_nodes: Optional[int] = None
     server_args: Optional[str] = None
     extra_judge_args: str = ""
+
+    @classmethod
+    def from_server(cls, values: Dict[str, Any], extra_judge_args: str = "") -> "JudgeOptions":
+        """From the ``--judge_*`` options (None = not given)."""
+        return cls(values.get("model"), values.get("server_type"), values.get("server_address"),
+                   values.get("server_gpus"), values.get("server_nodes"), values.get("server_args"),
+                   extra_judge_args or "")
 
     @property
     def any_set(self) -> bool:
@@ -66,6 +73,7 @@ class EvalOptions:
     extra_datasets: Optional[str] = None
     with_sandbox: bool = False
     auto_summarize_results: bool = True
+    generation_module: Optional[str] = None  # overrides every benchmark's module
 
 
 @dataclass
@@ -79,7 +87,27 @@ class Eval:
     output: str
     marker: str
     module: str
-    merge: Optional[str] = None  # chunk merge command, appended after the generation
+    merge: Optional[List[str]] = None  # chunk merge argv, run after the generation
+    sidecars: Tuple[str, ...] = ()
+
+
+@dataclass
+class Bench:
+    """One benchmark to evaluate, after group expansion, with what every later stage needs."""
+
+    spec: BenchmarkSpec
+    seeds: List[Optional[int]]
+    gen_dir: str  # where generations go (tmp-eval-results/... when judged)
+    result_dir: str  # eval-results/[<group>/]<name>
+    grader: Any = None  # the Grader when grading is a step of its own, else None
+    eval_type: Optional[str] = None  # as given (a registry name or a module:attribute path)
+    eval_config: Dict[str, Any] = field(default_factory=dict)
+    generation_key: str = "generation"
+    judge: Any = None  # (ServerOptions, tokens) when judged
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
 
 
 def parse_benchmarks(text: str) -> List[Tuple[str, Optional[int]]]:
@@ -106,8 +134,24 @@ def parse_benchmarks(text: str) -> List[Tuple[str, Optional[int]]]:
     return out
 
 
-def _done(path: str) -> bool:
-    return os.path.exists(path)
+def expand_groups(benches: List[Tuple[str, Optional[int]]], extra_datasets: Optional[str],
+                  data_dir: str) -> Tuple[List[Tuple[BenchmarkSpec, Optional[int]]], Dict[str, BenchmarkSpec]]:
+    """Benchmark specs in order with groups replaced by their members; the groups by name."""
+    out: List[Tuple[BenchmarkSpec, Optional[int]]] = []
+    groups: Dict[str, BenchmarkSpec] = {}
+    for name, count in benches:
+        spec = get_benchmark(name, extra_datasets, data_dir)
+        if spec.is_group:
+            groups[name] = spec
+            out.extend((m, count) for m in group_members(spec, extra_datasets, data_dir))
+        else:
+            out.append((spec, count))
+    seen = set()
+    for spec, _ in out:
+        if spec.name in seen:
+            raise UsageError(f"benchmark '{spec.name}' is listed twice (directly and through its group)")
+        seen.add(spec.name)
+    return out, groups
 
 
 def _input_file(data_dir: str, name: str, split: str, cluster: ClusterConfig) -> str:
@@ -115,29 +159,10 @@ def _input_file(data_dir: str, name: str, split: str, cluster: ClusterConfig) ->
     remote = cluster.is_slurm and cluster.ssh_tunnel is not None
     if not remote and not os.path.isfile(path):
         raise UsageError(
-            f"input data for {name} not found: {path}; run `ns prepare_data {name} --data_dir {data_dir}`"
-            " (or pass --data_dir)"
+            f"input data for {name} not found: {path}; run `ns prepare_data {name.split('.')[0]} "
+            f"--data_dir {data_dir}` (or pass --data_dir)"
         )
     return path
-
-
-def _judge_server(spec: BenchmarkSpec, j: JudgeOptions) -> ServerOptions:
-    d = spec.judge
-    opts = ServerOptions(
-        server_type=d.server_type if d else None, model=d.model if d else None,
-        server_address=d.server_address if d else None,
-    )
-    if j.server_gpus:
-        opts.server_address = None
-    for attr in ("model", "server_type", "server_address", "server_gpus", "server_args"):
-        if getattr(j, attr) is not None:
-            setattr(opts, attr, getattr(j, attr))
-    if j.server_nodes is not None:
-        opts.server_nodes = j.server_nodes
-    opts.server_args = opts.server_args or ""
-    if opts.server_type is None and not opts.hosted:
-        opts.server_type = "openai"  # benchmarks without judge defaults: an API judge
-    return opts
 
 
 def _name_jobs(groups: List[List[Eval]], prefix: str) -> List[str]:
@@ -163,31 +188,92 @@ def _name_jobs(groups: List[List[Eval]], prefix: str) -> List[str]:
     return out
 
 
-def _build_jobs(
-    groups: List[List[Eval]], names: List[str], kind: str, server_opts: ServerOptions, o: EvalOptions,
-    ports: PortAllocator, log_dir: str, needed_env: set,
-) -> List[Job]:
+def build_jobs(groups: List[List[Eval]], names: List[str], kind: str, server_opts: ServerOptions,
+               o: EvalOptions, ports: PortAllocator, log_dir: str, needed_env: set) -> List[Job]:
+    """One job per group of evals: its server, its sidecars, the evals run side by side."""
     jobs = []
     for name, group in zip(names, groups):
         server = make_server(server_opts, o.cluster, ports)
         client, secrets = client_overrides(server_opts, server)
         needed_env.update(secrets)
-        cmds = []
+        cmds, programs = [], []
         for e in group:
-            cmd = program_command(e.module, [*e.tokens[:3], *client, *e.tokens[3:]])
-            cmds.append(f"{cmd} && {e.merge}" if e.merge else cmd)
+            argv = program_argv(e.module, [*e.tokens[:3], *client, *e.tokens[3:]])
+            programs += [argv, e.merge] if e.merge else [argv]
+            cmds.append(f"{shell_join(argv)} && {shell_join(e.merge)}" if e.merge else shell_join(argv))
+        sidecars = make_sidecars([s for e in group for s in e.sidecars], o.cluster, ports)
         job = Job(
-            name=name, kind=kind, commands=[parallel_command(cmds)], server=server,
+            name=name, kind=kind, commands=[parallel_command(cmds)], programs=programs, server=server,
+            sidecars=sidecars,
             benchmarks=list(dict.fromkeys(e.bench for e in group)),
             gpus=server.gpus if server else 0, nodes=server.nodes if server else 1,
             log_dir=log_dir, done_markers=[e.marker for e in group], secret_env=secrets,
+            env={k: v for s in sidecars for k, v in s.client_env.items()},
         )
         jobs.append(apply_slurm(job, o.cluster, o.slurm))
     return jobs
 
 
+def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: str, data_dir: str,
+                sample_client: List[str]) -> Tuple[Bench, List[Eval], Optional[str]]:
+    """The generation runs of one benchmark still to do; (bench, evals, note about finished runs)."""
+    from skills.evaluation import get_grader
+    from skills.inference.program import task_of
+
+    name = spec.name
+    split = o.split or spec.eval_split
+    input_file = _input_file(data_dir, name, split, o.cluster)
+    n = spec.num_samples if count is None else count
+    seeds: List[Optional[int]] = list(range(o.starting_seed, o.starting_seed + n)) if n > 0 else [None]
+    num_chunks = o.num_chunks if o.num_chunks is not None else spec.num_chunks
+    chunks = chunk_ids_for(num_chunks, o.chunk_ids)
+    needs_judge = spec.judge is not None or o.judge.any_set
+    sub = [spec.group, name] if spec.group else [name]
+    gen_dir = os.path.join(out, "tmp-eval-results" if needs_judge else "eval-results", *sub)
+    module = o.generation_module or spec.generation_module
+    schema = task_of(module).config_class  # the module's own ++ schema
+    # as the reference, graders learn the split and data folder (pipeline keys every grader accepts)
+    defaults = [*spec.default_overrides(), f"++eval_config.split={split}", f"++eval_config.data_dir={data_dir}"]
+    user = validate_overrides(o.overrides, schema, source="the command line")
+    # validate in command order: client, seed, benchmark defaults, user (user wins)
+    probe = [*sample_client, *seed_overrides(seeds[0]), *defaults, *user]
+    validate_overrides(probe, schema, source=f"{name} defaults + command line")
+    cfg = check_program(probe, name, module)
+    defaults = validate_overrides(defaults, schema, source=f"benchmark {name} defaults")
+    grader = get_grader(cfg.eval_type) if cfg.eval_type else None
+    separate = grader is not None and grader.separate_step
+    extra = ["++skip_grading=True"] if separate else []
+    sidecars = list(spec.all_sidecars()) + (["sandbox"] if o.with_sandbox else [])
+    if grader is not None and not separate:
+        sidecars += list(grader.sidecars)
+    bench = Bench(spec, seeds, gen_dir, os.path.join(out, "eval-results", *sub),
+                  grader if separate else None, cfg.eval_type, dict(cfg.eval_config), cfg.generation_key)
+    evals, done = [], 0
+    for seed in seeds:
+        merged = os.path.join(gen_dir, output_name(seed))
+        for chunk in chunks:
+            path = os.path.join(gen_dir, output_name(seed, chunk))
+            marker = path + ".done"
+            if not o.rerun_done and (os.path.exists(marker) or os.path.exists(merged + ".done")):
+                done += 1
+                continue
+            chunk_toks = [f"++num_chunks={num_chunks}", f"++chunk_id={chunk}"] if chunk is not None else []
+            merge = None
+            if chunk is not None:
+                all_chunks = [os.path.join(gen_dir, output_name(seed, c)) for c in range(num_chunks or 0)]
+                merge = ["python", "-m", "skills.inference.merge_chunks", merged, *all_chunks]
+            tokens = [f"++input_file={input_file}", f"++output_file={merged}", "++skip_filled=True",
+                      *seed_overrides(seed), *chunk_toks, *defaults, *user, *extra]
+            evals.append(Eval(name, seed, chunk, tokens, path, marker, module, merge, tuple(sidecars)))
+    note = (f"{name}: {done} of {len(seeds) * len(chunks)} runs already done (.done markers; --rerun_done to "
+            "redo)") if done else None
+    return bench, evals, note
+
+
 def build_eval_plan(o: EvalOptions) -> Plan:
     """Validate everything and return the plan (nothing is written or started)."""
+    from skills.pipeline import stages
+
     cluster = o.cluster
     benches = parse_benchmarks(o.benchmarks)
     check_expname(o.expname)
@@ -211,114 +297,35 @@ def build_eval_plan(o: EvalOptions) -> Plan:
     num_jobs = o.num_jobs if o.num_jobs is not None else (-1 if cluster.is_slurm else 1)
     plan = Plan(expname=o.expname, cluster=cluster.name, executor=cluster.executor, output_dir=out,
                 log_dir=log_dir, run_after=list(o.slurm.run_after))
-    if o.with_sandbox:
-        plan.notes.append("--with_sandbox: no code sandbox is started (not supported yet)")
 
-    user = validate_overrides(o.overrides, source="the command line")  # fail fast, once
-    evals: List[Eval] = []
-    judged: List[Tuple[BenchmarkSpec, List[Optional[int]], ServerOptions, List[str]]] = []
+    specs, groups = expand_groups(benches, o.extra_datasets, data_dir)
     sample_client, _ = client_overrides(o.server, None)
-    for name, count in benches:
-        spec = get_benchmark(name, o.extra_datasets)
-        if spec.is_group:
-            raise UsageError(f"benchmark group '{name}' is not supported yet; list its members instead")
-        split = o.split or spec.eval_split
-        input_file = _input_file(data_dir, name, split, cluster)
-        n = spec.num_samples if count is None else count
-        seeds: List[Optional[int]] = list(range(o.starting_seed, o.starting_seed + n)) if n > 0 else [None]
-        num_chunks = o.num_chunks if o.num_chunks is not None else spec.num_chunks
-        chunks = chunk_ids_for(num_chunks, o.chunk_ids)
-        needs_judge = spec.judge is not None or o.judge.any_set
-        gen_dir = os.path.join(out, "tmp-eval-results" if needs_judge else "eval-results", name)
-        defaults = list(spec.default_overrides())
-        # validate in command order: client, seed, benchmark defaults, user (user wins)
-        validate_overrides([*sample_client, *seed_overrides(seeds[0]), *defaults, *o.overrides],
-                           source=f"{name} defaults + command line")
-        check_program([*sample_client, *seed_overrides(seeds[0]), *defaults, *o.overrides], name)
-        defaults = validate_overrides(defaults, source=f"benchmark {name} defaults")
-        done_seeds = []
-        for seed in seeds:
-            merged = os.path.join(gen_dir, output_name(seed))
-            for chunk in chunks:
-                path = os.path.join(gen_dir, output_name(seed, chunk))
-                marker = path + ".done"
-                if not o.rerun_done and (_done(marker) or _done(merged + ".done")):
-                    done_seeds.append((seed, chunk))
-                    continue
-                chunk_toks = [f"++num_chunks={num_chunks}", f"++chunk_id={chunk}"] if chunk is not None else []
-                merge = None
-                if chunk is not None:
-                    all_chunks = [os.path.join(gen_dir, output_name(seed, c)) for c in range(num_chunks or 0)]
-                    merge = " ".join(shlex.quote(t) for t in
-                                     ["python", "-m", "skills.inference.merge_chunks", merged, *all_chunks])
-                tokens = [f"++input_file={input_file}", f"++output_file={merged}", "++skip_filled=True",
-                          *seed_overrides(seed), *chunk_toks, *defaults, *user]
-                evals.append(Eval(name, seed, chunk, tokens, path, marker, spec.generation_module, merge))
-        if done_seeds:
-            plan.notes.append(f"{name}: {len(done_seeds)} of {len(seeds) * len(chunks)} runs already done "
-                              "(.done markers; --rerun_done to redo)")
-        if needs_judge:
-            jopts = _judge_server(spec, o.judge)
-            check_server_options(jopts, "--judge_server", "--judge_model")
-            jclient, _ = client_overrides(jopts, None)
-            jdefaults = list(spec.judge.args) if spec.judge else list(GENERIC_JUDGE_ARGS)
-            validate_overrides([*jclient, *jdefaults, *judge_extra], source=f"{name} judge arguments")
-            check_program([*jclient, *jdefaults, *judge_extra], f"{name} judge")
-            judged.append((spec, seeds, jopts, validate_overrides([*jdefaults, *judge_extra])))
+    planned: List[Bench] = []
+    evals: List[Eval] = []
+    for spec, count in specs:
+        bench, bench_evals, note = _plan_bench(spec, count, o, out, data_dir, sample_client)
+        if note:
+            plan.notes.append(note)
+        if spec.judge is not None or o.judge.any_set:
+            bench.judge = stages.judge_settings(spec, o.judge, judge_extra)
+        planned.append(bench)
+        evals.extend(bench_evals)
 
-    groups = pack(evals, num_jobs)
+    jgroups = pack(evals, num_jobs)
     needed_env: set = set()
     ports = PortAllocator(cluster)
-    gen_jobs = _build_jobs(groups, _name_jobs(groups, o.expname), "generation", o.server, o, ports, log_dir,
-                           needed_env)
+    gen_jobs = build_jobs(jgroups, _name_jobs(jgroups, o.expname), "generation", o.server, o, ports, log_dir,
+                          needed_env)
     all_jobs, last = chain(gen_jobs, o.slurm.dependent_jobs)
     plan.jobs.extend(all_jobs)
     producers: Dict[Tuple[str, Optional[int]], List[str]] = {}
-    for job, group in zip(gen_jobs, groups):
+    for job, group in zip(gen_jobs, jgroups):
         for e in group:
-            producers.setdefault((e.bench, e.seed), [])
-            if last[job.name] not in producers[(e.bench, e.seed)]:
-                producers[(e.bench, e.seed)].append(last[job.name])
-
-    judge_jobs_of: Dict[str, List[str]] = {}
-    for spec, seeds, jopts, jtokens in judged:
-        name = spec.name
-        jevals = []
-        for seed in seeds:
-            src = os.path.join(out, "tmp-eval-results", name, output_name(seed))
-            dst = os.path.join(out, "eval-results", name, output_name(seed))
-            if not o.rerun_done and _done(dst + ".done"):
-                continue
-            toks = [f"++input_file={src}", f"++output_file={dst}", "++skip_filled=True", *jtokens]
-            jevals.append(Eval(name, seed, None, toks, dst, dst + ".done", "skills.inference.generate"))
-        jgroups = pack(jevals, num_jobs)
-        jnames = _name_jobs(jgroups, f"{o.expname}-{name}-judge")
-        jnames = [n.replace(f"-judge-{name}", "-judge") for n in jnames]
-        jjobs = _build_jobs(jgroups, jnames, "judge", jopts, o, ports, log_dir, needed_env)
-        for job, group in zip(jjobs, jgroups):
-            deps = [d for e in group for d in producers.get((name, e.seed), [])]
-            job.dependencies = list(dict.fromkeys(deps))
-        jall, jlast = chain(jjobs, o.slurm.dependent_jobs)
-        plan.jobs.extend(jall)
-        judge_jobs_of[name] = list(jlast.values())
-
-    if o.auto_summarize_results:
-        for name, _ in benches:
-            if name in judge_jobs_of:
-                deps = judge_jobs_of[name]
-            else:
-                deps = list(dict.fromkeys(d for (b, _s), ds in producers.items() if b == name for d in ds))
-            results = os.path.join(out, "eval-results")
-            argv = ["python", "-m", "skills.metrics.summarize", results, "--benchmarks", name,
-                    "--save_metrics_path", os.path.join(results, name, "metrics.json")]
-            if not is_builtin(name):
-                argv += ["--metric_type", get_benchmark(name, o.extra_datasets).metrics_type]
-            job = Job(name=f"{o.expname}-{name}-summarize-results", kind="metrics",
-                      commands=[" ".join(shlex.quote(a) for a in argv)], dependencies=deps,
-                      benchmarks=[name], log_dir=log_dir,
-                      done_markers=[os.path.join(results, name, "metrics.json")])
-            plan.jobs.append(apply_slurm(job, cluster, o.slurm))
-    if not evals and not judge_jobs_of:
+            names = producers.setdefault((e.bench, e.seed), [])
+            if last[job.name] not in names:
+                names.append(last[job.name])
+    stages.add_later_stages(plan, planned, groups, producers, o, ports, log_dir, needed_env)
+    if not evals and not any(j.kind in ("judge", "grading") for j in plan.jobs):
         plan.notes.append("All generations are done; nothing to generate (--rerun_done to redo).")
     plan.required_env = sorted(needed_env | {e.strip() for e in cluster.required_env_vars if "=" not in e})
     return plan
@@ -339,5 +346,3 @@ def check_env(plan: Plan) -> None:
 def _users(plan: Plan, names: List[str]) -> List[str]:
     users = [j.name for j in plan.jobs if set(j.secret_env) & set(names)]
     return users[:3] + (["..."] if len(users) > 3 else []) or ["the cluster config"]
-
-

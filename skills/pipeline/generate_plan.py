@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 from dataclasses import dataclass, field
 from typing import List, Optional
 
@@ -14,9 +13,10 @@ from skills.config.overrides import validate_overrides
 from skills.pipeline.common import (
     PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_program,
     check_reserved, check_server_options, chunk_ids_for, client_overrides, default_data_dir, make_server,
-    output_name, parse_ids, program_command, seed_overrides,
+    output_name, parse_ids, program_argv, seed_overrides, shell_join,
 )
 from skills.pipeline.plan import Job, Plan
+from skills.pipeline.sidecars import make_sidecars
 
 
 @dataclass
@@ -41,6 +41,7 @@ class GenerateOptions:
     log_dir: Optional[str] = None
     rerun_done: bool = False
     with_sandbox: bool = False
+    generation_module: Optional[str] = None
 
 
 def _seeds(o: GenerateOptions) -> List[Optional[int]]:
@@ -71,21 +72,35 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
     defaults: List[str] = []
     chunks = chunk_ids_for(o.num_chunks, o.chunk_ids)
     input_file = o.input_file
+    module = o.generation_module or "skills.inference.generate"
+    sidecar_names = ["sandbox"] if o.with_sandbox else []
     if o.benchmark:
         from skills.benchmarks import get_benchmark
 
-        spec = get_benchmark(o.benchmark, o.extra_datasets)
         data_dir = default_data_dir(o.data_dir)
+        spec = get_benchmark(o.benchmark, o.extra_datasets, data_dir)
+        if spec.is_group:
+            raise UsageError(f"--benchmark {o.benchmark} is a group; ns generate takes one member "
+                             f"(e.g. {spec.name}.{spec.members[0].split('.')[-1] if spec.members else '<member>'})")
         input_file = os.path.join(data_dir, *o.benchmark.split("."), f"{o.split or spec.eval_split}.jsonl")
         defaults = list(spec.default_overrides())
+        module = o.generation_module or spec.generation_module
+        sidecar_names += list(spec.all_sidecars())
     if input_file and not (cluster.is_slurm and cluster.ssh_tunnel) and not os.path.isfile(input_file):
         raise UsageError(f"input file not found: {input_file}")
     sample_client, _ = client_overrides(o.server, None)
-    validate_overrides([*sample_client, *seed_overrides(seeds[0]), *defaults, *o.overrides],
+    from skills.inference.program import task_of
+
+    schema = task_of(module).config_class
+    validate_overrides([*sample_client, *seed_overrides(seeds[0]), *defaults, *o.overrides], schema,
                        source="the command line")
-    check_program([*sample_client, *seed_overrides(seeds[0]), *defaults, *o.overrides], "ns generate")
-    user = validate_overrides(o.overrides)
-    defaults = validate_overrides(defaults)
+    cfg = check_program([*sample_client, *seed_overrides(seeds[0]), *defaults, *o.overrides], "ns generate", module)
+    if cfg.eval_type:
+        from skills.evaluation import get_grader
+
+        sidecar_names += list(get_grader(cfg.eval_type).sidecars)
+    user = validate_overrides(o.overrides, schema)
+    defaults = validate_overrides(defaults, schema)
     plan = Plan(expname=o.expname, cluster=cluster.name, executor=cluster.executor, output_dir=out,
                 log_dir=log_dir, run_after=list(o.slurm.run_after))
     ports = PortAllocator(cluster)
@@ -107,17 +122,19 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
             io = ([f"++input_file={src}"] if src else []) + [f"++output_file={merged}", "++skip_filled=True"]
             seed_toks = [] if o.input_dir else seed_overrides(seed)  # input_dir: greedy, like the reference
             chunk_toks = [f"++num_chunks={o.num_chunks}", f"++chunk_id={chunk}"] if chunk is not None else []
-            cmd = program_command("skills.inference.generate",
-                                  [*io, *client, *seed_toks, *chunk_toks, *defaults, *user])
+            programs = [program_argv(module, [*io, *client, *seed_toks, *chunk_toks, *defaults, *user])]
             if chunk is not None:
                 parts = [os.path.join(out, output_name(seed, c)) for c in range(o.num_chunks or 0)]
-                cmd += " && " + " ".join(shlex.quote(t) for t in
-                                         ["python", "-m", "skills.inference.merge_chunks", merged, *parts])
+                programs.append(["python", "-m", "skills.inference.merge_chunks", merged, *parts])
+            cmd = " && ".join(shell_join(p) for p in programs)
             name = o.expname + (f"-rs{seed}" if seed is not None else "") + (
                 f"-chunk{chunk}" if chunk is not None else "")
-            job = Job(name=name, kind="generation", commands=[cmd], server=server,
+            sidecars = make_sidecars(sidecar_names, cluster, ports)
+            job = Job(name=name, kind="generation", commands=[cmd], programs=programs, server=server,
+                      sidecars=sidecars,
                       gpus=server.gpus if server else 0, nodes=server.nodes if server else 1,
-                      log_dir=log_dir, done_markers=[path + ".done"], secret_env=secrets)
+                      log_dir=log_dir, done_markers=[path + ".done"], secret_env=secrets,
+                      env={k: v for sc in sidecars for k, v in sc.client_env.items()})
             jobs.append(apply_slurm(job, cluster, o.slurm))
     plan.jobs, _ = chain(jobs, o.slurm.dependent_jobs)
     plan.required_env = sorted(needed | {e.strip() for e in cluster.required_env_vars if "=" not in e})

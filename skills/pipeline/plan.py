@@ -29,14 +29,32 @@ class ServerSpec:
 
 
 @dataclass
+class SidecarSpec:
+    """A service started before a job's commands and stopped after them (e.g. the code sandbox).
+
+    Locally it is a process of its own; on Slurm it runs in the background of the job's main step.
+    ``client_env`` (e.g. ``SKILLS_SANDBOX_URL``) is merged into the job's environment."""
+
+    name: str
+    command: str  # exact launch line
+    port: int
+    health_url: str  # polled until it answers 200
+    env: Dict[str, str] = field(default_factory=dict)  # environment of the sidecar process only
+    client_env: Dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class Job:
     """One schedulable unit: one sbatch on Slurm, one process group locally."""
 
     name: str  # unique in the plan: <expname>-<bench>-rs<seed>..., <expname>-<bench>-judge-rs.., ...
-    kind: str  # generation | judge | metrics | prepare | command | server
+    kind: str  # generation | judge | grading | metrics | group-metrics | prepare | command | server
     commands: List[str]  # shell commands, run in order; any failure fails the job
+    # the argv of every program those commands start, in order (for tools and tests: no shell parsing)
+    programs: List[List[str]] = field(default_factory=list)
     dependencies: List[str] = field(default_factory=list)  # names of jobs in the same plan
     server: Optional[ServerSpec] = None
+    sidecars: List[SidecarSpec] = field(default_factory=list)
     benchmarks: List[str] = field(default_factory=list)
     gpus: int = 0  # GPUs per node the job needs (server GPUs when hosting one)
     nodes: int = 1

@@ -14,6 +14,7 @@ from skills.pipeline.common import (
     make_server,
 )
 from skills.pipeline.plan import Job, Plan
+from skills.pipeline.sidecars import make_sidecars
 
 
 @dataclass
@@ -27,6 +28,7 @@ class RunCmdOptions:
     num_gpus: Optional[int] = None
     num_nodes: int = 1
     log_dir: Optional[str] = None
+    with_sandbox: bool = False
 
 
 def state_dir() -> Path:
@@ -44,16 +46,19 @@ def build_run_cmd_plan(o: RunCmdOptions) -> Plan:
         raise UsageError(f"--num_gpus must be >= 0 and --num_nodes >= 1 (got {o.num_gpus}, {o.num_nodes})")
     server = None
     env = {}
+    ports = PortAllocator(o.cluster)
     if o.server.server_gpus:
         check_server_options(o.server)
-        server = make_server(o.server, o.cluster, PortAllocator(o.cluster))
+        server = make_server(o.server, o.cluster, ports)
         env = {"SKILLS_SERVER_BASE_URL": f"http://127.0.0.1:{server.port}/v1",  # type: ignore[union-attr]
                "SKILLS_SERVER_PORT": str(server.port)}  # type: ignore[union-attr]
     elif o.server.server_address:
         env = {"SKILLS_SERVER_BASE_URL": o.server.server_address}
     log_dir = o.log_dir or str(state_dir() / o.expname)
     gpus = server.gpus if server else (o.num_gpus or 0)
-    job = Job(name=o.expname, kind="command", commands=[o.command], server=server, gpus=gpus,
+    sidecars = make_sidecars(["sandbox"] if o.with_sandbox else [], o.cluster, ports)
+    env.update({k: v for sc in sidecars for k, v in sc.client_env.items()})
+    job = Job(name=o.expname, kind="command", commands=[o.command], server=server, gpus=gpus, sidecars=sidecars,
               nodes=server.nodes if server else o.num_nodes, log_dir=log_dir, env=env,
               container=o.container if o.cluster.is_slurm else None)
     apply_slurm(job, o.cluster, o.slurm)

@@ -28,7 +28,7 @@ from skills.report.scores import extractor_for
 MAX_FLIPS_SHOWN = 1000  # per direction and benchmark, in the page
 # Default text cap: whole texts while the result files total at most FULL_TEXT_BYTES (the page is
 # then about half their size), else each text keeps its head and tail, AUTO_CAP characters in all
-# (a 12k x 8 run: ~125-200 MB of HTML instead of ~300+, see benchmarks/bench_report.py).
+# (a 12k x 8 run: ~125-200 MB of HTML instead of ~300+, see tests/perf/bench_report.py).
 FULL_TEXT_BYTES = 200_000_000
 AUTO_CAP = 4000
 

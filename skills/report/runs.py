@@ -158,7 +158,7 @@ def find_runs(results_dir: str, benchmarks: Optional[str] = None, metric_type: O
     """(results root, benchmark folders with their metric types), as ``summarize`` finds them;
     a folder of unknown type is skipped (with a warning when ``warn``) unless asked for by name."""
     wanted = [b.strip() for b in benchmarks.split(",")] if benchmarks else None
-    root, dirs = find_benchmarks(Path(results_dir), wanted)
+    root, dirs, _groups = find_benchmarks(Path(results_dir), wanted)  # group members are benchmarks here
     found = []
     for d in dirs:
         try:

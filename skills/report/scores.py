@@ -1,10 +1,12 @@
 """Per-row correctness for every metric type: what ``ns report`` and ``ns compare`` call "correct".
 
 An ``Extractor`` maps one result row to its score methods (``{"symbolic_correct": 1.0, ...}``,
-floats in [0, 1]) and names the main one. Metric types that ``skills.metrics`` computes derive the
-methods from their ``Scorer.score_dict``, so a problem counts as correct here exactly when the
-summary tables count it; families whose scorer is not there yet read their grader's field directly
-(``ROW_EXTRACTORS``). Adding a family is one entry in ``ROW_EXTRACTORS`` or ``MAIN_METHODS``.
+floats in [0, 1]) and names the main one. Every metric type with a registered ``Scorer`` (built-in
+or a benchmark package's plug-in, ``skills.metrics.types``) derives the methods from its
+``score_dict``, so a problem counts as correct here exactly when the summary tables count it;
+families whose scorer is not there yet read their grader's field directly (``ROW_EXTRACTORS``).
+The main method: the scorer's ``main_methods`` attribute if it has one, else ``MAIN_METHODS``,
+else the first method.
 """
 
 from __future__ import annotations
@@ -73,12 +75,14 @@ class Extractor:
 
 
 def _from_scorer(metric_type: str) -> Optional[Extractor]:
-    from skills.metrics.types import METRIC_TYPES
+    """From the metric type's registered ``Scorer`` (built-in or a benchmark package's plug-in);
+    a scorer may name its main methods in a ``main_methods`` attribute."""
+    from skills.metrics.types import make_scorer
 
-    factory = METRIC_TYPES.get(metric_type)
-    if factory is None:
+    try:
+        scorer = make_scorer(metric_type)
+    except UsageError:  # unknown, or planned but without a scorer yet
         return None
-    scorer = factory()
 
     def methods(row: Row) -> Dict[str, float]:
         out: Dict[str, float] = {}
@@ -87,7 +91,8 @@ def _from_scorer(metric_type: str) -> Optional[Extractor]:
                 out[name] = float(value or 0)
         return out
 
-    return Extractor(metric_type, methods, MAIN_METHODS.get(metric_type, ()))
+    main = tuple(getattr(scorer, "main_methods", ())) or MAIN_METHODS.get(metric_type, ())
+    return Extractor(metric_type, methods, main)
 
 
 def extractor_for(metric_type: str) -> Extractor:

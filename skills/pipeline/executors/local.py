@@ -52,6 +52,7 @@ class StatusFile:
             "expname": plan.expname, "executor": plan.executor, "output_dir": plan.output_dir,
             "jobs": {j.name: {"state": "pending", "log": str(_log_path(j, log_dir)),
                               "server_log": str(_log_path(j, log_dir, "-server")) if j.server else None,
+                              "sidecar_logs": {s.name: str(_log_path(j, log_dir, f"-{s.name}")) for s in j.sidecars},
                               "dependencies": j.dependencies} for j in plan.jobs},
         }
         self.write()
@@ -117,8 +118,18 @@ def run_job(job: Job, log_dir: Path, out: IO[str], server_timeout_s: float) -> O
     server_proc = None
     server_log: Optional[Path] = None
     watch: Optional[_ServerWatch] = None
+    sidecars: List[Any] = []
     prefix = f"[{job.name}] "
     try:
+        for sc in job.sidecars:  # services the commands use (code sandbox, ...): started and healthy first
+            sc_log = _log_path(job, log_dir, f"-{sc.name}")
+            out.write(f"{prefix}starting sidecar {sc.name} on port {sc.port} (log {sc_log})\n")
+            proc = start_server(sc.command, sc_log, env=job_environment(job, sc.env), cwd=job.workdir)
+            sidecars.append(proc)
+            try:
+                wait_for_server(sc.health_url, server_timeout_s, proc, sc_log)
+            except ServerStartError as exc:
+                return f"sidecar {sc.name}: {exc}"
         if job.server is not None:
             spec = job.server
             if not port_is_free(spec.port):
@@ -163,6 +174,8 @@ def run_job(job: Job, log_dir: Path, out: IO[str], server_timeout_s: float) -> O
             if watch is not None:
                 watch.stopping = True
             stop_server(server_proc)
+        for proc in sidecars:
+            stop_server(proc, grace_s=5.0)
 
 
 def _last_error(log_path: Path) -> str:

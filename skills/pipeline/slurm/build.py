@@ -161,12 +161,25 @@ def _server_watch(exit_file: str) -> str:
             "( while sleep 5; do if [ -f \"$_server_exit\" ]; then\n"
             "    echo \"the server exited with code $(cat \"$_server_exit\") while the job ran;"
             " see the server_*_srun.log of this job\" >&2; kill -TERM 0; exit 1; fi; done ) &\n"
-            "_server_watch=$!\n"
-            "trap 'kill $_server_watch 2>/dev/null' EXIT\n")
+            "_bg_pids+=($!)\n")
+
+
+def _sidecars(job: Job, log_folder: Optional[str]) -> str:
+    """Bash that starts the job's sidecars in the background of the main step, logs in the log folder."""
+    lines = []
+    for sc in job.sidecars:
+        exports = "".join(f"export {k}={shlex.quote(str(v))}; " for k, v in sc.env.items())
+        log = (f'{shlex.quote(log_folder)}/"{sc.name}_{job.name}_${{SLURM_JOB_ID:-0}}.log"' if log_folder
+               else "/dev/null")
+        lines.append(f"( {exports}exec {sc.command} ) > {log} 2>&1 &")
+        lines.append("_bg_pids+=($!)")
+    for sc in job.sidecars:
+        lines.append(_wait_for_server(sc.health_url).rstrip("\n"))
+    return "\n".join(lines)
 
 
 def client_script(job: Job, workdir: Optional[str], bindir: Optional[str] = None,
-                  exit_file: Optional[str] = None) -> str:
+                  exit_file: Optional[str] = None, log_folder: Optional[str] = None) -> str:
     """The job's commands in order; the first failure ends the job with its exit code.
 
     ``bindir`` (plain processes on a shared file system) goes first on PATH so that ``python``
@@ -176,6 +189,11 @@ def client_script(job: Job, workdir: Optional[str], bindir: Optional[str] = None
         lines.append(f'export PATH={shlex.quote(bindir)}:"$PATH"')
     if workdir:
         lines.append(f"cd {shlex.quote(workdir)} || exit 1")
+    if job.server is not None or job.sidecars:
+        lines.append("_bg_pids=()")
+        lines.append("trap '[ ${#_bg_pids[@]} -gt 0 ] && kill ${_bg_pids[@]} 2>/dev/null' EXIT")
+    if job.sidecars:
+        lines.append(_sidecars(job, log_folder))
     if job.server is not None:
         if exit_file:
             lines.append(_server_watch(exit_file).rstrip("\n"))
@@ -208,7 +226,7 @@ def add_job(exp, job: Job, plan: Plan, cluster, tunnel, deps: List[str], mpi: Op
     bindir = None if job.container or getattr(cluster, "ssh_tunnel", None) else os.path.dirname(sys.executable)
     exit_file = server_exit_file(job, plan)
     wd = job.workdir or workdir
-    script = run.Script(inline=client_script(job, wd, bindir, exit_file))
+    script = run.Script(inline=client_script(job, wd, bindir, exit_file, job.log_dir or plan.log_dir))
 
     def chdir(container: Optional[str]) -> List[str]:
         # nemo-run points plain-process steps at its (uncreated) code folder; slurmstepd then logs

@@ -1,0 +1,14 @@
+"""AIME 2025: 30 problems with integer answers."""
+
+from skills.benchmarks.base import BenchmarkSpec
+
+BENCHMARK = BenchmarkSpec(
+    name="aime25",
+    eval_split="test",
+    prompt_config="generic/math",
+    eval_type="math",
+    metrics_type="math",
+    dataset_group="math",
+    description="AIME 2025 I and II",
+)
+

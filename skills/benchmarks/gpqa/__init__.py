@@ -1,0 +1,18 @@
+"""GPQA diamond: 198 four-option science questions; options shuffled deterministically at prepare time."""
+
+from skills.benchmarks.base import BenchmarkSpec
+
+BENCHMARK = BenchmarkSpec(
+    name="gpqa",
+    eval_split="diamond",
+    prompt_config="eval/aai/mcq-4choices",
+    eval_type="multichoice",
+    metrics_type="multichoice",
+    dataset_group="multichoice",
+    description="GPQA (diamond by default; main/extended when available)",
+)
+
+HF_REPO = "Idavidrein/gpqa"
+SPLITS = ("diamond", "main", "extended")  # "all" writes the three, in the reference's order below
+ALL_ORDER = ("extended", "main", "diamond")
+

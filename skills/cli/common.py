@@ -1,0 +1,72 @@
+"""Helpers of the command modules: extra-argument parsing, required options, plan printing/running."""
+
+from __future__ import annotations
+
+import difflib
+from typing import List, Tuple
+
+import click
+
+from skills.config.errors import UsageError
+
+EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+def option_names(ctx: click.Context) -> List[str]:
+    return [o for p in ctx.command.params for o in (*p.opts, *p.secondary_opts) if o.startswith("--")]
+
+
+def unknown_option_error(ctx: click.Context, token: str) -> UsageError:
+    name = token.split("=", 1)[0]
+    names = option_names(ctx)
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6) or difflib.get_close_matches(
+        name.replace("-", "_"), names, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    return UsageError(f"no such option: {name} (ns {ctx.command.name}){hint}")
+
+
+def split_extra(ctx: click.Context, positional: bool = False) -> Tuple[List[str], List[str]]:
+    """ctx.args -> (overrides, positional args). Unknown ``--options`` are errors."""
+    from skills.config.overrides import is_override
+
+    overrides, rest = [], []
+    for tok in ctx.args:
+        if tok.startswith("-") and not tok.startswith("--") and tok[1:].lstrip("-").replace(".", "").isdigit():
+            rest.append(tok)
+        elif tok.startswith("-"):
+            raise unknown_option_error(ctx, tok)
+        elif is_override(tok):
+            overrides.append(tok)
+        elif positional:
+            rest.append(tok)
+        else:
+            raise UsageError(f"unexpected argument '{tok}' (overrides are written ++key=value)")
+    return overrides, rest
+
+
+def require(**values) -> None:
+    for flag, value in values.items():
+        if value is None or value == "":
+            raise UsageError(f"missing option --{flag}")
+
+
+def emit_plan(plan, dry_run, cluster) -> int:
+    """Print the plan (dry run) or run it with the cluster's executor."""
+    from skills.pipeline.dryrun import render
+
+    if dry_run.format not in ("text", "json"):
+        raise UsageError(f"--dry_run_format must be text or json, got '{dry_run.format}'")
+    if dry_run.enabled:
+        import sys
+
+        sys.stdout.write(render(plan, dry_run.format))
+        return 0
+    from skills.pipeline.eval_plan import check_env
+    from skills.pipeline.executors import run_plan
+
+    check_env(plan)
+    if not plan.jobs:
+        for note in plan.notes:
+            print(note)
+        return 0
+    return run_plan(plan, cluster)

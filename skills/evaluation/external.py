@@ -1,0 +1,87 @@
+"""Graders that run in their own Python environment (``Grader.runs == "external"``).
+
+The orchestrator starts ``<env python> -m skills.evaluation.external`` on the file, with this
+package on ``PYTHONPATH`` (it needs only the standard library plus the grader's own dependencies).
+Where the environment's interpreter is: ``$SKILLS_PYTHON_<NAME>`` (set in jobs from the cluster
+config's ``environments``), else ``<repository>/.venv-<name>/bin/python`` in a source checkout
+(``scripts/setup.sh`` builds those), else this interpreter when the grader's modules import here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict, Optional, Sequence
+
+from skills.config.errors import UsageError
+from skills.evaluation.registry import Grader
+
+INSIDE_ENV = "SKILLS_IN_ENVIRONMENT"
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def python_env_var(environment: str) -> str:
+    return "SKILLS_PYTHON_" + re.sub(r"[^A-Za-z0-9]", "_", environment).upper()
+
+
+def in_environment(grader: Grader) -> bool:
+    return os.environ.get(INSIDE_ENV) == grader.environment
+
+
+def environment_python(environment: str) -> Optional[str]:
+    """Interpreter of a named environment, or None when none is configured."""
+    value = os.environ.get(python_env_var(environment))
+    if value:
+        if not Path(value).exists():
+            raise UsageError(f"${python_env_var(environment)}={value}: no such interpreter")
+        return value
+    local = PACKAGE_ROOT / f".venv-{environment}" / "bin" / "python"
+    return str(local) if local.exists() else None
+
+
+def run_external(grader: Grader, path: Path, cfg: Any, generation_key: str, pipeline: Dict[str, Any]) -> Dict[str, int]:
+    python = environment_python(grader.environment or "")
+    if python is None:
+        raise UsageError(
+            f"eval_type {grader.name} runs in its own environment '{grader.environment}', which is not set up: "
+            f"run scripts/setup.sh, add environments.{grader.environment} to the cluster config, or set "
+            f"{python_env_var(grader.environment or '')} to its python")
+    argv = [python, "-m", "skills.evaluation.external", "--eval_type", grader.name, "--generation_key",
+            generation_key, "--config", json.dumps({**dataclasses.asdict(cfg), **pipeline}), str(path)]
+    env = dict(os.environ)
+    env[INSIDE_ENV] = grader.environment or ""
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH")) if p)
+    proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise UsageError(f"grading {path} with {grader.name} in environment '{grader.environment}' failed "
+                         f"(exit code {proc.returncode}; its error is printed above)")
+    lines = proc.stdout.strip().splitlines()
+    return json.loads(lines[-1]) if lines else {}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m skills.evaluation.external")
+    parser.add_argument("--eval_type", required=True)
+    parser.add_argument("--generation_key", default="generation")
+    parser.add_argument("--config", default="{}")
+    parser.add_argument("file")
+    args = parser.parse_args(argv)
+    from skills.evaluation import grade_file
+
+    try:
+        counts = grade_file(args.file, args.eval_type, json.loads(args.config), generation_key=args.generation_key)
+    except UsageError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    print(json.dumps(counts))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,494 @@
+"""The generation-program machinery shared by every generation module.
+
+A generation module (``python -m skills.inference.generate`` or a benchmark's own, e.g. BFCL's
+multi-turn tool calling or SciCode's sub-steps) defines a ``GenerationTask`` subclass and
+``TASK = <that class>``. The task owns the per-row work: its config schema (``config_class``, a
+``GenerateConfig`` subclass whose extra ``++`` keys are validated at plan time like the base ones),
+``prepare`` (one request per input row; bad input fails here, before any file is touched) and
+``process`` (one output line per row: one completion by default, a whole conversation for tool
+calling). This module owns the rest, identical for all: Hydra-style config, input reading, chunks,
+the crash-safe resume journal, bounded concurrency, progress, soft-fail, grading and ``.done``.
+
+Order of a run: config -> input rows -> every request prepared -> dry run stop -> resume journal ->
+wait for server -> requests -> ordered final file -> (merge chunks) -> grading -> ``.done``. Exit
+codes: 0 ok, 2 usage/input error, 1 server failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from skills.config.errors import UsageError
+from skills.inference.client import (Client, Completion, GenerationError, ServerUnavailable,
+                                     settings_from_config)
+from skills.inference.config import GenerateConfig
+from skills.inference.merge_chunks import chunk_bounds, chunk_path, merge
+from skills.inference.prompts import PromptBuilder, messages_to_text
+from skills.inference.reasoning import apply_reasoning
+from skills.inference.resume import Journal, done_path, finalize, journal_path, touch_done
+
+STATS = ("num_generated_tokens", "num_reasoning_tokens", "num_answer_tokens",
+         "generation_start_time", "generation_end_time", "generation_time")
+FLUSH_EVERY_S = 0.2
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- config
+
+def split_argv(argv: Sequence[str]) -> Tuple[Optional[str], Optional[str], List[str]]:
+    """(config dir, config name, overrides); Hydra's own output/logging tokens are dropped."""
+    config_path = config_name = None
+    overrides: List[str] = []
+    it = iter(argv)
+    for tok in it:
+        for flag in ("--config-path", "--config-dir", "--config-name", "-cp", "-cd", "-cn"):
+            if tok == flag or tok.startswith(flag + "="):
+                value = tok.split("=", 1)[1] if "=" in tok else next(it, None)
+                if value is None:
+                    raise UsageError(f"{flag} needs a value")
+                if flag in ("--config-name", "-cn"):
+                    config_name = value
+                else:
+                    config_path = value
+                break
+        else:
+            body = tok.lstrip("+~")
+            if body.startswith(("hydra.", "hydra/")):
+                continue
+            if tok.startswith("-"):
+                raise UsageError(f"unknown option '{tok}' (settings are ++key=value overrides; see --help)")
+            overrides.append(tok)
+    return config_path, config_name, overrides
+
+
+def store_name(schema: type) -> str:
+    """Name of a schema in Hydra's ConfigStore (``base_generation_config`` for the default one)."""
+    return "base_generation_config" if schema is GenerateConfig else f"base_{schema.__name__}"
+
+
+def load_config(argv: Sequence[str], schema: type = GenerateConfig, check: bool = True) -> Any:
+    """Compose the config with Hydra and return the typed dataclass; any problem -> UsageError."""
+    from hydra import compose, initialize, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    config_path, config_name, overrides = split_argv(argv)
+    try:  # clear messages with closest-key suggestions (shared with the ns CLI)
+        from skills.config.overrides import validate_overrides
+    except ImportError:  # pragma: no cover
+        validate_overrides = None
+    if validate_overrides is not None and config_name is None:
+        validate_overrides(overrides, schema)
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name=store_name(schema), node=schema)
+    try:
+        if config_path:
+            folder = Path(config_path).expanduser().resolve()
+            if not folder.is_dir():
+                raise UsageError(f"--config-path {config_path} is not a folder")
+            ctx = initialize_config_dir(config_dir=str(folder), version_base=None)
+        else:
+            ctx = initialize(config_path=None, version_base=None)
+        with ctx:
+            composed = compose(config_name=config_name or store_name(schema), overrides=list(overrides))
+        composed = OmegaConf.to_container(composed, resolve=True)
+        composed.pop("defaults", None)
+        cfg = OmegaConf.merge(OmegaConf.structured(schema), composed)
+        obj = OmegaConf.to_object(cfg)
+    except (HydraException, OmegaConfBaseException) as exc:
+        msg = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UsageError(f"invalid configuration: {msg}") from None
+    if check:
+        check_config(obj)
+    return obj
+
+
+def check_config(cfg: GenerateConfig) -> None:
+    """Cross-field checks the schema cannot express."""
+    if cfg.prompt_format not in ("ns", "openai"):
+        raise UsageError(f"prompt_format must be 'ns' or 'openai', not '{cfg.prompt_format}'")
+    if cfg.prompt_format == "ns" and not cfg.prompt_config:
+        raise UsageError("prompt_format=ns needs ++prompt_config=NAME (or ++prompt_format=openai)")
+    if cfg.prompt_format == "openai" and cfg.prompt_config:
+        raise UsageError("prompt_format=openai builds prompts from each line's 'messages'; drop ++prompt_config")
+    if cfg.inference.endpoint_type not in ("chat", "text"):
+        raise UsageError(f"inference.endpoint_type must be 'chat' or 'text', not '{cfg.inference.endpoint_type}'")
+    if cfg.inference.endpoint_type == "text" and cfg.inference.tokens_to_generate is None:
+        raise UsageError("inference.endpoint_type=text needs ++inference.tokens_to_generate")
+    if cfg.use_completions_api:
+        raise UsageError("use_completions_api is deprecated; use ++inference.endpoint_type=text")
+    if cfg.code_execution:
+        raise UsageError("code_execution is not supported by this implementation")
+    if (cfg.num_chunks is None) != (cfg.chunk_id is None):
+        raise UsageError("++num_chunks and ++chunk_id must be given together")
+    if cfg.num_chunks is not None and not (cfg.num_chunks >= 1 and 0 <= cfg.chunk_id < cfg.num_chunks):
+        raise UsageError(f"chunk_id must be in [0, num_chunks) (got {cfg.chunk_id} of {cfg.num_chunks})")
+    if cfg.max_concurrent_requests < 1:
+        raise UsageError("max_concurrent_requests must be >= 1")
+    if not cfg.output_file and not cfg.dry_run:
+        raise UsageError("++output_file=PATH is required")
+    if cfg.chat_template_kwargs and cfg.inference.endpoint_type == "chat":
+        if "chat_template_kwargs" in (cfg.inference.extra_body or {}):
+            raise UsageError("chat_template_kwargs given both directly and in inference.extra_body")
+        cfg.inference.extra_body = {**cfg.inference.extra_body,
+                                    "chat_template_kwargs": dict(cfg.chat_template_kwargs)}
+    if cfg.eval_type:
+        from skills.evaluation import check_config as check_eval_config
+
+        check_eval_config(cfg.eval_type, cfg.eval_config)
+    if cfg.prompt_format == "ns" and cfg.prompt_config:
+        from skills.inference.prompts import load_prompt_config
+
+        load_prompt_config(cfg.prompt_config, cfg.examples_type, cfg.few_shot_examples)
+
+
+# --------------------------------------------------------------------------- input
+
+def input_path(cfg: GenerateConfig) -> Path:
+    if cfg.input_file:
+        return Path(cfg.input_file)
+    if cfg.benchmark:
+        if cfg.data_dir:
+            data_dir = Path(cfg.data_dir)
+        else:
+            from skills.data import default_data_dir
+
+            data_dir = default_data_dir()
+        return data_dir / cfg.benchmark / f"{cfg.split or 'test'}.jsonl"
+    raise UsageError("give ++input_file=FILE or ++benchmark=NAME ++data_dir=DIR")
+
+
+def read_input(path: Path) -> List[Tuple[int, Dict[str, Any]]]:
+    """(line number, row) for every non-blank line; any bad line -> UsageError naming it."""
+    if not path.is_file():
+        raise UsageError(f"input file not found: {path}")
+    from skills.data.io import iter_jsonl
+
+    rows = []
+    for lineno, row in iter_jsonl(path):
+        if isinstance(row, list):  # a bare message list (prompt_format=openai)
+            row = {"messages": row}
+        if not isinstance(row, dict):
+            raise UsageError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
+        rows.append((lineno, row))
+    return rows
+
+
+# --------------------------------------------------------------------------- grading
+
+def grade_output(path: Path, eval_type: str, eval_config: Any, generation_key: str = "generation") -> None:
+    from skills.evaluation import grade_file
+
+    log(f"grading {path} (eval_type={eval_type})")
+    grade_file(path, eval_type, dict(eval_config or {}), generation_key=generation_key)
+
+
+# --------------------------------------------------------------------------- requests
+
+def build_output(cfg: GenerateConfig, row: Dict[str, Any], comp: Completion, start: float, end: float) -> dict:
+    """Output line: generation fields first, then every input field they do not replace."""
+    text = comp.text
+    for stop in list(cfg.inference.stop) + ([cfg.stop_phrase] if cfg.stop_phrase else []):
+        pos = text.find(stop) if stop else -1
+        if pos >= 0:
+            text = text[: pos + len(stop)]
+    key = cfg.generation_key
+    out: Dict[str, Any] = {key: text}
+    out.update(comp.extra)
+    out["finish_reason"] = comp.finish_reason
+    if cfg.parse_reasoning:
+        apply_reasoning(out, key, cfg.end_reasoning_string)
+    if cfg.add_generation_stats:
+        out["num_generated_tokens"] = comp.num_generated_tokens
+        out["generation_start_time"] = start
+        out["generation_end_time"] = end
+        out["generation_time"] = end - start
+    else:
+        for stat in STATS:
+            out.pop(stat, None)
+    for k, v in row.items():
+        if k not in out:
+            out[k] = v
+    return out
+
+
+# --------------------------------------------------------------------------- the task protocol
+
+class GenerationTask:
+    """Per-row work of a generation program. Subclass it and override what differs.
+
+    ``prepare`` turns every input row into a request (whatever ``process`` needs: chat messages by
+    default); ``process`` turns one row and its request into one output line, calling the server
+    through ``client`` as often as it needs (``complete`` sends one request). Both run in the shared
+    loop of ``run``: resume, concurrency, progress, soft-fail, grading and ``.done`` come for free.
+    """
+
+    config_class: type = GenerateConfig
+
+    def __init__(self, cfg: GenerateConfig):
+        self.cfg = cfg
+
+    @classmethod
+    def check(cls, cfg: GenerateConfig) -> None:
+        """Cross-field checks (run by the planners before any job, and at start-up)."""
+        check_config(cfg)
+
+    def prepare(self, entries: List[Tuple[int, Dict[str, Any]]], src: Path) -> List[Any]:
+        builder = PromptBuilder(self.cfg)
+        requests: List[Any] = []
+        for lineno, row in entries:
+            msgs = builder.messages(row, f"{src}:{lineno}")
+            requests.append(msgs if self.chat else messages_to_text(msgs, self.cfg, row))
+        return requests
+
+    def describe(self, request: Any) -> str:
+        """The example request printed in the job log."""
+        return json.dumps(request, indent=2, ensure_ascii=False) if isinstance(request, list) else str(request)
+
+    @property
+    def chat(self) -> bool:
+        return self.cfg.inference.endpoint_type == "chat"
+
+    async def complete(self, client: Client, request: Any, **body: Any) -> Completion:
+        """One request: chat messages or a text prompt (``body`` adds fields such as ``tools``)."""
+        if self.chat:
+            return await client.complete(self.cfg, messages=request, **body)
+        return await client.complete(self.cfg, prompt=request, **body)
+
+    async def process(self, row: Dict[str, Any], request: Any, client: Client) -> Dict[str, Any]:
+        start = time.time()
+        comp = await self.complete(client, request)
+        return build_output(self.cfg, row, comp, start, time.time())
+
+    def failed(self, row: Dict[str, Any], error: Exception) -> Dict[str, Any]:
+        """The line recorded for a request that failed for good under ``++soft_fail=True``."""
+        now = time.time()
+        return build_output(self.cfg, row, Completion(text="", finish_reason="error", extra={"error": str(error)}),
+                            now, now)
+
+
+class Progress:
+    """tqdm bar with done/total, req/s and ETA (tqdm's own) plus generated tokens/s."""
+
+    def __init__(self, total: int, done: int):
+        from tqdm import tqdm
+
+        tty = sys.stderr.isatty()
+        self.bar = tqdm(total=total, initial=done, desc="generations", unit="req", file=sys.stderr,
+                        mininterval=0.5 if tty else 30.0, dynamic_ncols=True)
+        self.t0 = time.monotonic()
+        self.tokens = 0
+        self.next_postfix = 0.0
+
+    def update(self, tokens: Optional[int]) -> None:
+        self.tokens += tokens or 0
+        now = time.monotonic()
+        if now >= self.next_postfix:
+            self.next_postfix = now + 1.0
+            self.bar.set_postfix_str(f"{self.tokens / max(now - self.t0, 1e-9):.0f} tok/s", refresh=False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+async def _flusher(journal: Journal) -> None:
+    while True:
+        await asyncio.sleep(FLUSH_EVERY_S)
+        journal.flush()
+
+
+async def run_requests(task: GenerationTask, rows: List[Dict[str, Any]], requests: List[Any],
+                       todo: List[int], journal: Journal) -> int:
+    """Process every pending row (bounded concurrency); results go to the journal as they finish."""
+    cfg = task.cfg
+    settings = settings_from_config(cfg)
+    async with Client(settings) as client:
+        log(f"waiting for the server at {settings.base_url}")
+        await client.wait_for_server()
+        sem = asyncio.Semaphore(cfg.max_concurrent_requests)
+        progress = Progress(len(rows), len(rows) - len(todo))
+
+        async def one(i: int) -> None:
+            async with sem:
+                try:
+                    out = await task.process(rows[i], requests[i], client)
+                except GenerationError as exc:
+                    if not cfg.soft_fail:
+                        raise
+                    # e.g. a prompt longer than the context: record it, keep the other hours of work
+                    out = task.failed(rows[i], exc)
+            journal.add(i, out)
+            progress.update(out.get("num_generated_tokens"))
+
+        flusher = asyncio.create_task(_flusher(journal))
+        tasks = [asyncio.create_task(one(i)) for i in todo]
+        try:
+            if tasks:
+                done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+                for t in pending:
+                    t.cancel()
+                if pending:
+                    await asyncio.wait(pending)
+                for t in done:
+                    if not t.cancelled() and t.exception() is not None:
+                        raise t.exception()
+        finally:
+            flusher.cancel()
+            journal.flush()
+            progress.close()
+        if client.retries:
+            log(f"{client.retries} request attempts were retried")
+    return len(todo)
+
+
+# --------------------------------------------------------------------------- main flow
+
+def _finish(cfg: GenerateConfig, output: Path, target: Path) -> None:
+    """After ``target`` is final: merge chunks if chunked, grade, then the done marker.
+
+    With ``++skip_grading=True`` the pipeline grades in a step of its own, which writes ``.done``.
+    """
+    if cfg.skip_grading:
+        if cfg.num_chunks is not None:
+            touch_done(target)
+            merge(output, [chunk_path(output, k) for k in range(cfg.num_chunks)], None, mark_done=False)
+        log(f"{output} generated; grading is a separate step")
+        return
+    def grade_target(p: Path) -> None:
+        grade_output(p, cfg.eval_type, cfg.eval_config, cfg.generation_key)
+
+    grade = grade_target if cfg.eval_type else None
+    if cfg.num_chunks is not None:
+        touch_done(target)
+        chunks = [chunk_path(output, k) for k in range(cfg.num_chunks)]
+        if merge(output, chunks, grade):
+            log(f"merged {cfg.num_chunks} chunks into {output}")
+        return
+    if grade is not None:
+        grade(target)
+    touch_done(target)
+
+
+def run(cfg: GenerateConfig, task_cls: type = GenerationTask) -> int:
+    task = task_cls(cfg)
+    src = input_path(cfg)
+    output = Path(cfg.output_file) if cfg.output_file else None
+    chunked = cfg.num_chunks is not None
+    target = chunk_path(output, cfg.chunk_id) if (chunked and output) else output
+
+    if output and cfg.skip_filled and not cfg.dry_run:
+        if done_path(output).exists():  # for chunks: the merged output is already final
+            log(f"{output} is complete; nothing to generate")
+            return 0
+        if chunked and done_path(target).exists():
+            _finish(cfg, output, target)  # this chunk is done; maybe all are: merge
+            return 0
+        if target.exists():
+            log(f"{target} exists; nothing to generate")
+            _finish(cfg, output, target)
+            return 0
+
+    entries = read_input(src)
+    if chunked:
+        entries = [entries[i] for i in chunk_bounds(len(entries), cfg.num_chunks, cfg.chunk_id)]
+    if cfg.max_samples > 0:
+        entries = entries[: cfg.max_samples]
+    rows = [row for _, row in entries]
+    requests = task.prepare(entries, src)  # bad input fails here, before any file is touched
+    if requests:
+        log("Example prompt:\n" + task.describe(requests[0]))
+    if cfg.dry_run:
+        return 0
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not cfg.skip_filled:
+        for path in (done_path(output), done_path(target), target, journal_path(target)):
+            path.unlink(missing_ok=True)
+    journal = Journal(target, cfg.async_position_key)
+    filled = {i for i in journal.open() if i < len(rows)}
+    todo = [i for i in range(len(rows)) if i not in filled]
+    if filled:
+        log(f"resuming: {len(filled)} of {len(rows)} already generated")
+    try:
+        if todo:
+            asyncio.run(run_requests(task, rows, requests, todo, journal))
+    finally:
+        journal.close()
+    finalize(target, cfg.async_position_key, len(rows))
+    _finish(cfg, output, target)
+    return 0
+
+
+def print_help(task_cls: type = GenerationTask, doc: str = "") -> None:
+    print((doc or __doc__).strip().splitlines()[0])
+    print("\nSettings (++key=value; defaults shown):")
+
+    def walk(cls: Any, obj: Any, prefix: str) -> None:
+        for f in dataclasses.fields(cls):
+            value = getattr(obj, f.name)
+            if dataclasses.is_dataclass(value):
+                walk(type(value), value, prefix + f.name + ".")
+            else:
+                print(f"  {prefix}{f.name} = {value!r}")
+
+    schema = task_cls.config_class
+    walk(schema, schema(), "")
+
+
+def main(argv: Optional[Sequence[str]] = None, task_cls: type = GenerationTask, doc: str = "") -> int:
+    """Entry point of a generation module: ``sys.exit(main(task_cls=TASK))``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if any(a in ("--help", "-h", "--hydra-help") for a in argv):
+        print_help(task_cls, doc)
+        return 0
+    try:
+        cfg = load_config(argv, task_cls.config_class, check=False)
+        task_cls.check(cfg)
+        return run(cfg, task_cls)
+    except UsageError as exc:
+        log(f"error: {exc.message}")
+        return exc.exit_code
+    except (ServerUnavailable, GenerationError) as exc:
+        log(f"error: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        log("interrupted; rerun with ++skip_filled=True to resume")
+        return 130
+
+
+def task_of(module_name: str) -> type:
+    """The ``GenerationTask`` subclass a generation module declares as ``TASK`` (plan-time checks)."""
+    import importlib
+
+    if module_name.endswith(".py") or "/" in module_name:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("skills_generation_module", module_name)
+        if spec is None or spec.loader is None:
+            raise UsageError(f"generation module {module_name} cannot be loaded")
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except FileNotFoundError:
+            raise UsageError(f"generation module {module_name} not found") from None
+    else:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise UsageError(f"cannot import generation module {module_name}: {exc}") from None
+    task = getattr(module, "TASK", None)
+    if not (isinstance(task, type) and issubclass(task, GenerationTask)):
+        raise UsageError(f"generation module {module_name} declares no TASK (a GenerationTask subclass)")
+    return task
