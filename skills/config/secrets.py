@@ -12,21 +12,28 @@ import os
 import re
 from typing import List, Sequence, Tuple
 
-_KEY = r"[\w.-]*(?:api[_-]?key|token|secret|password|passwd)[\w.-]*"
-_ASSIGN = re.compile(rf"(?i)((?:\+\+|\+|--)?{_KEY}\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s'\"]+)")
+_ASSIGN = re.compile(r"([\w.-]+)(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s'\"]+)")
+_SECRET_WORDS = {"apikey", "api_key", "api-key", "key", "token", "secret", "password", "passwd", "pat"}
 _VALUES = re.compile(r"\b(?:sk-[A-Za-z0-9_-]{16,}|hf_[A-Za-z0-9]{20,}|nvapi-[A-Za-z0-9_-]{20,}|"
                      r"gh[pousr]_[A-Za-z0-9]{20,}|AIza[0-9A-Za-z_-]{30,}|xox[abp]-[A-Za-z0-9-]{10,})")
 MASK = "***"
 
 
+def is_secret_key(key: str) -> bool:
+    """``server.api_key``, ``HF_TOKEN``, ``--api-key``: yes; ``tokens_to_generate``, ``api_key_env_var``
+    (a variable NAME), ``max_tokens``: no. Decided on the key's last dotted part."""
+    last = key.lower().lstrip("+-").rsplit(".", 1)[-1]
+    if last.endswith(("_env_var", "_env")):
+        return False
+    words = re.split(r"[_-]", last)
+    pairs = {f"{a}_{b}" for a, b in zip(words, words[1:])}
+    return bool((set(words) - {"key"}) & _SECRET_WORDS or "api_key" in pairs or last in _SECRET_WORDS)
+
+
 def redact(text: str) -> str:
     """``...api_key=VALUE`` / ``token: VALUE`` and well-known key formats -> ``***``."""
-    def keep_env_var_names(m: "re.Match[str]") -> str:
-        if m.group(1).lower().rstrip("=: ").endswith("_env_var"):  # a NAME, not a secret
-            return m.group(0)
-        return m.group(1) + MASK
-
-    return _VALUES.sub(MASK, _ASSIGN.sub(keep_env_var_names, text))
+    masked = _ASSIGN.sub(lambda m: m.group(1) + m.group(2) + MASK if is_secret_key(m.group(1)) else m.group(0), text)
+    return _VALUES.sub(MASK, masked)
 
 
 def move_secret_overrides(tokens: Sequence[str], env_name: str) -> Tuple[List[str], List[str]]:
