@@ -19,5 +19,6 @@ BENCHMARK = BenchmarkSpec(
 )
 
 EXTENSIONS = {
+    "grader": {"ifbench": "skills.benchmarks.ifbench.grader:GRADER"},
     "metrics": {"if": "skills.benchmarks.ifbench.metrics:IFScorer"},
 }
