@@ -128,10 +128,10 @@ def library() -> types.SimpleNamespace:
     if _LIB is None:
         forbid_network()
         _stub_spacy()
-        import nltk
-
-        _local_nltk_download(nltk)
         try:
+            import nltk
+
+            _local_nltk_download(nltk)
             import ifbench.evaluation_lib as evaluation_lib
             import ifbench.instructions_registry as registry
         except ImportError as exc:
