@@ -1,9 +1,10 @@
-"""``ns eval --benchmarks=ifbench:2`` end to end: mirror-prepared data (first rows), the tiny model on
-vLLM (CPU), grading in .venv-ifbench with the staged NLTK data, metrics and table.
+"""``ns eval --benchmarks=ifbench:2`` end to end: mirror-prepared data (12 of its rows), the tiny model
+on vLLM (CPU), grading in .venv-ifbench with the staged NLTK data, metrics and table.
 
-The tiny model's answers are gibberish, so the verdicts are whatever the checkers say: the test
-checks the layout and that metrics.json equals a recomputation from the graded rows. Greedy, as
-the other end-to-end tests: seeded sampling with chunked prefill crashes vLLM's CPU worker.
+The tiny model's answers are letter runs ("A A D D"); rows with checks such answers can pass
+(title case, at most three vowels) sit beside rows they fail. The test checks the layout and that
+metrics.json equals a recomputation from the graded rows. Greedy, as the other end-to-end tests:
+seeded sampling with chunked prefill crashes vLLM's CPU worker.
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ from ifbench_support import ifbench_python, read_jsonl  # noqa: F401
 from test_e2e_local import SERVER_ARGS, cluster_yaml, ns
 
 pytestmark = pytest.mark.slow
-ROWS = 10
+ROWS = 12
+# Checks the tiny model's letter runs ("A A A D D") can pass, so that not every score is 0.
+EASY = ("format:title_case", "words:vowel")
+
+
+def _pick(lines: List[str]) -> List[str]:
+    """The first rows with several instructions, then rows with an instruction gibberish can follow."""
+    several = [ln for ln in lines if len(json.loads(ln)["instruction_id_list"]) > 1][:3]
+    easy = [ln for ln in lines if set(json.loads(ln)["instruction_id_list"]) & set(EASY)]
+    return several + easy
 
 
 def _pass_at_k(scores: List[int], k: int) -> float:
@@ -51,8 +61,9 @@ def test_ns_eval_ifbench_two_seeds(vllm_python, tiny_model, mirror_dir, ifbench_
     res = ns("prepare_data", "ifbench", f"--data_dir={data}", f"--mirror={mirror_dir}", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     split = data / "ifbench" / "test.jsonl"
-    split.write_text("".join(split.read_text().splitlines(keepends=True)[:ROWS]))
+    split.write_text("".join(_pick(split.read_text().splitlines(keepends=True))))
     inputs = read_jsonl(split)
+    assert len(inputs) == ROWS
     out = tmp_path / "out"
     res = ns("eval", f"--cluster={cluster_yaml(tmp_path, vllm_python)}", f"--model={tiny_model}",
              "--server_type=vllm", "--server_gpus=1", f"--server_args={SERVER_ARGS}", "--benchmarks=ifbench:2",
@@ -81,5 +92,7 @@ def test_ns_eval_ifbench_two_seeds(vllm_python, tiny_model, mirror_dir, ifbench_
         assert got == pytest.approx(expected), mode
         assert metrics[mode]["num_entries"] == ROWS
     assert "prompt_statistics" in metrics["pass@1[avg-of-2]"]
+    assert metrics["pass@2"]["num_instructions"] == sum(len(r["instruction_id_list"]) for r in inputs)
     header = "evaluation_mode  | num_prompts | num_instructions | average_score | prompt_strict_accuracy"
-    assert header in res.stdout and "pass@2           | 10          |" in res.stdout
+    assert header in res.stdout and f"pass@2           | {ROWS}          |" in res.stdout
+    assert 0 < metrics["pass@2"]["average_score"] < 100  # the easy checks pass, the others do not
