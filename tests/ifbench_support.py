@@ -12,6 +12,8 @@ from typing import Dict, List
 
 import pytest
 
+from conftest import read_jsonl  # noqa: F401  (re-exported for the IFBench tests)
+
 from conftest import missing
 from skills.evaluation.external import environment_python
 
@@ -34,10 +36,6 @@ def row(key: str, ids: List[str], kws: List[dict], response: str) -> Dict:
 def write_jsonl(path: Path, rows: List[dict]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
-
-
-def read_jsonl(path: Path) -> List[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import List
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROSE = ("The committee reviewed the proposal carefully, and it decided that the new library would open "
          "next spring. Residents asked many questions about parking! Would the garden stay open? Yes. "
          "Funding came from 3 local groups and 2 grants, so the plan moved forward quickly.")
