@@ -104,7 +104,7 @@ def run_program(code: str, sample: str, num_tests: int, timeout: int = 6, memory
     result, verdict = _execute({"input_output": sample, "code": code, "timeout": timeout}, wall, memory_mb)
     if verdict is None or verdict.get("status") != "ok":
         # upstream: no result from the worker process -> every test counts as failed
-        why = "timeout" if result.timed_out else (verdict or {}).get("status", result.status)
+        why = "timeout" if result.timed_out else (verdict or {}).get("status", "no_verdict")
         meta = {"error": (verdict or {}).get("error") or result.stderr.strip()[-300:], "status": result.status}
         return Verdict(False, [-1] * num_tests, meta, why)
     results = verdict["results"]
