@@ -17,6 +17,7 @@ import pytest
 
 from conftest import REPO_ROOT, cpu_cluster_yaml, read_jsonl
 from lcb_fixture import MIRROR
+from slurm_fixtures import local_slurm  # noqa: F401
 from skills.cli.app import main
 
 pytestmark = pytest.mark.slow
@@ -89,3 +90,29 @@ def test_ns_eval_livecodebench_locally(vllm_python, tiny_code_model, tmp_path, c
     check_results(out, tiny_code_model, capsys)
     logs = [p.name for p in (out / "eval-logs").rglob("*.log")]
     assert "eval-livecodebench-sandbox.log" in logs, logs  # the sidecar ran next to the job
+
+
+@pytest.mark.slurm
+def test_ns_eval_livecodebench_on_slurm(local_slurm, vllm_python, tiny_code_model, tmp_path, monkeypatch,  # noqa: F811
+                                        capsys):
+    """The same run as a Slurm job: the sandbox sidecar starts inside the job, next to the server."""
+    from skills.config.cluster import get_cluster_config
+    from skills.pipeline.executors import slurm as S
+
+    home = tmp_path / "nemo_run"
+    home.mkdir()
+    monkeypatch.setenv("NEMORUN_HOME", str(home))
+    # jobs import this checkout's skills (a worktree may differ from the editable install)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
+    cfg = cpu_cluster_yaml(tmp_path, vllm_python, "slurm", f"account: test\npartition: {local_slurm}\n"
+                           f"job_dir: {home}\nenv_vars: [PYTHONPATH]\n")
+    data = prepare(tmp_path)
+    out = tmp_path / "out"
+    rc = main(["eval", f"--cluster={cfg}", f"--model={tiny_code_model}", "--server_type=vllm", "--server_gpus=1",
+               f"--server_args={SERVER_ARGS}", "--benchmarks=livecodebench:2", f"--data_dir={data}",
+               f"--output_dir={out}", "--expname=slurm-lcb", *GEN_ARGS])
+    assert rc == 0, capsys.readouterr().out
+    assert S.wait_for("slurm-lcb", get_cluster_config(str(cfg)), poll_s=2, timeout_s=1500) == 0, \
+        "\n".join(p.read_text(errors="replace")[-2000:] for p in (out / "eval-logs").rglob("*.log"))
+    check_results(out, tiny_code_model, capsys)
+    assert list((out / "eval-logs").rglob("*sandbox*.log")), "no sandbox sidecar log"
