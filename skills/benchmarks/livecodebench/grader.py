@@ -5,8 +5,8 @@ then private ones, ``timeout`` seconds per test, stopping at the first failure.
 Like the reference it grades inline, right after generation, writing ``completion`` (the extracted
 code), ``question_id``, ``code_list`` and ``graded_list`` (``[True]`` only when every test passed).
 Rows are dispatched from threads; the sandbox decides how many programs run at once. Each program
-gets the upstream whole-problem limit, ``(timeout + 1) * tests + 5`` seconds (at most the sandbox
-service's 600 s); a program killed, exiting early or printing no verdict fails every test, as
+gets the upstream whole-problem limit, ``(timeout + 1) * tests + 5`` seconds (at most 600 s through
+the sandbox service); a program killed, exiting early or printing no verdict fails every test, as
 upstream. With ``$SKILLS_SANDBOX_URL`` (the ``sandbox`` sidecar of ``ns eval``) the service runs
 the programs; otherwise the local sandbox does, with ``$SKILLS_SANDBOX_PYTHON`` or ``.venv-sandbox``.
 """
@@ -29,7 +29,7 @@ from skills.config.errors import UsageError
 from skills.evaluation.registry import GradeContext, Grader
 
 STARTUP_S = 3.0  # interpreter start, numpy and harness import, on top of the upstream limit
-SERVICE_MAX_WALL_S = 600.0  # the sandbox service's ceiling for one execution
+SERVICE_MAX_WALL_S = 600.0  # the sandbox service's ceiling for one execution (the local one has none)
 DRIVER = Path(__file__).with_name("driver.py")  # the program the sandbox runs (our code, not the model's)
 
 
@@ -61,21 +61,25 @@ class Verdict:
 
 
 def _sandbox():
-    """(sandbox, execute kwargs): the service if configured, else the local one with our interpreter."""
+    """(sandbox, execute kwargs, longest wall limit): the service if configured (it picks the
+    interpreter and caps the limit), else the local sandbox with ``.venv-sandbox``'s interpreter."""
     from skills.sandbox import Sandbox, get_sandbox
 
     sandbox = get_sandbox()
-    python = sandbox_python() if isinstance(sandbox, Sandbox) else None
-    return sandbox, ({"python": python} if python else {})
+    if not isinstance(sandbox, Sandbox):
+        return sandbox, {}, SERVICE_MAX_WALL_S
+    python = sandbox_python()
+    return sandbox, ({"python": python} if python else {}), float("inf")
 
 
 def _execute(job: dict, wall_s: float, memory_mb: int):
     from skills.sandbox import Limits
 
-    sandbox, kwargs = _sandbox()
+    sandbox, kwargs, ceiling = _sandbox()
     nonce = secrets.token_hex(16)
     code = DRIVER.read_text(encoding="utf-8")
     files = {"job.json.gz": gzip.compress(json.dumps({**job, "nonce": nonce}).encode())}
+    wall_s = min(wall_s, ceiling)
     limits = Limits(wall_s=wall_s, cpu_s=wall_s, memory_mb=memory_mb)
     result = sandbox.execute(code, files=files, limits=limits, **kwargs)
     for line in reversed(result.stdout.splitlines()):
@@ -100,7 +104,7 @@ def check_harness() -> Dict[str, Any]:
 
 def run_program(code: str, sample: str, num_tests: int, timeout: int = 6, memory_mb: int = 4096) -> Verdict:
     """Grade one program against one problem (``sample`` = the harness's input_output JSON text)."""
-    wall = min((timeout + 1) * num_tests + 5 + STARTUP_S, SERVICE_MAX_WALL_S)
+    wall = (timeout + 1) * num_tests + 5 + STARTUP_S
     result, verdict = _execute({"input_output": sample, "code": code, "timeout": timeout}, wall, memory_mb)
     if verdict is None or verdict.get("status") != "ok":
         # upstream: no result from the worker process -> every test counts as failed
