@@ -131,6 +131,23 @@ else
   echo "$TINY_KEY" >"$TINY_STAMP"
 fi
 
+# LiveCodeBench test model: writes known programs (pass / wrong / timeout / error) for the default
+# split of the fixture mirror tests/fixtures/livecodebench, prepared here as the tests prepare it.
+CODE_KEY="$(cat scripts/make_tiny_code_model.py scripts/make_tiny_model.py tests/fixtures/livecodebench/*.jsonl \
+  | sha256sum | cut -c1-16)"
+CODE_STAMP="$MODELS/tiny-code/.setup-stamp"
+if stamp_ok "$CODE_STAMP" "$CODE_KEY" && [ -f "$MODELS/tiny-code/.done" ]; then
+  log "tiny code model present"
+else
+  log "building the tiny code model (offline, ~1 min)"
+  LCB_DATA="$ROOT/.cache/lcb-fixture-data"
+  "$VENV/bin/python" -m skills.cli.app prepare_data livecodebench --mirror tests/fixtures \
+    --split test_v6_2408_2505 --data_dir "$LCB_DATA"
+  OMP_NUM_THREADS=1 "$VLLM_VENV/bin/python" scripts/make_tiny_code_model.py \
+    --questions "$LCB_DATA/livecodebench/test_v6_2408_2505.jsonl" --model-dir "$MODELS/tiny-code"
+  echo "$CODE_KEY" >"$CODE_STAMP"
+fi
+
 if [ "${SKILLS_SKIP_SMOLLM2:-0}" = 1 ]; then
   log "SKILLS_SKIP_SMOLLM2=1: skipping SmolLM2"
 elif [ -f "$MODELS/smollm2-135m-instruct/.done" ]; then
