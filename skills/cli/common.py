@@ -69,4 +69,8 @@ def emit_plan(plan, dry_run, cluster) -> int:
         for note in plan.notes:
             print(note)
         return 0
+    import sys
+
+    for note in plan.notes:  # e.g. "gpqa: prompt ...: using skills' own wording" before hours of work
+        print(f"note: {note}", file=sys.stderr)
     return run_plan(plan, cluster)

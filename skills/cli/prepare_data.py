@@ -22,25 +22,56 @@ def prepare_data(
     expname: str = O("expname", "Slurm: experiment name of the preparation job.", default="prepare-data"),
     log_dir: Optional[str] = O("log_dir", "Slurm: log folder (default <data_dir>/prepare-logs)."),
     dry_run: bool = F("dry_run", "Slurm: print the job; submit nothing.", default=False),
+    prompts: bool = F("prompts", "Also fetch the reference prompt set (--no-prompts skips it).", default=True),
+    prompts_commit: Optional[str] = O("prompts_commit", "NeMo-Skills commit of the prompt set "
+                                      "(default $SKILLS_PROMPTS_COMMIT or the pinned one)."),
     cluster=None,
 ) -> int:
     """Download and format benchmark data: ns prepare_data aime24 gpqa --data_dir DIR [--split S]
-    [--mirror DIR]. Benchmark-specific flags (e.g. --split, --random_seed) are passed through."""
+    [--mirror DIR]. Benchmark-specific flags (e.g. --split, --random_seed) are passed through.
+    The reference's prompt set comes along into <data_dir>/.prompt-sets/ (--no-prompts skips it)."""
     names, extra = prepare_args(ctx)
     if extra_datasets:
         raise UsageError("--extra_datasets: ns prepare_data prepares built-in benchmarks only; a user-defined "
                          "benchmark folder brings its own <split>.jsonl files")
     if cluster.is_slurm:
+        extra += ([] if prompts else ["--no-prompts"]) + (["--prompts_commit", prompts_commit] if prompts_commit else [])
         return _prepare_on_slurm(cluster, names, extra, data_dir, mirror, expname, log_dir, dry_run)
     from pathlib import Path
 
     from skills.data.prepare import prepare_benchmarks
 
+    from skills.prompt_sets import pinned_commit
+
+    commit = pinned_commit(prompts_commit)  # a bad hash fails before any download
     written = prepare_benchmarks(names, Path(data_dir) if data_dir else None, Path(mirror) if mirror else None, extra)
     for bench, files in written.items():
         for f in files:
             print(f"{bench}: {f}")
+    if prompts:
+        _fetch_prompts(data_dir, mirror, commit)
     return 0
+
+
+def _fetch_prompts(data_dir: Optional[str], mirror: Optional[str], commit: str) -> None:
+    """The prompt set from the first mirror that has it; a download only when no mirror is in use."""
+    import os
+    import sys
+    from pathlib import Path
+
+    from skills.data import default_data_dir
+    from skills.data.sources import MIRROR_ENV
+    from skills.prompt_sets import MIRROR_NAME
+    from skills.prompt_sets.fetch import fetch_prompt_set
+
+    mirrors = [Path(m).expanduser() for m in (mirror, os.environ.get(MIRROR_ENV)) if m]
+    found = next((m for m in mirrors if (m / MIRROR_NAME).is_dir()), None)
+    if mirrors and found is None:  # offline set-up without the prompts: say so, do not reach for the network
+        print(f"warning: prompt set not fetched: no {MIRROR_NAME}/ in {', '.join(map(str, mirrors))}; jobs will "
+              "use skills' own prompt wording (--no-prompts silences this)", file=sys.stderr)
+        return
+    pset = fetch_prompt_set(Path(data_dir) if data_dir else default_data_dir(), commit, found)
+    print(f"prompts: {pset.label} -> {pset.root}")
 
 
 def _prepare_on_slurm(cfg, names, extra, data_dir, mirror, expname, log_dir, dry_run) -> int:

@@ -2,7 +2,9 @@
 
 Everything is written to a temporary file in the destination folder, fsync'ed and renamed over the
 target, so an interrupted prepare (or grading run) never leaves a half-written split behind: the
-target is either the old file or the complete new one.
+target is either the old file or the complete new one. The file gets the permissions a plain
+``open`` would give (the process umask), not ``mkstemp``'s private 0600: prepared data, outputs and
+metrics on a shared cluster must stay readable by the team.
 """
 
 from __future__ import annotations
@@ -17,12 +19,20 @@ from typing import IO, Any, Iterable, Iterator, Mapping, Tuple
 from skills.config.errors import UsageError
 
 
+def current_umask() -> int:
+    """The process umask (read without changing it for good)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_open(path: Path, mode: str = "w") -> Iterator[IO]:
     """Open a temp file next to ``path``; on success fsync + rename it to ``path``, else delete it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, 0o666 & ~current_umask())
     binary = "b" in mode
     try:
         with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as fh:

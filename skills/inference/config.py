@@ -61,6 +61,10 @@ class GenerateConfig:
     split: Optional[str] = None
 
     prompt_config: Optional[str] = None  # e.g. generic/math or a path to a .yaml
+    # folder of the fetched reference prompt set (None: $SKILLS_PROMPT_SET_DIR, else
+    # <data_dir>/.prompt-sets/nemo-skills/<commit>; "none": only our own prompts/)
+    prompt_set_dir: Optional[str] = None
+    code_tags: Optional[str] = None  # code_tags/<name>.yaml of the prompt set (few-shot code markers)
     prompt_format: str = "ns"  # ns (prompt_config) | openai (input lines carry `messages`)
     prompt_suffix: str = ""
     system_message: Optional[str] = None  # '' = explicitly empty system message

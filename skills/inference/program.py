@@ -150,7 +150,8 @@ def check_config(cfg: GenerateConfig) -> None:
     if cfg.prompt_format == "ns" and cfg.prompt_config:
         from skills.inference.prompts import load_prompt_config
 
-        load_prompt_config(cfg.prompt_config, cfg.examples_type, cfg.few_shot_examples)
+        load_prompt_config(cfg.prompt_config, cfg.examples_type, cfg.few_shot_examples, cfg.prompt_set_dir,
+                           cfg.data_dir, cfg.code_tags)
 
 
 # --------------------------------------------------------------------------- input
@@ -223,6 +224,12 @@ def build_output(cfg: GenerateConfig, row: Dict[str, Any], comp: Completion, sta
     return out
 
 
+def source_key_for(generation_key: str) -> str:
+    """``prompt_source`` for generations, ``<key>_prompt_source`` for e.g. the judge's ``judgement``,
+    so a judged line keeps the generation's source next to the judge's."""
+    return "prompt_source" if generation_key == "generation" else f"{generation_key}_prompt_source"
+
+
 # --------------------------------------------------------------------------- the task protocol
 
 class GenerationTask:
@@ -238,6 +245,8 @@ class GenerationTask:
 
     def __init__(self, cfg: GenerateConfig):
         self.cfg = cfg
+        self.prompt_source: Optional[str] = None  # recorded in every output line (prepare sets it)
+        self.prompt_notice: Optional[str] = None  # our wording instead of the reference's: said once in the log
 
     @classmethod
     def check(cls, cfg: GenerateConfig) -> None:
@@ -246,9 +255,11 @@ class GenerationTask:
 
     def prepare(self, entries: List[Tuple[int, Dict[str, Any]]], src: Path) -> List[Any]:
         builder = PromptBuilder(self.cfg)
+        self.prompt_source = builder.source
+        self.prompt_notice = builder.prompt.notice if builder.prompt is not None else None
         requests: List[Any] = []
         for lineno, row in entries:
-            msgs = builder.messages(row, f"{src}:{lineno}")
+            msgs = builder.messages(row, f"{src}:{lineno}", suffix=self.chat)
             requests.append(msgs if self.chat else messages_to_text(msgs, self.cfg, row))
         return requests
 
@@ -319,6 +330,7 @@ async def run_requests(task: GenerationTask, rows: List[Dict[str, Any]], request
         await client.wait_for_server()
         sem = asyncio.Semaphore(cfg.max_concurrent_requests)
         progress = Progress(len(rows), len(rows) - len(todo))
+        source_key = source_key_for(cfg.generation_key)
 
         async def one(i: int) -> None:
             async with sem:
@@ -329,6 +341,8 @@ async def run_requests(task: GenerationTask, rows: List[Dict[str, Any]], request
                         raise
                     # e.g. a prompt longer than the context: record it, keep the other hours of work
                     out = task.failed(rows[i], exc)
+            if task.prompt_source is not None:
+                out[source_key] = task.prompt_source
             journal.add(i, out)
             progress.update(out.get("num_generated_tokens"))
 
@@ -407,6 +421,8 @@ def run(cfg: GenerateConfig, task_cls: type = GenerationTask) -> int:
         entries = entries[: cfg.max_samples]
     rows = [row for _, row in entries]
     requests = task.prepare(entries, src)  # bad input fails here, before any file is touched
+    if task.prompt_notice:
+        log(f"NOTE: {task.prompt_notice}")
     if requests:
         log("Example prompt:\n" + task.describe(requests[0]))
     if cfg.dry_run:

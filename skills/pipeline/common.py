@@ -326,17 +326,55 @@ def parse_json_kwargs(text: Optional[str], flag: str) -> Dict[str, str]:
     return {str(k): v for k, v in value.items()}
 
 
-def check_program(tokens: Sequence[str], source: str, module: str = "skills.inference.generate"):
+def check_program(tokens: Sequence[str], source: str, module: str = "skills.inference.generate",
+                  prompt_set_dir: Optional[str] = None):
     """Run the generation module's own configuration checks (prompt config found, eval type and
     eval_config valid, ...) on the arguments a job will get, so mistakes fail before any job runs.
-    Returns the config the job will see."""
+    ``prompt_set_dir`` is where the job will find the reference prompt set (the user's
+    ``++prompt_set_dir`` still wins). Returns the config the job will see."""
     from skills.config.overrides import apply_overrides
     from skills.inference.program import task_of
 
     task = task_of(module)
+    first = [f"++prompt_set_dir={prompt_set_dir}"] if prompt_set_dir else []
     try:
-        cfg = apply_overrides([*tokens, "++output_file=-"], task.config_class)
+        cfg = apply_overrides([*first, *tokens, "++output_file=-"], task.config_class)
         task.check(cfg)
     except UsageError as exc:
         raise UsageError(f"{source}: {exc.message}") from None
     return cfg
+
+
+def prompt_set_for_plan(data_dir: str, cluster: ClusterConfig) -> Tuple[str, Optional[str]]:
+    """(``$SKILLS_PROMPT_SET_DIR`` for the jobs, folder to check prompts against here or None).
+
+    On a cluster reached over ssh the jobs' folder is remote: plan-time checks then use a set
+    fetched on this machine if there is one (``<default data dir>/.prompt-sets``)."""
+    from skills.prompt_sets import planned_dir
+
+    jobs = planned_dir(data_dir)
+    if cluster.is_slurm and cluster.ssh_tunnel is not None:
+        local = planned_dir(default_data_dir(None))
+        return jobs, local if local == "none" or os.path.isdir(local) else "none"
+    return jobs, jobs
+
+
+def add_prompt_notice(plan, cfg, bench: str) -> None:
+    """One plan note per benchmark whose prompt would be our own wording instead of the reference's."""
+    from skills.inference.prompts import prompt_notice
+
+    try:
+        notice = prompt_notice(cfg)
+    except UsageError:
+        return
+    if notice:
+        plan.notes.append(f"{bench}: {notice}")
+
+
+def set_prompt_env(jobs, value: str) -> None:
+    """Every generation and judge job learns where the reference prompt set is."""
+    from skills.prompt_sets import DIR_ENV
+
+    for job in jobs:
+        if job.kind in ("generation", "judge"):
+            job.env.setdefault(DIR_ENV, value)

@@ -23,7 +23,7 @@ from skills.config.overrides import validate_overrides
 from skills.pipeline.common import (
     PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_program,
     check_reserved, check_server_options, chunk_ids_for, client_overrides, default_data_dir, make_server,
-    output_name, pack, parallel_command, program_command, seed_overrides,
+    output_name, pack, parallel_command, program_command, prompt_set_for_plan, seed_overrides, set_prompt_env,
 )
 from skills.pipeline.plan import Job, Plan
 from skills.pipeline.sidecars import make_sidecars
@@ -104,6 +104,7 @@ class Bench:
     eval_config: Dict[str, Any] = field(default_factory=dict)
     generation_key: str = "generation"
     judge: Any = None  # (ServerOptions, tokens) when judged
+    prompt_notice: Optional[str] = None  # set when the job would use our wording, not the reference's
 
     @property
     def name(self) -> str:
@@ -213,7 +214,7 @@ def build_jobs(groups: List[List[Eval]], names: List[str], kind: str, server_opt
 
 
 def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: str, data_dir: str,
-                sample_client: List[str]) -> Tuple[Bench, List[Eval], Optional[str]]:
+                sample_client: List[str], prompt_check: Optional[str] = None) -> Tuple[Bench, List[Eval], Optional[str]]:
     """The generation runs of one benchmark still to do; (bench, evals, note about finished runs)."""
     from skills.evaluation import get_grader
     from skills.inference.program import task_of
@@ -235,7 +236,7 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
     # validate in command order: client, seed, benchmark defaults, user (user wins)
     probe = [*sample_client, *seed_overrides(seeds[0]), *defaults, *user]
     validate_overrides(probe, schema, source=f"{name} defaults + command line")
-    cfg = check_program(probe, name, module)
+    cfg = check_program(probe, name, module, prompt_check)
     defaults = validate_overrides(defaults, schema, source=f"benchmark {name} defaults")
     grader = get_grader(cfg.eval_type) if cfg.eval_type else None
     separate = grader is not None and grader.separate_step
@@ -245,6 +246,10 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
         sidecars += list(grader.sidecars)
     bench = Bench(spec, seeds, gen_dir, os.path.join(out, "eval-results", *sub),
                   grader if separate else None, cfg.eval_type, dict(cfg.eval_config), cfg.generation_key)
+    if prompt_check is not None:
+        from skills.inference.prompts import prompt_notice
+
+        bench.prompt_notice = prompt_notice(cfg)
     evals, done = [], 0
     for seed in seeds:
         merged = os.path.join(gen_dir, output_name(seed))
@@ -298,14 +303,18 @@ def build_eval_plan(o: EvalOptions) -> Plan:
 
     specs, groups = expand_groups(benches, o.extra_datasets, data_dir)
     sample_client, _ = client_overrides(o.server, None)
+    prompt_dir, prompt_check = prompt_set_for_plan(data_dir, cluster)
+    notice_check = prompt_check if prompt_check == prompt_dir else None  # remote set: cannot tell from here
     planned: List[Bench] = []
     evals: List[Eval] = []
     for spec, count in specs:
-        bench, bench_evals, note = _plan_bench(spec, count, o, out, data_dir, sample_client)
+        bench, bench_evals, note = _plan_bench(spec, count, o, out, data_dir, sample_client, prompt_check)
         if note:
             plan.notes.append(note)
+        if bench.prompt_notice and notice_check:
+            plan.notes.append(f"{spec.name}: {bench.prompt_notice}")
         if spec.judge is not None or o.judge.any_set:
-            bench.judge = stages.judge_settings(spec, o.judge, judge_extra)
+            bench.judge = stages.judge_settings(spec, o.judge, judge_extra, prompt_check, plan if notice_check else None)
         planned.append(bench)
         evals.extend(bench_evals)
 
@@ -323,6 +332,7 @@ def build_eval_plan(o: EvalOptions) -> Plan:
             if last[job.name] not in names:
                 names.append(last[job.name])
     stages.add_later_stages(plan, planned, groups, producers, o, ports, log_dir, needed_env)
+    set_prompt_env(plan.jobs, prompt_dir)
     if not evals and not any(j.kind in ("judge", "grading") for j in plan.jobs):
         plan.notes.append("All generations are done; nothing to generate (--rerun_done to redo).")
     plan.required_env = sorted(needed_env | {e.strip() for e in cluster.required_env_vars if "=" not in e})

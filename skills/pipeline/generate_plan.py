@@ -14,7 +14,7 @@ from skills.config.overrides import validate_overrides
 from skills.pipeline.common import (
     PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_program,
     check_reserved, check_server_options, chunk_ids_for, client_overrides, default_data_dir, make_server,
-    output_name, parse_ids, program_command, seed_overrides,
+    output_name, parse_ids, program_command, prompt_set_for_plan, seed_overrides, set_prompt_env,
 )
 from skills.pipeline.plan import Job, Plan
 from skills.pipeline.sidecars import make_sidecars
@@ -95,7 +95,10 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
     schema = task_of(module).config_class
     validate_overrides([*sample_client, *seed_overrides(seeds[0]), *defaults, *o.overrides], schema,
                        source="the command line")
-    cfg = check_program([*sample_client, *seed_overrides(seeds[0]), *defaults, *o.overrides], "ns generate", module)
+    pdata = default_data_dir(o.data_dir)
+    prompt_dir, prompt_check = prompt_set_for_plan(pdata if cluster.is_slurm else os.path.abspath(pdata), cluster)
+    cfg = check_program([*sample_client, *seed_overrides(seeds[0]), *defaults, *o.overrides], "ns generate", module,
+                        prompt_check)
     if cfg.eval_type:
         from skills.evaluation import get_grader
 
@@ -104,6 +107,12 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
     defaults = validate_overrides(defaults, schema)
     plan = Plan(expname=o.expname, cluster=cluster.name, executor=cluster.executor, output_dir=out,
                 log_dir=log_dir, run_after=list(o.slurm.run_after))
+    if prompt_check == prompt_dir:
+        from skills.inference.prompts import prompt_notice
+
+        notice = prompt_notice(cfg)
+        if notice:
+            plan.notes.append(notice)
     ports = PortAllocator(cluster)
     jobs: List[Job] = []
     needed = set()
@@ -137,6 +146,7 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
                       env={k: v for sc in sidecars for k, v in sc.client_env.items()})
             jobs.append(apply_slurm(job, cluster, o.slurm))
     plan.jobs, _ = chain(jobs, o.slurm.dependent_jobs)
+    set_prompt_env(plan.jobs, prompt_dir)
     plan.required_env = sorted(needed | {e.strip() for e in cluster.required_env_vars if "=" not in e})
     if not plan.jobs:
         plan.notes.append("All jobs are completed; nothing to run (--rerun_done to redo).")

@@ -50,14 +50,21 @@ def judge_server(spec: BenchmarkSpec, j) -> ServerOptions:
     return opts
 
 
-def judge_settings(spec: BenchmarkSpec, j, judge_extra: List[str]) -> Tuple[ServerOptions, List[str]]:
-    """The judge's server and its generation tokens, validated now."""
+def judge_settings(spec: BenchmarkSpec, j, judge_extra: List[str], prompt_check: Optional[str] = None,
+                   plan: Optional[Plan] = None) -> Tuple[ServerOptions, List[str]]:
+    """The judge's server and its generation tokens, validated now (a prompt notice goes to ``plan``)."""
     jopts = judge_server(spec, j)
     check_server_options(jopts, "--judge_server", "--judge_model")
     jclient, _ = client_overrides(jopts, None)
     jdefaults = list(spec.judge.args) if spec.judge else list(GENERIC_JUDGE_ARGS)
     validate_overrides([*jclient, *jdefaults, *judge_extra], source=f"{spec.name} judge arguments")
-    check_program([*jclient, *jdefaults, *judge_extra], f"{spec.name} judge")
+    cfg = check_program([*jclient, *jdefaults, *judge_extra], f"{spec.name} judge", prompt_set_dir=prompt_check)
+    if plan is not None:
+        from skills.inference.prompts import prompt_notice
+
+        notice = prompt_notice(cfg)
+        if notice:
+            plan.notes.append(f"{spec.name} judge: {notice}")
     return jopts, validate_overrides([*jdefaults, *judge_extra])
 
 
