@@ -124,13 +124,16 @@ def build_request(cfg: Any, messages: Optional[List[dict]] = None, prompt: Optio
     inf = cfg.inference
     server_type = cfg.server.server_type
     body: Dict[str, Any] = {"model": cfg.server.model}
+    reasoning_api = server_type == "openai" and is_openai_reasoning_model(cfg.server.model)
     if messages is not None:
         path = "/chat/completions"
+        if reasoning_api:  # o-series / gpt-5 take instructions as a "developer" message, as the reference sends
+            messages = [{**m, "role": "developer"} if m.get("role") == "system" else m for m in messages]
         body["messages"] = messages
     else:
         path = "/completions"
         body["prompt"] = prompt
-    if not (server_type == "openai" and is_openai_reasoning_model(cfg.server.model)):
+    if not reasoning_api:
         body["temperature"] = inf.temperature  # o-series / gpt-5 reject any sampling field
         body["top_p"] = inf.top_p
     body["seed"] = inf.random_seed

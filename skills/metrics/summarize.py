@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from skills.config.errors import UsageError
+from skills.data.io import atomic_open
 from skills.metrics.base import Metrics, Scorer
 from skills.metrics.compute import compute_metrics
 from skills.metrics.groups import add_benchmark_groups
+from skills.metrics.provenance import bench_sources, sidecar_path, table_warning
 from skills.metrics.table import render_table
 from skills.metrics.types import make_scorer, metric_type_for
 
@@ -111,6 +113,8 @@ def summarize_results(
     results: Dict[str, Metrics] = {}
     scorers: Dict[str, Tuple[Scorer, int]] = {}
     skipped: List[UsageError] = []
+    sources: Dict[str, Dict[str, object]] = {}
+    warnings: List[str] = []
     for d in dirs:
         try:
             scorer = make_scorer(metric_type_for(d.name, metric_type, extra_datasets, data_dir), d.name)
@@ -121,6 +125,7 @@ def summarize_results(
             skipped.append(exc)
             continue
         files = result_files(d)
+        sources[d.name] = bench_sources(d.name, files, warnings)
         for name, metrics in compute_metrics(d.name, files, scorer, max_samples, max_seq_len, show_ci).items():
             results[name] = metrics
             scorers[name] = (scorer, len(files))
@@ -144,9 +149,14 @@ def summarize_results(
         out.extend(lines)
         out.extend(["", ""])
     path = Path(save_metrics_path) if save_metrics_path else root / "metrics.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as f:
+    with atomic_open(path) as f:  # a killed job never leaves half a metrics.json behind
         json.dump(results, f, indent=2)
+    sources = {k: v for k, v in sources.items() if v}
+    if sources:
+        with atomic_open(sidecar_path(path)) as f:
+            json.dump(sources, f, indent=2)
+    for line in warnings + table_warning(sources):
+        print(f"Warning: {line}", file=sys.stderr)
     return "\n".join(out) + "\n" if out else "", path
 
 

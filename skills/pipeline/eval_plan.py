@@ -189,6 +189,26 @@ def _name_jobs(groups: List[List[Eval]], prefix: str) -> List[str]:
     return out
 
 
+def job_concurrency(group: List[Eval], api: bool) -> Tuple[List[int], int]:
+    """``++max_concurrent_requests`` as a limit on a whole job talking to an API (e.g. the HLE judge's
+    8 seeds in one job): (per-command shares, parallel lanes). A hosted server keeps the reference's
+    per-command meaning, and so does a job with one command: ([], len(group))."""
+    if not api or len(group) < 2:
+        return [], len(group)
+    limit = min(_requested(e.tokens) for e in group)
+    lanes = min(len(group), limit)
+    return [limit // lanes + (1 if k < limit % lanes else 0) for k in range(lanes)], lanes
+
+
+def _requested(tokens: List[str]) -> int:
+    value = 512  # GenerateConfig's default
+    for tok in tokens:
+        key, _, raw = tok.lstrip("+").partition("=")
+        if key == "max_concurrent_requests" and raw.isdigit():
+            value = int(raw)
+    return max(value, 1)
+
+
 def build_jobs(groups: List[List[Eval]], names: List[str], kind: str, server_opts: ServerOptions,
                o: EvalOptions, ports: PortAllocator, log_dir: str, needed_env: set) -> List[Job]:
     """One job per group of evals: its server, its sidecars, the evals run side by side."""
@@ -197,10 +217,14 @@ def build_jobs(groups: List[List[Eval]], names: List[str], kind: str, server_opt
         server = make_server(server_opts, o.cluster, ports)
         client, secrets = client_overrides(server_opts, server)
         needed_env.update(secrets)
+        shares, lanes = job_concurrency(group, server is None)
         cmds = []
-        for e in group:
-            cmd = program_command(e.module, [*e.tokens[:3], *client, *e.tokens[3:]])
+        for i, e in enumerate(group):
+            extra = [f"++max_concurrent_requests={shares[i % lanes]}"] if shares else []
+            cmd = program_command(e.module, [*e.tokens[:3], *client, *e.tokens[3:], *extra])
             cmds.append(f"{cmd} && {e.merge}" if e.merge else cmd)
+        if lanes < len(cmds):  # fewer requests allowed than evals: run them in `lanes` sequential lanes
+            cmds = [" && ".join(f"( {c} )" for c in cmds[k::lanes]) for k in range(lanes)]
         sidecars = make_sidecars([s for e in group for s in e.sidecars], o.cluster, ports)
         job = Job(
             name=name, kind=kind, commands=[parallel_command(cmds)], server=server, sidecars=sidecars,
