@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional
 class InferenceConfig:
     """Sampling parameters sent with every request."""
 
-    endpoint_type: str = "chat"  # chat | text
+    endpoint_type: str = "chat"  # chat | text | responses (the OpenAI Responses API, POST /responses)
     temperature: float = 0.0
     top_k: int = -1
     top_p: float = 0.95
@@ -25,7 +25,7 @@ class InferenceConfig:
     tokens_to_generate: Optional[int] = None
     repetition_penalty: float = 1.0
     top_logprobs: Optional[int] = None
-    timeout: float = 14400.0  # seconds per request; long enough for 32k-65k-token reasoning
+    timeout: Optional[float] = 14400.0  # seconds per request (null: no limit); long enough for 32k-65k-token reasoning
     reasoning_effort: Optional[str] = None
     stop: List[str] = field(default_factory=list)
     extra_body: Dict[str, Any] = field(default_factory=dict)
@@ -47,6 +47,12 @@ class ServerConfig:
     retry_max_delay_s: float = 60.0
     wait_for_server_s: float = 3600.0  # how long to wait for a booting server before failing
     tokenizer: Optional[str] = None
+    use_v1_endpoint: bool = True  # False: base_url is http://{host}:{port} without /v1
+    # reference spellings: enable_soft_fail = ++soft_fail; on a context-length error,
+    # context_limit_retry_strategy=reduce_generation retries once with max_tokens cut to what fits
+    enable_soft_fail: bool = False
+    context_limit_retry_strategy: Optional[str] = None
+    num_special_tokens_budget: int = 100
 
 
 @dataclass
@@ -104,6 +110,10 @@ class GenerateConfig:
 
     # tool calling (passed through to the server)
     tools: Optional[List[Dict[str, Any]]] = None
+
+    # the reference's litellm disk cache: our resume journal (<output>-async) already keeps every
+    # finished request across a killed job, so this only logs that it is covered
+    enable_litellm_cache: bool = False
 
     # accepted for compatibility with the reference's commands
     use_completions_api: bool = False

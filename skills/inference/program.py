@@ -122,8 +122,22 @@ def check_config(cfg: GenerateConfig) -> None:
         raise UsageError("prompt_format=ns needs ++prompt_config=NAME (or ++prompt_format=openai)")
     if cfg.prompt_format == "openai" and cfg.prompt_config:
         raise UsageError("prompt_format=openai builds prompts from each line's 'messages'; drop ++prompt_config")
-    if cfg.inference.endpoint_type not in ("chat", "text"):
-        raise UsageError(f"inference.endpoint_type must be 'chat' or 'text', not '{cfg.inference.endpoint_type}'")
+    if cfg.inference.endpoint_type not in ("chat", "text", "responses"):
+        raise UsageError(f"inference.endpoint_type must be chat, text or responses, not '{cfg.inference.endpoint_type}'")
+    strategy = cfg.server.context_limit_retry_strategy
+    if strategy is not None:
+        if strategy in ("reduce_prompt_from_start", "reduce_prompt_from_end"):
+            raise UsageError(f"server.context_limit_retry_strategy={strategy} (the reference trims the prompt with a "
+                             "tokenizer) is not implemented; use reduce_generation, or ++soft_fail=True alone")
+        if strategy != "reduce_generation":
+            raise UsageError(f"server.context_limit_retry_strategy must be reduce_generation, not '{strategy}'")
+        if not (cfg.soft_fail or cfg.server.enable_soft_fail):
+            raise UsageError("server.context_limit_retry_strategy needs ++server.enable_soft_fail=True (as in the reference)")
+    if cfg.server.enable_soft_fail:
+        cfg.soft_fail = True
+    if cfg.enable_litellm_cache:
+        log("enable_litellm_cache: finished requests are kept by the resume journal (<output>-async); "
+            "no separate cache is needed")
     if cfg.inference.endpoint_type == "text" and cfg.inference.tokens_to_generate is None:
         raise UsageError("inference.endpoint_type=text needs ++inference.tokens_to_generate")
     if cfg.use_completions_api:
@@ -138,7 +152,7 @@ def check_config(cfg: GenerateConfig) -> None:
         raise UsageError("max_concurrent_requests must be >= 1")
     if not cfg.output_file and not cfg.dry_run:
         raise UsageError("++output_file=PATH is required")
-    if cfg.chat_template_kwargs and cfg.inference.endpoint_type == "chat":
+    if cfg.chat_template_kwargs and cfg.inference.endpoint_type != "text":
         if "chat_template_kwargs" in (cfg.inference.extra_body or {}):
             raise UsageError("chat_template_kwargs given both directly and in inference.extra_body")
         cfg.inference.extra_body = {**cfg.inference.extra_body,
@@ -269,7 +283,8 @@ class GenerationTask:
 
     @property
     def chat(self) -> bool:
-        return self.cfg.inference.endpoint_type == "chat"
+        """Messages are sent (chat completions or the Responses API), not a templated text prompt."""
+        return self.cfg.inference.endpoint_type != "text"
 
     async def complete(self, client: Client, request: Any, **body: Any) -> Completion:
         """One request: chat messages or a text prompt (``body`` adds fields such as ``tools``)."""
