@@ -44,6 +44,13 @@ def split_extra(ctx: click.Context, positional: bool = False) -> Tuple[List[str]
     return overrides, rest
 
 
+def not_applicable(flag: str, why: str) -> None:
+    """A reference option accepted here without an effect: one line saying why."""
+    import sys
+
+    print(f"note: {flag} does not apply here: {why}", file=sys.stderr)
+
+
 def require(**values) -> None:
     for flag, value in values.items():
         if value is None or value == "":

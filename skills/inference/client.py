@@ -91,7 +91,8 @@ def resolve_base_url(server: Any) -> str:
     """``server.base_url`` or ``http://host:port/v1``; trailing slash removed."""
     url = server.base_url
     if url in (None, "", "None"):
-        url = f"http://{server.host}:{server.port}" + ("/v1" if getattr(server, "use_v1_endpoint", True) else "")
+        v1 = getattr(server, "use_v1_endpoint", True) and server.server_type != "megatron"  # Megatron: no /v1
+        url = f"http://{server.host}:{server.port}" + ("/v1" if v1 else "")
     return url.rstrip("/")
 
 

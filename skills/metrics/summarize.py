@@ -13,7 +13,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from skills.config.errors import UsageError
 from skills.data.io import atomic_open
@@ -98,6 +98,8 @@ def summarize_results(
     show_ci: bool = False,
     extra_datasets: Optional[str] = None,
     data_dir: Optional[str] = None,
+    metrics_kwargs: Optional[Dict[str, Any]] = None,
+    wandb: Optional[Dict[str, Optional[str]]] = None,
 ) -> Tuple[str, Path]:
     """Compute everything, write metrics.json; returns (table text, metrics.json path)."""
     wanted = [b.strip() for b in benchmarks.split(",")] if benchmarks else None
@@ -105,8 +107,13 @@ def summarize_results(
         raise UsageError(f"--benchmarks has an empty item: '{benchmarks}'")
     if max_seq_len is not None and max_seq_len <= 0:
         raise UsageError(f"--max_seq_len must be > 0, got {max_seq_len}")
+    metrics_kwargs = dict(metrics_kwargs or {})
+    if wandb and wandb.get("name"):
+        from skills.metrics.wandb_log import check_names
+
+        check_names(wandb["name"], wandb.get("group"), wandb.get("project"))
     if metric_type:
-        make_scorer(metric_type)  # an unknown or unsupported --metric_type fails before any scan
+        make_scorer(metric_type, **metrics_kwargs)  # an unknown or unsupported --metric_type fails before any scan
     root, dirs, groups = find_benchmarks(Path(results_dir), wanted)
     if not dirs:
         return f"No benchmarks found in {results_dir}\n", Path()
@@ -117,7 +124,7 @@ def summarize_results(
     warnings: List[str] = []
     for d in dirs:
         try:
-            scorer = make_scorer(metric_type_for(d.name, metric_type, extra_datasets, data_dir), d.name)
+            scorer = make_scorer(metric_type_for(d.name, metric_type, extra_datasets, data_dir), d.name, **metrics_kwargs)
         except UsageError as exc:
             if wanted or len(dirs) == 1:  # asked for by name, or nothing else to show: an error
                 raise
@@ -157,6 +164,10 @@ def summarize_results(
             json.dump(sources, f, indent=2)
     for line in warnings + table_warning(sources):
         print(f"Warning: {line}", file=sys.stderr)
+    if wandb and wandb.get("name"):
+        from skills.metrics.wandb_log import log_metrics
+
+        log_metrics(results, wandb["name"], wandb.get("group"), wandb.get("project"))
     return "\n".join(out) + "\n" if out else "", path
 
 
@@ -198,15 +209,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="prepared data folder (definitions of generated benchmarks, e.g. RULER setups)")
     p.add_argument("--show_ci", "--show-ci", "--with_ci", action="store_true",
                    help="add 95%% confidence intervals of pass@1[avg-of-k] to the table and metrics.json")
+    p.add_argument("--metrics_kwargs", "--metrics-kwargs", default="",
+                   help="JSON object of keyword arguments for the metric classes (e.g. compute_no_answer)")
+    p.add_argument("--wandb_name", "--wandb-name", default=None, help="log the metrics to this W&B run")
+    p.add_argument("--wandb_group", "--wandb-group", default=None)
+    p.add_argument("--wandb_project", "--wandb-project", default="nemo-skills")
     return p
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        from skills.pipeline.common import parse_json_kwargs
+
         text, path = summarize_results(
             args.results_dir, args.benchmarks, args.save_metrics_path, args.max_samples,
             args.max_seq_len, args.metric_type, args.show_ci, args.extra_datasets, args.data_dir,
+            parse_json_kwargs(args.metrics_kwargs, "--metrics_kwargs"),
+            {"name": args.wandb_name, "group": args.wandb_group, "project": args.wandb_project},
         )
     except UsageError as exc:
         print(f"Error: {exc.message}", file=sys.stderr)

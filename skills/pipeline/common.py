@@ -18,9 +18,9 @@ from skills.config.cluster import ClusterConfig
 from skills.config.errors import UsageError
 from skills.pipeline.plan import Job, ServerSpec
 
-HOSTED_TYPES = ("vllm", "sglang", "trtllm")
-API_TYPES = ("openai", "azureopenai", "gemini", "generic")
-SERVER_TYPES = HOSTED_TYPES + API_TYPES
+HOSTED_TYPES = ("vllm", "sglang", "trtllm", "megatron", "generic")  # generic: --server_entrypoint starts it
+API_TYPES = ("openai", "azureopenai", "gemini", "generic")  # generic: any OpenAI-compatible endpoint
+SERVER_TYPES = tuple(dict.fromkeys(HOSTED_TYPES + API_TYPES))
 SAMPLING_DEFAULTS = ("++inference.temperature=0.7", "++inference.top_k=-1", "++inference.top_p=0.95")
 # API hosts whose key must be present (passed by NAME, never by value)
 API_KEY_BY_HOST = {
@@ -164,6 +164,8 @@ def check_server_options(opts: ServerOptions, flag: str = "--server", model_flag
                              f"{', '.join(HOSTED_TYPES)}")
         if not opts.model:
             raise UsageError(f"a self-hosted server ({flag}_gpus) needs {model_flag}")
+        if st == "generic" and not opts.server_entrypoint:
+            raise UsageError(f"a self-hosted {flag}_type=generic needs {flag}_entrypoint (the command that starts it)")
     else:
         if not (opts.server_address or DEFAULT_ADDRESS.get(st)):
             raise UsageError(f"{flag}_type={st} without {flag}_gpus needs {flag}_address (an existing server)")
@@ -203,7 +205,8 @@ def make_server(opts: ServerOptions, cluster: ClusterConfig, ports: PortAllocato
     gpus = int(opts.server_gpus or 0)
     command = build_server_command(
         opts.server_type, opts.model, port, gpus, opts.server_nodes, opts.server_args or "",
-        python=env.interpreter(), prefix=env.command_prefix,
+        python=env.interpreter(), prefix=env.command_prefix, entrypoint=opts.server_entrypoint,
+        slurm=cluster.is_slurm,
     )
     container = opts.server_container or env.container or cluster.container(opts.server_type)  # type: ignore
     return ServerSpec(
@@ -217,7 +220,9 @@ def make_server(opts: ServerOptions, cluster: ClusterConfig, ports: PortAllocato
 def client_overrides(opts: ServerOptions, server: Optional[ServerSpec]) -> Tuple[List[str], List[str]]:
     """(``++server.*`` tokens, secret env NAMES) for the generation program."""
     if server is not None:
-        base_url = f"http://127.0.0.1:{server.port}/v1"
+        from skills.servers.commands import client_base_url
+
+        base_url = client_base_url(server.server_type, "127.0.0.1", server.port)
     else:
         base_url = opts.server_address or DEFAULT_ADDRESS.get(opts.server_type or "", "")
     toks = [f"++server.server_type={opts.server_type}", f"++server.base_url={base_url}",

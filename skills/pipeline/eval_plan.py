@@ -23,10 +23,15 @@ from skills.config.overrides import validate_overrides
 from skills.pipeline.common import (
     PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_program,
     check_reserved, check_server_options, chunk_ids_for, client_overrides, default_data_dir, make_server,
-    output_name, pack, parallel_command, program_command, prompt_set_for_plan, seed_overrides, set_prompt_env,
+    output_name, pack, parallel_command, parse_json_kwargs, program_command, prompt_set_for_plan, seed_overrides,
+    set_prompt_env,
 )
 from skills.pipeline.plan import Job, Plan
 from skills.pipeline.sidecars import make_sidecars
+
+
+JUDGE_KWARGS = ("model", "server_type", "server_address", "server_gpus", "server_nodes", "server_args",
+                "server_entrypoint", "server_container", "generation_type", "generation_module")
 
 
 @dataclass
@@ -38,18 +43,36 @@ class JudgeOptions:
     server_nodes: Optional[int] = None
     server_args: Optional[str] = None
     extra_judge_args: str = ""
+    server_entrypoint: Optional[str] = None
+    server_container: Optional[str] = None
+    generation_module: Optional[str] = None
+    pipeline: Dict[str, Any] = field(default_factory=dict)  # --judge_pipeline_kwargs, applied last
 
     @classmethod
-    def from_server(cls, values: Dict[str, Any], extra_judge_args: str = "") -> "JudgeOptions":
-        """From the ``--judge_*`` options (None = not given)."""
+    def from_server(cls, values: Dict[str, Any], extra_judge_args: str = "",
+                    pipeline_kwargs: Optional[str] = None) -> "JudgeOptions":
+        """From the ``--judge_*`` options (None = not given) and ``--judge_pipeline_kwargs`` (JSON)."""
+        from skills.pipeline.common import parse_json_kwargs
+        from skills.pipeline.compat import generation_module
+
+        pipeline = parse_json_kwargs(pipeline_kwargs, "--judge_pipeline_kwargs")
+        unknown = [k for k in pipeline if k not in JUDGE_KWARGS]
+        if unknown:
+            raise UsageError(f"--judge_pipeline_kwargs: unknown key '{unknown[0]}' (known: {', '.join(JUDGE_KWARGS)})")
+        if "generation_type" in pipeline or "generation_module" in pipeline:
+            pipeline["generation_module"] = generation_module(pipeline.pop("generation_type", None),
+                                                              pipeline.get("generation_module"), "--judge_generation")
         return cls(values.get("model"), values.get("server_type"), values.get("server_address"),
                    values.get("server_gpus"), values.get("server_nodes"), values.get("server_args"),
-                   extra_judge_args or "")
+                   extra_judge_args or "", values.get("server_entrypoint"), values.get("server_container"),
+                   values.get("generation_module"), pipeline)
 
     @property
     def any_set(self) -> bool:
+        """Any ``--judge_*`` option given: every benchmark gets a judge step (as in the reference)."""
         return any(v is not None for v in (self.model, self.server_type, self.server_address,
-                                           self.server_gpus, self.server_nodes, self.server_args))
+                                           self.server_gpus, self.server_nodes, self.server_args,
+                                           self.server_entrypoint, self.server_container, self.generation_module))
 
 
 @dataclass
@@ -74,6 +97,10 @@ class EvalOptions:
     with_sandbox: bool = False
     auto_summarize_results: bool = True
     generation_module: Optional[str] = None  # overrides every benchmark's module
+    single_node_mode: str = "parallel"  # evals packed into one job: parallel | sequential
+    metrics_kwargs: Optional[str] = None  # JSON for the metric classes, forwarded to the metrics jobs
+    wandb: Any = None  # skills.pipeline.compat.WandbOptions
+    extra_datasets_type: Optional[str] = None  # local | cluster
 
 
 @dataclass
@@ -89,6 +116,7 @@ class Eval:
     module: str
     merge: Optional[str] = None  # chunk merge command, appended after the generation
     sidecars: Tuple[str, ...] = ()
+    post: Optional[str] = None  # e.g. --log_samples upload, after the merge
 
 
 @dataclass
@@ -217,13 +245,16 @@ def build_jobs(groups: List[List[Eval]], names: List[str], kind: str, server_opt
         server = make_server(server_opts, o.cluster, ports)
         client, secrets = client_overrides(server_opts, server)
         needed_env.update(secrets)
-        shares, lanes = job_concurrency(group, server is None)
+        sequential = getattr(o, "single_node_mode", "parallel") == "sequential"
+        shares, lanes = job_concurrency(group, server is None and not sequential)
         cmds = []
         for i, e in enumerate(group):
             extra = [f"++max_concurrent_requests={shares[i % lanes]}"] if shares else []
             cmd = program_command(e.module, [*e.tokens[:3], *client, *e.tokens[3:], *extra])
-            cmds.append(f"{cmd} && {e.merge}" if e.merge else cmd)
-        if lanes < len(cmds):  # fewer requests allowed than evals: run them in `lanes` sequential lanes
+            cmds.append(" && ".join(c for c in (cmd, e.merge, e.post) if c))
+        if sequential and len(cmds) > 1:  # --single_node_mode=sequential: one after the other
+            cmds = [" && ".join(f"( {c} )" for c in cmds)]
+        elif lanes < len(cmds):  # fewer requests allowed than evals: run them in `lanes` sequential lanes
             cmds = [" && ".join(f"( {c} )" for c in cmds[k::lanes]) for k in range(lanes)]
         sidecars = make_sidecars([s for e in group for s in e.sidecars], o.cluster, ports)
         job = Job(
@@ -291,7 +322,11 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
                                  ["python", "-m", "skills.inference.merge_chunks", merged, *all_chunks])
             tokens = [f"++input_file={input_file}", f"++output_file={merged}", "++skip_filled=True",
                       *seed_overrides(seed), *chunk_toks, *defaults, *user, *extra]
-            evals.append(Eval(name, seed, chunk, tokens, path, marker, module, merge, tuple(sidecars)))
+            post = None
+            wandb = getattr(o, "wandb", None)
+            if wandb is not None and wandb.log_samples and seed == seeds[0]:  # the first seed, as the reference
+                post = wandb.samples_command(merged, o.expname, guard=chunk is not None)
+            evals.append(Eval(name, seed, chunk, tokens, path, marker, module, merge, tuple(sidecars), post))
     note = (f"{name}: {done} of {len(seeds) * len(chunks)} runs already done (.done markers; --rerun_done to "
             "redo)") if done else None
     return bench, evals, note
@@ -306,6 +341,10 @@ def build_eval_plan(o: EvalOptions) -> Plan:
     check_expname(o.expname)
     extra_datasets_dir(o.extra_datasets)  # a missing folder is an error even if unused
     check_server_options(o.server)
+    if o.single_node_mode not in ("parallel", "sequential"):
+        raise UsageError(f"--single_node_mode must be parallel or sequential, not '{o.single_node_mode}'")
+    check_extra_datasets_type(o.extra_datasets_type, cluster)
+    parse_json_kwargs(o.metrics_kwargs, "--metrics_kwargs")  # a typo fails now, not in the metrics job
     if o.starting_seed < 0:
         raise UsageError("--starting_seed must be >= 0")
     if o.num_jobs is not None and (o.num_jobs == 0 or o.num_jobs < -1):
@@ -357,10 +396,29 @@ def build_eval_plan(o: EvalOptions) -> Plan:
                 names.append(last[job.name])
     stages.add_later_stages(plan, planned, groups, producers, o, ports, log_dir, needed_env)
     set_prompt_env(plan.jobs, prompt_dir)
+    if o.wandb is not None and (o.wandb.wandb_name or o.wandb.log_samples):
+        from skills.pipeline.compat import wandb_secrets
+
+        wandb_secrets(j for j in plan.jobs if j.kind in ("metrics", "generation"))
     if not evals and not any(j.kind in ("judge", "grading") for j in plan.jobs):
         plan.notes.append("All generations are done; nothing to generate (--rerun_done to redo).")
     plan.required_env = sorted(needed_env | {e.strip() for e in cluster.required_env_vars if "=" not in e})
     return plan
+
+
+def check_extra_datasets_type(kind: Optional[str], cluster: ClusterConfig) -> None:
+    """``local``: the folder is on this machine; ``cluster`` (Slurm): on the cluster, which is this
+    machine when ns runs there (no ssh tunnel). Reading it over ssh is not implemented."""
+    kind = kind or os.environ.get("SKILLS_EXTRA_DATASETS_TYPE") or os.environ.get("NEMO_SKILLS_EXTRA_DATASETS_TYPE")
+    if kind in (None, "", "local"):
+        return
+    if kind != "cluster":
+        raise UsageError(f"--extra_datasets_type must be local or cluster, not '{kind}'")
+    if not cluster.is_slurm:
+        raise UsageError("--extra_datasets_type=cluster is only valid with a Slurm cluster config")
+    if cluster.ssh_tunnel is not None:
+        raise UsageError("--extra_datasets_type=cluster over an ssh tunnel is not implemented; copy the folder "
+                         "to this machine and use --extra_datasets_type=local")
 
 
 def missing_env(plan: Plan) -> List[str]:

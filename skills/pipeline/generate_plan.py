@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Any, List, Optional
 
 from skills.benchmarks import extra_datasets_dir
 from skills.config.cluster import ClusterConfig
@@ -43,6 +43,9 @@ class GenerateOptions:
     rerun_done: bool = False
     with_sandbox: bool = False
     generation_module: Optional[str] = None
+    preprocess_cmd: Optional[str] = None  # shell, before the generation ({random_seed} filled)
+    postprocess_cmd: Optional[str] = None  # shell, after it
+    wandb: Any = None  # skills.pipeline.compat.WandbOptions (--log_samples)
 
 
 def _seeds(o: GenerateOptions) -> List[Optional[int]]:
@@ -55,6 +58,17 @@ def _seeds(o: GenerateOptions) -> List[Optional[int]]:
             raise UsageError("--num_random_seeds must be >= 0")
         return list(range(o.starting_seed, o.starting_seed + o.num_random_seeds)) or [None]
     return [None]
+
+
+def _shell(template: Optional[str], seed: Optional[int]) -> Optional[str]:
+    """``--preprocess_cmd``/``--postprocess_cmd`` with ``{random_seed}`` filled (str.format, as the reference)."""
+    if not template:
+        return None
+    try:
+        return f"( {template.format(random_seed=seed)} )"
+    except (KeyError, IndexError, ValueError) as exc:
+        raise UsageError(f"--preprocess_cmd/--postprocess_cmd {template!r}: only {{random_seed}} can be filled "
+                         f"({exc}); double other braces") from None
 
 
 def build_generate_plan(o: GenerateOptions) -> Plan:
@@ -137,6 +151,9 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
                 parts = [os.path.join(out, output_name(seed, c)) for c in range(o.num_chunks or 0)]
                 cmd += " && " + " ".join(shlex.quote(t) for t in
                                          ["python", "-m", "skills.inference.merge_chunks", merged, *parts])
+            cmd = " && ".join(c for c in (_shell(o.preprocess_cmd, seed), cmd, _shell(o.postprocess_cmd, seed)) if c)
+            if o.wandb is not None and o.wandb.log_samples and seed == seeds[0]:
+                cmd += " && " + o.wandb.samples_command(merged, o.expname, guard=chunk is not None)
             name = o.expname + (f"-rs{seed}" if seed is not None else "") + (
                 f"-chunk{chunk}" if chunk is not None else "")
             sidecars = make_sidecars(sidecar_names, cluster, ports)
@@ -147,6 +164,10 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
             jobs.append(apply_slurm(job, cluster, o.slurm))
     plan.jobs, _ = chain(jobs, o.slurm.dependent_jobs)
     set_prompt_env(plan.jobs, prompt_dir)
+    if o.wandb is not None and o.wandb.log_samples:
+        from skills.pipeline.compat import wandb_secrets
+
+        wandb_secrets(plan.jobs)
     plan.required_env = sorted(needed | {e.strip() for e in cluster.required_env_vars if "=" not in e})
     if not plan.jobs:
         plan.notes.append("All jobs are completed; nothing to run (--rerun_done to redo).")
