@@ -42,10 +42,17 @@ def eval_cmd(
     rerun_done: bool = F("rerun_done", "Ignore .done markers.", default=False),
     with_sandbox: bool = F("with_sandbox", "Start a code sandbox next to every job.", default=False),
     auto_summarize_results: bool = F("auto_summarize_results", "Add a metrics job per benchmark.", default=True),
+    _reuse_exp: Optional[str] = typer.Option(None, "--_reuse_exp", hidden=True),
+    _task_dependencies: Optional[str] = typer.Option(None, "--_task_dependencies", hidden=True),
     server=None, judge=None, cluster=None, slurm=None, dry_run=None, ref=None, wandb=None,
 ) -> int:
     """Evaluate a model on benchmarks: generation, grading, optional judge, metrics."""
     overrides, _ = split_extra(ctx)
+    if _reuse_exp is not None or _task_dependencies is not None:
+        from skills.cli.common import not_applicable
+
+        not_applicable("--_reuse_exp/--_task_dependencies", "they hand Python objects between the reference's "
+                                                            "pipeline functions; a command line has none")
     require(output_dir=output_dir, benchmarks=benchmarks, server_type=server.server_type)
     from skills.config.errors import UsageError
     from skills.config.mounts import host_path, translate_all, translate_text

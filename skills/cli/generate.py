@@ -33,10 +33,17 @@ def generate_cmd(
     generation_module: Optional[str] = O("generation_module", "Generation module (or .py path) to run."),
     preprocess_cmd: Optional[str] = O("preprocess_cmd", "Shell command before the generation ({random_seed} filled)."),
     postprocess_cmd: Optional[str] = O("postprocess_cmd", "Shell command after the generation ({random_seed} filled)."),
+    _reuse_exp: Optional[str] = typer.Option(None, "--_reuse_exp", hidden=True),
+    _task_dependencies: Optional[str] = typer.Option(None, "--_task_dependencies", hidden=True),
     server=None, cluster=None, slurm=None, dry_run=None, ref=None, wandb=None,
 ) -> int:
     """Run LLM generation over an input file or benchmark (one job per seed and chunk)."""
     overrides, _ = split_extra(ctx)
+    if _reuse_exp is not None or _task_dependencies is not None:
+        from skills.cli.common import not_applicable
+
+        not_applicable("--_reuse_exp/--_task_dependencies", "they hand Python objects between the reference's "
+                                                            "pipeline functions; a command line has none")
     require(output_dir=output_dir, server_type=server.server_type)
     from skills.config.mounts import host_path, translate_all, translate_text
     from skills.pipeline import compat

@@ -12,7 +12,7 @@ import os
 import shlex
 import uuid
 from dataclasses import dataclass
-from typing import Any, Iterable, List, Optional
+from typing import Any, Iterable, List, Optional, Tuple
 
 from skills.config.errors import UsageError
 
@@ -79,9 +79,11 @@ def before_plan(ref: ReferenceOptions, cluster: Any) -> None:
 def after_plan(plan: Any, ref: ReferenceOptions, cluster: Any) -> None:
     """``--installation_command`` in front of every job; the HF_HOME check as a plan note."""
     if ref.installation_command:
+        from skills.config.mounts import translate_text
+
         key = uuid.uuid4().hex[:16]  # one installation per node and plan
-        guard = " ".join(shlex.quote(a) for a in
-                         ["python", "-m", "skills.pipeline.install_guard", key, ref.installation_command])
+        command = translate_text(cluster, ref.installation_command)
+        guard = " ".join(shlex.quote(a) for a in ["python", "-m", "skills.pipeline.install_guard", key, command])
         for job in plan.jobs:
             job.commands.insert(0, guard)
     skip = ref.skip_hf_home_check if ref.skip_hf_home_check is not None else cluster.skip_hf_home_check
@@ -131,3 +133,38 @@ def generation_module(generation_type: Optional[str], module: Optional[str], fla
         raise UsageError(f"{flag}_type={generation_type} (the reference's {NOT_IMPLEMENTED_TYPES[generation_type]}) is "
                          f"not implemented; write a generation module and pass {flag}_module")
     raise UsageError(f"{flag}_type must be one of generate, math_judge, check_contamination, not '{generation_type}'")
+
+
+def job_concurrency(groups: List[List[str]], api: bool) -> Tuple[List[int], int]:
+    """``++max_concurrent_requests`` as a limit on a whole job talking to an API (e.g. the HLE judge's
+    8 seeds in one job): (per-command shares, parallel lanes). A hosted server keeps the reference's
+    per-command meaning, and so does a job with one command. ``groups``: each command's tokens."""
+    if not api or len(groups) < 2:
+        return [], len(groups)
+    limit = min(_requested(tokens) for tokens in groups)
+    lanes = min(len(groups), limit)
+    return [limit // lanes + (1 if k < limit % lanes else 0) for k in range(lanes)], lanes
+
+
+def _requested(tokens: List[str]) -> int:
+    value = 512  # GenerateConfig's default
+    for tok in tokens:
+        key, _, raw = tok.lstrip("+").partition("=")
+        if key == "max_concurrent_requests" and raw.isdigit():
+            value = int(raw)
+    return max(value, 1)
+
+
+def check_extra_datasets_type(kind: Optional[str], cluster: Any) -> None:
+    """``local``: the folder is on this machine; ``cluster`` (Slurm): on the cluster, which is this
+    machine when ns runs there (no ssh tunnel). Reading it over ssh is not implemented."""
+    kind = kind or os.environ.get("SKILLS_EXTRA_DATASETS_TYPE") or os.environ.get("NEMO_SKILLS_EXTRA_DATASETS_TYPE")
+    if kind in (None, "", "local"):
+        return
+    if kind != "cluster":
+        raise UsageError(f"--extra_datasets_type must be local or cluster, not '{kind}'")
+    if not cluster.is_slurm:
+        raise UsageError("--extra_datasets_type=cluster is only valid with a Slurm cluster config")
+    if cluster.ssh_tunnel is not None:
+        raise UsageError("--extra_datasets_type=cluster over an ssh tunnel is not implemented; copy the folder "
+                         "to this machine and use --extra_datasets_type=local")

@@ -26,6 +26,7 @@ from skills.pipeline.common import (
     output_name, pack, parallel_command, parse_json_kwargs, program_command, prompt_set_for_plan, seed_overrides,
     set_prompt_env,
 )
+from skills.pipeline.compat import check_extra_datasets_type, job_concurrency
 from skills.pipeline.plan import Job, Plan
 from skills.pipeline.sidecars import make_sidecars
 
@@ -217,26 +218,6 @@ def _name_jobs(groups: List[List[Eval]], prefix: str) -> List[str]:
     return out
 
 
-def job_concurrency(group: List[Eval], api: bool) -> Tuple[List[int], int]:
-    """``++max_concurrent_requests`` as a limit on a whole job talking to an API (e.g. the HLE judge's
-    8 seeds in one job): (per-command shares, parallel lanes). A hosted server keeps the reference's
-    per-command meaning, and so does a job with one command: ([], len(group))."""
-    if not api or len(group) < 2:
-        return [], len(group)
-    limit = min(_requested(e.tokens) for e in group)
-    lanes = min(len(group), limit)
-    return [limit // lanes + (1 if k < limit % lanes else 0) for k in range(lanes)], lanes
-
-
-def _requested(tokens: List[str]) -> int:
-    value = 512  # GenerateConfig's default
-    for tok in tokens:
-        key, _, raw = tok.lstrip("+").partition("=")
-        if key == "max_concurrent_requests" and raw.isdigit():
-            value = int(raw)
-    return max(value, 1)
-
-
 def build_jobs(groups: List[List[Eval]], names: List[str], kind: str, server_opts: ServerOptions,
                o: EvalOptions, ports: PortAllocator, log_dir: str, needed_env: set) -> List[Job]:
     """One job per group of evals: its server, its sidecars, the evals run side by side."""
@@ -246,7 +227,7 @@ def build_jobs(groups: List[List[Eval]], names: List[str], kind: str, server_opt
         client, secrets = client_overrides(server_opts, server)
         needed_env.update(secrets)
         sequential = getattr(o, "single_node_mode", "parallel") == "sequential"
-        shares, lanes = job_concurrency(group, server is None and not sequential)
+        shares, lanes = job_concurrency([e.tokens for e in group], server is None and not sequential)
         cmds = []
         for i, e in enumerate(group):
             extra = [f"++max_concurrent_requests={shares[i % lanes]}"] if shares else []
@@ -404,21 +385,6 @@ def build_eval_plan(o: EvalOptions) -> Plan:
         plan.notes.append("All generations are done; nothing to generate (--rerun_done to redo).")
     plan.required_env = sorted(needed_env | {e.strip() for e in cluster.required_env_vars if "=" not in e})
     return plan
-
-
-def check_extra_datasets_type(kind: Optional[str], cluster: ClusterConfig) -> None:
-    """``local``: the folder is on this machine; ``cluster`` (Slurm): on the cluster, which is this
-    machine when ns runs there (no ssh tunnel). Reading it over ssh is not implemented."""
-    kind = kind or os.environ.get("SKILLS_EXTRA_DATASETS_TYPE") or os.environ.get("NEMO_SKILLS_EXTRA_DATASETS_TYPE")
-    if kind in (None, "", "local"):
-        return
-    if kind != "cluster":
-        raise UsageError(f"--extra_datasets_type must be local or cluster, not '{kind}'")
-    if not cluster.is_slurm:
-        raise UsageError("--extra_datasets_type=cluster is only valid with a Slurm cluster config")
-    if cluster.ssh_tunnel is not None:
-        raise UsageError("--extra_datasets_type=cluster over an ssh tunnel is not implemented; copy the folder "
-                         "to this machine and use --extra_datasets_type=local")
 
 
 def missing_env(plan: Plan) -> List[str]:
