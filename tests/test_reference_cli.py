@@ -16,6 +16,7 @@ from typing import List
 import pytest
 
 from skills.cli.app import main
+from skills.prompt_sets import DEFAULT_COMMIT
 
 REPO = Path(__file__).resolve().parent.parent
 SPLITS = {"math-500": "test", "aime24": "test", "aime25": "test", "gpqa": "diamond", "mmlu-pro": "test",
@@ -67,11 +68,26 @@ def plan_of(capsys, argv):
     return json.loads(out), err
 
 
-def test_readme_tutorial_pasted_unchanged(capsys, workspace, tmp_path, monkeypatch):
+def test_readme_tutorial_pasted_unchanged(capsys, workspace, tmp_path, monkeypatch, mirror_dir):
     cmds = readme_commands()
     assert [c[:2] for c in cmds] == [["ns", "prepare_data"], ["ns", "eval"], ["ns", "eval"], ["ns", "summarize_results"]]
+    # prepare_data as pasted: data and the prompt set from a mirror (HLE is gated: the test fixture stands in)
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for name in ("gpqa", "mmlu-pro", "math-500", "aime24", "aime25", "nemo-skills-prompts"):
+        (mirror / name).symlink_to(mirror_dir / name, target_is_directory=True)
+    (mirror / "hle").symlink_to(REPO / "tests" / "fixtures" / "hle", target_is_directory=True)
+    data = tmp_path / "prepared"
+    monkeypatch.setenv("SKILLS_DATA_MIRROR", str(mirror))
+    monkeypatch.setenv("SKILLS_DATA_DIR", str(data))
+    assert main(cmds[0][1:]) == 0
+    out = capsys.readouterr().out
+    assert f"prompts: nemo-skills@{DEFAULT_COMMIT} -> {data}/.prompt-sets/nemo-skills/{DEFAULT_COMMIT}" in out
     for argv in cmds[1:3]:
         plan, err = plan_of(capsys, argv[1:])
+        assert not [n for n in plan["notes"] if "own wording" in n]  # the reference's words are used
+        assert {j["env"]["SKILLS_PROMPT_SET_DIR"] for j in plan["jobs"] if j["kind"] in ("generation", "judge")} == \
+            {f"{data}/.prompt-sets/nemo-skills/{DEFAULT_COMMIT}"}
         assert "container paths are translated through its mounts (/workspace -> " in err
         gen = [j for j in plan["jobs"] if j["kind"] == "generation"]
         assert gen and all(str(workspace / "NVIDIA-Nemotron-Nano-9B-v2") in j["server"]["command"] for j in gen)
@@ -99,6 +115,14 @@ def test_readme_tutorial_pasted_unchanged(capsys, workspace, tmp_path, monkeypat
     assert main(cmds[3][1:]) == 0
     assert "aime24" in capsys.readouterr().out
     assert (results.parent / "metrics.json").exists()
+
+
+def test_without_the_prompt_set_the_plan_says_so(capsys, workspace):
+    plan, _ = plan_of(capsys, ["eval", "--cluster=local", "--model=/workspace/m", "--server_type=vllm",
+                               "--server_gpus=1", "--benchmarks=gpqa,math-500", "--output_dir=/workspace/out"])
+    notes = [n for n in plan["notes"] if "own wording" in n]
+    assert len(notes) == 2 and notes[0].startswith("gpqa: prompt eval/aai/mcq-4choices: using skills' own wording")
+    assert "ns prepare_data" in notes[0]
 
 
 def test_path_outside_the_mounts_fails_fast(capsys, workspace, tmp_path):
