@@ -212,6 +212,7 @@ def test_resolution_order_and_prompt_source(tmp_path, mirror_dir, upstream):
     mine.write_text("user: 'Q: {problem}'\n")
     explicit = load_prompt_config(str(mine), prompt_set_dir=str(pset.root))
     assert explicit.path == mine and explicit.source == f"file:{mine}"
+    assert load_prompt_config(str(tmp_path / "mine"), prompt_set_dir=str(pset.root)).path == mine  # as the reference
     generic_judge = load_prompt_config("judge/generic", prompt_set_dir="none")  # ours only: nothing to say
     assert generic_judge.notice is None
     with pytest.raises(UsageError, match="did you mean generic/math"):

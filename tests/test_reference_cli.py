@@ -268,7 +268,7 @@ def test_wandb_metrics_and_samples_offline(tmp_path, monkeypatch, capsys):
     assert main(["summarize_results", str(tmp_path), "--wandb_name=nano", "--wandb_project=proj"]) == 0
     assert "synced to wandb project proj under the name nano" in capsys.readouterr().out
     (run,) = (tmp_path / "wb" / "wandb").glob("offline-run-*nano-proj")
-    data = b"".join(p.read_bytes() for p in run.glob("*.wandb"))
+    data = b"".join(p.read_bytes() for p in run.glob("*.wandb"))  # W&B's own record file of the run
     assert b"gpqa/pass@1/symbolic_correct" in data and b"gpqa/pass@1/num_entries" in data
     res = subprocess.run([sys.executable, "-m", "skills.metrics.wandb_log", str(d / "output-rs0.jsonl"),
                           "--name", "nano-samples", "--num_samples", "3"], capture_output=True, text=True,

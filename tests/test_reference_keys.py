@@ -87,6 +87,8 @@ def test_reduce_generation_retries_once_with_what_fits(tmp_path):
     bad = _run(stub, tmp_path, "++server.context_limit_retry_strategy=reduce_prompt_from_start",
                "++server.enable_soft_fail=True")
     assert bad.returncode == 2 and "reduce_generation" in bad.stderr
+    bad = _run(stub, tmp_path, "++start_assistant_response_key=generation")  # chat: refused, as in the reference
+    assert bad.returncode == 2 and "endpoint_type=text" in bad.stderr
 
 
 def test_responses_endpoint_timeout_null_and_litellm_cache(tmp_path):

@@ -138,6 +138,9 @@ def check_config(cfg: GenerateConfig) -> None:
     if cfg.enable_litellm_cache:
         log("enable_litellm_cache: finished requests are kept by the resume journal (<output>-async); "
             "no separate cache is needed")
+    if cfg.start_assistant_response_key and cfg.prompt_format == "ns" and cfg.inference.endpoint_type != "text":
+        raise UsageError("start_assistant_response_key needs ++inference.endpoint_type=text (a chat request has no "
+                         "assistant text to start; the reference refuses it too)")
     if cfg.inference.endpoint_type == "text" and cfg.inference.tokens_to_generate is None:
         raise UsageError("inference.endpoint_type=text needs ++inference.tokens_to_generate")
     if cfg.use_completions_api:

@@ -68,6 +68,9 @@ def resolve_prompt(name: str, prompt_set_dir: Optional[str] = None,
     where = wanted_dir(prompt_set_dir, data_dir)
     pset = open_set(where) if where is not None else None
     path = Path(name).expanduser()
+    if path.is_absolute() and not path.is_file() and not name.endswith((".yaml", ".yml")):
+        path = path.with_name(path.name + ".yaml")  # the reference reads /x/name as /x/name.yaml
+        name = str(path)
     if name.endswith((".yaml", ".yml")) or path.is_file():
         if not path.is_file():
             raise UsageError(f"prompt config file not found: {name}")

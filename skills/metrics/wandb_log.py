@@ -65,6 +65,7 @@ def log_metrics(metrics: Dict[str, Any], name: str, group: Optional[str] = None,
     run.log(flat)
     run.summary.update(flat)
     run.finish()
+    wandb.teardown()  # wait until the W&B service has written (or synced) everything
     print(f"Results are synced to wandb project {project} under the name {name} and group {group}")
 
 
@@ -82,6 +83,7 @@ def log_samples(path: Path, name: str, group: Optional[str] = None, project: Opt
     run.save(str(target), base_path=run.dir, policy="end")
     run.summary["num_samples"] = len(lines)
     run.finish()
+    wandb.teardown()
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
