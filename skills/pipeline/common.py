@@ -364,18 +364,6 @@ def prompt_set_for_plan(data_dir: str, cluster: ClusterConfig) -> Tuple[str, Opt
     return jobs, jobs
 
 
-def add_prompt_notice(plan, cfg, bench: str) -> None:
-    """One plan note per benchmark whose prompt would be our own wording instead of the reference's."""
-    from skills.inference.prompts import prompt_notice
-
-    try:
-        notice = prompt_notice(cfg)
-    except UsageError:
-        return
-    if notice:
-        plan.notes.append(f"{bench}: {notice}")
-
-
 def set_prompt_env(jobs, value: str) -> None:
     """Every generation and judge job learns where the reference prompt set is."""
     from skills.prompt_sets import DIR_ENV
