@@ -53,13 +53,20 @@ class Stub:
         return self.kinds[(self.count // self.args.fail_every) % len(self.kinds)]
 
     def answer(self, path: str, body: dict) -> dict:
-        if "messages" in body:
-            users = [m for m in body["messages"] if m.get("role") == "user"]
+        if "messages" in body or "input" in body:
+            users = [m for m in body.get("messages", body.get("input")) if m.get("role") == "user"]
             user = users[-1]["content"] if users else ""
         else:
             user = body.get("prompt", "")
         text = self.args.answer.replace("{user}", str(user)).replace("{n}", str(self.count))
         usage = {"prompt_tokens": 10, "completion_tokens": len(text.split()), "total_tokens": 0}
+        if path.endswith("/responses"):  # the Responses API shape
+            output = [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}]
+            if self.args.reasoning_content:
+                output.insert(0, {"type": "reasoning", "content": [{"type": "reasoning_text",
+                                                                     "text": self.args.reasoning_content}]})
+            return {"id": f"stub-{self.count}", "object": "response", "status": "completed", "output": output,
+                    "usage": {"input_tokens": 10, "output_tokens": len(text.split())}}
         if path.endswith("/chat/completions"):
             message: dict = {"role": "assistant", "content": text}
             if self.args.reasoning_content:
@@ -79,7 +86,7 @@ class Stub:
         """Answer one request; returns False when the connection must be dropped."""
         if method == "GET" and path.rstrip("/").endswith("/models"):
             return respond(writer, 200, {"object": "list", "data": [{"id": self.args.model, "object": "model"}]})
-        if method != "POST" or path not in ("/v1/chat/completions", "/v1/completions"):
+        if method != "POST" or path not in ("/v1/chat/completions", "/v1/completions", "/v1/responses"):
             return respond(writer, 404, {"error": {"message": f"no route {method} {path}"}})
         self.count += 1
         failure = self.failure(body)
@@ -100,6 +107,12 @@ class Stub:
         if self.record:
             self.record.write(json.dumps({"path": path, "body": req}) + "\n")
             self.record.flush()
+        if self.args.max_context:  # vLLM's refusal of prompt + max_tokens beyond the context (prompt = 10 tokens)
+            asked = 10 + int(req.get("max_tokens") or req.get("max_completion_tokens") or 0)
+            if asked > self.args.max_context:
+                return respond(writer, 400, {"object": "error", "type": "BadRequestError", "message": (
+                    f"This model's maximum context length is {self.args.max_context} tokens. However, you "
+                    f"requested {asked} tokens (10 in the messages, {asked - 10} in the completion).")})
         return respond(writer, 200, self.answer(path, req))
 
     async def serve_conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -148,6 +161,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    "(with the first --fail-kinds kind)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--record", default=None, help="append request bodies to this JSONL file")
+    p.add_argument("--max-context", type=int, default=0, help="refuse prompt + max_tokens above this (400)")
     return p.parse_args(argv)
 
 

@@ -44,6 +44,13 @@ def split_extra(ctx: click.Context, positional: bool = False) -> Tuple[List[str]
     return overrides, rest
 
 
+def not_applicable(flag: str, why: str) -> None:
+    """A reference option accepted here without an effect: one line saying why."""
+    import sys
+
+    print(f"note: {flag} does not apply here: {why}", file=sys.stderr)
+
+
 def require(**values) -> None:
     for flag, value in values.items():
         if value is None or value == "":
@@ -71,6 +78,8 @@ def emit_plan(plan, dry_run, cluster) -> int:
         return 0
     import sys
 
+    for note in plan.notes:  # e.g. "gpqa: prompt ...: using skills' own wording" before hours of work
+        print(f"note: {note}", file=sys.stderr)
     from skills.pipeline.manifest import finish_run, write_run
 
     record = write_run(plan, ["ns", *sys.argv[1:]], cluster)

@@ -7,12 +7,12 @@ from typing import Optional
 import typer
 
 from skills.cli.common import emit_plan, require, split_extra
-from skills.cli.options import CLUSTER, DRY_RUN, SERVER, SLURM, F, Group, O, with_groups
+from skills.cli.options import CLUSTER, DRY_RUN, REFERENCE, SERVER, SLURM, WANDB, F, Group, O, with_groups
 
 JUDGE = Group(SERVER.options, dict).with_prefix("judge_", "Judge: ")  # raw values: None = not given
 
 
-@with_groups(server=SERVER, judge=JUDGE, cluster=CLUSTER, slurm=SLURM, dry_run=DRY_RUN)
+@with_groups(server=SERVER, judge=JUDGE, cluster=CLUSTER, slurm=SLURM, dry_run=DRY_RUN, ref=REFERENCE, wandb=WANDB)
 def eval_cmd(
     ctx: typer.Context,
     output_dir: Optional[str] = O("output_dir", "Root of all outputs (required)."),
@@ -24,25 +24,62 @@ def eval_cmd(
     num_jobs: Optional[int] = O("num_jobs", "Jobs to pack all evals into (default: slurm one per eval, local 1)."),
     num_chunks: Optional[int] = O("num_chunks", "Split each benchmark's data into this many chunks."),
     chunk_ids: Optional[str] = O("chunk_ids", "Chunks to run: a,b,c or a..b."),
+    single_node_mode: str = O("single_node_mode", "How evals packed into one job run: parallel or sequential.",
+                              default="parallel"),
+    generation_type: Optional[str] = O("generation_type", "generate (the reference's map of generation modules)."),
+    generation_module: Optional[str] = O("generation_module", "Generation module (or .py path) for every benchmark."),
+    judge_type: str = O("judge_type", "llm (nvembed is not implemented).", default="llm"),
+    judge_generation_type: Optional[str] = O("judge_generation_type", "Judge: generation type."),
+    judge_generation_module: Optional[str] = O("judge_generation_module", "Judge: generation module."),
+    judge_pipeline_kwargs: Optional[str] = O("judge_pipeline_kwargs", "Judge: JSON object overriding the judge's "
+                                             "model/server_*/generation_* settings."),
     extra_judge_args: str = O("extra_judge_args", "Extra ++ overrides for the judge.", default=""),
     log_dir: Optional[str] = O("log_dir", "Log folder (default <output_dir>/eval-logs)."),
     extra_datasets: Optional[str] = O("extra_datasets", "Folder with extra benchmark definitions."),
+    extra_datasets_type: Optional[str] = O("extra_datasets_type", "local (default) or cluster (Slurm: a folder "
+                                           "on the cluster)."),
+    metrics_kwargs: Optional[str] = O("metrics_kwargs", "JSON keyword arguments for the metric classes."),
     rerun_done: bool = F("rerun_done", "Ignore .done markers.", default=False),
     with_sandbox: bool = F("with_sandbox", "Start a code sandbox next to every job.", default=False),
     auto_summarize_results: bool = F("auto_summarize_results", "Add a metrics job per benchmark.", default=True),
-    server=None, judge=None, cluster=None, slurm=None, dry_run=None,
+    _reuse_exp: Optional[str] = typer.Option(None, "--_reuse_exp", hidden=True),
+    _task_dependencies: Optional[str] = typer.Option(None, "--_task_dependencies", hidden=True),
+    server=None, judge=None, cluster=None, slurm=None, dry_run=None, ref=None, wandb=None,
 ) -> int:
     """Evaluate a model on benchmarks: generation, grading, optional judge, metrics."""
     overrides, _ = split_extra(ctx)
+    if _reuse_exp is not None or _task_dependencies is not None:
+        from skills.cli.common import not_applicable
+
+        not_applicable("--_reuse_exp/--_task_dependencies", "they hand Python objects between the reference's "
+                                                            "pipeline functions; a command line has none")
     require(output_dir=output_dir, benchmarks=benchmarks, server_type=server.server_type)
+    from skills.config.errors import UsageError
+    from skills.config.mounts import host_path, translate_all, translate_text
+    from skills.pipeline import compat
     from skills.pipeline.eval_plan import EvalOptions, JudgeOptions, build_eval_plan
 
+    if judge_type != "llm":
+        raise UsageError(f"--judge_type={judge_type} (the reference's nvembed judge) is not implemented; use llm")
+    module = compat.generation_module(generation_type, generation_module)
+    judge["generation_module"] = compat.generation_module(judge_generation_type, judge_generation_module,
+                                                          "--judge_generation")
+    wandb.check()
+    compat.before_plan(ref, cluster)
+    server.model = host_path(cluster, server.model, "--model") if (server.model or "").startswith("/") else server.model
+    server.server_args = translate_text(cluster, server.server_args)
     opts = EvalOptions(
-        output_dir=output_dir, benchmarks=benchmarks, cluster=cluster, server=server,
-        judge=JudgeOptions.from_server(judge, extra_judge_args),
-        slurm=slurm, overrides=overrides, expname=expname, data_dir=data_dir, split=split,
-        starting_seed=starting_seed, num_jobs=num_jobs, num_chunks=num_chunks, chunk_ids=chunk_ids,
-        log_dir=log_dir, rerun_done=rerun_done, extra_datasets=extra_datasets, with_sandbox=with_sandbox,
-        auto_summarize_results=auto_summarize_results,
+        output_dir=host_path(cluster, output_dir, "--output_dir"), benchmarks=benchmarks, cluster=cluster,
+        server=server, judge=JudgeOptions.from_server(judge, translate_text(cluster, extra_judge_args),
+                                                      judge_pipeline_kwargs),
+        slurm=slurm, overrides=translate_all(cluster, overrides), expname=expname,
+        data_dir=host_path(cluster, data_dir, "--data_dir"), split=split, starting_seed=starting_seed,
+        num_jobs=num_jobs, num_chunks=num_chunks, chunk_ids=chunk_ids, log_dir=host_path(cluster, log_dir, "--log_dir"),
+        rerun_done=rerun_done, extra_datasets=host_path(cluster, extra_datasets, "--extra_datasets"),
+        with_sandbox=with_sandbox, auto_summarize_results=auto_summarize_results, generation_module=module,
+        single_node_mode=single_node_mode, metrics_kwargs=metrics_kwargs, wandb=wandb,
+        extra_datasets_type=extra_datasets_type,
     )
-    return emit_plan(build_eval_plan(opts), dry_run, cluster)
+    plan = build_eval_plan(opts)
+    compat.after_plan(plan, ref, cluster)
+    return emit_plan(plan, dry_run, cluster)

@@ -123,12 +123,16 @@ def _cluster(v: Dict[str, Any]):
     from skills.config.cluster import get_cluster_config
     from skills.config.errors import UsageError
 
+    from skills.config.mounts import announce, localize
+
     cfg = get_cluster_config(v["cluster"], v["config_dir"])
     if v.get("mount_paths"):
         for m in v["mount_paths"].split(","):
             if m.count(":") != 1:
                 raise UsageError(f"--mount_paths entry '{m}' must be src:dst")
             cfg.mounts.append(m)
+    localize(cfg)  # a reference-style local config: container paths -> host paths, said in one line
+    announce(cfg)
     return cfg
 
 
@@ -172,3 +176,34 @@ DRY_RUN = Group([
     Opt("dry_run", bool, False, "Print the jobs; run nothing.", flag=True),
     Opt("dry_run_format", str, "text", "text or json."),
 ], lambda v: DryRun(v["dry_run"], v["dry_run_format"]))
+
+
+# ----------------------------------------------------------------------------- reference options
+def _reference(v: Dict[str, Any]):
+    from skills.pipeline.compat import ReferenceOptions
+
+    return ReferenceOptions(**v)
+
+
+REFERENCE = Group([
+    Opt("installation_command", Optional[str], None, "Shell command run once per node before each job's commands."),
+    Opt("check_mounted_paths", Optional[bool], None, "Create the mounts' host folders and check them.", flag=True),
+    Opt("skip_hf_home_check", Optional[bool], None, "Skip the HF_HOME-is-mounted check (containers).", flag=True),
+    Opt("keep_mounts_for_sandbox", Optional[bool], None, "Reference: give the sandbox the mounts.", flag=True),
+    Opt("reuse_code", Optional[bool], None, "Reference: reuse the packaged code of an earlier run.", flag=True),
+    Opt("reuse_code_exp", Optional[str], None, "Reference: experiment whose packaged code to reuse."),
+], _reference)
+
+
+def _wandb(v: Dict[str, Any]):
+    from skills.pipeline.compat import WandbOptions
+
+    return WandbOptions(**v)
+
+
+WANDB = Group([
+    Opt("wandb_name", Optional[str], None, "Log metrics to this Weights & Biases run (metrics jobs)."),
+    Opt("wandb_group", Optional[str], None, "W&B group."),
+    Opt("wandb_project", str, "nemo-skills", "W&B project."),
+    Opt("log_samples", bool, False, "Upload 200 random samples of the first seed's output to W&B.", flag=True),
+], _wandb)

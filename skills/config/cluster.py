@@ -134,7 +134,7 @@ class ClusterConfig:
 
 
 _NESTED = {"ssh_tunnel": SshTunnel}
-HOSTED_SERVER_TYPES = ("vllm", "sglang", "trtllm")
+HOSTED_SERVER_TYPES = ("vllm", "sglang", "trtllm", "megatron", "generic")
 
 
 def _check_type(value: Any, tp: Any, where: str) -> Any:

@@ -82,6 +82,11 @@ def field_type(schema: type, key: str) -> Any:
     for i, part in enumerate(parts):
         hints = _hints(cls)
         if part not in hints:
+            from skills.config.reference_keys import explain
+
+            refused = explain(key)
+            if refused:  # a key of the reference's program: say what to use instead
+                raise UsageError(refused)
             close = difflib.get_close_matches(key, valid_keys(schema), n=3, cutoff=0.6)
             if not close:
                 prefix = ".".join(parts[:i])

@@ -2,7 +2,9 @@
 
 Everything is written to a temporary file in the destination folder, fsync'ed and renamed over the
 target, so an interrupted prepare (or grading run) never leaves a half-written split behind: the
-target is either the old file or the complete new one.
+target is either the old file or the complete new one. The file gets the permissions a plain
+``open`` would give (the process umask), not ``mkstemp``'s private 0600: prepared data, outputs and
+metrics on a shared cluster must stay readable by the team.
 """
 
 from __future__ import annotations
@@ -17,14 +19,19 @@ from typing import IO, Any, Iterable, Iterator, Mapping, Tuple
 from skills.config.errors import UsageError
 
 
+def current_umask() -> int:
+    """The process umask (read without changing it for good)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def file_mode(path: Path) -> int:
     """The mode a rewritten file keeps (its current one), or a new file gets (0666 minus the umask)."""
     try:
         return os.stat(path).st_mode & 0o7777
     except FileNotFoundError:
-        mask = os.umask(0)
-        os.umask(mask)
-        return 0o666 & ~mask
+        return 0o666 & ~current_umask()
 
 
 @contextlib.contextmanager

@@ -69,7 +69,7 @@ class ClientSettings:
     server_type: str = "vllm"
     api_key: Optional[str] = None
     max_concurrent: int = 512
-    timeout: float = 14400.0
+    timeout: Optional[float] = 14400.0  # None: no limit
     max_retries: int = 8
     retry_base_delay_s: float = 0.25
     retry_max_delay_s: float = 30.0
@@ -92,7 +92,8 @@ def resolve_base_url(server: Any) -> str:
     """``server.base_url`` or ``http://host:port/v1``; trailing slash removed."""
     url = server.base_url
     if url in (None, "", "None"):
-        url = f"http://{server.host}:{server.port}/v1"
+        v1 = getattr(server, "use_v1_endpoint", True) and server.server_type != "megatron"  # Megatron: no /v1
+        url = f"http://{server.host}:{server.port}" + ("/v1" if v1 else "")
     return url.rstrip("/")
 
 
@@ -125,13 +126,17 @@ def build_request(cfg: Any, messages: Optional[List[dict]] = None, prompt: Optio
     inf = cfg.inference
     server_type = cfg.server.server_type
     body: Dict[str, Any] = {"model": cfg.server.model}
+    reasoning_api = server_type == "openai" and is_openai_reasoning_model(cfg.server.model)
+    responses = messages is not None and getattr(inf, "endpoint_type", "chat") == "responses"
     if messages is not None:
-        path = "/chat/completions"
+        path = "/responses" if responses else "/chat/completions"
+        if reasoning_api:  # o-series / gpt-5 take instructions as a "developer" message, as the reference sends
+            messages = [{**m, "role": "developer"} if m.get("role") == "system" else m for m in messages]
         body["messages"] = messages
     else:
         path = "/completions"
         body["prompt"] = prompt
-    if not (server_type == "openai" and is_openai_reasoning_model(cfg.server.model)):
+    if not reasoning_api:
         body["temperature"] = inf.temperature  # o-series / gpt-5 reject any sampling field
         body["top_p"] = inf.top_p
     body["seed"] = inf.random_seed
@@ -161,13 +166,47 @@ def build_request(cfg: Any, messages: Optional[List[dict]] = None, prompt: Optio
     else:
         if inf.top_k > 0 or inf.min_p > 0:
             raise UsageError(f"top_k/min_p are not supported by server_type={server_type}")
+    if responses:  # the Responses API: same settings, its own field names
+        body["input"] = body.pop("messages")
+        for key in ("max_tokens", "max_completion_tokens"):
+            if key in body:
+                body["max_output_tokens"] = body.pop(key)
+        if server_type not in VLLM_LIKE:
+            body.pop("seed", None)
     body.update(dict(inf.extra_body or {}))
     body.update(fields)
     return path, body
 
 
+def parse_responses_api(data: dict) -> Completion:
+    """A Responses API answer: message texts joined, reasoning texts kept, function calls as tool calls."""
+    text, reasoning, calls = "", [], []
+    for item in data.get("output") or []:
+        kind = item.get("type")
+        parts = [c.get("text") for c in item.get("content") or [] if isinstance(c, dict) and c.get("text")]
+        if kind == "message":
+            text += "".join(parts)
+        elif kind == "reasoning":
+            reasoning.extend(parts)
+        elif kind == "function_call":
+            calls.append(item)
+    usage = data.get("usage") or {}
+    extra: Dict[str, Any] = {}
+    if reasoning:
+        extra["reasoning_content"] = "\n".join(reasoning).strip()
+    if calls:
+        extra["tool_calls"], text = calls, ""
+    details = usage.get("output_tokens_details") or {}
+    if details.get("reasoning_tokens") is not None and usage.get("output_tokens") is not None:
+        extra["num_reasoning_tokens"] = details["reasoning_tokens"]
+        extra["num_answer_tokens"] = usage["output_tokens"] - details["reasoning_tokens"]
+    return Completion(text, usage.get("output_tokens"), data.get("status"), extra)
+
+
 def parse_response(data: dict, chat: bool) -> Completion:
     """Pick the fields graders and metrics read from an OpenAI-style response."""
+    if "output" in data and "choices" not in data:
+        return parse_responses_api(data)
     choice = (data.get("choices") or [{}])[0]
     usage = data.get("usage") or {}
     extra: Dict[str, Any] = {}
@@ -285,7 +324,7 @@ class Client:
                             return loads(raw), None, "", None
                         except ValueError:  # a proxy or a crashing server: retry like a 5xx
                             return None, "malformed body", f"HTTP 200 with malformed JSON: {raw[:200]!r}", None
-                    detail = raw[:500].decode("utf-8", "replace")
+                    detail = raw[:1000].decode("utf-8", "replace")
                     if resp.status not in RETRY_STATUS:
                         raise GenerationError(f"HTTP {resp.status} from {url}: {detail}")
                     return None, f"HTTP {resp.status}", f"HTTP {resp.status}: {detail}", \
@@ -311,7 +350,16 @@ class Client:
     async def complete(self, cfg: Any, messages: Optional[List[dict]] = None,
                        prompt: Optional[str] = None, **fields: Any) -> Completion:
         path, body = build_request(cfg, messages, prompt, **fields)
-        return parse_response(await self.post(path, body), chat=messages is not None)
+        try:
+            data = await self.post(path, body)
+        except GenerationError as exc:
+            from skills.inference.context_retry import reduced_body
+
+            smaller = reduced_body(cfg, body, str(exc))  # reduce_generation: once, with what fits
+            if smaller is None:
+                raise
+            data = await self.post(path, smaller)
+        return parse_response(data, chat=messages is not None)
 
 
 def settings_from_config(cfg: Any) -> ClientSettings:

@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional
 class InferenceConfig:
     """Sampling parameters sent with every request."""
 
-    endpoint_type: str = "chat"  # chat | text
+    endpoint_type: str = "chat"  # chat | text | responses (the OpenAI Responses API, POST /responses)
     temperature: float = 0.0
     top_k: int = -1
     top_p: float = 0.95
@@ -25,7 +25,7 @@ class InferenceConfig:
     tokens_to_generate: Optional[int] = None
     repetition_penalty: float = 1.0
     top_logprobs: Optional[int] = None
-    timeout: float = 14400.0  # seconds per request; long enough for 32k-65k-token reasoning
+    timeout: Optional[float] = 14400.0  # seconds per request (null: no limit); long enough for 32k-65k-token reasoning
     reasoning_effort: Optional[str] = None
     stop: List[str] = field(default_factory=list)
     extra_body: Dict[str, Any] = field(default_factory=dict)
@@ -48,6 +48,12 @@ class ServerConfig:
     retry_after_max_s: float = 600.0  # a server's Retry-After is honoured exactly up to this
     wait_for_server_s: float = 3600.0  # how long to wait for a booting server before failing
     tokenizer: Optional[str] = None
+    use_v1_endpoint: bool = True  # False: base_url is http://{host}:{port} without /v1
+    # reference spellings: enable_soft_fail = ++soft_fail; on a context-length error,
+    # context_limit_retry_strategy=reduce_generation retries once with max_tokens cut to what fits
+    enable_soft_fail: bool = False
+    context_limit_retry_strategy: Optional[str] = None
+    num_special_tokens_budget: int = 100
 
 
 @dataclass
@@ -62,6 +68,10 @@ class GenerateConfig:
     split: Optional[str] = None
 
     prompt_config: Optional[str] = None  # e.g. generic/math or a path to a .yaml
+    # folder of the fetched reference prompt set (None: $SKILLS_PROMPT_SET_DIR, else
+    # <data_dir>/.prompt-sets/nemo-skills/<commit>; "none": only our own prompts/)
+    prompt_set_dir: Optional[str] = None
+    code_tags: Optional[str] = None  # code_tags/<name>.yaml of the prompt set (few-shot code markers)
     prompt_format: str = "ns"  # ns (prompt_config) | openai (input lines carry `messages`)
     prompt_suffix: str = ""
     system_message: Optional[str] = None  # '' = explicitly empty system message
@@ -101,6 +111,10 @@ class GenerateConfig:
 
     # tool calling (passed through to the server)
     tools: Optional[List[Dict[str, Any]]] = None
+
+    # the reference's litellm disk cache: our resume journal (<output>-async) already keeps every
+    # finished request across a killed job, so this only logs that it is covered
+    enable_litellm_cache: bool = False
 
     # accepted for compatibility with the reference's commands
     use_completions_api: bool = False

@@ -124,8 +124,25 @@ def check_config(cfg: GenerateConfig) -> None:
         raise UsageError("prompt_format=ns needs ++prompt_config=NAME (or ++prompt_format=openai)")
     if cfg.prompt_format == "openai" and cfg.prompt_config:
         raise UsageError("prompt_format=openai builds prompts from each line's 'messages'; drop ++prompt_config")
-    if cfg.inference.endpoint_type not in ("chat", "text"):
-        raise UsageError(f"inference.endpoint_type must be 'chat' or 'text', not '{cfg.inference.endpoint_type}'")
+    if cfg.inference.endpoint_type not in ("chat", "text", "responses"):
+        raise UsageError(f"inference.endpoint_type must be chat, text or responses, not '{cfg.inference.endpoint_type}'")
+    strategy = cfg.server.context_limit_retry_strategy
+    if strategy is not None:
+        if strategy in ("reduce_prompt_from_start", "reduce_prompt_from_end"):
+            raise UsageError(f"server.context_limit_retry_strategy={strategy} (the reference trims the prompt with a "
+                             "tokenizer) is not implemented; use reduce_generation, or ++soft_fail=True alone")
+        if strategy != "reduce_generation":
+            raise UsageError(f"server.context_limit_retry_strategy must be reduce_generation, not '{strategy}'")
+        if not (cfg.soft_fail or cfg.server.enable_soft_fail):
+            raise UsageError("server.context_limit_retry_strategy needs ++server.enable_soft_fail=True (as in the reference)")
+    if cfg.server.enable_soft_fail:
+        cfg.soft_fail = True
+    if cfg.enable_litellm_cache:
+        log("enable_litellm_cache: finished requests are kept by the resume journal (<output>-async); "
+            "no separate cache is needed")
+    if cfg.start_assistant_response_key and cfg.prompt_format == "ns" and cfg.inference.endpoint_type != "text":
+        raise UsageError("start_assistant_response_key needs ++inference.endpoint_type=text (a chat request has no "
+                         "assistant text to start; the reference refuses it too)")
     if cfg.inference.endpoint_type == "text" and cfg.inference.tokens_to_generate is None:
         raise UsageError("inference.endpoint_type=text needs ++inference.tokens_to_generate")
     if cfg.use_completions_api:
@@ -140,7 +157,7 @@ def check_config(cfg: GenerateConfig) -> None:
         raise UsageError("max_concurrent_requests must be >= 1")
     if not cfg.output_file and not cfg.dry_run:
         raise UsageError("++output_file=PATH is required")
-    if cfg.chat_template_kwargs and cfg.inference.endpoint_type == "chat":
+    if cfg.chat_template_kwargs and cfg.inference.endpoint_type != "text":
         if "chat_template_kwargs" in (cfg.inference.extra_body or {}):
             raise UsageError("chat_template_kwargs given both directly and in inference.extra_body")
         cfg.inference.extra_body = {**cfg.inference.extra_body,
@@ -152,7 +169,8 @@ def check_config(cfg: GenerateConfig) -> None:
     if cfg.prompt_format == "ns" and cfg.prompt_config:
         from skills.inference.prompts import load_prompt_config
 
-        load_prompt_config(cfg.prompt_config, cfg.examples_type, cfg.few_shot_examples)
+        load_prompt_config(cfg.prompt_config, cfg.examples_type, cfg.few_shot_examples, cfg.prompt_set_dir,
+                           cfg.data_dir, cfg.code_tags)
 
 
 # --------------------------------------------------------------------------- input
@@ -230,6 +248,12 @@ def build_output(cfg: GenerateConfig, row: Dict[str, Any], comp: Completion, sta
     return out
 
 
+def source_key_for(generation_key: str) -> str:
+    """``prompt_source`` for generations, ``<key>_prompt_source`` for e.g. the judge's ``judgement``,
+    so a judged line keeps the generation's source next to the judge's."""
+    return "prompt_source" if generation_key == "generation" else f"{generation_key}_prompt_source"
+
+
 # --------------------------------------------------------------------------- the task protocol
 
 class GenerationTask:
@@ -245,6 +269,8 @@ class GenerationTask:
 
     def __init__(self, cfg: GenerateConfig):
         self.cfg = cfg
+        self.prompt_source: Optional[str] = None  # recorded in every output line (prepare sets it)
+        self.prompt_notice: Optional[str] = None  # our wording instead of the reference's: said once in the log
 
     @classmethod
     def check(cls, cfg: GenerateConfig) -> None:
@@ -253,9 +279,11 @@ class GenerationTask:
 
     def prepare(self, entries: List[Tuple[int, Dict[str, Any]]], src: Path) -> List[Any]:
         builder = PromptBuilder(self.cfg)
+        self.prompt_source = builder.source
+        self.prompt_notice = builder.prompt.notice if builder.prompt is not None else None
         requests: List[Any] = []
         for lineno, row in entries:
-            msgs = builder.messages(row, f"{src}:{lineno}")
+            msgs = builder.messages(row, f"{src}:{lineno}", suffix=self.chat)
             requests.append(msgs if self.chat else messages_to_text(msgs, self.cfg, row))
         return requests
 
@@ -265,7 +293,8 @@ class GenerationTask:
 
     @property
     def chat(self) -> bool:
-        return self.cfg.inference.endpoint_type == "chat"
+        """Messages are sent (chat completions or the Responses API), not a templated text prompt."""
+        return self.cfg.inference.endpoint_type != "text"
 
     async def complete(self, client: Client, request: Any, **body: Any) -> Completion:
         """One request: chat messages or a text prompt (``body`` adds fields such as ``tools``)."""
@@ -318,6 +347,7 @@ async def run_requests(task: GenerationTask, rows: List[Dict[str, Any]], request
         progress = Progress(len(rows), len(rows) - len(todo),
                             run_label(Path(cfg.output_file) if cfg.output_file else None, cfg.generation_key),
                             lambda: client.retries)
+        source_key = source_key_for(cfg.generation_key)
 
         async def one(i: int) -> None:
             try:
@@ -330,6 +360,8 @@ async def run_requests(task: GenerationTask, rows: List[Dict[str, Any]], request
                 failed = True
             else:
                 failed = False
+            if task.prompt_source is not None:
+                out[source_key] = task.prompt_source
             journal.add(i, out)
             if len(journal.buffer) >= cfg.max_concurrent_requests:  # a kill loses at most one such batch
                 _flush(journal)
@@ -398,8 +430,9 @@ def run(cfg: GenerateConfig, task_cls: type = GenerationTask) -> int:
         entries = [entries[i] for i in chunk_bounds(len(entries), cfg.num_chunks, cfg.chunk_id)]
     if cfg.max_samples > 0:
         entries = entries[: cfg.max_samples]
-    rows = [row for _, row in entries]
     requests = task.prepare(entries, src)  # bad input fails here, before any file is touched
+    if task.prompt_notice:
+        log(f"NOTE: {task.prompt_notice}")
     if requests:
         log("Example prompt:\n" + _shorten(task.describe(requests[0])))
     if cfg.dry_run:

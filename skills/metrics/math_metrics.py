@@ -132,6 +132,6 @@ class MathScorer(Scorer):
                     kb.append((f"rm_majority@{k}", "no_answer"))
 
 
-def hle_scorer() -> MathScorer:
+def hle_scorer(**kwargs) -> MathScorer:
     """HLE: no no_answer, and majority votes on the whole generation (eval-metrics.md 5)."""
-    return MathScorer(compute_no_answer=False, answer_key="generation")
+    return MathScorer(**{"compute_no_answer": False, "answer_key": "generation", **kwargs})

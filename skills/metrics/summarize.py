@@ -14,12 +14,14 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from skills.config.errors import UsageError
+from skills.data.io import atomic_open
 from skills.metrics.base import Metrics, Scorer
 from skills.metrics.compute import compute_metrics
 from skills.metrics.groups import add_benchmark_groups
+from skills.metrics.provenance import bench_sources, sidecar_path, table_warning
 from skills.metrics.table import render_table
 from skills.metrics.types import make_scorer, metric_type_for
 
@@ -120,6 +122,8 @@ def summarize_results(
     extra_datasets: Optional[str] = None,
     data_dir: Optional[str] = None,
     fail_on_incomplete: bool = False,
+    metrics_kwargs: Optional[Dict[str, Any]] = None,
+    wandb: Optional[Dict[str, Optional[str]]] = None,
 ) -> Tuple[str, Path]:
     """Compute everything, write metrics.json; returns (table text, metrics.json path)."""
     wanted = [b.strip() for b in benchmarks.split(",")] if benchmarks else None
@@ -127,17 +131,24 @@ def summarize_results(
         raise UsageError(f"--benchmarks has an empty item: '{benchmarks}'")
     if max_seq_len is not None and max_seq_len <= 0:
         raise UsageError(f"--max_seq_len must be > 0, got {max_seq_len}")
+    metrics_kwargs = dict(metrics_kwargs or {})
+    if wandb and wandb.get("name"):
+        from skills.metrics.wandb_log import check_names
+
+        check_names(wandb["name"], wandb.get("group"), wandb.get("project"))
     if metric_type:
-        make_scorer(metric_type)  # an unknown or unsupported --metric_type fails before any scan
+        make_scorer(metric_type, **metrics_kwargs)  # an unknown or unsupported --metric_type fails before any scan
     root, dirs, groups = find_benchmarks(Path(results_dir), wanted)
     if not dirs:
         return f"No benchmarks found in {results_dir}\n", Path()
     results: Dict[str, Metrics] = {}
     scorers: Dict[str, Tuple[Scorer, int]] = {}
     skipped: List[UsageError] = []
+    sources: Dict[str, Dict[str, object]] = {}
+    warnings: List[str] = []
     for d in dirs:
         try:
-            scorer = make_scorer(metric_type_for(d.name, metric_type, extra_datasets, data_dir), d.name)
+            scorer = make_scorer(metric_type_for(d.name, metric_type, extra_datasets, data_dir), d.name, **metrics_kwargs)
         except UsageError as exc:
             if wanted or len(dirs) == 1:  # asked for by name, or nothing else to show: an error
                 raise
@@ -153,6 +164,7 @@ def summarize_results(
             record_rows(d, files)
         except OSError:
             pass  # a read-only results folder can still be summarized
+        sources[d.name] = bench_sources(d.name, files, warnings)
         for name, metrics in compute_metrics(d.name, files, scorer, max_samples, max_seq_len, show_ci).items():
             results[name] = metrics
             scorers[name] = (scorer, len(files))
@@ -177,10 +189,18 @@ def summarize_results(
         out.extend(["", ""])
     path = Path(save_metrics_path) if save_metrics_path else root / "metrics.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    from skills.data.io import atomic_open
-
-    with atomic_open(path) as f:  # a reader never sees half a metrics.json
+    with atomic_open(path) as f:  # a killed job never leaves half a metrics.json behind
         json.dump(results, f, indent=2)
+    sources = {k: v for k, v in sources.items() if v}
+    if sources:
+        with atomic_open(sidecar_path(path)) as f:
+            json.dump(sources, f, indent=2)
+    for line in warnings + table_warning(sources):
+        print(f"Warning: {line}", file=sys.stderr)
+    if wandb and wandb.get("name"):
+        from skills.metrics.wandb_log import log_metrics
+
+        log_metrics(results, wandb["name"], wandb.get("group"), wandb.get("project"))
     return "\n".join(out) + "\n" if out else "", path
 
 
@@ -224,16 +244,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="an incomplete seed (still running, not graded) is an error instead of a warning")
     p.add_argument("--show_ci", "--show-ci", "--with_ci", action="store_true",
                    help="add 95%% confidence intervals of pass@1[avg-of-k] to the table and metrics.json")
+    p.add_argument("--metrics_kwargs", "--metrics-kwargs", default="",
+                   help="JSON object of keyword arguments for the metric classes (e.g. compute_no_answer)")
+    p.add_argument("--wandb_name", "--wandb-name", default=None, help="log the metrics to this W&B run")
+    p.add_argument("--wandb_group", "--wandb-group", default=None)
+    p.add_argument("--wandb_project", "--wandb-project", default="nemo-skills")
     return p
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        from skills.pipeline.common import parse_json_kwargs
+
         text, path = summarize_results(
             args.results_dir, args.benchmarks, args.save_metrics_path, args.max_samples,
             args.max_seq_len, args.metric_type, args.show_ci, args.extra_datasets, args.data_dir,
             args.fail_on_incomplete,
+            parse_json_kwargs(args.metrics_kwargs, "--metrics_kwargs"),
+            {"name": args.wandb_name, "group": args.wandb_group, "project": args.wandb_project},
         )
     except UsageError as exc:
         print(f"Error: {exc.message}", file=sys.stderr)

@@ -71,10 +71,14 @@ def metric_type_for(benchmark: str, override: Optional[str] = None, extra_datase
     )
 
 
-def make_scorer(metric_type: str, benchmark: str = "") -> Scorer:
+def make_scorer(metric_type: str, benchmark: str = "", **kwargs) -> Scorer:
+    """A scorer; ``kwargs`` (``--metrics_kwargs``) go to its constructor, as in the reference."""
     factory = METRIC_TYPES.find(metric_type)
     if factory is not None:
-        scorer = factory()
+        try:
+            scorer = factory(**kwargs)
+        except TypeError as exc:
+            raise UsageError(f"--metrics_kwargs {kwargs} do not fit metric type '{metric_type}': {exc}") from None
         if not isinstance(scorer, Scorer):
             raise UsageError(f"metric type '{metric_type}' did not give a Scorer (got {type(scorer).__name__})")
         return scorer

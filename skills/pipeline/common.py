@@ -18,9 +18,9 @@ from skills.config.cluster import ClusterConfig
 from skills.config.errors import UsageError
 from skills.pipeline.plan import Job, ServerSpec
 
-HOSTED_TYPES = ("vllm", "sglang", "trtllm")
-API_TYPES = ("openai", "azureopenai", "gemini", "generic")
-SERVER_TYPES = HOSTED_TYPES + API_TYPES
+HOSTED_TYPES = ("vllm", "sglang", "trtllm", "megatron", "generic")  # generic: --server_entrypoint starts it
+API_TYPES = ("openai", "azureopenai", "gemini", "generic")  # generic: any OpenAI-compatible endpoint
+SERVER_TYPES = tuple(dict.fromkeys(HOSTED_TYPES + API_TYPES))
 SAMPLING_DEFAULTS = ("++inference.temperature=0.7", "++inference.top_k=-1", "++inference.top_p=0.95")
 # API hosts whose key must be present (passed by NAME, never by value)
 API_KEY_BY_HOST = {
@@ -164,6 +164,8 @@ def check_server_options(opts: ServerOptions, flag: str = "--server", model_flag
                              f"{', '.join(HOSTED_TYPES)}")
         if not opts.model:
             raise UsageError(f"a self-hosted server ({flag}_gpus) needs {model_flag}")
+        if st == "generic" and not opts.server_entrypoint:
+            raise UsageError(f"a self-hosted {flag}_type=generic needs {flag}_entrypoint (the command that starts it)")
     else:
         if not (opts.server_address or DEFAULT_ADDRESS.get(st)):
             raise UsageError(f"{flag}_type={st} without {flag}_gpus needs {flag}_address (an existing server)")
@@ -204,6 +206,7 @@ def make_server(opts: ServerOptions, cluster: ClusterConfig, ports: PortAllocato
     command = build_server_command(
         opts.server_type, opts.model, port, gpus, opts.server_nodes, opts.server_args or "",
         python=env.interpreter(), prefix=env.command_prefix, host=cluster.listen_host(),
+        entrypoint=opts.server_entrypoint, slurm=cluster.is_slurm,
     )
     container = opts.server_container or env.container or cluster.container(opts.server_type)  # type: ignore
     return ServerSpec(
@@ -217,7 +220,9 @@ def make_server(opts: ServerOptions, cluster: ClusterConfig, ports: PortAllocato
 def client_overrides(opts: ServerOptions, server: Optional[ServerSpec]) -> Tuple[List[str], List[str]]:
     """(``++server.*`` tokens, secret env NAMES) for the generation program."""
     if server is not None:
-        base_url = f"http://127.0.0.1:{server.port}/v1"
+        from skills.servers.commands import client_base_url
+
+        base_url = client_base_url(server.server_type, "127.0.0.1", server.port)
     else:
         base_url = opts.server_address or DEFAULT_ADDRESS.get(opts.server_type or "", "")
     toks = [f"++server.server_type={opts.server_type}", f"++server.base_url={base_url}",
@@ -335,17 +340,43 @@ def parse_json_kwargs(text: Optional[str], flag: str) -> Dict[str, str]:
     return {str(k): v for k, v in value.items()}
 
 
-def check_program(tokens: Sequence[str], source: str, module: str = "skills.inference.generate"):
+def check_program(tokens: Sequence[str], source: str, module: str = "skills.inference.generate",
+                  prompt_set_dir: Optional[str] = None):
     """Run the generation module's own configuration checks (prompt config found, eval type and
     eval_config valid, ...) on the arguments a job will get, so mistakes fail before any job runs.
-    Returns the config the job will see."""
+    ``prompt_set_dir`` is where the job will find the reference prompt set (the user's
+    ``++prompt_set_dir`` still wins). Returns the config the job will see."""
     from skills.config.overrides import apply_overrides
     from skills.inference.program import task_of
 
     task = task_of(module)
+    first = [f"++prompt_set_dir={prompt_set_dir}"] if prompt_set_dir else []
     try:
-        cfg = apply_overrides([*tokens, "++output_file=-"], task.config_class)
+        cfg = apply_overrides([*first, *tokens, "++output_file=-"], task.config_class)
         task.check(cfg)
     except UsageError as exc:
         raise UsageError(f"{source}: {exc.message}") from None
     return cfg
+
+
+def prompt_set_for_plan(data_dir: str, cluster: ClusterConfig) -> Tuple[str, Optional[str]]:
+    """(``$SKILLS_PROMPT_SET_DIR`` for the jobs, folder to check prompts against here or None).
+
+    On a cluster reached over ssh the jobs' folder is remote: plan-time checks then use a set
+    fetched on this machine if there is one (``<default data dir>/.prompt-sets``)."""
+    from skills.prompt_sets import planned_dir
+
+    jobs = planned_dir(data_dir)
+    if cluster.is_slurm and cluster.ssh_tunnel is not None:
+        local = planned_dir(default_data_dir(None))
+        return jobs, local if local == "none" or os.path.isdir(local) else "none"
+    return jobs, jobs
+
+
+def set_prompt_env(jobs, value: str) -> None:
+    """Every generation and judge job learns where the reference prompt set is."""
+    from skills.prompt_sets import DIR_ENV
+
+    for job in jobs:
+        if job.kind in ("generation", "judge"):
+            job.env.setdefault(DIR_ENV, value)

@@ -24,10 +24,16 @@ from skills.config.secrets import move_secret_overrides
 from skills.pipeline.common import (
     PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_program,
     check_reserved, check_server_options, chunk_ids_for, client_overrides, default_data_dir, make_server,
-    output_name, pack, parallel_command, program_argv, seed_overrides, shell_join,
+    output_name, pack, parallel_command, parse_json_kwargs, program_argv, prompt_set_for_plan, seed_overrides,
+    set_prompt_env, shell_join,
 )
+from skills.pipeline.compat import check_extra_datasets_type, job_concurrency
 from skills.pipeline.plan import Job, Plan
 from skills.pipeline.sidecars import make_sidecars
+
+
+JUDGE_KWARGS = ("model", "server_type", "server_address", "server_gpus", "server_nodes", "server_args",
+                "server_entrypoint", "server_container", "generation_type", "generation_module")
 
 
 @dataclass
@@ -39,18 +45,36 @@ class JudgeOptions:
     server_nodes: Optional[int] = None
     server_args: Optional[str] = None
     extra_judge_args: str = ""
+    server_entrypoint: Optional[str] = None
+    server_container: Optional[str] = None
+    generation_module: Optional[str] = None
+    pipeline: Dict[str, Any] = field(default_factory=dict)  # --judge_pipeline_kwargs, applied last
 
     @classmethod
-    def from_server(cls, values: Dict[str, Any], extra_judge_args: str = "") -> "JudgeOptions":
-        """From the ``--judge_*`` options (None = not given)."""
+    def from_server(cls, values: Dict[str, Any], extra_judge_args: str = "",
+                    pipeline_kwargs: Optional[str] = None) -> "JudgeOptions":
+        """From the ``--judge_*`` options (None = not given) and ``--judge_pipeline_kwargs`` (JSON)."""
+        from skills.pipeline.common import parse_json_kwargs
+        from skills.pipeline.compat import generation_module
+
+        pipeline = parse_json_kwargs(pipeline_kwargs, "--judge_pipeline_kwargs")
+        unknown = [k for k in pipeline if k not in JUDGE_KWARGS]
+        if unknown:
+            raise UsageError(f"--judge_pipeline_kwargs: unknown key '{unknown[0]}' (known: {', '.join(JUDGE_KWARGS)})")
+        if "generation_type" in pipeline or "generation_module" in pipeline:
+            pipeline["generation_module"] = generation_module(pipeline.pop("generation_type", None),
+                                                              pipeline.get("generation_module"), "--judge_generation")
         return cls(values.get("model"), values.get("server_type"), values.get("server_address"),
                    values.get("server_gpus"), values.get("server_nodes"), values.get("server_args"),
-                   extra_judge_args or "")
+                   extra_judge_args or "", values.get("server_entrypoint"), values.get("server_container"),
+                   values.get("generation_module"), pipeline)
 
     @property
     def any_set(self) -> bool:
+        """Any ``--judge_*`` option given: every benchmark gets a judge step (as in the reference)."""
         return any(v is not None for v in (self.model, self.server_type, self.server_address,
-                                           self.server_gpus, self.server_nodes, self.server_args))
+                                           self.server_gpus, self.server_nodes, self.server_args,
+                                           self.server_entrypoint, self.server_container, self.generation_module))
 
 
 @dataclass
@@ -75,6 +99,10 @@ class EvalOptions:
     with_sandbox: bool = False
     auto_summarize_results: bool = True
     generation_module: Optional[str] = None  # overrides every benchmark's module
+    single_node_mode: str = "parallel"  # evals packed into one job: parallel | sequential
+    metrics_kwargs: Optional[str] = None  # JSON for the metric classes, forwarded to the metrics jobs
+    wandb: Any = None  # skills.pipeline.compat.WandbOptions
+    extra_datasets_type: Optional[str] = None  # local | cluster
 
 
 @dataclass
@@ -90,6 +118,7 @@ class Eval:
     module: str
     merge: Optional[List[str]] = None  # chunk merge argv, run after the generation
     sidecars: Tuple[str, ...] = ()
+    post: Optional[str] = None  # e.g. --log_samples upload, after the merge
 
 
 @dataclass
@@ -106,6 +135,7 @@ class Bench:
     generation_key: str = "generation"
     judge: Any = None  # (ServerOptions, tokens) when judged
     manifest: Dict[str, Any] = field(default_factory=dict)  # what the run manifest records
+    prompt_notice: Optional[str] = None  # set when the job would use our wording, not the reference's
 
     @property
     def name(self) -> str:
@@ -206,11 +236,19 @@ def build_jobs(groups: List[List[Eval]], names: List[str], kind: str, server_opt
         server = make_server(server_opts, o.cluster, ports)
         client, secrets = client_overrides(server_opts, server)
         needed_env.update(secrets)
+        sequential = getattr(o, "single_node_mode", "parallel") == "sequential"
+        shares, lanes = job_concurrency([e.tokens for e in group], server is None and not sequential)
         cmds, programs = [], []
-        for e in group:
-            argv = program_argv(e.module, [*e.tokens[:3], *client, *e.tokens[3:]])
+        for i, e in enumerate(group):
+            extra = [f"++max_concurrent_requests={shares[i % lanes]}"] if shares else []
+            argv = program_argv(e.module, [*e.tokens[:3], *client, *e.tokens[3:], *extra])
             programs += [argv, e.merge] if e.merge else [argv]
-            cmds.append(f"{shell_join(argv)} && {shell_join(e.merge)}" if e.merge else shell_join(argv))
+            cmds.append(" && ".join(c for c in (shell_join(argv), shell_join(e.merge) if e.merge else None, e.post)
+                                    if c))
+        if sequential and len(cmds) > 1:  # --single_node_mode=sequential: one after the other
+            cmds = [" && ".join(f"( {c} )" for c in cmds)]
+        elif lanes < len(cmds):  # fewer requests allowed than evals: run them in `lanes` sequential lanes
+            cmds = [" && ".join(f"( {c} )" for c in cmds[k::lanes]) for k in range(lanes)]
         sidecars = make_sidecars([s for e in group for s in e.sidecars], o.cluster, ports)
         job = Job(
             name=name, kind=kind, commands=[parallel_command(cmds)], programs=programs, server=server,
@@ -225,7 +263,7 @@ def build_jobs(groups: List[List[Eval]], names: List[str], kind: str, server_opt
 
 
 def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: str, data_dir: str,
-                sample_client: List[str]) -> Tuple[Bench, List[Eval], Optional[str]]:
+                sample_client: List[str], prompt_check: Optional[str] = None) -> Tuple[Bench, List[Eval], Optional[str]]:
     """The generation runs of one benchmark still to do; (bench, evals, note about finished runs)."""
     from skills.evaluation import get_grader
     from skills.inference.program import task_of
@@ -248,7 +286,7 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
     # validate in command order: client, seed, benchmark defaults, user (user wins)
     probe = [*sample_client, *seed_overrides(seeds[0]), *defaults, *user]
     validate_overrides(probe, schema, source=f"{name} defaults + command line")
-    cfg = check_program(probe, name, module)
+    cfg = check_program(probe, name, module, prompt_check)
     defaults = validate_overrides(defaults, schema, source=f"benchmark {name} defaults")
     grader = get_grader(cfg.eval_type) if cfg.eval_type else None
     separate = grader is not None and grader.separate_step
@@ -258,6 +296,10 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
         sidecars += list(grader.sidecars)
     bench = Bench(spec, seeds, gen_dir, os.path.join(out, "eval-results", *sub),
                   grader if separate else None, cfg.eval_type, dict(cfg.eval_config), cfg.generation_key)
+    if prompt_check is not None:
+        from skills.inference.prompts import prompt_notice
+
+        bench.prompt_notice = prompt_notice(cfg)
     evals, done = [], 0
     for seed in seeds:
         merged = os.path.join(gen_dir, output_name(seed))
@@ -275,7 +317,11 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
             tokens = [f"++input_file={input_file}", f"++output_file={merged}",
                       f"++skip_filled={not o.rerun_done}",  # a rerun regenerates (old files kept aside)
                       *seed_overrides(seed), *chunk_toks, *defaults, *user, *extra]
-            evals.append(Eval(name, seed, chunk, tokens, path, marker, module, merge, tuple(sidecars)))
+            post = None
+            wandb = getattr(o, "wandb", None)
+            if wandb is not None and wandb.log_samples and seed == seeds[0]:  # the first seed, as the reference
+                post = wandb.samples_command(merged, o.expname, guard=chunk is not None)
+            evals.append(Eval(name, seed, chunk, tokens, path, marker, module, merge, tuple(sidecars), post))
     note = (f"{name}: {done} of {len(seeds) * len(chunks)} runs already done (.done markers; --rerun_done to "
             "redo)") if done else None
     bench.manifest = {
@@ -297,6 +343,10 @@ def build_eval_plan(o: EvalOptions) -> Plan:
     check_expname(o.expname)
     extra_datasets_dir(o.extra_datasets)  # a missing folder is an error even if unused
     check_server_options(o.server)
+    if o.single_node_mode not in ("parallel", "sequential"):
+        raise UsageError(f"--single_node_mode must be parallel or sequential, not '{o.single_node_mode}'")
+    check_extra_datasets_type(o.extra_datasets_type, cluster)
+    parse_json_kwargs(o.metrics_kwargs, "--metrics_kwargs")  # a typo fails now, not in the metrics job
     if o.starting_seed < 0:
         raise UsageError("--starting_seed must be >= 0")
     if o.num_jobs is not None and (o.num_jobs == 0 or o.num_jobs < -1):
@@ -320,14 +370,18 @@ def build_eval_plan(o: EvalOptions) -> Plan:
 
     specs, groups = expand_groups(benches, o.extra_datasets, data_dir)
     sample_client, _ = client_overrides(o.server, None)
+    prompt_dir, prompt_check = prompt_set_for_plan(data_dir, cluster)
+    notice_check = prompt_check if prompt_check == prompt_dir else None  # remote set: cannot tell from here
     planned: List[Bench] = []
     evals: List[Eval] = []
     for spec, count in specs:
-        bench, bench_evals, note = _plan_bench(spec, count, o, out, data_dir, sample_client)
+        bench, bench_evals, note = _plan_bench(spec, count, o, out, data_dir, sample_client, prompt_check)
         if note:
             plan.notes.append(note)
+        if bench.prompt_notice and notice_check:
+            plan.notes.append(f"{spec.name}: {bench.prompt_notice}")
         if spec.judge is not None or o.judge.any_set:
-            bench.judge = stages.judge_settings(spec, o.judge, judge_extra)
+            bench.judge = stages.judge_settings(spec, o.judge, judge_extra, prompt_check, plan if notice_check else None)
         planned.append(bench)
         plan.manifest[spec.name] = bench.manifest
         evals.extend(bench_evals)
@@ -350,6 +404,11 @@ def build_eval_plan(o: EvalOptions) -> Plan:
         extra = moved if job.kind == "generation" else judge_moved if job.kind == "judge" else []
         job.secret_env = list(dict.fromkeys([*job.secret_env, *extra]))
     needed_env.update(moved, judge_moved)
+    set_prompt_env(plan.jobs, prompt_dir)
+    if o.wandb is not None and (o.wandb.wandb_name or o.wandb.log_samples):
+        from skills.pipeline.compat import wandb_secrets
+
+        wandb_secrets(j for j in plan.jobs if j.kind in ("metrics", "generation"))
     if not evals and not any(j.kind in ("judge", "grading") for j in plan.jobs):
         plan.notes.append("All generations are done; nothing to generate (--rerun_done to redo).")
     plan.required_env = sorted(needed_env | {e.strip() for e in cluster.required_env_vars if "=" not in e})

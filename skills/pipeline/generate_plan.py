@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Any, List, Optional
 
 from skills.benchmarks import extra_datasets_dir
 from skills.config.cluster import ClusterConfig
@@ -13,7 +13,7 @@ from skills.config.overrides import validate_overrides
 from skills.pipeline.common import (
     PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_program,
     check_reserved, check_server_options, chunk_ids_for, client_overrides, default_data_dir, make_server,
-    output_name, parse_ids, program_argv, seed_overrides, shell_join,
+    output_name, parse_ids, program_argv, prompt_set_for_plan, seed_overrides, set_prompt_env, shell_join,
 )
 from skills.pipeline.plan import Job, Plan
 from skills.pipeline.sidecars import make_sidecars
@@ -42,6 +42,9 @@ class GenerateOptions:
     rerun_done: bool = False
     with_sandbox: bool = False
     generation_module: Optional[str] = None
+    preprocess_cmd: Optional[str] = None  # shell, before the generation ({random_seed} filled)
+    postprocess_cmd: Optional[str] = None  # shell, after it
+    wandb: Any = None  # skills.pipeline.compat.WandbOptions (--log_samples)
 
 
 def _seeds(o: GenerateOptions) -> List[Optional[int]]:
@@ -54,6 +57,17 @@ def _seeds(o: GenerateOptions) -> List[Optional[int]]:
             raise UsageError("--num_random_seeds must be >= 0")
         return list(range(o.starting_seed, o.starting_seed + o.num_random_seeds)) or [None]
     return [None]
+
+
+def _shell(template: Optional[str], seed: Optional[int]) -> Optional[str]:
+    """``--preprocess_cmd``/``--postprocess_cmd`` with ``{random_seed}`` filled (str.format, as the reference)."""
+    if not template:
+        return None
+    try:
+        return f"( {template.format(random_seed=seed)} )"
+    except (KeyError, IndexError, ValueError) as exc:
+        raise UsageError(f"--preprocess_cmd/--postprocess_cmd {template!r}: only {{random_seed}} can be filled "
+                         f"({exc}); double other braces") from None
 
 
 def build_generate_plan(o: GenerateOptions) -> Plan:
@@ -97,7 +111,10 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
     schema = task_of(module).config_class
     validate_overrides([*sample_client, *seed_overrides(seeds[0]), *defaults, *o.overrides], schema,
                        source="the command line")
-    cfg = check_program([*sample_client, *seed_overrides(seeds[0]), *defaults, *o.overrides], "ns generate", module)
+    pdata = default_data_dir(o.data_dir)
+    prompt_dir, prompt_check = prompt_set_for_plan(pdata if cluster.is_slurm else os.path.abspath(pdata), cluster)
+    cfg = check_program([*sample_client, *seed_overrides(seeds[0]), *defaults, *o.overrides], "ns generate", module,
+                        prompt_check)
     if cfg.eval_type:
         from skills.evaluation import get_grader
 
@@ -106,6 +123,12 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
     defaults = validate_overrides(defaults, schema)
     plan = Plan(expname=o.expname, cluster=cluster.name, executor=cluster.executor, output_dir=out,
                 log_dir=log_dir, run_after=list(o.slurm.run_after))
+    if prompt_check == prompt_dir:
+        from skills.inference.prompts import prompt_notice
+
+        notice = prompt_notice(cfg)
+        if notice:
+            plan.notes.append(notice)
     ports = PortAllocator(cluster)
     jobs: List[Job] = []
     needed = set(moved)
@@ -131,6 +154,9 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
                 parts = [os.path.join(out, output_name(seed, c)) for c in range(o.num_chunks or 0)]
                 programs.append(["python", "-m", "skills.inference.merge_chunks", merged, *parts])
             cmd = " && ".join(shell_join(p) for p in programs)
+            cmd = " && ".join(c for c in (_shell(o.preprocess_cmd, seed), cmd, _shell(o.postprocess_cmd, seed)) if c)
+            if o.wandb is not None and o.wandb.log_samples and seed == seeds[0]:
+                cmd += " && " + o.wandb.samples_command(merged, o.expname, guard=chunk is not None)
             name = o.expname + (f"-rs{seed}" if seed is not None else "") + (
                 f"-chunk{chunk}" if chunk is not None else "")
             sidecars = make_sidecars(sidecar_names, cluster, ports)
@@ -147,6 +173,11 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
         "model": o.server.model, "generation_module": module, "eval_type": cfg.eval_type,
         "outputs": [os.path.join(out, output_name(s)) for s in seeds],
     }
+    set_prompt_env(plan.jobs, prompt_dir)
+    if o.wandb is not None and o.wandb.log_samples:
+        from skills.pipeline.compat import wandb_secrets
+
+        wandb_secrets(plan.jobs)
     plan.required_env = sorted(needed | {e.strip() for e in cluster.required_env_vars if "=" not in e})
     if not plan.jobs:
         plan.notes.append("All jobs are completed; nothing to run (--rerun_done to redo).")

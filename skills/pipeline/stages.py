@@ -38,26 +38,50 @@ def judge_server(spec: BenchmarkSpec, j) -> ServerOptions:
     )
     if j.server_gpus:
         opts.server_address = None
-    for attr in ("model", "server_type", "server_address", "server_gpus", "server_args"):
-        if getattr(j, attr) is not None:
+    for attr in ("model", "server_type", "server_address", "server_gpus", "server_args", "server_entrypoint",
+                 "server_container"):
+        if getattr(j, attr, None) is not None:
             setattr(opts, attr, getattr(j, attr))
     if j.server_nodes is not None:
         opts.server_nodes = j.server_nodes
+    pipeline = getattr(j, "pipeline", None) or {}
+    if pipeline.get("server_gpus") and "server_address" not in pipeline:
+        opts.server_address = None  # self-hosted judge
+    for key, value in pipeline.items():  # --judge_pipeline_kwargs, applied last
+        if key != "generation_module":
+            setattr(opts, key, value)
     opts.server_args = opts.server_args or ""
     if opts.server_type is None and not opts.hosted:
         opts.server_type = "openai"  # benchmarks without judge defaults: an API judge
     return opts
 
 
-def judge_settings(spec: BenchmarkSpec, j, judge_extra: List[str]) -> Tuple[ServerOptions, List[str]]:
-    """The judge's server and its generation tokens, validated now."""
+def judge_module(j) -> str:
+    """``--judge_generation_module``/``_type``, else ``--judge_pipeline_kwargs``, else the default program."""
+    return (getattr(j, "generation_module", None) or (getattr(j, "pipeline", None) or {}).get("generation_module")
+            or "skills.inference.generate")
+
+
+def judge_settings(spec: BenchmarkSpec, j, judge_extra: List[str], prompt_check: Optional[str] = None,
+                   plan: Optional[Plan] = None) -> Tuple[ServerOptions, List[str], str]:
+    """The judge's server, generation tokens and module, validated now (a prompt notice goes to ``plan``)."""
+    from skills.inference.program import task_of
+
     jopts = judge_server(spec, j)
     check_server_options(jopts, "--judge_server", "--judge_model")
     jclient, _ = client_overrides(jopts, None)
     jdefaults = list(spec.judge.args) if spec.judge else list(GENERIC_JUDGE_ARGS)
-    validate_overrides([*jclient, *jdefaults, *judge_extra], source=f"{spec.name} judge arguments")
-    check_program([*jclient, *jdefaults, *judge_extra], f"{spec.name} judge")
-    return jopts, validate_overrides([*jdefaults, *judge_extra])
+    module = judge_module(j)
+    schema = task_of(module).config_class
+    validate_overrides([*jclient, *jdefaults, *judge_extra], schema, source=f"{spec.name} judge arguments")
+    cfg = check_program([*jclient, *jdefaults, *judge_extra], f"{spec.name} judge", module, prompt_check)
+    if plan is not None:
+        from skills.inference.prompts import prompt_notice
+
+        notice = prompt_notice(cfg)
+        if notice:
+            plan.notes.append(f"{spec.name} judge: {notice}")
+    return jopts, validate_overrides([*jdefaults, *judge_extra], schema), module
 
 
 def grading_job(bench, o, ports, log_dir: str, deps: List[str]) -> Optional[Job]:
@@ -79,7 +103,7 @@ def grading_job(bench, o, ports, log_dir: str, deps: List[str]) -> Optional[Job]
 def judge_jobs(bench, o, ports, log_dir: str, deps_of, needed_env: set) -> Tuple[List[Job], List[str]]:
     from skills.pipeline.eval_plan import Eval, _name_jobs, build_jobs
 
-    jopts, jtokens = bench.judge
+    jopts, jtokens, module = bench.judge
     jevals = []
     for seed in bench.seeds:
         src = os.path.join(bench.gen_dir, output_name(seed))
@@ -87,7 +111,7 @@ def judge_jobs(bench, o, ports, log_dir: str, deps_of, needed_env: set) -> Tuple
         if not o.rerun_done and os.path.exists(dst + ".done"):
             continue
         toks = [f"++input_file={src}", f"++output_file={dst}", f"++skip_filled={not o.rerun_done}", *jtokens]
-        jevals.append(Eval(bench.name, seed, None, toks, dst, dst + ".done", "skills.inference.generate"))
+        jevals.append(Eval(bench.name, seed, None, toks, dst, dst + ".done", module))
     num_jobs = o.num_jobs if o.num_jobs is not None else (-1 if o.cluster.is_slurm else 1)
     jgroups = pack(jevals, num_jobs)
     jnames = [n.replace(f"-judge-{bench.name}", "-judge")
@@ -105,6 +129,10 @@ def metrics_job(bench, o, log_dir: str, deps: List[str]) -> Job:
             "--save_metrics_path", os.path.join(bench.result_dir, "metrics.json")]
     if not is_builtin(bench.name):
         argv += ["--metric_type", bench.spec.metrics_type]
+    if getattr(o, "metrics_kwargs", None):
+        argv += ["--metrics_kwargs", o.metrics_kwargs]
+    if getattr(o, "wandb", None) is not None:
+        argv += o.wandb.summarize_args()
     job = Job(name=f"{o.expname}-{bench.name}-summarize-results", kind="metrics", commands=[shell_join(argv)],
               programs=[argv],
               dependencies=deps, benchmarks=[bench.name], log_dir=log_dir,

@@ -140,6 +140,7 @@ def _wait_for_server(url: str) -> str:
     """Bash that waits until the server answers 2xx (python, so no curl is needed in the image)."""
     probe = ("import sys,urllib.request as u\n"
              "try: u.urlopen(sys.argv[1], timeout=5)\n"
+             "except u.HTTPError as e: sys.exit(0 if 'any_status=1' in sys.argv[1] and e.code < 500 else 1)\n"
              "except Exception: sys.exit(1)")
     return (f"_deadline=$((SECONDS + ${{SKILLS_SERVER_WAIT_S:-{SERVER_WAIT_S}}}))\n"
             f"until python3 -c {shlex.quote(probe)} {shlex.quote(url)}; do\n"
