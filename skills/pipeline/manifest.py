@@ -85,15 +85,16 @@ def git_state() -> Dict[str, Any]:
     return {"git_commit": commit, "git_dirty": bool(dirty)} if commit else {}
 
 
-def prompt_info(config: Optional[str]) -> Dict[str, Any]:
+def prompt_info(config: Optional[str], prompt_set_dir: Optional[str] = None) -> Dict[str, Any]:
+    """The prompt file a run resolves ``config`` to, its checksum and its source (reference set or ours)."""
     if not config:
         return {}
     info: Dict[str, Any] = {"config": config}
     try:
-        from skills.inference.prompts import resolve_prompt_path
+        from skills.inference.prompts import resolve_prompt
 
-        path = resolve_prompt_path(config)
-        info.update(file=str(path), sha256=sha256(str(path)))
+        path, source, _, _ = resolve_prompt(config, prompt_set_dir)
+        info.update(file=str(path), sha256=sha256(str(path)), source=source)
     except Exception:  # noqa: BLE001 - the run itself reports a bad prompt; the manifest just records
         pass
     return info
@@ -135,13 +136,16 @@ def write_run(plan: Any, argv: Sequence[str], cluster: Any = None) -> Optional[P
     root = Path(out)
     run_id = time.strftime("%Y%m%d-%H%M%S") + f"-{plan.expname}-{os.getpid()}"
     server = next((j.server for j in plan.jobs if j.server is not None), None)
+    from skills.prompt_sets import DIR_ENV
+
+    prompt_set = next((j.env[DIR_ENV] for j in plan.jobs if DIR_ENV in j.env), None)
     benchmarks = {}
     for name, entry in (plan.manifest or {}).items():
         entry = dict(entry)
         data = entry.get("data") or {}
         if data.get("file"):
             entry["data"] = {**data, "sha256": sha256(data["file"]), "rows": count_rows(data["file"])}
-        entry["prompt"] = prompt_info(entry.get("prompt_config"))
+        entry["prompt"] = prompt_info(entry.get("prompt_config"), prompt_set)
         benchmarks[name] = entry
     record = {
         "run": run_id, "started": _now(), "command": redact(" ".join(argv)), "expname": plan.expname,
