@@ -189,7 +189,8 @@ def _name_jobs(groups: List[List[Eval]], prefix: str) -> List[str]:
 
 
 def build_jobs(groups: List[List[Eval]], names: List[str], kind: str, server_opts: ServerOptions,
-               o: EvalOptions, ports: PortAllocator, log_dir: str, needed_env: set) -> List[Job]:
+               o: EvalOptions, ports: PortAllocator, log_dir: str, needed_env: set,
+               data_dir: Optional[str] = None) -> List[Job]:
     """One job per group of evals: its server, its sidecars, the evals run side by side."""
     jobs = []
     for name, group in zip(names, groups):
@@ -201,7 +202,7 @@ def build_jobs(groups: List[List[Eval]], names: List[str], kind: str, server_opt
             argv = program_argv(e.module, [*e.tokens[:3], *client, *e.tokens[3:]])
             programs += [argv, e.merge] if e.merge else [argv]
             cmds.append(f"{shell_join(argv)} && {shell_join(e.merge)}" if e.merge else shell_join(argv))
-        sidecars = make_sidecars([s for e in group for s in e.sidecars], o.cluster, ports)
+        sidecars = make_sidecars([s for e in group for s in e.sidecars], o.cluster, ports, data_dir=data_dir)
         job = Job(
             name=name, kind=kind, commands=[parallel_command(cmds)], programs=programs, server=server,
             sidecars=sidecars,
@@ -315,7 +316,7 @@ def build_eval_plan(o: EvalOptions) -> Plan:
     needed_env: set = set()
     ports = PortAllocator(cluster)
     gen_jobs = build_jobs(jgroups, _name_jobs(jgroups, o.expname), "generation", o.server, o, ports, log_dir,
-                          needed_env)
+                          needed_env, data_dir)
     all_jobs, last = chain(gen_jobs, o.slurm.dependent_jobs)
     plan.jobs.extend(all_jobs)
     producers: Dict[Tuple[str, Optional[int]], List[str]] = {}
