@@ -38,15 +38,15 @@ _FIELDS = {"code", "stdin", "files", "limits", "args", "env", "read_only"}
 def read_only_roots(given: Sequence[str] = ()) -> list:
     """Folders whose files requests may ask to read (``--read_only_root`` + the environment)."""
     env = [p for p in os.environ.get(READ_ONLY_ROOTS_ENV, "").split(os.pathsep) if p]
-    return [os.path.realpath(p) for p in [*given, *env]]
+    return [os.path.abspath(p) for p in [*given, *env]]
 
 
 def _check_read_only(paths: Any, roots: Sequence[str]) -> list:
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
         raise UsageError("'read_only' must be a list of absolute paths")
-    for path in paths:
-        real = os.path.realpath(path)
-        if not any(real == r or real.startswith(r.rstrip("/") + "/") for r in roots):
+    for path in paths:  # links inside a root are followed: whoever owns the root placed them
+        norm = os.path.abspath(path)
+        if not any(norm == r or norm.startswith(r.rstrip("/") + "/") for r in roots):
             allowed = ", ".join(roots) or "none (start the service with --read_only_root DIR)"
             raise UsageError(f"read_only path {path} is outside the folders this service exposes ({allowed})")
     return paths
