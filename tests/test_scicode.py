@@ -30,9 +30,11 @@ PREFILLED_CODE_SHA256 = {
     "62.1": "8f622de83adde9a9cf535125a87690ca6bbd5c63dffb231bc4a1f59f835617d9",
     "76.3": "ff372b004368f5e2dfa3133ea9c9d285b53776360dbabd77f09b9aac34f16cc1",
 }
-VLLM_TOO_LONG = ("HTTP 400 from http://x/v1/chat/completions: {\"error\": {\"message\": \"This model's maximum "
-                 "context length is 2048 tokens. However, your request has 4000 input tokens. Please reduce the "
-                 "length of the input messages.\"}}")
+# what vLLM 0.32 answers for a prompt longer than the context
+VLLM_TOO_LONG = ("HTTP 400 from http://x/v1/chat/completions: {\"error\":{\"message\":\"This model's maximum "
+                 "context length is 2048 tokens. However, your prompt contains at least 2049 input tokens, which "
+                 "exceeds this limit even without any output tokens. Please reduce the length of the input prompt. "
+                 "(parameter=input_tokens, value=2049)\",\"type\":\"BadRequestError\"}}")
 
 
 @pytest.fixture(scope="module")
@@ -267,11 +269,11 @@ def test_generation_program_writes_one_line_per_problem_and_resumes(tmp_path):
         res = run(stub)
         assert res.returncode == 0, res.stderr
         rows = read_jsonl(out)
-        assert [r["problem_id"] for r in rows] == ["9101", "9102", "9103"]
+        assert [r["problem_id"] for r in rows] == ["9101", "9102", "9103", "9105"]
         assert [list(r["generation"]) for r in rows] == [["9101.1", "9101.2", "9101.3"], ["9102.1", "9102.2"],
-                                                        ["9103.1", "9103.2"]]
+                                                        ["9103.1", "9103.2"], ["9105.1", "9105.2", "9105.3"]]
         assert "Example prompt:\n" in res.stderr and "Next:\\nWrite scale(v, k)" in res.stderr  # JSON-escaped
-        assert len(read_jsonl(record)) == 7
+        assert len(read_jsonl(record)) == 10
         # interrupted after the first problem: its journal line survives, the final file does not
         journal = Path(f"{out}-async")
         journal.write_text(json.dumps({**rows[0], "_async_position": 0}) + "\n")
@@ -280,8 +282,8 @@ def test_generation_program_writes_one_line_per_problem_and_resumes(tmp_path):
         record.write_text("")
         assert run(stub).returncode == 0
         again = read_jsonl(out)
-        assert again[0] == rows[0] and [r["problem_id"] for r in again] == ["9101", "9102", "9103"]
-        assert len(read_jsonl(record)) == 4  # only 9102 and 9103 were generated again
+        assert again[0] == rows[0] and [r["problem_id"] for r in again] == ["9101", "9102", "9103", "9105"]
+        assert len(read_jsonl(record)) == 7  # only the problems after 9101 were generated again
 
 
 # ----------------------------------------------------------------------------- plan
