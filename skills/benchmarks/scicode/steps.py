@@ -18,9 +18,12 @@ STEP_SEPARATOR = "------"
 # before it go too): `import x...` or `from x<whitespace>import y...`. Indented imports inside
 # functions are removed as well, as the reference does.
 _IMPORT_LINE = re.compile(r"^\s*(?:import .*|from .*\s+import\s+.*)", re.MULTILINE)
-# Errors of an OpenAI-compatible server meaning "prompt + answer do not fit the context"; the
-# reference's list (vLLM says the third one, and the first two of another server family).
+# Errors of an OpenAI-compatible server meaning "the prompt does not fit the context": the
+# reference's list, plus what its client library (litellm) maps to a context-window error, which
+# is how vLLM says it ("This model's maximum context length is N tokens. However, ...").
 CONTEXT_ERRORS = (
+    "maximum context length",
+    "context_length_exceeded",
     "Requested token count exceeds",
     "exceeds maximum input length",
     "should not exceed max_seq_len",
