@@ -307,3 +307,9 @@ def test_eval_plan_defaults_and_sandbox_sidecar(tmp_path, capsys, no_cluster_con
     assert sidecar["name"] == "sandbox"
     # programs may read the targets under the data folder, nothing else the service user can read
     assert sidecar["env"]["SKILLS_SANDBOX_READ_ONLY_ROOTS"] == str(data)
+    base = ["eval", "--cluster=local", "--server_type=openai", "--server_address=http://127.0.0.1:1/v1",
+            "--model=m", "--benchmarks=scicode", f"--data_dir={data}", f"--output_dir={tmp_path / 'o'}", "--dry_run"]
+    assert main([*base, "++with_background=False", "++eval_config.timeout=60"]) == 0  # the module's own keys
+    capsys.readouterr()
+    assert main([*base, "++with_backgrond=False"]) == 2 and "with_background" in capsys.readouterr().err
+    assert main([*base, "++eval_config.timeout=-1"]) == 2 and "timeout" in capsys.readouterr().err

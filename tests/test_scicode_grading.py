@@ -94,6 +94,26 @@ def test_program_layout():
     assert eval_prefix("x").startswith("\n")
 
 
+def test_targets_fixture_reads_back_through_scicodes_reader(data):
+    """The fixture's layout is SciCode's: upstream's reader gives back the values it was built from."""
+    code = ("import sys, json\nfrom scicode.parse.parse import process_hdf5_to_tuple as read\n"
+            "f = sys.argv[1]\nout = {}\n"
+            "for step, n in [('9101.1', 2), ('9102.1', 2), ('9102.2', 2), ('9104.1', 1), ('9104.2', 1), "
+            "('9104.3', 1), ('9104.4', 0)]:\n"
+            "    out[step] = [repr(v) if not hasattr(v, 'toarray') else v.format for v in read(step, n, f)]\n"
+            "t = read('9104.1', 1, f)[0]\nout['dict'] = sorted(map(repr, t[2]))\nout['csr'] = t[2]['M'].toarray().tolist()\n"
+            "p = read('9104.3', 1, f)[0]\nout['coo'] = [p[0].format, p[0].toarray().tolist(), repr(p[1])]\n"
+            "print(json.dumps(out))\n")
+    res = subprocess.run([sandbox_python(), "-c", code, str(data / "scicode" / "test_data.h5")],
+                         capture_output=True, text=True, check=True)
+    out = json.loads(res.stdout)
+    assert out["9101.1"] == ["array([3., 6.])", "array([ 0., -1., -2.])"]
+    assert out["9102.1"] == ["(3, 6)", "(0, 0)"] and out["9102.2"] == ["'even'", "'odd'"]
+    assert out["9104.2"] == ["[1.5, (2+1j), array([1, 2, 3])]"] and out["9104.4"] == []
+    assert out["dict"] == ["'M'", "'mean'", "2.5"]  # a key that reads as a number comes back as a float
+    assert out["csr"] == [[1.0, 0.0], [0.0, 3.0]] and out["coo"] == ["coo", [[0.0, 2.0], [4.0, 0.0]], "True"]
+
+
 def test_statuses_in_the_local_sandbox(tmp_path, data, rows, monkeypatch):
     monkeypatch.delenv("SKILLS_SANDBOX_URL", raising=False)
     sandbox_python()
