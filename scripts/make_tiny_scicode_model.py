@@ -34,7 +34,7 @@ from skills.benchmarks.scicode.steps import extract_code, prompt_fields  # noqa:
 
 FIXTURES = ROOT / "tests" / "fixtures" / "scicode"
 # What the model depends on: a change to any of these means it must be rebuilt (.done holds the digest).
-INPUTS = [Path(__file__), ROOT / "scripts" / "make_tiny_model.py", ROOT / "skills" / "benchmarks" / "scicode" / "steps.py",
+INPUTS = [Path(__file__), ROOT / "scripts" / "make_tiny_model.py", ROOT / "skills/benchmarks/scicode/steps.py",
           FIXTURES / "problems.jsonl", FIXTURES / "prompt.yaml"]
 # step -> (trained answer, status when graded)
 TRAINED: Dict[str, tuple] = {

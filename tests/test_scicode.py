@@ -14,7 +14,7 @@ from typing import List
 import pytest
 import yaml
 
-from conftest import REPO_ROOT, read_jsonl
+from conftest import read_jsonl
 from scicode_helpers import PROBLEMS, PROMPT
 from skills.benchmarks.base import PrepareContext
 from skills.benchmarks.scicode import PREFILLED_SHA256, PREFILLED_STEPS
@@ -235,7 +235,8 @@ def test_soft_failed_problem_counts_every_step_as_wrong(prepared):
     row = next(r for r in _rows(data, "test") if r["problem_id"] == "76")
     task, _ = run_problems([row], data, FakeClient(), prompt_config=str(PROMPT))
     out = task.failed(row, GenerationError("retries exhausted"))
-    assert out["generation"] == {f"76.{k}": GENERATION_FAILED for k in (1, 2, 4)} and out["error"] == "retries exhausted"
+    assert out["generation"] == {f"76.{k}": GENERATION_FAILED for k in (1, 2, 4)}  # 76.3 is given
+    assert out["error"] == "retries exhausted"
 
 
 def test_missing_prefilled_code_is_a_clear_error(prepared, tmp_path):

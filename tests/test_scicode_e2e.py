@@ -100,7 +100,8 @@ def test_ns_eval_scicode_on_slurm(local_slurm, vllm_python, tiny_scicode, tmp_pa
     home = tmp_path / "nemo_run"
     home.mkdir()
     monkeypatch.setenv("NEMORUN_HOME", str(home))
-    cfg = cpu_cluster_yaml(tmp_path, vllm_python, "slurm", f"account: test\npartition: {local_slurm}\njob_dir: {home}\n")
+    cfg = cpu_cluster_yaml(tmp_path, vllm_python, "slurm",
+                           f"account: test\npartition: {local_slurm}\njob_dir: {home}\n")
     data = fixture_data_dir(tmp_path / "data")
     out = tmp_path / "out"
     rc = main(["eval", f"--cluster={cfg}", f"--model={tiny_scicode}", "--server_type=vllm", "--server_gpus=1",

@@ -30,16 +30,19 @@ KINDS = {  # targets of every kind the reader knows (tests/fixtures/scicode/buil
          "test_cases": ["r = kinds()\nassert r[0] == target[0] and r[1] == target[1]\n"
                         "from scicode.compare.cmp import are_dicts_close\nassert are_dicts_close(r[2], target[2])"]},
         {"step_number": "9104.2", "function_header": "def ragged():", "return_line": "    return r",
-         "test_cases": ["from scicode.compare.cmp import cmp_tuple_or_list\nassert cmp_tuple_or_list(ragged(), target)"]},
+         "test_cases": ["from scicode.compare.cmp import cmp_tuple_or_list\n"
+                        "assert cmp_tuple_or_list(ragged(), target)"]},
         {"step_number": "9104.3", "function_header": "def pair():", "return_line": "    return p",
-         "test_cases": ["m, flag = pair()\nassert np.allclose(m.toarray(), target[0].toarray()) and flag == target[1]"]},
+         "test_cases": ["m, flag = pair()\n"
+                        "assert np.allclose(m.toarray(), target[0].toarray()) and flag == target[1]"]},
         {"step_number": "9104.4", "function_header": "def nothing():", "return_line": "    return None",
          "test_cases": []},
     ]}
 RIGHT = {
     "9101": ["def scale(v, k):\n    return np.asarray(v) * k", "def norm2(v):\n    return np.linalg.norm(v)",
              "def unit(v):\n    return v / norm2(v)"],
-    "9102": ["def counts(xs):\n    return len(xs), sum(xs)", "def label(x):\n    return 'even' if x % 2 == 0 else 'odd'"],
+    "9102": ["def counts(xs):\n    return len(xs), sum(xs)",
+             "def label(x):\n    return 'even' if x % 2 == 0 else 'odd'"],
     "9103": ["def root(x):\n    return np.sqrt(x)", "def double(x):\n    return 2 * x"],
     "9104": ["def kinds():\n    m = sp.csr_matrix(np.array([[1.0, 0.0], [0.0, 3.0]]))\n"
              "    return 7, 'ok', {2.5: np.array([1.0, 2.0]), 'M': m, 'mean': 2.0}",
@@ -101,7 +104,8 @@ def test_targets_fixture_reads_back_through_scicodes_reader(data):
             "for step, n in [('9101.1', 2), ('9102.1', 2), ('9102.2', 2), ('9104.1', 1), ('9104.2', 1), "
             "('9104.3', 1), ('9104.4', 0)]:\n"
             "    out[step] = [repr(v) if not hasattr(v, 'toarray') else v.format for v in read(step, n, f)]\n"
-            "t = read('9104.1', 1, f)[0]\nout['dict'] = sorted(map(repr, t[2]))\nout['csr'] = t[2]['M'].toarray().tolist()\n"
+            "t = read('9104.1', 1, f)[0]\nout['dict'] = sorted(map(repr, t[2]))\n"
+            "out['csr'] = t[2]['M'].toarray().tolist()\n"
             "p = read('9104.3', 1, f)[0]\nout['coo'] = [p[0].format, p[0].toarray().tolist(), repr(p[1])]\n"
             "print(json.dumps(out))\n")
     res = subprocess.run([sandbox_python(), "-c", code, str(data / "scicode" / "test_data.h5")],
@@ -118,9 +122,10 @@ def test_statuses_in_the_local_sandbox(tmp_path, data, rows, monkeypatch):
     monkeypatch.delenv("SKILLS_SANDBOX_URL", raising=False)
     sandbox_python()
     by_id = rows
-    lines = [{**p, "generation": generation(p, RIGHT[pid])} for pid, p in by_id.items()]
+    lines = [{**by_id[pid], "generation": generation(by_id[pid], codes)} for pid, codes in RIGHT.items()]
     wrong = [
-        {**by_id["9101"], "generation": generation(by_id["9101"], [*RIGHT["9101"][:2], "def unit(v):\n    return v / 2"])},
+        {**by_id["9101"], "generation": generation(by_id["9101"],
+                                                   [*RIGHT["9101"][:2], "def unit(v):\n    return v / 2"])},
         # the import was stripped from the answer: NameError when called (as upstream)
         {**by_id["9103"], "generation": generation(by_id["9103"], ["def root(x):\n    return math.sqrt(x)",
                                                                    RIGHT["9103"][1]])},
@@ -142,10 +147,10 @@ def test_timeout(tmp_path, data, rows, monkeypatch):
     monkeypatch.delenv("SKILLS_SANDBOX_URL", raising=False)
     sandbox_python()
     p = rows["9103"]
-    line = {**p, "generation": generation(p, [RIGHT["9103"][0], "def double(x):\n    while True:\n        pass"])}
-    (row,) = graded(tmp_path, [line], data_dir=str(data), timeout=2)
-    assert statuses(row) == ["completed", "timeout"]
-    assert row["eval_status"][1]["stderr"] == "Execution timed out after 2 seconds\n"
+    endless = generation(p, [RIGHT["9103"][0], "def double(x):\n    while True:\n        pass"])
+    (row,) = graded(tmp_path, [{**p, "generation": {"9103.2": endless["9103.2"]}}], data_dir=str(data), timeout=2)
+    assert statuses(row) == ["timeout"]
+    assert row["eval_status"][0]["stderr"] == "Execution timed out after 2 seconds\n"
 
 
 def test_missing_targets_or_unusable_sandbox_stop_with_one_line(tmp_path, data, rows, monkeypatch):

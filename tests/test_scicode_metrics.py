@@ -64,8 +64,9 @@ def test_metrics_and_key_order(results, capsys):
     assert avg["subtask_accuracy_statistics"] == pytest.approx(  # raw counts per problem
         {"avg": 1.5, "std_dev_across_runs": 0.0, "avg_sample_std_dev": math.sqrt(0.5), "std_err_across_runs": 0.0})
     lines = printed.splitlines()
-    header = "evaluation_mode  | avg_tokens | gen_seconds | problem_accuracy | subtask_accuracy | num_problems | num_subtasks"
-    assert lines[1] == header and lines[0] == f" scicode ".center(len(header), "-")
+    header = ("evaluation_mode  | avg_tokens | gen_seconds | problem_accuracy | subtask_accuracy | num_problems"
+              " | num_subtasks")
+    assert lines[1] == header and lines[0] == " scicode ".center(len(header), "-")
     assert lines[2] == ("pass@1[avg-of-2] | 125        | 30          | 25.00% ± 35.36%  | 60.00% ± 0.00%   | 2"
                         "            | 5           ")
     assert lines[3] == ("pass@2           | 125        | 30          | 50.00%           | 80.00%           | 2"

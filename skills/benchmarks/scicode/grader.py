@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -47,6 +47,7 @@ RUNNER = f"""def _run_program():
 _run_program()
 """
 # What a sandbox must offer before anything is graded: the helpers import and the file opens.
+PREFLIGHT_S = 120.0
 PREFLIGHT = """import h5py, scipy, numpy, sympy
 import scicode.parse.parse, scicode.compare.cmp
 h5py.File({path!r}, "r").close()
@@ -130,11 +131,14 @@ class StepRunner:
             if python:
                 self.extra["python"] = python
 
-    def _execute(self, code: str, files: Optional[Dict[str, str]] = None):
-        return self.sandbox.execute(code, files=files, limits=self.limits, read_only=[self.h5_path], **self.extra)
+    def _execute(self, code: str, files: Optional[Dict[str, str]] = None, limits=None):
+        return self.sandbox.execute(code, files=files, limits=limits or self.limits, read_only=[self.h5_path],
+                                    **self.extra)
 
     def preflight(self) -> None:
-        result = self._execute(PREFLIGHT.format(path=self.h5_path))
+        slow = max(self.timeout, PREFLIGHT_S)  # a short step limit must not fail the set-up check
+        limits = replace(self.limits, wall_s=slow, cpu_s=slow)
+        result = self._execute(PREFLIGHT.format(path=self.h5_path), limits=limits)
         if result.status != "completed":
             lines = (result.stderr or result.stdout).strip().splitlines()
             raise UsageError(
