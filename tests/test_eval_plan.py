@@ -246,3 +246,9 @@ def test_judge_settings_checked_before_any_job(capsys, tmp_path, data_dir):
                "--extra_judge_args=++prompt_config=judge/nope", "--dry_run"])
     err = capsys.readouterr().err
     assert rc == 2 and "aime24 judge" in err and "judge/nope" in err
+
+
+def test_empty_benchmark_is_an_error(capsys, tmp_path, data_dir):
+    (data_dir / "aime24" / "test.jsonl").write_text("\n")
+    rc = main(["eval", *base_args(tmp_path, data_dir, "aime24:2"), "--dry_run"])
+    assert rc == 2 and "input data for aime24 is empty" in capsys.readouterr().err

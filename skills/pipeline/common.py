@@ -203,7 +203,7 @@ def make_server(opts: ServerOptions, cluster: ClusterConfig, ports: PortAllocato
     gpus = int(opts.server_gpus or 0)
     command = build_server_command(
         opts.server_type, opts.model, port, gpus, opts.server_nodes, opts.server_args or "",
-        python=env.interpreter(), prefix=env.command_prefix,
+        python=env.interpreter(), prefix=env.command_prefix, host=cluster.listen_host(),
     )
     container = opts.server_container or env.container or cluster.container(opts.server_type)  # type: ignore
     return ServerSpec(

@@ -20,6 +20,7 @@ from skills.benchmarks.base import BenchmarkSpec
 from skills.config.cluster import ClusterConfig
 from skills.config.errors import UsageError
 from skills.config.overrides import validate_overrides
+from skills.config.secrets import move_secret_overrides
 from skills.pipeline.common import (
     PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_program,
     check_reserved, check_server_options, chunk_ids_for, client_overrides, default_data_dir, make_server,
@@ -104,6 +105,7 @@ class Bench:
     eval_config: Dict[str, Any] = field(default_factory=dict)
     generation_key: str = "generation"
     judge: Any = None  # (ServerOptions, tokens) when judged
+    manifest: Dict[str, Any] = field(default_factory=dict)  # what the run manifest records
 
     @property
     def name(self) -> str:
@@ -162,7 +164,15 @@ def _input_file(data_dir: str, name: str, split: str, cluster: ClusterConfig) ->
             f"input data for {name} not found: {path}; run `ns prepare_data {name.split('.')[0]} "
             f"--data_dir {data_dir}` (or pass --data_dir)"
         )
+    if not remote and not _has_rows(path):
+        raise UsageError(f"input data for {name} is empty: {path}; prepare it again "
+                         f"(`ns prepare_data {name.split('.')[0]} --data_dir {data_dir}`)")
     return path
+
+
+def _has_rows(path: str) -> bool:
+    with open(path, "rb") as fh:
+        return any(line.strip() for line in fh)
 
 
 def _name_jobs(groups: List[List[Eval]], prefix: str) -> List[str]:
@@ -263,11 +273,19 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
             if chunk is not None:
                 all_chunks = [os.path.join(gen_dir, output_name(seed, c)) for c in range(num_chunks or 0)]
                 merge = ["python", "-m", "skills.inference.merge_chunks", merged, *all_chunks]
-            tokens = [f"++input_file={input_file}", f"++output_file={merged}", "++skip_filled=True",
+            tokens = [f"++input_file={input_file}", f"++output_file={merged}",
+                      f"++skip_filled={not o.rerun_done}",  # a rerun regenerates (old files kept aside)
                       *seed_overrides(seed), *chunk_toks, *defaults, *user, *extra]
             evals.append(Eval(name, seed, chunk, tokens, path, marker, module, merge, tuple(sidecars)))
     note = (f"{name}: {done} of {len(seeds) * len(chunks)} runs already done (.done markers; --rerun_done to "
             "redo)") if done else None
+    bench.manifest = {
+        "split": split, "data": {"file": input_file}, "prompt_config": cfg.prompt_config,
+        "examples_type": cfg.examples_type, "overrides": [*defaults, *user, *extra], "seeds": seeds,
+        "model": o.server.model, "generation_module": module, "eval_type": cfg.eval_type,
+        "metrics_type": spec.metrics_type,
+        "outputs": [os.path.join(bench.result_dir, output_name(s)) for s in seeds],
+    }
     return bench, evals, note
 
 
@@ -290,6 +308,8 @@ def build_eval_plan(o: EvalOptions) -> Plan:
     except ValueError as exc:
         raise UsageError(f"--extra_judge_args {o.judge.extra_judge_args!r}: {exc}") from None
     check_reserved(judge_extra, "--extra_judge_args", "--output_dir/--data_dir")
+    o.overrides, moved = move_secret_overrides(o.overrides, "SKILLS_SERVER_API_KEY")
+    judge_extra, judge_moved = move_secret_overrides(judge_extra, "SKILLS_JUDGE_API_KEY")
     out = o.output_dir if cluster.is_slurm else os.path.abspath(o.output_dir)
     log_dir = o.log_dir or os.path.join(out, "eval-logs")
     data_dir = default_data_dir(o.data_dir)
@@ -310,6 +330,7 @@ def build_eval_plan(o: EvalOptions) -> Plan:
         if spec.judge is not None or o.judge.any_set:
             bench.judge = stages.judge_settings(spec, o.judge, judge_extra)
         planned.append(bench)
+        plan.manifest[spec.name] = bench.manifest
         evals.extend(bench_evals)
 
     jgroups = pack(evals, num_jobs)
@@ -326,6 +347,10 @@ def build_eval_plan(o: EvalOptions) -> Plan:
             if last[job.name] not in names:
                 names.append(last[job.name])
     stages.add_later_stages(plan, planned, groups, producers, o, ports, log_dir, needed_env)
+    for job in plan.jobs:  # keys given by value travel by name (skills.config.secrets)
+        extra = moved if job.kind == "generation" else judge_moved if job.kind == "judge" else []
+        job.secret_env = list(dict.fromkeys([*job.secret_env, *extra]))
+    needed_env.update(moved, judge_moved)
     if not evals and not any(j.kind in ("judge", "grading") for j in plan.jobs):
         plan.notes.append("All generations are done; nothing to generate (--rerun_done to redo).")
     plan.required_env = sorted(needed_env | {e.strip() for e in cluster.required_env_vars if "=" not in e})

@@ -62,6 +62,9 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
     check_expname(o.expname)
     extra_datasets_dir(o.extra_datasets)  # a missing folder is an error even if unused
     check_reserved(o.overrides, "the ++ arguments", "--input_file/--output_dir")
+    from skills.config.secrets import move_secret_overrides
+
+    o.overrides, moved = move_secret_overrides(o.overrides, "SKILLS_SERVER_API_KEY")
     sources = [x for x in (o.input_file, o.input_dir, o.benchmark) if x]
     user_input = any(t.lstrip("+").startswith("input_file=") for t in o.overrides)
     if len(sources) + user_input != 1:
@@ -106,7 +109,7 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
                 log_dir=log_dir, run_after=list(o.slurm.run_after))
     ports = PortAllocator(cluster)
     jobs: List[Job] = []
-    needed = set()
+    needed = set(moved)
     for seed in seeds:
         merged = os.path.join(out, output_name(seed))
         src = input_file
@@ -120,7 +123,8 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
             server = make_server(o.server, cluster, ports)
             client, secrets = client_overrides(o.server, server)
             needed.update(secrets)
-            io = ([f"++input_file={src}"] if src else []) + [f"++output_file={merged}", "++skip_filled=True"]
+            io = ([f"++input_file={src}"] if src else []) + [f"++output_file={merged}",
+                                                              f"++skip_filled={not o.rerun_done}"]
             seed_toks = [] if o.input_dir else seed_overrides(seed)  # input_dir: greedy, like the reference
             chunk_toks = [f"++num_chunks={o.num_chunks}", f"++chunk_id={chunk}"] if chunk is not None else []
             programs = [program_argv(module, [*io, *client, *seed_toks, *chunk_toks, *defaults, *user])]
@@ -135,10 +139,16 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
             job = Job(name=name, kind="generation", commands=[cmd], programs=programs, server=server,
                       sidecars=sidecars,
                       gpus=server.gpus if server else 0, nodes=server.nodes if server else 1,
-                      log_dir=log_dir, done_markers=[path + ".done"], secret_env=secrets,
+                      log_dir=log_dir, done_markers=[path + ".done"], secret_env=[*secrets, *moved],
                       env={k: v for sc in sidecars for k, v in sc.client_env.items()})
             jobs.append(apply_slurm(job, cluster, o.slurm))
     plan.jobs, _ = chain(jobs, o.slurm.dependent_jobs)
+    plan.manifest[o.benchmark or os.path.basename(out.rstrip("/")) or "generation"] = {
+        "data": {"file": input_file or o.input_dir}, "prompt_config": cfg.prompt_config,
+        "examples_type": cfg.examples_type, "overrides": [*defaults, *user], "seeds": seeds,
+        "model": o.server.model, "generation_module": module, "eval_type": cfg.eval_type,
+        "outputs": [os.path.join(out, output_name(s)) for s in seeds],
+    }
     plan.required_env = sorted(needed | {e.strip() for e in cluster.required_env_vars if "=" not in e})
     if not plan.jobs:
         plan.notes.append("All jobs are completed; nothing to run (--rerun_done to redo).")

@@ -86,7 +86,7 @@ def judge_jobs(bench, o, ports, log_dir: str, deps_of, needed_env: set) -> Tuple
         dst = os.path.join(bench.result_dir, output_name(seed))
         if not o.rerun_done and os.path.exists(dst + ".done"):
             continue
-        toks = [f"++input_file={src}", f"++output_file={dst}", "++skip_filled=True", *jtokens]
+        toks = [f"++input_file={src}", f"++output_file={dst}", f"++skip_filled={not o.rerun_done}", *jtokens]
         jevals.append(Eval(bench.name, seed, None, toks, dst, dst + ".done", "skills.inference.generate"))
     num_jobs = o.num_jobs if o.num_jobs is not None else (-1 if o.cluster.is_slurm else 1)
     jgroups = pack(jevals, num_jobs)
