@@ -148,6 +148,16 @@ else
   echo "$CODE_KEY" >"$CODE_STAMP"
 fi
 
+# The SciCode test model (scripts/make_tiny_scicode_model.py): its .done holds the digest of its inputs.
+SCICODE_MODEL="$MODELS/tiny-scicode"
+SCICODE_KEY="$("$VLLM_VENV/bin/python" scripts/make_tiny_scicode_model.py --print-digest)"
+if [ -f "$SCICODE_MODEL/.done" ] && [ "$(cat "$SCICODE_MODEL/.done")" = "$SCICODE_KEY" ]; then
+  log "tiny SciCode model present"
+else
+  log "building the tiny SciCode test model (offline, ~1 min)"
+  OMP_NUM_THREADS=1 "$VLLM_VENV/bin/python" scripts/make_tiny_scicode_model.py --model-dir "$SCICODE_MODEL"
+fi
+
 if [ "${SKILLS_SKIP_SMOLLM2:-0}" = 1 ]; then
   log "SKILLS_SKIP_SMOLLM2=1: skipping SmolLM2"
 elif [ -f "$MODELS/smollm2-135m-instruct/.done" ]; then

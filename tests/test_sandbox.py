@@ -173,6 +173,27 @@ def test_bad_arguments_are_usage_errors(sandbox):
         Sandbox(isolation="docker").isolation()
 
 
+def test_read_only_paths_are_readable_where_the_sandbox_hides_the_host(sandbox, tmp_path):
+    data = tmp_path / "deep" / "targets.bin"  # under /tmp: replaced by the work dir under bwrap
+    data.parent.mkdir()
+    data.write_bytes(b"\x01targets")
+    code = (f"import sys\np = {str(data)!r}\nprint(open(p, 'rb').read())\n"
+            "try:\n    open(p, 'ab')\nexcept OSError as e:\n    print('no write', type(e).__name__)\n"
+            "print(sorted(__import__('os').listdir('.')))\n")
+    result = sandbox.execute(code, read_only=[str(data)])
+    assert result.status == "completed", result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "b'\\x01targets'" and lines[1].startswith("no write"), result.stdout
+    assert data.read_bytes() == b"\x01targets"
+    if sandbox.isolation().filesystem:  # without it the file is invisible
+        hidden = sandbox.execute(code)
+        assert hidden.status == "error" and "FileNotFoundError" in hidden.stderr
+    with pytest.raises(UsageError, match="absolute"):
+        sandbox.execute("pass", read_only=["relative.bin"])
+    with pytest.raises(UsageError, match="does not exist"):
+        sandbox.execute("pass", read_only=[str(tmp_path / "missing")])
+
+
 def test_run_command_and_module_level_helpers(tmp_path):
     result = run_python("print('hi')")
     assert result.stdout == "hi\n"
@@ -236,15 +257,20 @@ def test_launch_line():
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     port = find_free_port()
-    log = tmp_path_factory.mktemp("sandbox") / "server.log"
+    folder = tmp_path_factory.mktemp("sandbox")
+    log = folder / "server.log"
+    (folder / "exposed").mkdir()
+    (folder / "exposed" / "data.txt").write_text("exposed data")
+    (folder / "private.txt").write_text("private")
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "skills.sandbox.server", "--port", str(port),
                                  "--workers", "2", "--max_request_mb", "1"], stdout=out, stderr=out,
-                                env={**os.environ, "PYTHONPATH": str(REPO)})
+                                env={**os.environ, "PYTHONPATH": str(REPO),
+                                     "SKILLS_SANDBOX_READ_ONLY_ROOTS": str(folder / "exposed")})
     try:
         wait_for_server(sandbox_health_url("127.0.0.1", port), timeout_s=60, process=proc, log_path=log,
                         poll_s=0.2)
-        yield proc, f"http://127.0.0.1:{port}"
+        yield proc, f"http://127.0.0.1:{port}", folder
     finally:
         if proc.poll() is None:
             proc.terminate()
@@ -252,7 +278,7 @@ def service(tmp_path_factory):
 
 
 def test_service_health_and_execute(service):
-    _, url = service
+    _, url, _ = service
     health = json.load(urllib.request.urlopen(url + "/health"))
     assert health["status"] == "ok" and health["workers"] == 2 and health["isolation"] in ("bwrap", "unshare", "none")
     client = SandboxClient(url)
@@ -273,6 +299,16 @@ def test_service_rejects_bad_requests(service):
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(req)
     assert info.value.code == 400
+
+
+def test_service_read_only_paths_only_inside_its_roots(service):
+    client, folder = SandboxClient(service[1]), service[2]
+    exposed = str(folder / "exposed" / "data.txt")
+    result = client.execute(f"print(open({exposed!r}).read())", read_only=[exposed])
+    assert result.status == "completed" and result.stdout == "exposed data\n", result.stderr
+    for path in (str(folder / "private.txt"), str(folder / "exposed" / ".." / "private.txt")):
+        with pytest.raises(UsageError, match="outside the folders this service exposes"):
+            client.execute("pass", read_only=[path])
 
 
 def test_service_runs_at_most_workers_at_once(service):

@@ -229,7 +229,8 @@ def _name_jobs(groups: List[List[Eval]], prefix: str) -> List[str]:
 
 
 def build_jobs(groups: List[List[Eval]], names: List[str], kind: str, server_opts: ServerOptions,
-               o: EvalOptions, ports: PortAllocator, log_dir: str, needed_env: set) -> List[Job]:
+               o: EvalOptions, ports: PortAllocator, log_dir: str, needed_env: set,
+               data_dir: Optional[str] = None) -> List[Job]:
     """One job per group of evals: its server, its sidecars, the evals run side by side."""
     jobs = []
     for name, group in zip(names, groups):
@@ -249,7 +250,7 @@ def build_jobs(groups: List[List[Eval]], names: List[str], kind: str, server_opt
             cmds = [" && ".join(f"( {c} )" for c in cmds)]
         elif lanes < len(cmds):  # fewer requests allowed than evals: run them in `lanes` sequential lanes
             cmds = [" && ".join(f"( {c} )" for c in cmds[k::lanes]) for k in range(lanes)]
-        sidecars = make_sidecars([s for e in group for s in e.sidecars], o.cluster, ports)
+        sidecars = make_sidecars([s for e in group for s in e.sidecars], o.cluster, ports, data_dir=data_dir)
         job = Job(
             name=name, kind=kind, commands=[parallel_command(cmds)], programs=programs, server=server,
             sidecars=sidecars,
@@ -390,7 +391,7 @@ def build_eval_plan(o: EvalOptions) -> Plan:
     needed_env: set = set()
     ports = PortAllocator(cluster)
     gen_jobs = build_jobs(jgroups, _name_jobs(jgroups, o.expname), "generation", o.server, o, ports, log_dir,
-                          needed_env)
+                          needed_env, data_dir)
     all_jobs, last = chain(gen_jobs, o.slurm.dependent_jobs)
     plan.jobs.extend(all_jobs)
     producers: Dict[Tuple[str, Optional[int]], List[str]] = {}

@@ -91,6 +91,7 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
     input_file = o.input_file
     module = o.generation_module or "skills.inference.generate"
     sidecar_names = ["sandbox"] if o.with_sandbox else []
+    data_dir = None
     if o.benchmark:
         from skills.benchmarks import get_benchmark
 
@@ -159,7 +160,8 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
                 cmd += " && " + o.wandb.samples_command(merged, o.expname, guard=chunk is not None)
             name = o.expname + (f"-rs{seed}" if seed is not None else "") + (
                 f"-chunk{chunk}" if chunk is not None else "")
-            sidecars = make_sidecars(sidecar_names, cluster, ports)
+            sidecars = make_sidecars(sidecar_names, cluster, ports,
+                                     data_dir=(cfg.eval_config or {}).get("data_dir") or data_dir)
             job = Job(name=name, kind="generation", commands=[cmd], programs=programs, server=server,
                       sidecars=sidecars,
                       gpus=server.gpus if server else 0, nodes=server.nodes if server else 1,

@@ -2,7 +2,9 @@
 
 A ``Sidecar`` is a recipe: a launch-command template (``{python}`` = the interpreter of its
 environment in the cluster config, ``{port}`` = a port chosen at plan time), a health path, and the
-environment variables the job's commands use to reach it (``{port}`` filled likewise). Benchmarks
+environment variables the job's commands use to reach it (``{port}`` filled likewise). Its own
+environment may also use ``{data_dir}``, the job's benchmark data folder (e.g. the sandbox lets
+graders expose target files from there). Benchmarks
 name sidecars (``BenchmarkSpec.sidecars``, ``requires_sandbox``), graders too (``Grader.sidecars``),
 and ``--with_sandbox`` adds ``sandbox``. Names resolve through the ``sidecar`` registry: the core's
 ``sandbox``, a benchmark package's ``EXTENSIONS["sidecar"]``, or a ``module:attribute`` path.
@@ -26,8 +28,9 @@ class Sidecar:
     health_path: str = "/health"
     client_env: Dict[str, str] = field(default_factory=dict)  # templates: {port}
     environment: Optional[str] = None  # cluster config `environments` entry giving {python}
-    # the sidecar's own environment; values may use {python} and are dropped when the environment
-    # is not configured (e.g. the interpreter a sandbox runs untrusted code with)
+    # the sidecar's own environment; values may use {python} (dropped when the environment is not
+    # configured, e.g. the interpreter a sandbox runs untrusted code with) and {data_dir} (dropped
+    # when the job has no data folder)
     env: Dict[str, str] = field(default_factory=dict)
 
 
@@ -44,7 +47,8 @@ def get_sidecar(name: str) -> Sidecar:
     return sidecar
 
 
-def make_sidecars(names: Iterable[str], cluster: ClusterConfig, ports) -> List[SidecarSpec]:
+def make_sidecars(names: Iterable[str], cluster: ClusterConfig, ports,
+                  data_dir: Optional[str] = None) -> List[SidecarSpec]:
     """One SidecarSpec per distinct name, each on its own port (``ports``: the plan's allocator)."""
     out = []
     for name in dict.fromkeys(names):
@@ -52,7 +56,8 @@ def make_sidecars(names: Iterable[str], cluster: ClusterConfig, ports) -> List[S
         env = cluster.environment(sc.environment) if sc.environment else None
         python = env.interpreter() if env is not None else "python"
         port = ports.next()
-        own = {k: v.format(python=python) for k, v in sc.env.items() if env is not None or "{python}" not in v}
+        own = {k: v.format(python=python, data_dir=data_dir) for k, v in sc.env.items()
+               if (env is not None or "{python}" not in v) and (data_dir or "{data_dir}" not in v)}
         out.append(SidecarSpec(
             name=sc.name, command=sc.command.format(python=python, port=port), port=port,
             health_url=f"http://127.0.0.1:{port}{sc.health_path}",

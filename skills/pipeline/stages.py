@@ -93,7 +93,7 @@ def grading_job(bench, o, ports, log_dir: str, deps: List[str]) -> Optional[Job]
     g = bench.grader
     argv = ["python", "-m", "skills.evaluation.step", "--eval_type", bench.eval_type, "--generation_key",
             bench.generation_key, "--eval_config", json.dumps(bench.eval_config), *todo]
-    sidecars = make_sidecars(g.sidecars, o.cluster, ports)
+    sidecars = make_sidecars(g.sidecars, o.cluster, ports, data_dir=bench.eval_config.get("data_dir"))
     job = Job(name=f"{o.expname}-{bench.name}-grade", kind="grading", commands=[shell_join(argv)], programs=[argv], dependencies=deps,
               sidecars=sidecars, benchmarks=[bench.name], log_dir=log_dir, done_markers=[f + ".done" for f in todo],
               env={k: v for s in sidecars for k, v in s.client_env.items()})

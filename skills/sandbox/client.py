@@ -43,7 +43,8 @@ class SandboxClient:
 
     def execute(self, code: str, *, stdin: Union[str, bytes, None] = None,
                 files: Optional[Mapping[str, Union[str, bytes]]] = None, limits: Optional[Limits] = None,
-                args: Sequence[str] = (), env: Optional[Mapping[str, str]] = None) -> ExecResult:
+                args: Sequence[str] = (), env: Optional[Mapping[str, str]] = None,
+                read_only: Sequence[str] = ()) -> ExecResult:
         payload = {
             "code": code,
             "stdin": stdin.decode() if isinstance(stdin, bytes) else stdin,
@@ -53,6 +54,8 @@ class SandboxClient:
             "args": list(args),
             "env": dict(env or {}),
         }
+        if read_only:  # older services reject unknown fields
+            payload["read_only"] = list(read_only)
         return ExecResult.from_dict(self._request("POST", "/execute", json=payload).json())
 
     def _request(self, method: str, path: str, **kwargs) -> httpx.Response:

@@ -31,6 +31,7 @@ Files = Mapping[str, Union[str, bytes]]
 MAIN_FILE = "main.py"
 PYTHON_ENV = "SKILLS_SANDBOX_PYTHON"  # interpreter for untrusted code (default: this one)
 WORKERS_ENV = "SKILLS_SANDBOX_WORKERS"
+READ_ONLY_ROOTS_ENV = "SKILLS_SANDBOX_READ_ONLY_ROOTS"  # service: folders requests may read (read_only)
 MAX_WORKERS = 1024
 EXIT_GRACE_S = 0.2  # after the program exits, how long leftovers may hold its output pipes
 READ_CHUNK = 1 << 16
@@ -54,6 +55,20 @@ def _write_files(workdir: str, files: Files) -> None:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "wb") as f:
             f.write(content.encode() if isinstance(content, str) else content)
+
+
+def check_read_only(paths: Sequence[str]) -> List[str]:
+    """Normalized absolute paths of existing host files or folders (for ``execute(read_only=...)``)."""
+    if isinstance(paths, str):
+        raise UsageError("sandbox read_only must be a list of paths, not one string")
+    out = []
+    for path in paths:
+        if not isinstance(path, str) or not os.path.isabs(path):
+            raise UsageError(f"sandbox read_only paths must be absolute: {path!r}")
+        if not os.path.exists(path):
+            raise UsageError(f"sandbox read_only path does not exist: {path}")
+        out.append(os.path.normpath(path))
+    return out
 
 
 def _chown_tree(workdir: str, uid: int) -> None:
@@ -112,13 +127,19 @@ class Sandbox:
 
     def execute(self, code: str, *, stdin: Union[str, bytes, None] = None, files: Optional[Files] = None,
                 limits: Optional[Limits] = None, args: Sequence[str] = (),
-                env: Optional[Mapping[str, str]] = None, python: Optional[str] = None) -> ExecResult:
-        """Run ``code`` as ``main.py`` in a fresh work dir holding ``files``."""
+                env: Optional[Mapping[str, str]] = None, python: Optional[str] = None,
+                read_only: Sequence[str] = ()) -> ExecResult:
+        """Run ``code`` as ``main.py`` in a fresh work dir holding ``files``.
+
+        ``read_only``: host files or folders the program may read at the same absolute path, even
+        where the sandbox hides the host (``$HOME``, ``/tmp``): large data such as test targets,
+        which ``files`` would copy for every execution.
+        """
         if files and MAIN_FILE in files:
             raise UsageError(f"sandbox files must not include {MAIN_FILE} (the code runs as {MAIN_FILE})")
         iso = self.isolation(python)
         return self._run(iso, [iso.python, MAIN_FILE, *args], {**(files or {}), MAIN_FILE: code},
-                         stdin, limits or Limits(), env)
+                         stdin, limits or Limits(), env, check_read_only(read_only))
 
     def run_command(self, argv: Sequence[str], *, stdin: Union[str, bytes, None] = None,
                     files: Optional[Files] = None, limits: Optional[Limits] = None,
@@ -155,7 +176,8 @@ class Sandbox:
         for proc, uid in live:
             procs.kill_execution(proc, uid)
 
-    def _run(self, iso: Isolation, command, files: Files, stdin, limits: Limits, env) -> ExecResult:
+    def _run(self, iso: Isolation, command, files: Files, stdin, limits: Limits, env,
+             read_only: Sequence[str] = ()) -> ExecResult:
         slot = self._slots.get()
         uid = self._uid(slot) if iso.drop_uid else None
         workdir = tempfile.mkdtemp(prefix=_workdir_prefix(os.getpid()))
@@ -163,12 +185,12 @@ class Sandbox:
             _write_files(workdir, files)
             if uid is not None:
                 _chown_tree(workdir, uid)
-            return self._spawn(iso, command, workdir, stdin, limits, env, uid)
+            return self._spawn(iso, command, workdir, stdin, limits, env, uid, read_only)
         finally:
             _rmtree(workdir)
             self._slots.put(slot)
 
-    def _spawn(self, iso, command, workdir, stdin, limits, env, uid) -> ExecResult:
+    def _spawn(self, iso, command, workdir, stdin, limits, env, uid, read_only=()) -> ExecResult:
         flags = dict(isolation=iso.mode, network_isolated=iso.network, fs_isolated=iso.filesystem,
                      pid_isolated=iso.pids)
         if self._closed:
@@ -181,7 +203,7 @@ class Sandbox:
         start = time.monotonic()
         try:
             proc = subprocess.Popen(
-                build_argv(iso, limits, workdir, command, uid), cwd=workdir,
+                build_argv(iso, limits, workdir, command, uid, read_only), cwd=workdir,
                 env=build_env(iso, workdir, env), stdin=stdin_file or subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
                 preexec_fn=preexec_limits(iso, limits))

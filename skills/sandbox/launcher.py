@@ -101,19 +101,32 @@ def _parents_below(folder: str, hidden: Sequence[str]) -> List[str]:
     return []
 
 
-def _bwrap(iso: Isolation, limits: Limits, workdir: str) -> List[str]:
+def _ro_binds(paths: Sequence[str], tops: Sequence[str]) -> List[str]:
+    """Read-only binds of host ``paths`` at the same place, inside the mounts ``tops``."""
+    argv: List[str] = []
+    for path in paths:
+        for parent in _parents_below(path, tops):  # bwrap would create them as 0700
+            argv += ["--perms", "0755", "--dir", parent]
+        argv += ["--ro-bind", path, path]
+    return argv
+
+
+def _bwrap(iso: Isolation, limits: Limits, workdir: str, read_only: Sequence[str] = ()) -> List[str]:
     argv = [iso.wrapper or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     if iso.shm:  # multiprocessing needs a writable /dev/shm
         argv += ["--perms", "1777", "--size", str(int(limits.max_file_mb) * 1024 * 1024), "--tmpfs", "/dev/shm"]
     for folder in iso.hidden:
         argv += ["--tmpfs", folder]
-    for folder in iso.binds:  # bwrap would create the folders leading to it as 0700
-        for parent in _parents_below(folder, iso.hidden):
-            argv += ["--perms", "0755", "--dir", parent]
-        argv += ["--ro-bind", folder, folder]
+    argv += _ro_binds(iso.binds, iso.hidden)  # the interpreter's own folders
+    # read-only data the caller asked for: those in hidden folders before these become read-only,
+    # those under /tmp after the work dir is mounted there (the rest of / is visible anyway)
+    in_tmp = [p for p in read_only if p.startswith(INSIDE_WORKDIR + "/")]
+    argv += _ro_binds([p for p in read_only if p not in in_tmp], iso.hidden)
     for folder in iso.hidden:
         argv += ["--remount-ro", folder]
-    argv += ["--bind", workdir, INSIDE_WORKDIR, "--chdir", INSIDE_WORKDIR,
+    argv += ["--bind", workdir, INSIDE_WORKDIR]
+    argv += _ro_binds(in_tmp, (INSIDE_WORKDIR,))
+    argv += ["--chdir", INSIDE_WORKDIR,
              "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
              "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
     if iso.drop_uid:  # real root: no user namespace; keep just what setpriv needs to drop to uid
@@ -131,7 +144,7 @@ def _unshare(iso: Isolation) -> List[str]:
 
 
 def build_argv(iso: Isolation, limits: Limits, workdir: str, command: Sequence[str],
-               uid: Optional[int]) -> List[str]:
+               uid: Optional[int], read_only: Sequence[str] = ()) -> List[str]:
     """The full exec chain: [bwrap|unshare] [timeout] [prlimit] [setpriv] command.
 
     Inside a PID namespace ``timeout`` is its first process, so the program is not an init
@@ -139,7 +152,7 @@ def build_argv(iso: Isolation, limits: Limits, workdir: str, command: Sequence[s
     """
     argv: List[str] = []
     if iso.mode == "bwrap":
-        argv += _bwrap(iso, limits, workdir)
+        argv += _bwrap(iso, limits, workdir, read_only)
     elif iso.mode == "unshare":
         argv += _unshare(iso)
     if iso.timeout:

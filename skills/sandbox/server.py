@@ -1,10 +1,13 @@
 """The sandbox as an HTTP service (``ns start_sandbox``, the ``--with_sandbox`` sidecar).
 
     python -m skills.sandbox.server --port 6000 [--host 127.0.0.1] [--workers N] [--python PY]
+        [--read_only_root DIR ...]
 
 ``GET /health`` answers once isolation has been probed; ``POST /execute`` takes the arguments of
-``Sandbox.execute`` as JSON (``code``, ``stdin``, ``files``, ``limits``, ``args``, ``env``) and
-returns an ``ExecResult``. At most ``workers`` programs run at a time; SIGTERM or SIGINT kills the
+``Sandbox.execute`` as JSON (``code``, ``stdin``, ``files``, ``limits``, ``args``, ``env``,
+``read_only``) and returns an ``ExecResult``. ``read_only`` host paths must lie in a folder the
+service was started with (``--read_only_root``, ``$SKILLS_SANDBOX_READ_ONLY_ROOTS``): a caller must
+not be able to read the service user's files through it. At most ``workers`` programs run at a time; SIGTERM or SIGINT kills the
 ones in flight before the process exits, so stopping the service leaves nothing running.
 """
 
@@ -13,22 +16,40 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import os
 import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence
 
 from aiohttp import web
 
 from skills.config.errors import UsageError
-from skills.sandbox.executor import Sandbox, default_workers
+from skills.sandbox.executor import READ_ONLY_ROOTS_ENV, Sandbox, default_workers
 from skills.sandbox.types import Limits
 
 MAX_REQUEST_MB = 256  # a LiveCodeBench problem's tests can be tens of MB, even compressed
 # The most a request may ask for; a client cannot pin a worker for hours or fill the disk.
 MAX_LIMITS = Limits(cpu_s=600, wall_s=600, memory_mb=65536, max_processes=1024, max_file_mb=1024,
                     max_open_files=4096, max_output_bytes=64 * 1024 * 1024)
-_FIELDS = {"code", "stdin", "files", "limits", "args", "env"}
+_FIELDS = {"code", "stdin", "files", "limits", "args", "env", "read_only"}
+
+
+def read_only_roots(given: Sequence[str] = ()) -> list:
+    """Folders whose files requests may ask to read (``--read_only_root`` + the environment)."""
+    env = [p for p in os.environ.get(READ_ONLY_ROOTS_ENV, "").split(os.pathsep) if p]
+    return [os.path.abspath(p) for p in [*given, *env]]
+
+
+def _check_read_only(paths: Any, roots: Sequence[str]) -> list:
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        raise UsageError("'read_only' must be a list of absolute paths")
+    for path in paths:  # links inside a root are followed: whoever owns the root placed them
+        norm = os.path.abspath(path)
+        if not any(norm == r or norm.startswith(r.rstrip("/") + "/") for r in roots):
+            allowed = ", ".join(roots) or "none (start the service with --read_only_root DIR)"
+            raise UsageError(f"read_only path {path} is outside the folders this service exposes ({allowed})")
+    return paths
 
 
 def _decode_files(files: Any) -> Dict[str, Any]:
@@ -45,7 +66,7 @@ def _decode_files(files: Any) -> Dict[str, Any]:
     return out
 
 
-def parse_request(body: Any, ceiling: Limits = MAX_LIMITS) -> Dict[str, Any]:
+def parse_request(body: Any, ceiling: Limits = MAX_LIMITS, roots: Sequence[str] = ()) -> Dict[str, Any]:
     """Validated keyword arguments for ``Sandbox.execute``; UsageError names the bad field."""
     if not isinstance(body, dict):
         raise UsageError("request body must be a JSON object")
@@ -69,10 +90,11 @@ def parse_request(body: Any, ceiling: Limits = MAX_LIMITS) -> Dict[str, Any]:
     if too_high:
         raise UsageError(f"limit above this server's maximum: {too_high}")
     return dict(code=code, stdin=stdin, files=_decode_files(body.get("files") or {}), limits=limits,
-                args=args, env=env)
+                args=args, env=env, read_only=_check_read_only(body.get("read_only") or [], roots))
 
 
-def make_app(sandbox: Sandbox, max_request_mb: int = MAX_REQUEST_MB) -> web.Application:
+def make_app(sandbox: Sandbox, max_request_mb: int = MAX_REQUEST_MB,
+             roots: Sequence[str] = ()) -> web.Application:
     pool = ThreadPoolExecutor(max_workers=sandbox.workers, thread_name_prefix="sandbox")
     busy = {"n": 0}
 
@@ -84,7 +106,7 @@ def make_app(sandbox: Sandbox, max_request_mb: int = MAX_REQUEST_MB) -> web.Appl
 
     async def execute(request: web.Request) -> web.Response:
         try:
-            kwargs = parse_request(await request.json())
+            kwargs = parse_request(await request.json(), roots=roots)
         except ValueError:
             return web.json_response({"error": "request body is not valid JSON"}, status=400)
         except UsageError as exc:
@@ -110,9 +132,10 @@ def make_app(sandbox: Sandbox, max_request_mb: int = MAX_REQUEST_MB) -> web.Appl
     return app
 
 
-async def serve(sandbox: Sandbox, host: str, port: int, max_request_mb: int = MAX_REQUEST_MB) -> None:
+async def serve(sandbox: Sandbox, host: str, port: int, max_request_mb: int = MAX_REQUEST_MB,
+                roots: Sequence[str] = ()) -> None:
     iso = await asyncio.get_running_loop().run_in_executor(None, sandbox.isolation)
-    runner = web.AppRunner(make_app(sandbox, max_request_mb), handle_signals=False)
+    runner = web.AppRunner(make_app(sandbox, max_request_mb, roots), handle_signals=False)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     print(f"sandbox: serving on http://{host}:{port} with {sandbox.workers} workers, isolation "
@@ -135,13 +158,15 @@ def main(argv: Optional[list] = None) -> int:
     parser.add_argument("--python", default=None, help="interpreter for untrusted code "
                         "(default: $SKILLS_SANDBOX_PYTHON or this one)")
     parser.add_argument("--max_request_mb", type=int, default=MAX_REQUEST_MB)
+    parser.add_argument("--read_only_root", action="append", default=[],
+                        help=f"folder whose files requests may read (read_only); also ${READ_ONLY_ROOTS_ENV}")
     args = parser.parse_args(argv)
     try:
         if args.workers is not None and args.workers < 1:
             raise UsageError(f"--workers must be at least 1, got {args.workers}")
         sandbox = Sandbox(python=args.python, workers=args.workers or default_workers())
         sandbox.isolation()
-        asyncio.run(serve(sandbox, args.host, args.port, args.max_request_mb))
+        asyncio.run(serve(sandbox, args.host, args.port, args.max_request_mb, read_only_roots(args.read_only_root)))
     except UsageError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return exc.exit_code
