@@ -59,7 +59,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except UsageError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return exc.exit_code
-    print("\n".join(score.table(args.group, entry)))
+    print("\n".join(score.render(args.group, members, entry)))
     print(f"Metrics are saved to {args.save_metrics_path}")
     return 0
 

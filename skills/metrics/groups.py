@@ -85,6 +85,11 @@ class GroupScore:
         modes = [m for m, v in entry.items() if isinstance(v, dict)]
         return render_table(group, entry, modes, None)
 
+    def render(self, group: str, members: Dict[str, Metrics], entry: Dict[str, Any]) -> List[str]:
+        """What summarize and the group job print (default: ``table``); override it to show the
+        members' numbers beside the group's (RULER's task list)."""
+        return self.table(group, entry)
+
 
 class ModuleGroupScore(GroupScore):
     """A reference-style score module: ``compute_score(merged member metrics) -> group metrics``."""

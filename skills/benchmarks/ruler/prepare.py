@@ -1,0 +1,265 @@
+"""``ns prepare_data ruler --setup NAME --tokenizer_path TOK --max_seq_length N [...]``.
+
+RULER's own generators (PyPI ``nvidia-long-context-eval``) run in the ``ruler`` environment, one
+process per task, several tasks at a time (``--num_workers``), each under a wall-clock and a stall
+limit (see ``runner``). Budgets follow the reference: ``N`` minus ``--template_tokens`` (room for
+the chat template) minus the tokens of RULER's base model template; fwe also keeps room for its
+answer, as RULER's current code does. Output: ``<data_dir>/ruler/NAME/<task>/test.jsonl`` (the
+reference's rows, see ``rows``) and reference-style definitions, so ``ns eval --benchmarks
+ruler.NAME`` finds the group. A task whose file was made with the same settings is kept as is, so
+an interrupted preparation resumes with the tasks still missing.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from skills.benchmarks.ruler import SETUP_NAME, TASKS, rows
+from skills.benchmarks.ruler.describe import DISTRIBUTION
+from skills.benchmarks.ruler.runner import Limits, Status, run
+from skills.config.errors import UsageError
+from skills.data.io import atomic_open
+
+EXAMPLE = ("ns prepare_data ruler --setup nemotron_nano_128k --tokenizer_path nvidia/NVIDIA-Nemotron-Nano-9B-v2 "
+           "--max_seq_length 131072 --data_dir DIR")
+STAMP = ".prepared.json"  # settings a task's file was generated with
+
+
+@dataclass(frozen=True)
+class Options:
+    setup: str
+    tokenizer_path: str
+    max_seq_length: int
+    tasks: Tuple[str, ...] = TASKS
+    num_samples: int = 500
+    template_tokens: int = 50
+    random_seed: int = 42
+    num_workers: int = 0  # 0: one per CPU, at most one per task
+    task_timeout: float = 6 * 3600.0
+    stall_timeout: float = 1800.0
+    tmp_data_dir: Optional[str] = None  # where raw generator output goes (default: inside the setup folder)
+
+
+def _number(extra: Dict[str, str], key: str, default, kind=int, minimum=1):
+    raw = extra.pop(key, None)
+    if raw is None:
+        if default is None:
+            raise UsageError(f"ruler: --{key} is required, e.g. {EXAMPLE}")
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise UsageError(f"ruler: --{key} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise UsageError(f"ruler: --{key} must be >= {minimum}, got {raw}")
+    return value
+
+
+def parse_options(extra: Dict[str, str]) -> Options:
+    """The pass-through flags of ``ns prepare_data ruler``; anything unknown is a typo."""
+    extra = dict(extra)
+    setup, tokenizer = extra.pop("setup", None), extra.pop("tokenizer_path", None)
+    if not setup or not tokenizer or setup == "true" or tokenizer == "true":
+        raise UsageError(f"ruler: --setup and --tokenizer_path are required, e.g. {EXAMPLE}")
+    if not SETUP_NAME.fullmatch(setup):
+        raise UsageError(f"ruler: --setup {setup!r} must be letters, digits, '_' or '-' (it becomes ruler.{setup})")
+    tasks = tuple(t for t in extra.pop("tasks", ",".join(TASKS)).replace(",", " ").split() if t)
+    unknown = [t for t in tasks if t not in TASKS]
+    if unknown or not tasks:
+        raise UsageError(f"ruler: unknown task(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(TASKS)}")
+    opts = Options(
+        setup=setup, tokenizer_path=tokenizer, max_seq_length=_number(extra, "max_seq_length", None),
+        tasks=tuple(dict.fromkeys(tasks)), num_samples=_number(extra, "num_samples", 500),
+        template_tokens=_number(extra, "template_tokens", 50, minimum=0),
+        random_seed=_number(extra, "random_seed", 42, minimum=0), num_workers=_number(extra, "num_workers", 0, minimum=0),
+        task_timeout=_number(extra, "task_timeout", 6 * 3600.0, float, 0),
+        stall_timeout=_number(extra, "stall_timeout", 1800.0, float, 0), tmp_data_dir=extra.pop("tmp_data_dir", None),
+    )
+    if extra:
+        raise UsageError(f"ruler: unknown prepare_data option --{next(iter(extra))}")
+    return opts
+
+
+def ruler_python() -> str:
+    """The ``ruler`` environment: ``$SKILLS_PYTHON_RULER``, ``<repo>/.venv-ruler``, or this
+    interpreter when it has the package."""
+    import importlib.util
+
+    from skills.evaluation.external import environment_python, python_env_var
+
+    python = environment_python("ruler")
+    if python:
+        return python
+    if importlib.util.find_spec("long_context_eval") is not None:
+        return sys.executable
+    raise UsageError("ruler: RULER's generators (nvidia-long-context-eval) are not set up: run scripts/setup.sh "
+                     f"with SKILLS_SETUP_RULER=1, map environments.ruler in the cluster config, or set "
+                     f"{python_env_var('ruler')}")
+
+
+def generator_env(opts: Options, mirror: Optional[Path], data_dir: Path) -> Dict[str, str]:
+    """Offline-friendly environment: NLTK data from the mirror or the data dir, a local tokenizer
+    folder read without the hub, one thread per process (tasks already run side by side)."""
+    from skills.evaluation.external import PACKAGE_ROOT
+
+    env = dict(os.environ, TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="1", PYTHONHASHSEED="0")
+    nltk = [p for p in ([mirror / "ruler" / "nltk_data", mirror / "nltk_data"] if mirror else []) if p.is_dir()]
+    nltk += [data_dir / "nltk_data"] + [Path(p) for p in os.environ.get("NLTK_DATA", "").split(os.pathsep) if p]
+    env["NLTK_DATA"] = os.pathsep.join(map(str, nltk))
+    if Path(opts.tokenizer_path).is_dir():
+        env["HF_HUB_OFFLINE"] = "1"
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")) if p)
+    return env
+
+
+def describe(python: str, opts: Options, env: Dict[str, str], download_dir: Optional[Path]) -> dict:
+    argv = [python, "-m", "skills.benchmarks.ruler.describe", "--tokenizer_path", opts.tokenizer_path,
+            "--tasks", ",".join(opts.tasks)] + (["--nltk_download_dir", str(download_dir)] if download_dir else [])
+    proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        raise UsageError(f"ruler: {lines[-1].removeprefix('error: ') if lines else f'{python} failed'}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def budget(opts: Options, info: dict, task: str) -> int:
+    """What the generator may fill: prompt (+ answer prefix) + tokens to generate stay within it."""
+    cfg = info["tasks"][task]
+    room = opts.max_seq_length - opts.template_tokens - info["template_tokens"]
+    if cfg["kind"] == "freq_words_extraction":  # the packaged fwe checks the prompt alone
+        room -= cfg["tokens_to_generate"]
+    if room <= cfg["tokens_to_generate"] + 200:
+        raise UsageError(f"ruler: --max_seq_length {opts.max_seq_length} leaves {room} tokens for {task}; too small")
+    return room
+
+
+def generator_argv(python: str, opts: Options, info: dict, task: str, work: Path) -> List[str]:
+    cfg = info["tasks"][task]
+    argv = [python, str(Path(info["scripts"]) / f"{cfg['kind']}.py"), "--save_dir", str(work), "--save_name", task,
+            "--subset", "test", "--tokenizer_type", "hf", "--tokenizer_path", opts.tokenizer_path,
+            "--max_seq_length", str(budget(opts, info, task)), "--tokens_to_generate", str(cfg["tokens_to_generate"]),
+            "--num_samples", str(opts.num_samples), "--random_seed", str(opts.random_seed)]
+    for key, value in cfg["args"].items():
+        argv += [f"--{key}", str(value)]
+    if cfg["kind"] == "qa":
+        argv += ["--pre_samples", "0"]
+    return argv + ["--template", cfg["template"] + cfg["answer_prefix"]]
+
+
+class Reporter:
+    """Plain progress lines: per task at most every ``$SKILLS_PROGRESS_INTERVAL`` seconds (30)."""
+
+    def __init__(self, setup: str) -> None:
+        from skills.pipeline.executors.display import INTERVAL_ENV
+
+        self.setup = setup
+        self.interval = float(os.environ.get(INTERVAL_ENV, "30"))
+        self.last: Dict[str, Tuple[float, str]] = {}
+        self.lock = threading.Lock()
+
+    def say(self, task: str, text: str) -> None:
+        with self.lock:
+            print(f"ruler.{self.setup}.{task}: {text}", flush=True)
+
+    def status(self, task: str, st: Status) -> None:
+        now = time.monotonic()
+        when, phase = self.last.get(task, (0.0, ""))
+        if now - when < self.interval and phase == st.phase:
+            return
+        self.last[task] = (now, st.phase)
+        elapsed = f"{now - st.started:.0f} s"
+        if st.phase == "sizing":
+            self.say(task, f"sizing the haystack ({st.tokens} tokens so far, {elapsed})")
+        elif st.phase == "generating":
+            self.say(task, f"{st.done}/{st.total} samples ({elapsed})")
+
+
+def _stamp(opts: Options, info: dict, task: str) -> dict:
+    keep = ("tokenizer_path", "max_seq_length", "num_samples", "template_tokens", "random_seed")
+    return {**{k: v for k, v in asdict(opts).items() if k in keep}, "task": task, "package_version": info["version"]}
+
+
+def up_to_date(folder: Path, stamp: dict) -> bool:
+    try:
+        return (folder / "test.jsonl").is_file() and json.loads((folder / STAMP).read_text()) == stamp
+    except (OSError, ValueError):
+        return False
+
+
+def prepare(ctx) -> List[Path]:
+    if ctx.split not in (None, "test"):
+        raise UsageError(f"ruler: the only split is test, got --split {ctx.split}")
+    opts = parse_options(ctx.extra)
+    data_dir = Path(ctx.data_dir)
+    root = data_dir / "ruler" / opts.setup
+    python = ruler_python()
+    env = generator_env(opts, ctx.mirror, data_dir)
+    info = describe(python, opts, env, None if ctx.mirror else data_dir / "nltk_data")
+    if info["needs_punkt"] and not info["punkt"]:
+        where = f"{ctx.mirror}/ruler/nltk_data" if ctx.mirror else "NLTK's download server"
+        raise UsageError(f"ruler: essay haystacks need NLTK's punkt_tab; not found in $NLTK_DATA nor {where}")
+    for task in opts.tasks:
+        budget(opts, info, task)  # a too small --max_seq_length fails before anything runs
+    report = Reporter(opts.setup)
+    todo = [t for t in opts.tasks if not up_to_date(root / t, _stamp(opts, info, t))]
+    for task in opts.tasks:
+        if task not in todo:
+            report.say(task, f"up to date ({root / task / 'test.jsonl'}; delete the folder to generate it again)")
+    work_root = Path(opts.tmp_data_dir) if opts.tmp_data_dir else root / ".work"
+    limits = Limits(opts.task_timeout, opts.stall_timeout)
+    cancel = threading.Event()
+
+    def one(task: str) -> None:
+        cfg, work = info["tasks"][task], work_root / task
+        report.say(task, f"generating {opts.num_samples} samples with a budget of {budget(opts, info, task)} tokens")
+        t0 = time.monotonic()
+        run(generator_argv(python, opts, info, task, work), env, root / ".logs" / f"{task}.log", limits,
+            f"ruler.{opts.setup}.{task}", opts.num_samples, lambda st: report.status(task, st), cancel)
+        (root / task / STAMP).unlink(missing_ok=True)
+        n = rows.convert(work / task / "test.jsonl", root / task / "test.jsonl", cfg["answer_prefix"],
+                         cfg["kind"] == "niah", opts.num_samples)
+        _write(root / task / "__init__.py", rows.task_definition(task))
+        _write(root / task / STAMP, json.dumps(_stamp(opts, info, task)))
+        shutil.rmtree(work, ignore_errors=True)
+        report.say(task, f"{n} rows in {time.monotonic() - t0:.0f} s")
+
+    workers = opts.num_workers or min(len(todo), os.cpu_count() or 1)
+    errors: List[str] = []
+    if todo:
+        print(f"ruler.{opts.setup}: {len(todo)} task(s) with {workers} worker(s), RULER from {DISTRIBUTION} "
+              f"{info['version']} in {python}", flush=True)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = {pool.submit(one, t): t for t in todo}
+            try:
+                for fut in concurrent.futures.as_completed(futures):
+                    try:
+                        fut.result()
+                    except UsageError as exc:  # the other tasks go on: their files are kept
+                        errors.append(exc.message)
+                        print(f"error: {exc.message}", file=sys.stderr, flush=True)
+            except BaseException:
+                cancel.set()  # Ctrl-C: no generator outlives us
+                raise
+    if not opts.tmp_data_dir and work_root.is_dir() and not any(work_root.iterdir()):
+        work_root.rmdir()
+    done = [t for t in TASKS if (root / t / "__init__.py").is_file() and (root / t / "test.jsonl").is_file()]
+    if done:
+        _write(root / "__init__.py", rows.group_definition(opts.setup, done))
+    if errors:
+        raise UsageError(f"ruler: {len(errors)} of {len(todo)} task(s) failed; first: {errors[0]}")
+    return [root / t / "test.jsonl" for t in opts.tasks]
+
+
+def _write(path: Path, text: str) -> None:
+    with atomic_open(path) as fh:
+        fh.write(text)
