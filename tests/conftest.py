@@ -118,3 +118,13 @@ def vllm_server(vllm_python: Path, tiny_model: Path, tmp_path_factory) -> Iterat
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def bfcl_python() -> Path:
+    """Interpreter of the BFCL environment (bfcl-eval==2025.7.17): ``$SKILLS_PYTHON_BFCL`` or .venv-bfcl."""
+    value = os.environ.get("SKILLS_PYTHON_BFCL")
+    python = Path(value) if value else REPO_ROOT / ".venv-bfcl" / "bin" / "python"
+    if not python.exists():
+        missing(f"no BFCL environment at {python} (run scripts/setup.sh)")
+    return python
