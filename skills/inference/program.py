@@ -271,6 +271,9 @@ class GenerationTask:
         comp = await self.complete(client, request)
         return build_output(self.cfg, row, comp, start, time.time())
 
+    def close(self) -> None:
+        """Release what ``process`` started (e.g. a tool executor process); called once after the requests."""
+
     def failed(self, row: Dict[str, Any], error: Exception) -> Dict[str, Any]:
         """The line recorded for a request that failed for good under ``++soft_fail=True``."""
         now = time.time()
@@ -426,6 +429,7 @@ def run(cfg: GenerateConfig, task_cls: type = GenerationTask) -> int:
             asyncio.run(run_requests(task, rows, requests, todo, journal))
     finally:
         journal.close()
+        task.close()
     finalize(target, cfg.async_position_key, len(rows))
     _finish(cfg, output, target)
     return 0

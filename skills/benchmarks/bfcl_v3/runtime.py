@@ -81,7 +81,7 @@ def isolation(python: str) -> Tuple[str, Tuple[str, ...]]:
     """("bwrap", prefix) where bubblewrap works for this interpreter, else ("none", ()) with a warning."""
     mode = os.environ.get(ISOLATION_ENV, "auto") or "auto"
     if mode not in ("auto", "bwrap", "unshare", "none"):
-        raise UsageError(f"${ISOLATION_ENV}={mode!r}: expected auto, bwrap or none")
+        raise UsageError(f"${ISOLATION_ENV}={mode!r}: expected auto, bwrap, unshare or none")
     why = "forced by $SKILLS_SANDBOX_ISOLATION=none"
     if mode != "none":
         if shutil.which("bwrap") is None:
@@ -149,7 +149,7 @@ class Worker:
                 self.proc = None
                 raise WorkerError(f"the BFCL worker died during '{op}' (exit code {proc.wait()}; its stderr is above)")
             answer = json.loads(line)
-            if answer.get("seq") != self.seq:
+            if answer.pop("seq", None) != self.seq:
                 self.close()
                 raise WorkerError("the BFCL worker's answers are out of order")
             if "error" in answer:

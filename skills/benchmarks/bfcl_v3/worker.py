@@ -9,7 +9,8 @@ Requests on stdin, one answer per line on stdout, in order (``seq`` echoed). Ope
 - ``execute`` / ``drop``: decode one assistant step's calls and run them on the entry's simulated
   API instances (kept per ``key`` + entry id until dropped);
 - ``grade``: the verdict of bfcl-eval's own per-category runner on a one-entry list;
-- ``parse``: a BFCL model handler's parser of a raw completion (client-side parsing by ``model_name``).
+- ``model`` / ``parse``: whether a BFCL model id has a local-inference handler, and that handler's
+  parser of a raw completion (client-side parsing by ``model_name``).
 
 Only the standard library and bfcl_eval are imported. The protocol uses private copies of stdin and
 stdout; code run by ``eval`` sees /dev/null and stderr instead, so it cannot corrupt the protocol.
@@ -111,6 +112,13 @@ def op_drop(req: Dict[str, Any]) -> Dict[str, Any]:
 _HANDLERS: Dict[str, Any] = {}
 
 
+def op_model(req: Dict[str, Any]) -> Dict[str, Any]:
+    """Whether ``model_name`` has a BFCL local-inference handler (whose parser client parsing uses)."""
+    from bfcl_eval.constants.model_config import local_inference_model_map
+
+    return {"known": req["model_name"] in local_inference_model_map, "models": sorted(local_inference_model_map)}
+
+
 def op_parse(req: Dict[str, Any]) -> Dict[str, Any]:
     """The chat-history message a BFCL local-model handler parses out of a raw completion."""
     from types import SimpleNamespace
@@ -119,9 +127,6 @@ def op_parse(req: Dict[str, Any]) -> Dict[str, Any]:
     if name not in _HANDLERS:
         from bfcl_eval.constants.model_config import local_inference_model_map
 
-        if name not in local_inference_model_map:
-            raise ValueError(f"model_name {name} is not a BFCL local-inference model "
-                             f"(known: {', '.join(sorted(local_inference_model_map))})")
         _HANDLERS[name] = local_inference_model_map[name].model_handler(name, temperature=0)
     completion = SimpleNamespace(choices=[SimpleNamespace(text=req["text"])], usage=SimpleNamespace(
         prompt_tokens=req.get("prompt_tokens") or 0, completion_tokens=req.get("completion_tokens") or 0))
@@ -248,8 +253,8 @@ def prepare_splits(raw: Path, out: Path, splits: List[str]) -> None:
         print(f"{split}: {len(rows)} entries", file=sys.stderr)
 
 
-OPS = {"tools": op_tools, "constants": op_constants, "execute": op_execute, "drop": op_drop, "parse": op_parse,
-       "grade": op_grade}
+OPS = {"tools": op_tools, "constants": op_constants, "execute": op_execute, "drop": op_drop, "model": op_model,
+       "parse": op_parse, "grade": op_grade}
 
 
 def serve() -> None:
