@@ -106,6 +106,21 @@ else
   echo "$TINY_KEY" >"$TINY_STAMP"
 fi
 
+# The tiny tool-calling model for BFCL's end-to-end tests (needs .venv-bfcl for bfcl-eval's data).
+TOOL_KEY="$(cat scripts/make_tiny_tool_model.py scripts/make_tiny_model.py skills/benchmarks/bfcl_v3/vllm_tool_parser.py \
+  | sha256sum | cut -c1-16)"
+TOOL_STAMP="$MODELS/tiny-tool/.setup-stamp"
+if [ "${SKILLS_SKIP_BFCL:-0}" = 1 ]; then
+  log "SKILLS_SKIP_BFCL=1: skipping the tiny tool model"
+elif stamp_ok "$TOOL_STAMP" "$TOOL_KEY" && [ -f "$MODELS/tiny-tool/.done" ]; then
+  log "tiny tool model present"
+else
+  log "building the tiny tool-calling model (offline, ~1-4 min)"
+  OMP_NUM_THREADS=1 "$VLLM_VENV/bin/python" scripts/make_tiny_tool_model.py \
+    --model-dir "$MODELS/tiny-tool" --bfcl-python "$BFCL_VENV/bin/python"
+  echo "$TOOL_KEY" >"$TOOL_STAMP"
+fi
+
 if [ "${SKILLS_SKIP_SMOLLM2:-0}" = 1 ]; then
   log "SKILLS_SKIP_SMOLLM2=1: skipping SmolLM2"
 elif [ -f "$MODELS/smollm2-135m-instruct/.done" ]; then

@@ -128,3 +128,16 @@ def bfcl_python() -> Path:
     if not python.exists():
         missing(f"no BFCL environment at {python} (run scripts/setup.sh)")
     return python
+
+
+@pytest.fixture(scope="session")
+def tiny_tool_model(vllm_python: Path, bfcl_python: Path) -> Path:
+    """The tiny tool-calling model (scripts/make_tiny_tool_model.py), built once if .cache lacks it."""
+    model_dir = REPO_ROOT / ".cache" / "models" / "tiny-tool"
+    if not (model_dir / ".done").exists():
+        cmd = [str(vllm_python), str(REPO_ROOT / "scripts" / "make_tiny_tool_model.py"), "--model-dir", str(model_dir),
+               "--bfcl-python", str(bfcl_python)]
+        result = subprocess.run(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.fail(f"building the tiny tool model failed:\n{result.stdout}\n{result.stderr}")
+    return model_dir

@@ -82,6 +82,8 @@ def test_member_specs_and_plan(tmp_path, capsys):
     assert main(argv) == 0
     jobs = {j["name"]: j for j in json.loads(capsys.readouterr().out)["jobs"]}
     gen = next(j for j in jobs.values() if j["kind"] == "generation")
+    name = gen["name"]  # 17 member names: cut as the reference cuts long task names
+    assert name.startswith("eval-bfcl_v3.simple-bfcl_v3.parallel-") and name.endswith("-name-cut") and len(name) == 109
     assert gen["commands"][0].count("-m skills.benchmarks.bfcl_v3.generate") == 17
     assert "++eval_type=bfcl" in gen["commands"][0] and "++skip_grading=True" in gen["commands"][0]
     grade = jobs["eval-bfcl_v3.simple-grade"]

@@ -31,7 +31,8 @@ def skills_json(text: str) -> Dict[str, Any]:
         return message  # truncated or malformed: plain text, as a server parser would leave it
     if not isinstance(calls, list):
         return message
-    calls = [c for c in calls if isinstance(c, dict) and isinstance(c.get("name"), str)]
+    calls = [c for c in calls if isinstance(c, dict) and isinstance(c.get("name"), str)
+             and isinstance(c.get("arguments", {}), dict)]
     if calls:
         message["content"] = head.strip()
         message["tool_calls"] = [{"name": c["name"], "arguments": c.get("arguments", {})} for c in calls]
