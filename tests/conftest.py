@@ -141,3 +141,14 @@ def tiny_tool_model(vllm_python: Path, bfcl_python: Path) -> Path:
         if result.returncode != 0:
             pytest.fail(f"building the tiny tool model failed:\n{result.stdout}\n{result.stderr}")
     return model_dir
+
+
+@pytest.fixture(scope="session")
+def bwrap() -> str:
+    """bubblewrap, which confines BFCL's executor and checker (they eval model-chosen names)."""
+    import shutil
+
+    path = shutil.which("bwrap")
+    if path is None:
+        missing("bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
+    return path

@@ -24,7 +24,7 @@ SERVER_ARGS = "--dtype float32 --max-model-len 2048 --enforce-eager"
 
 
 @pytest.fixture(scope="module")
-def bfcl_data(bfcl_python, mirror_dir, tiny_tool_model, tmp_path_factory):
+def bfcl_data(bfcl_python, bwrap, mirror_dir, tiny_tool_model, tmp_path_factory):
     """Prepared data cut to the trained entries."""
     from skills.data.prepare import prepare_benchmarks
 

@@ -280,7 +280,7 @@ def test_prepare_checks_rows(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------- the real executor
-def test_executor_in_bfcl_environment(bfcl_python, monkeypatch, tmp_path):
+def test_executor_in_bfcl_environment(bfcl_python, bwrap, monkeypatch, tmp_path):
     from skills.benchmarks.bfcl_v3.runtime import Worker, WorkerError
 
     monkeypatch.setenv("SKILLS_TEST_SECRET", "s3cret")
@@ -321,3 +321,69 @@ def test_executor_in_bfcl_environment(bfcl_python, monkeypatch, tmp_path):
             worker.call("nope")
     finally:
         worker.close()
+
+
+# ------------------------------------------------------------------------------------------- the vLLM plugin
+PLUGIN_TEXTS = ['<tool_calls>[{"name": "area", "arguments": {"base": 10, "height": 5}}]',
+                'Sure. <tool_calls>[{"name": "a", "arguments": {"x": [1, "ü"]}}, {"name": "b", "arguments": {}}]',
+                'I cannot help with that.', '<tool_calls>[{"name": "a", "argu', '<tool_calls>{"name": "a"}',
+                '<tool_calls>[{"name": "a", "arguments": "x"}, {"name": "b"}]']
+
+
+@pytest.mark.slow  # imports vLLM (a minute on a busy machine)
+def test_vllm_plugin_matches_client_parser(vllm_python):
+    """vLLM loads the plugin file by path (--tool-parser-plugin) and parses like parsers.skills_json."""
+    plugin = Path(__file__).resolve().parent.parent / "skills" / "benchmarks" / "bfcl_v3" / "vllm_tool_parser.py"
+    script = f"""
+import json, sys
+from vllm.tool_parsers.abstract_tool_parser import ToolParserManager
+ToolParserManager.import_tool_parser({str(plugin)!r})
+parser = ToolParserManager.get_tool_parser("skills_json")(None)
+out = []
+for text in json.load(sys.stdin):
+    r = parser.extract_tool_calls(text, None)
+    out.append([r.tools_called, r.content, [[c.function.name, c.function.arguments] for c in r.tool_calls]])
+stream, prev = parser.__class__(None), ""
+text = 'Ok <tool_calls>[{{"name": "f", "arguments": {{"k": 1}}}}]'
+deltas = []
+for i in range(3, len(text) + 3, 3):
+    d = stream.extract_tool_calls_streaming(prev, text[:i], text[len(prev):i], [], [], [], None)
+    deltas.append(d.model_dump(exclude_none=True) if d else None)
+    prev = text[:i]
+print(json.dumps([out, [d for d in deltas if d]]))
+"""
+    res = subprocess.run([str(vllm_python), "-c", script], input=json.dumps(PLUGIN_TEXTS), capture_output=True,
+                         text=True, timeout=600, env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"})
+    assert res.returncode == 0, res.stderr[-3000:]
+    parsed, deltas = json.loads(res.stdout.strip().splitlines()[-1])
+    for text, (called, content, calls) in zip(PLUGIN_TEXTS, parsed):
+        ours = skills_json(text)
+        assert called == ("tool_calls" in ours), text
+        assert calls == [[c["name"], json.dumps(c["arguments"])] for c in ours.get("tool_calls", [])], text
+        assert content == ((ours["content"] or None) if called else text), text
+    assert "".join(d.get("content", "") for d in deltas) == "Ok "
+    assert [d["tool_calls"][0]["function"] for d in deltas if "tool_calls" in d] == [
+        {"name": "f", "arguments": '{"k": 1}'}]
+
+
+# ------------------------------------------------------------------------------------------- confinement
+def test_isolation_modes(bfcl_python, bwrap, monkeypatch, capsys):
+    from skills.benchmarks.bfcl_v3 import runtime
+
+    runtime.isolation.cache_clear()
+    try:
+        assert runtime.confined([str(bfcl_python), "-c", "pass"])[1] == "bwrap"
+        runtime.isolation.cache_clear()
+        monkeypatch.setenv("SKILLS_SANDBOX_ISOLATION", "none")
+        argv, mode = runtime.confined([str(bfcl_python), "-c", "pass"])
+        assert (argv, mode) == ([str(bfcl_python), "-c", "pass"], "none")
+        assert "WITHOUT a sandbox" in capsys.readouterr().err
+        runtime.isolation.cache_clear()
+        monkeypatch.setenv("SKILLS_SANDBOX_ISOLATION", "bwrap")
+        monkeypatch.setenv("PATH", "/nonexistent")
+        with pytest.raises(UsageError, match="bwrap is not installed"):
+            runtime.confined([str(bfcl_python), "-c", "pass"])
+    finally:
+        runtime.isolation.cache_clear()
+    env = runtime.worker_env()
+    assert env["OPENAI_API_KEY"] == runtime.PLACEHOLDER_KEY and "SKILLS_SHARED_DIR" not in env

@@ -83,7 +83,7 @@ def row(entry_id, generation):
 
 
 @pytest.fixture(scope="module")
-def graded(bfcl_python, tmp_path_factory):
+def graded(bfcl_python, bwrap, tmp_path_factory):
     path = tmp_path_factory.mktemp("bfcl") / "output.jsonl"
     rows = [row(i, g) for i, g, _, _ in CASES]
     rows.append({**row("multi_turn_base_1", [["x"]]), "result": MT1})  # an existing result is what is graded
@@ -152,3 +152,63 @@ def test_config_is_checked(tmp_path):
         check_config("bfcl", {"timeout": 0})
     with pytest.raises(UsageError, match="unknown eval_config key"):
         check_config("bfcl", {"modle": "x"})
+
+
+def test_tiny_tool_model_outcomes_grade_as_recorded(tiny_tool_model, bfcl_python, tmp_path):
+    """What the tiny tool model is trained to answer grades as its trained_outcomes.json says (both modes)."""
+    trained = json.loads((tiny_tool_model / "trained_outcomes.json").read_text())
+    assert len(trained) == 30 and 0 < sum(o["correct"] for o in trained.values()) < 30
+    for mode in ("server", "client"):
+        path = tmp_path / f"{mode}.jsonl"
+        path.write_text("".join(json.dumps(row(i, o[f"{mode}_generation"])) + "\n" for i, o in trained.items()))
+        grade_file(path, "bfcl")
+        got = {r["id"]: r["is_correct"] for r in map(json.loads, path.read_text().splitlines())}
+        assert got == {i: o["correct"] for i, o in trained.items()}, mode
+
+
+def first_option(value):
+    """One concrete value from a possible-answer option list (the first non-empty option)."""
+    if isinstance(value, list):
+        value = next((v for v in value if v != ""), None)
+    if isinstance(value, dict):
+        return {k: first_option(v) for k, v in value.items() if first_option(v) is not None}
+    return value
+
+
+@pytest.mark.slow
+def test_agrees_with_bfcl_evaluate(bfcl_python, bwrap, mirror_dir, tmp_path):
+    """Per-entry verdicts equal those of ``bfcl evaluate`` (the reference's route) on whole splits."""
+    import os
+    import subprocess
+
+    model = "o3-2025-04-16-FC"
+    root = tmp_path / "root"
+    (root / "result" / model).mkdir(parents=True)
+    for split in ("live_simple", "irrelevance", "live_relevance"):
+        entries = [json.loads(x) for x in (mirror_dir / "bfcl_v3" / f"BFCL_v3_{split}.json").read_text().splitlines()]
+        answers = {}
+        gt_file = mirror_dir / "bfcl_v3" / "possible_answer" / f"BFCL_v3_{split}.json"
+        if gt_file.exists():
+            answers = {a["id"]: a["ground_truth"] for a in map(json.loads, gt_file.read_text().splitlines())}
+        rows = []
+        for n, e in enumerate(entries):
+            if e["id"] in answers:
+                gen = [{name.replace(".", "_"): json.dumps(first_option(args))} for call in answers[e["id"]]
+                       for name, args in call.items()]
+            else:
+                gen = [fc(e["function"][0]["name"].replace(".", "_"))]
+            rows.append(row(e["id"], "Some text." if n % 3 == 0 else gen))
+        ours = tmp_path / f"{split}.jsonl"
+        ours.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        grade_file(ours, "bfcl")
+        (root / "result" / model / f"BFCL_v3_{split}_result.json").write_text(
+            "".join(json.dumps({"id": r["id"], "result": r["generation"]}) + "\n" for r in rows))
+        env = {**os.environ, "BFCL_PROJECT_ROOT": str(root), "OPENAI_API_KEY": "unused"}
+        res = subprocess.run([str(bfcl_python.parent / "bfcl"), "evaluate", "--model", model, "--test-category", split],
+                             env=env, capture_output=True, text=True, timeout=900)
+        assert res.returncode == 0, res.stderr[-2000:]
+        score = (root / "score" / model / f"BFCL_v3_{split}_score.json").read_text().splitlines()
+        failed = {json.loads(x)["id"] for x in score[1:]}
+        graded = {r["id"]: r["is_correct"] for r in map(json.loads, ours.read_text().splitlines())}
+        assert graded == {r["id"]: r["id"] not in failed for r in rows}, split
+        assert 0 < json.loads(score[0])["correct_count"] == sum(graded.values()) < len(rows)
