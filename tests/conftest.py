@@ -11,7 +11,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator, NoReturn
+import json
+from typing import Iterator, List, NoReturn
 
 import pytest
 
@@ -118,6 +119,41 @@ def vllm_server(vllm_python: Path, tiny_model: Path, tmp_path_factory) -> Iterat
         yield server
     finally:
         server.stop()
+
+
+# ----------------------------------------------------------------------------- shared helpers
+# Default split of each built-in benchmark, for tests that only need input files to exist.
+SPLITS = {"math-500": "test", "aime24": "test", "aime25": "test", "gpqa": "diamond", "mmlu-pro": "test",
+          "hle": "text"}
+
+
+def read_jsonl(path: Path) -> List[dict]:
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def cpu_cluster_yaml(tmp_path: Path, vllm_python: Path, executor: str = "local", extra: str = "") -> Path:
+    """A cluster config whose vllm server type runs from the separate server venv on the CPU."""
+    env = "\n".join(f'      {k}: "{v}"' for k, v in VLLM_CPU_ENV.items())
+    path = tmp_path / "cpu.yaml"
+    path.write_text(f"executor: {executor}\n{extra}servers:\n  vllm:\n    python: {vllm_python}\n    env:\n{env}\n")
+    return path
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A data dir with one small row per built-in benchmark's default split (plans need the files)."""
+    root = tmp_path / "data"
+    for bench, split in SPLITS.items():
+        (root / bench).mkdir(parents=True)
+        (root / bench / f"{split}.jsonl").write_text('{"problem": "1+1", "expected_answer": "2"}\n')
+    return root
+
+
+@pytest.fixture
+def no_cluster_config_env(monkeypatch) -> None:
+    """No cluster config from the developer's environment leaks into CLI tests."""
+    for env in ("SKILLS_CONFIG_DIR", "NEMO_SKILLS_CONFIG_DIR", "SKILLS_CONFIG", "NEMO_SKILLS_CONFIG"):
+        monkeypatch.delenv(env, raising=False)
 
 
 @pytest.fixture(scope="session")

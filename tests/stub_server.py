@@ -9,7 +9,9 @@ Answers: ``--answer`` is a template; ``{user}`` is the last user message (or the
 tests can check what was sent. The chosen port is printed as ``PORT <n>`` on stdout.
 
 Failure injection is deterministic: every ``--fail-every``-th request fails, cycling through
-``--fail-kinds``; retries therefore succeed, as they do against a flaky real server.
+``--fail-kinds``; retries therefore succeed, as they do against a flaky real server. Or seeded
+random failures at given rates (``--fail-rates``), or every request carrying ``--fail-marker``.
+Kinds: 503, 429 (with ``Retry-After``), 500, 400, drop (connection closed), malformed (200 + bad JSON).
 """
 
 from __future__ import annotations
@@ -31,8 +33,21 @@ class Stub:
         self.count = 0
         self.kinds: List[str] = [k for k in args.fail_kinds.split(",") if k]
         self.record = open(args.record, "a", encoding="utf-8") if args.record else None
+        import random
 
-    def failure(self) -> Optional[str]:
+        self.rng = random.Random(args.seed)
+        self.rates = [(k, float(r)) for k, _, r in (item.partition("=") for item in args.fail_rates.split(",") if item)]
+
+    def failure(self, body: bytes = b"") -> Optional[str]:
+        if self.args.fail_marker and self.args.fail_marker.encode() in body:
+            return self.kinds[0] if self.kinds else "400"
+        if self.rates:
+            x = self.rng.random()
+            for kind, rate in self.rates:
+                if x < rate:
+                    return kind
+                x -= rate
+            return None
         if not self.args.fail_every or not self.kinds or self.count % self.args.fail_every:
             return None
         return self.kinds[(self.count // self.args.fail_every) % len(self.kinds)]
@@ -67,11 +82,14 @@ class Stub:
         if method != "POST" or path not in ("/v1/chat/completions", "/v1/completions"):
             return respond(writer, 404, {"error": {"message": f"no route {method} {path}"}})
         self.count += 1
-        failure = self.failure()
+        failure = self.failure(body)
         if self.args.latency:
             await asyncio.sleep(self.args.latency)
         if failure == "drop":
             return False
+        if failure == "malformed":  # a 200 whose body is not JSON (a proxy page, a crashed worker)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n{not json")
+            return True
         if failure in ("503", "429", "500", "400"):
             headers = {"Retry-After": self.args.retry_after} if failure in ("503", "429") else {}
             return respond(writer, int(failure), {"error": {"message": f"injected {failure}"}}, headers)
@@ -125,6 +143,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--fail-every", type=int, default=0, help="every N-th completion request fails")
     p.add_argument("--fail-kinds", default="503,429,500,drop")
     p.add_argument("--retry-after", default="0")
+    p.add_argument("--fail-rates", default="", help="random failures instead: 503=0.1,429=0.05,drop=0.05")
+    p.add_argument("--fail-marker", default="", help="requests whose body contains this always fail "
+                   "(with the first --fail-kinds kind)")
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--record", default=None, help="append request bodies to this JSONL file")
     return p.parse_args(argv)
 

@@ -11,9 +11,9 @@ import pytest
 
 from skills.cli.app import main
 
+pytestmark = pytest.mark.usefixtures("no_cluster_config_env")
+
 REPO = Path(__file__).resolve().parent.parent
-SPLITS = {"math-500": "test", "aime24": "test", "aime25": "test", "gpqa": "diamond", "mmlu-pro": "test",
-          "hle": "text"}
 # Nemotron-Nano-9B-v2 tutorial (scicode left out: not built yet); only paths differ.
 TUTORIAL = [
     "ns eval --cluster=local --model=/workspace/NVIDIA-Nemotron-Nano-9B-v2 --output_dir=OUT/ "
@@ -32,21 +32,6 @@ TUTORIAL = [
 ]
 
 
-@pytest.fixture
-def data_dir(tmp_path):
-    root = tmp_path / "data"
-    for bench, split in SPLITS.items():
-        (root / bench).mkdir(parents=True)
-        (root / bench / f"{split}.jsonl").write_text("{}\n")
-    return root
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
-    for env in ("SKILLS_CONFIG_DIR", "NEMO_SKILLS_CONFIG_DIR", "SKILLS_CONFIG", "NEMO_SKILLS_CONFIG"):
-        monkeypatch.delenv(env, raising=False)
-
-
 def run(capsys, argv):
     rc = main(argv)
     out, err = capsys.readouterr()
@@ -63,12 +48,7 @@ def generate_argvs(plan, kind="generation"):
     for job in plan["jobs"]:
         if job["kind"] != kind:
             continue
-        for line in job["commands"][0].splitlines():
-            line = line.strip()
-            if line.startswith("( "):
-                line = line[2:line.rindex(" ) &")]
-            if "skills.inference.generate" in line:
-                out.append(shlex.split(line))
+        out += [argv for argv in job["programs"] if "skills.inference.generate" in argv]
     return out
 
 

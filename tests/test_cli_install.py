@@ -1,4 +1,5 @@
-"""A non-editable ``pip install .`` into a clean venv still finds prompts/, configs/ and cluster_configs/."""
+"""A non-editable ``pip install .`` into a clean venv still finds prompts/, configs/, cluster_configs/
+and the report's assets."""
 
 import os
 import shutil
@@ -39,15 +40,18 @@ def test_installed_copy_finds_resources(tmp_path):
         "print(skills.__file__); print(r.prompts_dir()); print(r.configs_dir()); print(r.cluster_configs_dir()); "
         "print((r.prompts_dir() / 'generic' / 'math.yaml').is_file()); "
         "print((r.configs_dir() / 'generate.yaml').is_file()); "
-        "print(get_cluster_config('cpu-local').executor)"
+        "print(get_cluster_config('cpu-local').executor); "
+        "import importlib.resources as ir; a = ir.files('skills.report').joinpath('assets'); "
+        "print(a.joinpath('report.js').is_file() and a.joinpath('report.css').is_file())"
     )
     res = subprocess.run([str(py), "-c", probe, deps], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert res.returncode == 0, res.stderr
-    pkg, prompts, configs, clusters, has_prompt, has_config, executor = res.stdout.split()
+    pkg, prompts, configs, clusters, has_prompt, has_config, executor, has_report_assets = res.stdout.split()
     site = str(venv)
     assert pkg.startswith(site) and prompts.startswith(site) and configs.startswith(site)
     assert clusters.startswith(site)
     assert has_prompt == "True" and has_config == "True" and executor == "local"
+    assert has_report_assets == "True"  # the HTML report's own JS and CSS (setup.py package_data)
     ns = subprocess.run([str(py), "-c", "import sys; sys.path.append(sys.argv[1]); from skills.cli.app import main; "
                          "sys.exit(main(['--help']))", deps], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert ns.returncode == 0 and "eval" in ns.stdout, ns.stderr

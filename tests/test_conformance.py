@@ -1,8 +1,9 @@
 """Conformance with NeMo-Skills' summarize_results on its own test outputs (README of the data).
 
-Only the metric types built so far are compared: gpqa (multichoice) and hendrycks_math (math, with
-subsets and reward-model modes). Tables must match byte for byte, metrics.json entries in keys,
-JSON types and values (1e-6).
+Only the metric types built so far are compared: gpqa (multichoice), hendrycks_math (math, with
+subsets and reward-model modes) and ifeval (if, declared by the ifbench package: two pass@k
+computations, own denominators and key order). Tables must match byte for byte, metrics.json
+entries in keys, JSON types and values (1e-6).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import pytest
 
 from skills.metrics.summarize import main
 
-BENCHES = ["gpqa", "hendrycks_math"]
-TABLES = ["gpqa", "hendrycks_math", "hendrycks_math-aime25", "hendrycks_math-aime24"]
+BENCHES = ["gpqa", "hendrycks_math", "ifeval"]
+TABLES = ["gpqa", "hendrycks_math", "hendrycks_math-aime25", "hendrycks_math-aime24", "ifeval"]
 
 
 @pytest.fixture(scope="module")

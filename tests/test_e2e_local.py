@@ -13,11 +13,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict
 
 import pytest
 
-from conftest import REPO_ROOT, TOY_DATASETS, VLLM_CPU_ENV
+from conftest import REPO_ROOT, TOY_DATASETS, cpu_cluster_yaml, read_jsonl
 
 pytestmark = pytest.mark.slow
 
@@ -31,17 +31,6 @@ def ns(*args: str, cwd: Path, timeout: float = 900, env: Dict[str, str] | None =
                          env={**os.environ, **(env or {})})
     return res
 
-
-def read_jsonl(path: Path) -> List[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def cluster_yaml(tmp_path: Path, vllm_python: Path) -> Path:
-    """A local cluster config whose vllm server type runs from the separate server venv."""
-    env = "\n".join(f'      {k}: "{v}"' for k, v in VLLM_CPU_ENV.items())
-    path = tmp_path / "cpu.yaml"
-    path.write_text(f"executor: local\nservers:\n  vllm:\n    python: {vllm_python}\n    env:\n{env}\n")
-    return path
 
 
 def expected_accuracy(tiny_model: Path, bench: str, subset: str | None = None) -> float:
@@ -89,7 +78,7 @@ def test_ns_eval_in_job_server_toy_accuracy_and_five_benchmarks(
     data = _prepare_real(tmp_path, mirror_dir, rows=3)
     out = tmp_path / "out"
     benches = ",".join(f"{b}:2" for b in ["toy_math", "toy_mcq", *REAL])
-    res = ns("eval", f"--cluster={cluster_yaml(tmp_path, vllm_python)}", f"--model={tiny_model}",
+    res = ns("eval", f"--cluster={cpu_cluster_yaml(tmp_path, vllm_python)}", f"--model={tiny_model}",
              "--server_type=vllm", "--server_gpus=1", f"--server_args={SERVER_ARGS}",
              f"--benchmarks={benches}", f"--extra_datasets={TOY_DATASETS}", f"--data_dir={data}",
              f"--output_dir={out}", "++inference.temperature=0.0", "++inference.tokens_to_generate=32",
@@ -126,7 +115,7 @@ def test_ns_eval_in_job_server_toy_accuracy_and_five_benchmarks(
     assert table.returncode == 0 and "skipping toy_math" in table.stderr
     assert " toy_math " not in table.stdout and " gpqa " in table.stdout
     # a second run finds everything done and generates nothing
-    again = ns("eval", f"--cluster={cluster_yaml(tmp_path, vllm_python)}", f"--model={tiny_model}",
+    again = ns("eval", f"--cluster={cpu_cluster_yaml(tmp_path, vllm_python)}", f"--model={tiny_model}",
                "--server_type=vllm", "--server_gpus=1", f"--benchmarks={benches}",
                f"--extra_datasets={TOY_DATASETS}", f"--data_dir={data}", f"--output_dir={out}",
                "--dry_run", cwd=tmp_path)
@@ -140,7 +129,7 @@ def test_hle_with_self_hosted_judge(vllm_python, tiny_model, tmp_path):
     assert res.returncode == 0, res.stderr
     text_rows = len(read_jsonl(data / "hle" / "text.jsonl"))
     out = tmp_path / "out"
-    args = [f"--cluster={cluster_yaml(tmp_path, vllm_python)}", f"--model={tiny_model}", "--server_type=vllm",
+    args = [f"--cluster={cpu_cluster_yaml(tmp_path, vllm_python)}", f"--model={tiny_model}", "--server_type=vllm",
             "--server_gpus=1", f"--server_args={SERVER_ARGS}", "--benchmarks=hle:2", f"--data_dir={data}",
             f"--output_dir={out}", f"--judge_model={tiny_model}", "--judge_server_type=vllm",
             "--judge_server_gpus=1", f"--judge_server_args={SERVER_ARGS}",

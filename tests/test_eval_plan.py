@@ -1,36 +1,20 @@
 """ns eval plans for the Nemotron-Nano-9B-v2 tutorial commands (dry run, JSON)."""
 
 import json
-import shlex
 from pathlib import Path
 
 import pytest
 
 from skills.cli.app import main
 
+pytestmark = pytest.mark.usefixtures("no_cluster_config_env")
+
 REPO = Path(__file__).resolve().parent.parent
 MODEL = "/workspace/NVIDIA-Nemotron-Nano-9B-v2"
-SPLITS = {"math-500": "test", "aime24": "test", "aime25": "test", "gpqa": "diamond", "mmlu-pro": "test",
-          "hle": "text"}
 COMMON = ["--model=" + MODEL, "--server_type=vllm", "--server_gpus=1",
           "--server_args=--mamba_ssm_cache_dtype float32 "]  # the shell already removed the quotes
 USER = ["++inference.tokens_to_generate=32768", "++inference.temperature=0.6", "++inference.top_p=0.95",
         "++system_message=/think"]  # ++system_message='/think' after the shell
-
-
-@pytest.fixture
-def data_dir(tmp_path):
-    root = tmp_path / "data"
-    for bench, split in SPLITS.items():
-        (root / bench).mkdir(parents=True)
-        (root / bench / f"{split}.jsonl").write_text('{"problem": "1+1", "expected_answer": "2"}\n')
-    return root
-
-
-@pytest.fixture(autouse=True)
-def _no_config_env(monkeypatch):
-    for env in ("SKILLS_CONFIG_DIR", "NEMO_SKILLS_CONFIG_DIR", "SKILLS_CONFIG", "NEMO_SKILLS_CONFIG"):
-        monkeypatch.delenv(env, raising=False)
 
 
 def plan_for(capsys, argv):
@@ -40,16 +24,9 @@ def plan_for(capsys, argv):
     return json.loads(out)
 
 
-def gen_argv(job_cmd):
-    """Each eval's generate argv (bash tokens) inside a job's command."""
-    out = []
-    for line in job_cmd.splitlines():
-        line = line.strip()
-        if line.startswith("( "):
-            line = line[2:line.rindex(" ) &")]
-        if "skills.inference.generate" in line:
-            out.append(shlex.split(line))
-    return out
+def gen_argv(job):
+    """Each eval's generate argv inside a job (the plan lists every program's argv)."""
+    return [argv for argv in job["programs"] if "skills.inference.generate" in argv]
 
 
 def base_args(tmp_path, data_dir, benchmarks, cluster="--cluster=local"):
@@ -64,7 +41,7 @@ def test_tutorial_math_mc_local(capsys, tmp_path, data_dir):
     server = gen[0]["server"]
     assert server["command"].endswith("--mamba_ssm_cache_dtype float32")
     assert "vllm.entrypoints.openai.api_server" in server["command"]
-    argvs = gen_argv(gen[0]["commands"][0])
+    argvs = gen_argv(gen[0])
     assert len(argvs) == 32
     out = tmp_path / "out" / "eval-results"
     for bench in ("mmlu-pro", "math-500", "aime24", "aime25"):
@@ -82,13 +59,13 @@ def test_tutorial_math_mc_local(capsys, tmp_path, data_dir):
     assert sorted(j["benchmarks"][0] for j in metrics) == ["aime24", "aime25", "math-500", "mmlu-pro"]
     for j in metrics:
         assert j["dependencies"] == [gen[0]["name"]]
-        assert shlex.split(j["commands"][0])[:4] == ["python", "-m", "skills.metrics.summarize", str(out)]
+        assert j["programs"][0][:4] == ["python", "-m", "skills.metrics.summarize", str(out)]
 
 
 def test_gpqa_general_boxed_and_empty_system_message(capsys, tmp_path, data_dir):
     plan = plan_for(capsys, [*base_args(tmp_path, data_dir, "gpqa:8"), *USER[:-1],
                              "++prompt_config=generic/general-boxed", "++system_message="])
-    argvs = gen_argv(plan["jobs"][0]["commands"][0])
+    argvs = gen_argv(plan["jobs"][0])
     assert len(argvs) == 8
     for argv in argvs:
         assert argv[-1] == "++system_message="  # explicit empty string survives
@@ -109,7 +86,7 @@ def test_hle_judge_after_own_generation(capsys, tmp_path, data_dir):
     out = tmp_path / "out"
     for j in judges:
         assert j["server"] is None and j["secret_env"] == ["OPENAI_API_KEY"]
-        for argv in gen_argv(j["commands"][0]):
+        for argv in gen_argv(j):
             assert "++server.api_key_env_var=OPENAI_API_KEY" in argv
             assert "++generation_key=judgement" in argv and "++max_concurrent_requests=8" in argv
             assert "++system_message=/think" not in argv  # user generation args are not the judge's
@@ -126,14 +103,14 @@ def test_hle_judge_after_own_generation(capsys, tmp_path, data_dir):
 
 def test_judge_honours_starting_seed(capsys, tmp_path, data_dir):
     plan = plan_for(capsys, [*base_args(tmp_path, data_dir, "hle:2"), "--starting_seed=5"])
-    files = [a for j in plan["jobs"] if j["kind"] == "judge" for argv in gen_argv(j["commands"][0])
+    files = [a for j in plan["jobs"] if j["kind"] == "judge" for argv in gen_argv(j)
              for a in argv if a.startswith("++input_file=")]
     assert sorted(f.rsplit("/", 1)[1] for f in files) == ["output-rs5.jsonl", "output-rs6.jsonl"]
 
 
 def _evals(plan):
     return sorted(tuple(argv) for j in plan["jobs"] if j["kind"] == "generation"
-                  for argv in gen_argv(j["commands"][0]))
+                  for argv in gen_argv(j))
 
 
 def _strip_port(evals):
@@ -147,7 +124,7 @@ def test_num_jobs_changes_packing_only(capsys, tmp_path, data_dir, num_jobs, exp
     plan = plan_for(capsys, [*args, f"--num_jobs={num_jobs}"])
     gen = [j for j in plan["jobs"] if j["kind"] == "generation"]
     assert len(gen) == expected
-    sizes = [len(gen_argv(j["commands"][0])) for j in gen]
+    sizes = [len(gen_argv(j)) for j in gen]
     assert max(sizes) - min(sizes) <= 1 and sizes == sorted(sizes, reverse=True)  # contiguous dealing
     assert _strip_port(_evals(plan)) == _strip_port(_evals(ref))
     assert len({j["server"]["port"] for j in gen}) == expected  # a port per job
@@ -159,7 +136,7 @@ def test_slurm_default_one_job_per_seed(capsys, tmp_path, data_dir):
     plan = plan_for(capsys, [*args, f"--config_dir={REPO / 'cluster_configs'}", *USER])
     assert plan["executor"] == "slurm"
     gen = [j for j in plan["jobs"] if j["kind"] == "generation"]
-    assert len(gen) == 16 and all(len(gen_argv(j["commands"][0])) == 1 for j in gen)
+    assert len(gen) == 16 and all(len(gen_argv(j)) == 1 for j in gen)
     assert {j["partition"] for j in gen} == {"batch"}
     metrics = [j for j in plan["jobs"] if j["kind"] == "metrics"]
     assert {j["partition"] for j in metrics} == {"cpu"}
@@ -169,7 +146,7 @@ def test_slurm_default_one_job_per_seed(capsys, tmp_path, data_dir):
 
 def test_greedy_and_bare_names(capsys, tmp_path, data_dir):
     plan = plan_for(capsys, base_args(tmp_path, data_dir, "aime24,math-500:0"))
-    argvs = gen_argv(plan["jobs"][0]["commands"][0])
+    argvs = gen_argv(plan["jobs"][0])
     assert len(argvs) == 2
     for argv in argvs:
         assert any(a.endswith("/output.jsonl") for a in argv)
@@ -190,7 +167,7 @@ def test_chunks(capsys, tmp_path, data_dir):
                              "--num_jobs=-1"])
     gen = [j for j in plan["jobs"] if j["kind"] == "generation"]
     assert [j["name"] for j in gen] == ["eval-aime24-rs0-chunk1", "eval-aime24-rs0-chunk2"]
-    assert "++chunk_id=2" in gen_argv(gen[1]["commands"][0])[0]
+    assert "++chunk_id=2" in gen_argv(gen[1])[0]
     assert "skills.inference.merge_chunks" in gen[1]["commands"][0]
 
 
@@ -207,7 +184,7 @@ def test_openai_server_key_by_name(capsys, tmp_path, data_dir, monkeypatch):
     out = capsys.readouterr().out
     assert rc == 0 and "sk-should-never-appear" not in out
     plan = json.loads(out)
-    argv = gen_argv(plan["jobs"][0]["commands"][0])[0]
+    argv = gen_argv(plan["jobs"][0])[0]
     assert "++server.api_key_env_var=OPENAI_API_KEY" in argv
     assert "++server.base_url=https://api.openai.com/v1" in argv and plan["jobs"][0]["server"] is None
 
@@ -226,7 +203,7 @@ def test_extra_datasets_folder(capsys, tmp_path, data_dir):
     (data_dir / "toy_math").mkdir()
     (data_dir / "toy_math" / "test.jsonl").write_text("{}\n")
     plan = plan_for(capsys, [*base_args(tmp_path, data_dir, "toy_math:2"), f"--extra_datasets={toy}"])
-    argv = gen_argv(plan["jobs"][0]["commands"][0])[0]
+    argv = gen_argv(plan["jobs"][0])[0]
     assert "++eval_type=math" in argv and any(a.startswith("++prompt_config=") for a in argv)
     metrics = next(j for j in plan["jobs"] if j["kind"] == "metrics")
     assert "--metric_type math" in metrics["commands"][0]
@@ -269,3 +246,9 @@ def test_judge_settings_checked_before_any_job(capsys, tmp_path, data_dir):
                "--extra_judge_args=++prompt_config=judge/nope", "--dry_run"])
     err = capsys.readouterr().err
     assert rc == 2 and "aime24 judge" in err and "judge/nope" in err
+
+
+def test_empty_benchmark_is_an_error(capsys, tmp_path, data_dir):
+    (data_dir / "aime24" / "test.jsonl").write_text("\n")
+    rc = main(["eval", *base_args(tmp_path, data_dir, "aime24:2"), "--dry_run"])
+    assert rc == 2 and "input data for aime24 is empty" in capsys.readouterr().err

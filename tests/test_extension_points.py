@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, VLLM_CPU_ENV
+from conftest import REPO_ROOT, cpu_cluster_yaml
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 DEFS = FIXTURES / "toy_family_defs"
@@ -114,9 +114,7 @@ def _expected(tiny_model: Path, bench: str) -> dict:
 def test_toy_family_end_to_end_local(vllm_python, tiny_model, tmp_path, toy_env):
     data = toy_data(tmp_path)
     out = tmp_path / "out"
-    env = "\n".join(f'      {k}: "{v}"' for k, v in VLLM_CPU_ENV.items())
-    cfg = tmp_path / "cpu.yaml"
-    cfg.write_text(f"executor: local\nservers:\n  vllm:\n    python: {vllm_python}\n    env:\n{env}\n")
+    cfg = cpu_cluster_yaml(tmp_path, vllm_python)
     res = subprocess.run([NS, "eval", f"--cluster={cfg}", f"--model={tiny_model}", "--server_type=vllm",
                           "--server_gpus=1", f"--server_args={SERVER_ARGS}", "--benchmarks=toy_group:2",
                           f"--extra_datasets={DEFS}", f"--data_dir={data}", f"--output_dir={out}",

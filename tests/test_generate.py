@@ -9,6 +9,8 @@ from typing import List
 
 import pytest
 
+from conftest import read_jsonl
+
 from stub_server import StubProcess, generate_cmd
 
 MATH = [{"problem": f"What is {i}+{i}?", "expected_answer": str(2 * i), "id": i} for i in range(6)]
@@ -17,10 +19,6 @@ MATH = [{"problem": f"What is {i}+{i}?", "expected_answer": str(2 * i), "id": i}
 def write_jsonl(path: Path, rows) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
-
-
-def read_jsonl(path: Path) -> List[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def run(stub, tmp: Path, *overrides: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -143,8 +141,14 @@ def test_skip_filled_and_dry_run(echo_stub, tmp_path):
 
 BAD_CASES = {
     "bad_json": ('{"problem": "ok"}\n{"problem": oops}\n', [], "in.jsonl:2"),
-    "not_object": ('{"problem": "ok"}\n[1, 2]\n"str"\n', [], "in.jsonl:3"),
+    "not_object": ('{"problem": "ok"}\n"str"\n', [], "in.jsonl:2"),
+    "array_line": ('{"problem": "ok"}\n[1, 2]\n', [], "in.jsonl:2: expected a JSON object (one problem per line), got a JSON array"),
     "missing_field": ('{"problem": "ok"}\n{"question": "no problem"}\n', [], "in.jsonl:2"),
+    "binary": (b'{"problem": "ok"}\n\x00\xff\xfe\x9c garbage\n', [], "in.jsonl:2: not UTF-8 text (byte 0xff"),
+    "latin1": ('{"problem": "ok"}\n{"problem": "caf\u00e9"}\n'.encode("latin-1"), [], "in.jsonl:2: not UTF-8"),
+    "deep": ('{"problem": "ok"}\n' + "[" * 100_000 + "]" * 100_000 + "\n", [], "in.jsonl:2: JSON nested too deeply"),
+    "huge_int": ('{"problem": "ok"}\n{"problem": ' + "7" * 5000 + "}\n", [], "in.jsonl:2: unreadable JSON value"),
+    "empty": ("\n\n", [], "has no rows; nothing to generate"),
     "missing_prompt": ('{"problem": "ok"}\n', ["++prompt_config=generic/nope"], "generic/nope"),
     "missing_file": (None, [], "not found"),
     "unknown_key": ('{"problem": "ok"}\n', ["++inference.temprature=0.3"], "inference.temperature"),
@@ -156,7 +160,9 @@ BAD_CASES = {
 def test_malformed_input_exits_2_cleanly(tmp_path, case):
     content, extra, expected = BAD_CASES[case]
     src = tmp_path / "in.jsonl"
-    if content is not None:
+    if isinstance(content, bytes):
+        src.write_bytes(content)
+    elif content is not None:
         src.write_text(content)
     out = tmp_path / "o.jsonl"
     args = [f"++input_file={src}", f"++output_file={out}"]

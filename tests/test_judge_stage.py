@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import read_jsonl
+
 from skills.cli.app import main
 from stub_server import StubProcess
 
@@ -29,9 +31,6 @@ def hle_data(tmp_path, monkeypatch) -> Path:
     assert main(["prepare_data", "hle", f"--data_dir={data}", f"--mirror={REPO / 'tests' / 'fixtures'}"]) == 0
     return data
 
-
-def read_jsonl(path: Path):
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def test_flaky_judge_still_yields_complete_judged_files(hle_data, tmp_path):

@@ -131,7 +131,8 @@ def test_kill_9_at_random_moments_then_resume(tmp_path):
     assert all("symbolic_correct" in json.loads(line) for line in out.read_text().splitlines())
     assert Path(f"{out}.done").exists() and not Path(f"{out}-async").exists()
     sent = len((tmp_path / "req.jsonl").read_text().splitlines())
-    assert sent < n + 5 * 4 + 1, "resume regenerated rows that were already in the journal"
+    # a kill loses at most the requests in flight and one unflushed batch (both <= concurrency)
+    assert sent <= n + killed * 2 * 4, "resume regenerated rows that were already in the journal"
 
 
 def test_chunked_runs_killed_then_merged(tmp_path):

@@ -5,20 +5,16 @@ generation -> self-hosted LLM judge -> metrics job, ending in a correct metrics.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from slurm_fixtures import local_slurm  # noqa: F401
 
-from conftest import REPO_ROOT, VLLM_CPU_ENV
+from conftest import REPO_ROOT, VLLM_CPU_ENV, cpu_cluster_yaml, read_jsonl
 from skills.cli.app import main
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 SERVER_ARGS = "--dtype float32 --max-model-len 2048 --enforce-eager"
 
-
-def read_jsonl(path: Path):
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def test_ns_eval_hle_with_judge_on_slurm(local_slurm, vllm_python, tiny_model, tmp_path, monkeypatch, capsys):  # noqa: F811
@@ -129,10 +125,8 @@ def test_toy_family_extension_points_on_slurm(local_slurm, vllm_python, tiny_mod
     monkeypatch.setenv("NEMORUN_HOME", str(home))
     monkeypatch.setenv("PYTHONPATH", str(FIXTURES))
     monkeypatch.syspath_prepend(str(FIXTURES))
-    env = "\n".join(f'      {k}: "{v}"' for k, v in VLLM_CPU_ENV.items())
-    cfg = tmp_path / "slurm.yaml"
-    cfg.write_text(f"executor: slurm\naccount: test\npartition: {local_slurm}\njob_dir: {home}\n"
-                   f"env_vars: [PYTHONPATH]\nservers:\n  vllm:\n    python: {vllm_python}\n    env:\n{env}\n")
+    cfg = cpu_cluster_yaml(tmp_path, vllm_python, "slurm", f"account: test\npartition: {local_slurm}\n"
+                           f"job_dir: {home}\nenv_vars: [PYTHONPATH]\n")
     data = toy_data(tmp_path)
     out = tmp_path / "out"
     rc = main(["eval", f"--cluster={cfg}", f"--model={tiny_model}", "--server_type=vllm", "--server_gpus=1",

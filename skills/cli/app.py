@@ -23,7 +23,9 @@ from skills.cli.eval import eval_cmd
 from skills.cli.evaluate import evaluate
 from skills.cli.generate import generate_cmd
 from skills.cli.prepare_data import prepare_data
+from skills.cli.report import compare_cmd, report
 from skills.cli.run_cmd import run_cmd
+from skills.cli.start_sandbox import start_sandbox
 from skills.cli.start_server import start_server
 from skills.cli.status import status
 from skills.cli.summarize import summarize_results
@@ -44,8 +46,11 @@ app.command("run_cmd", context_settings=EXTRA)(run_cmd)
 app.command("prepare_data", context_settings=EXTRA)(prepare_data)
 app.command("summarize_results")(summarize_results)
 app.command("start_server")(start_server)
+app.command("start_sandbox")(start_sandbox)
 app.command("evaluate", context_settings=EXTRA)(evaluate)
 app.command("status")(status)
+app.command("report")(report)
+app.command("compare")(compare_cmd)
 
 
 def _version(value: bool) -> None:

@@ -14,7 +14,8 @@ from skills.config.errors import UsageError
 def evaluate(
     ctx: typer.Context,
     eval_type: Optional[str] = O("eval_type", "Grader name, e.g. math | multichoice (required)."),
-    generation_key: str = O("generation_key", "Field holding the generation.", default="generation"),
+    generation_key: Optional[str] = O("generation_key", "Field holding the generation (default: the grader's "
+                                      "own, usually generation)."),
 ) -> int:
     """Re-grade generation files in place: ns evaluate --eval_type=math FILE... [++eval_config.key=v]."""
     overrides, files = split_extra(ctx, positional=True)

@@ -19,6 +19,8 @@ def summarize_results(
     max_seq_len: Optional[int] = O("max_seq_len"),
     metric_type: Optional[str] = O("metric_type"),
     show_ci: bool = F("show_ci", "Add 95% confidence intervals.", default=False),
+    fail_on_incomplete: bool = F("fail_on_incomplete", "An incomplete seed is an error, not a warning.",
+                                 default=False),
     data_dir: Optional[str] = O("data_dir"),
     extra_datasets: Optional[str] = O("extra_datasets"),
     debug: bool = F("debug", default=False),
@@ -39,6 +41,8 @@ def summarize_results(
         argv += ["--max_samples", str(max_samples)]
     if show_ci:
         argv.append("--show_ci")
+    if fail_on_incomplete:
+        argv.append("--fail_on_incomplete")
     from skills.metrics.summarize import main as summarize_main
 
     return summarize_main(argv)

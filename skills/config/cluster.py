@@ -85,6 +85,9 @@ class ClusterConfig:
     # named Python environments for graders and sidecars whose dependencies clash with ours
     # (e.g. bfcl: {venv: .venv-bfcl}); jobs get $SKILLS_PYTHON_<NAME> pointing at each interpreter
     environments: Dict[str, ServerEnv] = field(default_factory=dict)
+    # address hosted model servers listen on: None = 127.0.0.1 for local runs (nothing else on the
+    # network can reach them), 0.0.0.0 on Slurm (clients may sit on another node of the allocation)
+    server_host: Optional[str] = None
     description: str = ""
 
     @property
@@ -93,6 +96,9 @@ class ClusterConfig:
 
     def server_env(self, server_type: str) -> ServerEnv:
         return self.servers.get(server_type, ServerEnv())
+
+    def listen_host(self) -> str:
+        return self.server_host or ("0.0.0.0" if self.is_slurm else "127.0.0.1")
 
     def environment(self, name: str) -> Optional[ServerEnv]:
         """A named environment, or the repository's ``.venv-<name>`` when the config names none."""

@@ -17,12 +17,26 @@ from typing import IO, Any, Iterable, Iterator, Mapping, Tuple
 from skills.config.errors import UsageError
 
 
+def file_mode(path: Path) -> int:
+    """The mode a rewritten file keeps (its current one), or a new file gets (0666 minus the umask)."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
 @contextlib.contextmanager
 def atomic_open(path: Path, mode: str = "w") -> Iterator[IO]:
-    """Open a temp file next to ``path``; on success fsync + rename it to ``path``, else delete it."""
+    """Open a temp file next to ``path``; on success fsync + rename it to ``path``, else delete it.
+
+    The result has the mode of the file it replaces, or the umask's for a new one (not the 0600 of
+    temp files, which would hide results from the rest of a team on a shared cluster)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, file_mode(path))
     binary = "b" in mode
     try:
         with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as fh:
@@ -57,16 +71,30 @@ def write_jsonl(path: Path, rows: Iterable[Mapping]) -> int:
     return count
 
 
+def parse_json_line(raw: bytes, path: Any, lineno: int) -> Any:
+    """One JSON line; anything wrong with it (bytes, syntax, depth, size) is one UsageError line."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}:{lineno}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at column "
+                         f"{exc.start + 1}); convert the file to UTF-8") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise UsageError(f"{path}:{lineno}: JSON nested too deeply to read") from None
+    except ValueError as exc:  # e.g. an integer beyond Python's digit limit
+        raise UsageError(f"{path}:{lineno}: unreadable JSON value ({str(exc).splitlines()[0][:120]})") from None
+
+
 def iter_jsonl(path: Path) -> Iterator[Tuple[int, Any]]:
     """(line number, value) for every non-blank line; a bad line is a UsageError naming file and line."""
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            if not raw.strip():
                 continue
-            try:
-                yield lineno, json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UsageError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+            yield lineno, parse_json_line(raw, path, lineno)
 
 
 def read_jsonl(path: Path) -> list:

@@ -102,9 +102,12 @@ def grade_file(path, eval_type: str, eval_config: Any = None, ctx: Optional[Grad
 
 
 def regrade_files(paths: Iterable, eval_type: str, eval_config: Any = None,
-                  generation_key: str = "generation") -> Dict[str, Dict[str, int]]:
-    """``ns evaluate``: grade several files sharing the grader's resources; all paths are checked first."""
-    check_config(eval_type, eval_config)
+                  generation_key: Optional[str] = None) -> Dict[str, Dict[str, int]]:
+    """``ns evaluate``: grade several files sharing the grader's resources; all paths are checked first.
+
+    Without ``generation_key`` the grader's own default field is graded."""
+    grader = check_config(eval_type, eval_config)
+    generation_key = generation_key or grader.default_generation_key
     files = [Path(p) for p in paths]
     if not files:
         raise UsageError("no files to evaluate")

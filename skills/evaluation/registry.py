@@ -11,7 +11,9 @@ wrong types are errors naming that grader), the fields it requires (``{generatio
   ``<env python> -m skills.evaluation.external`` on the file.
 
 ``sidecars`` names services grading needs (``sandbox``); ``separate_step`` asks ``ns eval`` to grade
-in a job step of its own after generation instead of inside the generation program. Built-in graders
+in a job step of its own after generation instead of inside the generation program;
+``default_generation_key`` is the field ``ns evaluate`` grades when ``--generation_key`` is not given
+(IFBench's reference evaluator always reads ``response``). Built-in graders
 are listed in ``BUILTIN``; benchmark packages declare theirs in ``EXTENSIONS["grader"]`` (see
 ``skills.registry``). Standard library only: external environments import this module too.
 """
@@ -77,6 +79,7 @@ class Grader:
     separate_step: bool = False
     check: Optional[GradeFn] = None  # extra checks before anything is graded (raise UsageError)
     summary: Optional[Callable[[List[dict]], Dict[str, int]]] = None  # counts shown by ns evaluate
+    default_generation_key: str = "generation"  # field ns evaluate grades when --generation_key is not given
 
     def __post_init__(self) -> None:
         if self.runs not in RUN_MODES:

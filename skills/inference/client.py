@@ -2,7 +2,7 @@
 
 Why aiohttp and not httpx: against the 50 ms stub at concurrency 512, httpx 0.27 spent ~7 ms of
 client CPU per request (~140 req/s on 2 cores) while aiohttp spends ~0.2 ms (see
-``benchmarks/bench_client.py`` and docs/generation.md). Evaluations send tens of thousands of
+``tests/perf/bench_client.py`` and docs/generation.md). Evaluations send tens of thousands of
 requests, so the client must never be the bottleneck.
 
 Retries (connection errors, timeouts, 429, 5xx) use exponential backoff with full jitter, and a
@@ -71,8 +71,9 @@ class ClientSettings:
     max_concurrent: int = 512
     timeout: float = 14400.0
     max_retries: int = 8
-    retry_base_delay_s: float = 1.0
-    retry_max_delay_s: float = 60.0
+    retry_base_delay_s: float = 0.25
+    retry_max_delay_s: float = 30.0
+    retry_after_max_s: float = 600.0  # a server's Retry-After is honoured exactly, up to this
     wait_for_server_s: float = 3600.0
     poll_interval_s: float = 1.0
 
@@ -208,12 +209,24 @@ def retry_after_s(value: Optional[str]) -> Optional[float]:
 
 
 class Client:
-    """One aiohttp session shared by all requests; use as ``async with Client(settings) as c``."""
+    """One aiohttp session shared by all requests; use as ``async with Client(settings) as c``.
+
+    At most ``max_concurrent`` requests are on the wire at once. A request waiting to be retried
+    does not hold its slot: under a stream of 503/429/dropped connections the other requests keep
+    the server busy, instead of every slot sleeping through a backoff."""
 
     def __init__(self, settings: ClientSettings):
         self.s = settings
         self.session = None
-        self.retries = 0  # total retried attempts, for the summary line
+        self.slots = asyncio.Semaphore(max(1, settings.max_concurrent))
+        self.retried: Dict[str, int] = {}  # reason -> retried attempts, for the summary line
+
+    @property
+    def retries(self) -> int:
+        return sum(self.retried.values())
+
+    def retry_summary(self) -> str:
+        return ", ".join(f"{n} x {reason}" for reason, n in sorted(self.retried.items(), key=lambda kv: -kv[1]))
 
     async def __aenter__(self) -> "Client":
         import aiohttp
@@ -253,37 +266,47 @@ class Client:
             await asyncio.sleep(self.s.poll_interval_s)
 
     def _delay(self, attempt: int, hint: Optional[float]) -> float:
+        """Retry-After exactly when the server sends one; else capped exponential backoff, full jitter."""
         if hint is not None:
-            return min(hint, self.s.retry_max_delay_s * 10)
+            return min(hint, self.s.retry_after_max_s)
         cap = min(self.s.retry_max_delay_s, self.s.retry_base_delay_s * (2 ** attempt))
-        return random.uniform(cap / 2, cap)
+        return random.uniform(0, cap)
 
-    async def post(self, path: str, body: dict) -> dict:
-        """POST JSON with retries; returns the decoded response."""
+    async def _attempt(self, url: str, payload: bytes) -> tuple:
+        """One HTTP attempt holding a slot: (decoded body or None, retryable reason, detail, Retry-After)."""
         import aiohttp
 
-        payload = dumps(body)
-        url = self.s.base_url + path
-        attempt = 0
-        while True:
-            hint = None
+        async with self.slots:
             try:
                 async with self.session.post(url, data=payload) as resp:
                     raw = await resp.read()
                     if resp.status == 200:
-                        return loads(raw)
+                        try:
+                            return loads(raw), None, "", None
+                        except ValueError:  # a proxy or a crashing server: retry like a 5xx
+                            return None, "malformed body", f"HTTP 200 with malformed JSON: {raw[:200]!r}", None
                     detail = raw[:500].decode("utf-8", "replace")
                     if resp.status not in RETRY_STATUS:
                         raise GenerationError(f"HTTP {resp.status} from {url}: {detail}")
-                    hint = retry_after_s(resp.headers.get("Retry-After"))
-                    error = f"HTTP {resp.status}: {detail}"
+                    return None, f"HTTP {resp.status}", f"HTTP {resp.status}: {detail}", \
+                        retry_after_s(resp.headers.get("Retry-After"))
             except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, asyncio.TimeoutError) as exc:
-                error = type(exc).__name__ + (f": {exc}" if str(exc) else "")
+                return None, type(exc).__name__, type(exc).__name__ + (f": {exc}" if str(exc) else ""), None
+
+    async def post(self, path: str, body: dict) -> dict:
+        """POST JSON with retries; returns the decoded response."""
+        payload = dumps(body)
+        url = self.s.base_url + path
+        attempt = 0
+        while True:
+            data, reason, error, hint = await self._attempt(url, payload)
+            if reason is None:
+                return data
             if attempt >= self.s.max_retries:
                 raise GenerationError(f"request to {url} failed after {attempt + 1} attempts ({error})")
-            await asyncio.sleep(self._delay(attempt, hint))
+            self.retried[reason] = self.retried.get(reason, 0) + 1
+            await asyncio.sleep(self._delay(attempt, hint))  # without a slot: others go on meanwhile
             attempt += 1
-            self.retries += 1
 
     async def complete(self, cfg: Any, messages: Optional[List[dict]] = None,
                        prompt: Optional[str] = None, **fields: Any) -> Completion:
@@ -298,5 +321,6 @@ def settings_from_config(cfg: Any) -> ClientSettings:
         api_key=resolve_api_key(server), max_concurrent=cfg.max_concurrent_requests,
         timeout=cfg.inference.timeout, max_retries=server.max_retries,
         retry_base_delay_s=server.retry_base_delay_s, retry_max_delay_s=server.retry_max_delay_s,
+        retry_after_max_s=server.retry_after_max_s,
         wait_for_server_s=server.wait_for_server_s,
     )

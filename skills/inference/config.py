@@ -43,8 +43,9 @@ class ServerConfig:
     api_key: Optional[str] = None  # prefer api_key_env_var: keys must never land in files/logs
     api_key_env_var: Optional[str] = None
     max_retries: int = 8  # per request: connection errors, timeouts, 429 and 5xx are retried
-    retry_base_delay_s: float = 1.0  # exponential backoff with jitter, unless Retry-After says otherwise
-    retry_max_delay_s: float = 60.0
+    retry_base_delay_s: float = 0.25  # exponential backoff, full jitter, unless Retry-After says otherwise
+    retry_max_delay_s: float = 30.0
+    retry_after_max_s: float = 600.0  # a server's Retry-After is honoured exactly up to this
     wait_for_server_s: float = 3600.0  # how long to wait for a booting server before failing
     tokenizer: Optional[str] = None
 

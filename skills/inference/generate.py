@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import sys
 
-from skills.inference.program import GenerationTask, check_config, load_config, main  # noqa: F401
+from skills.inference.program import GenerationTask, check_config, load_config, main
 
 TASK = GenerationTask
+__all__ = ["TASK", "check_config", "load_config", "main"]
 
 if __name__ == "__main__":
     sys.exit(main(task_cls=TASK, doc=__doc__))

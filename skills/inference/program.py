@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -169,19 +170,24 @@ def input_path(cfg: GenerateConfig) -> Path:
     raise UsageError("give ++input_file=FILE or ++benchmark=NAME ++data_dir=DIR")
 
 
-def read_input(path: Path) -> List[Tuple[int, Dict[str, Any]]]:
-    """(line number, row) for every non-blank line; any bad line -> UsageError naming it."""
+def read_input(path: Path, prompt_format: str = "openai") -> List[Tuple[int, Dict[str, Any]]]:
+    """(line number, row) for every non-blank line; any bad line -> UsageError naming it.
+
+    A bare JSON array line is a message list only with ``prompt_format=openai``."""
     if not path.is_file():
         raise UsageError(f"input file not found: {path}")
     from skills.data.io import iter_jsonl
 
     rows = []
     for lineno, row in iter_jsonl(path):
-        if isinstance(row, list):  # a bare message list (prompt_format=openai)
+        if isinstance(row, list) and prompt_format == "openai":
             row = {"messages": row}
         if not isinstance(row, dict):
-            raise UsageError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
+            kind = "a JSON array" if isinstance(row, list) else type(row).__name__
+            raise UsageError(f"{path}:{lineno}: expected a JSON object (one problem per line), got {kind}")
         rows.append((lineno, row))
+    if not rows:
+        raise UsageError(f"input file {path} has no rows; nothing to generate")
     return rows
 
 
@@ -306,53 +312,70 @@ class Progress:
         self.bar.close()
 
 
+class OutputWriteError(RuntimeError):
+    """Results could not be written (disk full, folder gone): sending more requests would waste them."""
+
+
+def _flush(journal: Journal) -> None:
+    try:
+        journal.flush()
+    except OSError as exc:
+        raise OutputWriteError(f"cannot write {journal.path}: {exc.strerror or exc}; stopped sending requests "
+                               f"({len(journal.buffer)} finished results could not be saved; free space and "
+                               "rerun to resume from what was saved)") from None
+
+
 async def _flusher(journal: Journal) -> None:
     while True:
         await asyncio.sleep(FLUSH_EVERY_S)
-        journal.flush()
+        _flush(journal)
 
 
 async def run_requests(task: GenerationTask, rows: List[Dict[str, Any]], requests: List[Any],
-                       todo: List[int], journal: Journal) -> int:
-    """Process every pending row (bounded concurrency); results go to the journal as they finish."""
+                       todo: List[int], journal: Journal, where: Optional[List[str]] = None) -> int:
+    """Process every pending row; results go to the journal as they finish.
+
+    The client bounds the requests on the wire (``max_concurrent_requests``); rows only wait
+    their turn. ``where`` names each row's input line for errors."""
     cfg = task.cfg
     settings = settings_from_config(cfg)
     async with Client(settings) as client:
         log(f"waiting for the server at {settings.base_url}")
         await client.wait_for_server()
-        sem = asyncio.Semaphore(cfg.max_concurrent_requests)
         progress = Progress(len(rows), len(rows) - len(todo))
 
         async def one(i: int) -> None:
-            async with sem:
-                try:
-                    out = await task.process(rows[i], requests[i], client)
-                except GenerationError as exc:
-                    if not cfg.soft_fail:
-                        raise
-                    # e.g. a prompt longer than the context: record it, keep the other hours of work
-                    out = task.failed(rows[i], exc)
+            try:
+                out = await task.process(rows[i], requests[i], client)
+            except GenerationError as exc:
+                if not cfg.soft_fail:
+                    raise GenerationError(f"{where[i]}: {exc}" if where else str(exc)) from None
+                # e.g. a prompt longer than the context: record it, keep the other hours of work
+                out = task.failed(rows[i], exc)
             journal.add(i, out)
+            if len(journal.buffer) >= cfg.max_concurrent_requests:  # a kill loses at most one such batch
+                _flush(journal)
             progress.update(out.get("num_generated_tokens"))
 
         flusher = asyncio.create_task(_flusher(journal))
         tasks = [asyncio.create_task(one(i)) for i in todo]
+        waiting = set(tasks) | {flusher}
         try:
-            if tasks:
-                done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-                for t in pending:
-                    t.cancel()
-                if pending:
-                    await asyncio.wait(pending)
-                for t in done:
-                    if not t.cancelled() and t.exception() is not None:
-                        raise t.exception()
+            while waiting - {flusher}:  # until every row is done, or a row or the journal fails
+                done, waiting = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                failed = [t for t in done if not t.cancelled() and t.exception() is not None]
+                if failed:
+                    for t in waiting:
+                        t.cancel()
+                    if waiting:
+                        await asyncio.wait(waiting)
+                    raise failed[0].exception()
         finally:
             flusher.cancel()
-            journal.flush()
             progress.close()
+            _flush(journal)
         if client.retries:
-            log(f"{client.retries} request attempts were retried")
+            log(f"{client.retries} request attempts were retried ({client.retry_summary()})")
     return len(todo)
 
 
@@ -369,10 +392,10 @@ def _finish(cfg: GenerateConfig, output: Path, target: Path) -> None:
             merge(output, [chunk_path(output, k) for k in range(cfg.num_chunks)], None, mark_done=False)
         log(f"{output} generated; grading is a separate step")
         return
-    grade = None
-    if cfg.eval_type:
-        def grade(p: Path) -> None:
-            grade_output(p, cfg.eval_type, cfg.eval_config, cfg.generation_key)
+    def grade_target(p: Path) -> None:
+        grade_output(p, cfg.eval_type, cfg.eval_config, cfg.generation_key)
+
+    grade = grade_target if cfg.eval_type else None
     if cfg.num_chunks is not None:
         touch_done(target)
         chunks = [chunk_path(output, k) for k in range(cfg.num_chunks)]
@@ -390,20 +413,7 @@ def run(cfg: GenerateConfig, task_cls: type = GenerationTask) -> int:
     output = Path(cfg.output_file) if cfg.output_file else None
     chunked = cfg.num_chunks is not None
     target = chunk_path(output, cfg.chunk_id) if (chunked and output) else output
-
-    if output and cfg.skip_filled and not cfg.dry_run:
-        if done_path(output).exists():  # for chunks: the merged output is already final
-            log(f"{output} is complete; nothing to generate")
-            return 0
-        if chunked and done_path(target).exists():
-            _finish(cfg, output, target)  # this chunk is done; maybe all are: merge
-            return 0
-        if target.exists():
-            log(f"{target} exists; nothing to generate")
-            _finish(cfg, output, target)
-            return 0
-
-    entries = read_input(src)
+    entries = read_input(src, cfg.prompt_format)
     if chunked:
         entries = [entries[i] for i in chunk_bounds(len(entries), cfg.num_chunks, cfg.chunk_id)]
     if cfg.max_samples > 0:
@@ -411,13 +421,40 @@ def run(cfg: GenerateConfig, task_cls: type = GenerationTask) -> int:
     rows = [row for _, row in entries]
     requests = task.prepare(entries, src)  # bad input fails here, before any file is touched
     if requests:
-        log("Example prompt:\n" + task.describe(requests[0]))
+        log("Example prompt:\n" + _shorten(task.describe(requests[0])))
     if cfg.dry_run:
         return 0
+    from skills.data.lock import OwnerLock, lock_path
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    if not cfg.skip_filled:
-        for path in (done_path(output), done_path(target), target, journal_path(target)):
+    with OwnerLock(lock_path(target)).acquire(f"output {target}"):  # one writer per output
+        if cfg.skip_filled and _already_done(cfg, output, target):
+            return 0
+        return _generate(cfg, task, src, output, target, entries, requests)
+
+
+def _already_done(cfg: GenerateConfig, output: Path, target: Path) -> bool:
+    if done_path(output).exists():  # for chunks: the merged output is already final
+        log(f"{output} is complete; nothing to generate")
+        return True
+    if cfg.num_chunks is not None and done_path(target).exists():
+        _finish(cfg, output, target)  # this chunk is done; maybe all are: merge
+        return True
+    if target.exists():
+        log(f"{target} exists; nothing to generate")
+        _finish(cfg, output, target)
+        return True
+    return False
+
+
+def _generate(cfg: GenerateConfig, task: GenerationTask, src: Path, output: Path, target: Path,
+              entries: List[Tuple[int, Dict[str, Any]]], requests: List[Any]) -> int:
+    rows = [row for _, row in entries]
+    aside = target.parent / f".{target.name}.previous"
+    if not cfg.skip_filled:  # a fresh run: the old results stay aside until the new ones are complete
+        if target.exists():
+            os.replace(target, aside)
+        for path in (done_path(output), done_path(target), journal_path(target)):
             path.unlink(missing_ok=True)
     journal = Journal(target, cfg.async_position_key)
     filled = {i for i in journal.open() if i < len(rows)}
@@ -426,13 +463,28 @@ def run(cfg: GenerateConfig, task_cls: type = GenerationTask) -> int:
         log(f"resuming: {len(filled)} of {len(rows)} already generated")
     try:
         if todo:
-            asyncio.run(run_requests(task, rows, requests, todo, journal))
+            where = [f"{src}:{lineno}" for lineno, _ in entries]
+            asyncio.run(run_requests(task, rows, requests, todo, journal, where))
+    except BaseException:
+        journal.close(quiet=True)  # the error in flight says what happened; do not mask it
+        raise
     finally:
-        journal.close()
         task.close()
+    journal.close()
     finalize(target, cfg.async_position_key, len(rows))
     _finish(cfg, output, target)
+    aside.unlink(missing_ok=True)
     return 0
+
+
+EXAMPLE_CHARS = 4000
+
+
+def _shorten(text: str) -> str:
+    """Job logs show the example prompt, not a 5 MB one."""
+    if len(text) <= EXAMPLE_CHARS:
+        return text
+    return text[:EXAMPLE_CHARS] + f"\n... ({len(text) - EXAMPLE_CHARS} more characters not shown)"
 
 
 def print_help(task_cls: type = GenerationTask, doc: str = "") -> None:
@@ -464,8 +516,11 @@ def main(argv: Optional[Sequence[str]] = None, task_cls: type = GenerationTask, 
     except UsageError as exc:
         log(f"error: {exc.message}")
         return exc.exit_code
-    except (ServerUnavailable, GenerationError) as exc:
+    except (ServerUnavailable, GenerationError, OutputWriteError) as exc:
         log(f"error: {exc}")
+        return 1
+    except OSError as exc:  # e.g. the disk filled up while the final file was written
+        log(f"error: {exc.strerror or exc}: {exc.filename or ''} (rerun to resume)")
         return 1
     except KeyboardInterrupt:
         log("interrupted; rerun with ++skip_filled=True to resume")

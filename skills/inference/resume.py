@@ -93,11 +93,17 @@ class Journal:
             self.fh.flush()
             os.fsync(self.fh.fileno())
 
-    def close(self) -> None:
+    def close(self, quiet: bool = False) -> None:
+        """Flush and close; ``quiet`` ignores a failing flush (another error is being reported)."""
         if self.fh is not None:
-            self.flush()
-            self.fh.close()
-            self.fh = None
+            try:
+                self.flush()
+            except OSError:
+                if not quiet:
+                    raise
+            finally:
+                self.fh.close()
+                self.fh = None
 
 
 def finalize(output: Path, key: str, total: int, journal: Optional[Path] = None) -> int:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Any, Dict, Hashable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Hashable, List, Optional, Sequence, Tuple
 
 from skills.metrics.stats import mean, pass_at_k_table, prefix_sample_stds, sample_std, t_interval
 
@@ -26,6 +26,10 @@ Metrics = Dict[str, Dict[str, Any]]  # mode -> metric -> value
 
 TOKEN_METHODS = ("reasoning_tokens", "answer_tokens")
 AVG1 = "pass@1[avg-of-1]"  # computed like the others, but never reported (as in the reference)
+
+
+def percent(total: float, num_entries: int) -> float:
+    return 100.0 * total / num_entries
 
 
 class Scorer:
@@ -66,6 +70,11 @@ class Scorer:
     def finalize(self, metrics: Metrics, extras: Dict[str, float], num_entries: int) -> Metrics:
         """Last touch of one calculator's metrics: own denominators, renamed or reordered keys."""
         return metrics
+
+    def report_sum(self, total: float, num_entries: int) -> float:
+        """A mode's summed score as reported: percent of the problems, ``100 * sum / n`` (the
+        reference's rounding). Types with other denominators return ``total`` and divide in ``finalize``."""
+        return percent(total, num_entries)
 
     # -- shared per-problem scoring ----------------------------------------------------------
     def score_problem(self, preds: Sequence[Dict[str, Any]]) -> Tuple[Layout, List[Any]]:
@@ -153,8 +162,9 @@ class Scorer:
 class Calculator:
     """Sums of one benchmark or subset: entries, tokens, generation times, contribution slots."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, report: Optional[Callable[[float, int], float]] = None) -> None:
         self.n = n
+        self.report = report or percent
         self.num_entries = 0
         self.tokens = 0.0
         self.min_start = math.inf
@@ -193,7 +203,7 @@ class Calculator:
             if key[0] == "#cnt":
                 stat_names.append(key[1])
             elif not key[0].startswith("#") and key[0] != AVG1:
-                out.setdefault(key[0], dict(common))[key[1]] = 100.0 * v / n_ent
+                out.setdefault(key[0], dict(common))[key[1]] = self.report(v, n_ent)
         for name in stat_names:
             self._add_statistics(out, totals, name, score_methods_ci and name not in TOKEN_METHODS)
         return out

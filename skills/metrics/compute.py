@@ -80,7 +80,7 @@ def compute_metrics(
 ) -> Dict[str, Metrics]:
     """``{<bench>: {mode: {...}}, <bench>-<subset>: ...}`` for one benchmark's files."""
     n = len(files)
-    calcs: Dict[str, Calculator] = {benchmark: Calculator(n)}
+    calcs: Dict[str, Calculator] = {benchmark: Calculator(n, scorer.report_sum)}
     total = calcs[benchmark]
     lineno = 0
     for rows in read_lockstep(files, max_samples):
@@ -116,7 +116,7 @@ def compute_metrics(
             name = f"{benchmark}-{subset}"
             calc = calcs.get(name)
             if calc is None:
-                calc = calcs[name] = Calculator(n)
+                calc = calcs[name] = Calculator(n, scorer.report_sum)
             calc.add(layout, vals, tokens, start, end, extras)
     if lineno == 0:
         raise UsageError(f"No result rows in {files[0].parent} ({', '.join(f.name for f in files)})")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -24,7 +25,7 @@ from skills.metrics.types import make_scorer, metric_type_for
 
 
 def _has_outputs(path: Path) -> bool:
-    return any(path.glob("output*jsonl"))
+    return any(path.glob("output*jsonl")) or any(path.glob("output*.jsonl-async"))
 
 
 def find_benchmarks(results_dir: Path, wanted: Optional[List[str]] = None
@@ -68,22 +69,44 @@ def find_benchmarks(results_dir: Path, wanted: Optional[List[str]] = None
     return root, dirs, groups
 
 
-def result_files(bench_dir: Path) -> List[Path]:
-    """Greedy ``output.jsonl`` alone, or every other ``*.jsonl`` (no ``_chunk_``), sorted as strings."""
+SEED_FILE = re.compile(r"output-rs(\d+)\.jsonl")
+SEED_PART = re.compile(r"output-rs(\d+)(?:_chunk_\d+)?\.jsonl(?:-async)?")
+
+
+def result_files(bench_dir: Path, fail_on_incomplete: bool = False) -> List[Path]:
+    """Greedy ``output.jsonl`` alone, or the seed files ``output-rs<N>.jsonl``, sorted as strings.
+
+    Only the layout's own names count (a stray ``output-rs0.backup.jsonl`` is not a fifth seed).
+    A seed is incomplete while its journal or chunks exist without the final file, or when its
+    file lacks the ``.done`` marker that every other file has (written, not graded yet); incomplete
+    seeds are skipped with a warning, or are an error with ``fail_on_incomplete``."""
     greedy = bench_dir / "output.jsonl"
-    sampled = sorted(
-        (p for p in bench_dir.glob("*.jsonl") if p.name != "output.jsonl" and "_chunk_" not in p.name),
-        key=lambda p: str(p),
-    )
+    names = {p.name for p in bench_dir.iterdir()}
+    sampled = sorted((bench_dir / n for n in names if SEED_FILE.fullmatch(n)), key=lambda p: str(p))
     if greedy.exists() and sampled:
         raise UsageError(
             f"{bench_dir} has both output.jsonl (greedy) and sampled files ({sampled[0].name}, ...); remove one kind"
         )
-    if greedy.exists():
-        return [greedy]
-    if not sampled:
-        raise UsageError(f"{bench_dir} has no result .jsonl files")
-    return sampled
+    files = [greedy] if greedy.exists() else sampled
+    in_progress = sorted({int(m.group(1)) for n in names if (m := SEED_PART.fullmatch(n))
+                          and f"output-rs{m.group(1)}.jsonl" not in names})
+    marked = any((bench_dir / (f.name + ".done")).exists() for f in files)
+    ungraded = [f for f in files if marked and not (bench_dir / (f.name + ".done")).exists()]
+    problems = [f"seed {i} is still being generated (or was interrupted)" for i in in_progress]
+    problems += [f"{f.name} is written but not done (no {f.name}.done: still grading, or failed)" for f in ungraded]
+    if problems:
+        msg = f"{bench_dir.name}: " + "; ".join(problems)
+        if fail_on_incomplete:
+            raise UsageError(msg)
+        print(f"Warning: {msg}; summarizing the complete seeds only", file=sys.stderr)
+        files = [f for f in files if f not in ungraded]
+    strays = sorted(n for n in names if n.endswith(".jsonl") and n != "output.jsonl" and not SEED_FILE.fullmatch(n)
+                    and "_chunk_" not in n)
+    if strays and files:
+        print(f"Warning: {bench_dir.name}: ignoring {', '.join(strays)} (not a result file name)", file=sys.stderr)
+    if not files:
+        raise UsageError(f"{bench_dir} has no complete result files (output.jsonl or output-rs<N>.jsonl)")
+    return files
 
 
 def summarize_results(
@@ -96,6 +119,7 @@ def summarize_results(
     show_ci: bool = False,
     extra_datasets: Optional[str] = None,
     data_dir: Optional[str] = None,
+    fail_on_incomplete: bool = False,
 ) -> Tuple[str, Path]:
     """Compute everything, write metrics.json; returns (table text, metrics.json path)."""
     wanted = [b.strip() for b in benchmarks.split(",")] if benchmarks else None
@@ -120,7 +144,7 @@ def summarize_results(
             print(f"Warning: skipping {d.name}: {exc.message}", file=sys.stderr)  # found while scanning
             skipped.append(exc)
             continue
-        files = result_files(d)
+        files = result_files(d, fail_on_incomplete)
         for name, metrics in compute_metrics(d.name, files, scorer, max_samples, max_seq_len, show_ci).items():
             results[name] = metrics
             scorers[name] = (scorer, len(files))
@@ -145,7 +169,9 @@ def summarize_results(
         out.extend(["", ""])
     path = Path(save_metrics_path) if save_metrics_path else root / "metrics.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as f:
+    from skills.data.io import atomic_open
+
+    with atomic_open(path) as f:  # a reader never sees half a metrics.json
         json.dump(results, f, indent=2)
     return "\n".join(out) + "\n" if out else "", path
 
@@ -186,6 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder of user-defined benchmarks (their metric types)")
     p.add_argument("--data_dir", "--data-dir", default=None,
                    help="prepared data folder (definitions of generated benchmarks, e.g. RULER setups)")
+    p.add_argument("--fail_on_incomplete", "--fail-on-incomplete", action="store_true",
+                   help="an incomplete seed (still running, not graded) is an error instead of a warning")
     p.add_argument("--show_ci", "--show-ci", "--with_ci", action="store_true",
                    help="add 95%% confidence intervals of pass@1[avg-of-k] to the table and metrics.json")
     return p
@@ -197,6 +225,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         text, path = summarize_results(
             args.results_dir, args.benchmarks, args.save_metrics_path, args.max_samples,
             args.max_seq_len, args.metric_type, args.show_ci, args.extra_datasets, args.data_dir,
+            args.fail_on_incomplete,
         )
     except UsageError as exc:
         print(f"Error: {exc.message}", file=sys.stderr)

@@ -23,7 +23,7 @@ METRIC_TYPES: Registry[Callable[[], Scorer]] = Registry("metrics", "metric type"
 
 # Reference metric types that this project cannot compute yet (clear error instead of KeyError).
 PLANNED_TYPES = (
-    "answer-judgement", "arena", "bfcl", "evalplus", "if", "ifbench", "lean4-proof",
+    "answer-judgement", "arena", "bfcl", "evalplus", "lean4-proof",
     "lean4-statement", "livecodebench", "ruler", "scicode",
 )
 

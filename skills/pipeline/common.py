@@ -203,7 +203,7 @@ def make_server(opts: ServerOptions, cluster: ClusterConfig, ports: PortAllocato
     gpus = int(opts.server_gpus or 0)
     command = build_server_command(
         opts.server_type, opts.model, port, gpus, opts.server_nodes, opts.server_args or "",
-        python=env.interpreter(), prefix=env.command_prefix,
+        python=env.interpreter(), prefix=env.command_prefix, host=cluster.listen_host(),
     )
     container = opts.server_container or env.container or cluster.container(opts.server_type)  # type: ignore
     return ServerSpec(
@@ -230,10 +230,19 @@ def client_overrides(opts: ServerOptions, server: Optional[ServerSpec]) -> Tuple
     return toks, secrets
 
 
-def program_command(module: str, tokens: Sequence[str]) -> str:
-    """``python -m module tok...`` with every token shell-quoted (a path ``x.py`` runs as a script)."""
+def program_argv(module: str, tokens: Sequence[str]) -> List[str]:
+    """``python -m module tok...`` (a path ``x.py`` runs as a script)."""
     head = ["python", module] if module.endswith(".py") or "/" in module else ["python", "-m", module]
-    return " ".join(shlex.quote(t) for t in [*head, *tokens])
+    return [*head, *tokens]
+
+
+def shell_join(argv: Sequence[str]) -> str:
+    return " ".join(shlex.quote(t) for t in argv)
+
+
+def program_command(module: str, tokens: Sequence[str]) -> str:
+    """``program_argv`` as one shell command, every token quoted."""
+    return shell_join(program_argv(module, tokens))
 
 
 def parallel_command(commands: Sequence[str]) -> str:

@@ -54,4 +54,6 @@ def render_text(plan: Plan) -> str:
 
 
 def render(plan: Plan, fmt: str = "text") -> str:
-    return plan.to_json() + "\n" if fmt == "json" else render_text(plan)
+    from skills.config.secrets import redact
+
+    return redact(plan.to_json() + "\n" if fmt == "json" else render_text(plan))

@@ -20,10 +20,11 @@ from skills.benchmarks.base import BenchmarkSpec
 from skills.config.cluster import ClusterConfig
 from skills.config.errors import UsageError
 from skills.config.overrides import validate_overrides
+from skills.config.secrets import move_secret_overrides
 from skills.pipeline.common import (
     PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_program,
     check_reserved, check_server_options, chunk_ids_for, client_overrides, default_data_dir, make_server,
-    output_name, pack, parallel_command, program_command, seed_overrides,
+    output_name, pack, parallel_command, program_argv, seed_overrides, shell_join,
 )
 from skills.pipeline.plan import Job, Plan
 from skills.pipeline.sidecars import make_sidecars
@@ -87,7 +88,7 @@ class Eval:
     output: str
     marker: str
     module: str
-    merge: Optional[str] = None  # chunk merge command, appended after the generation
+    merge: Optional[List[str]] = None  # chunk merge argv, run after the generation
     sidecars: Tuple[str, ...] = ()
 
 
@@ -162,7 +163,15 @@ def _input_file(data_dir: str, name: str, split: str, cluster: ClusterConfig) ->
             f"input data for {name} not found: {path}; run `ns prepare_data {name.split('.')[0]} "
             f"--data_dir {data_dir}` (or pass --data_dir)"
         )
+    if not remote and not _has_rows(path):
+        raise UsageError(f"input data for {name} is empty: {path}; prepare it again "
+                         f"(`ns prepare_data {name.split('.')[0]} --data_dir {data_dir}`)")
     return path
+
+
+def _has_rows(path: str) -> bool:
+    with open(path, "rb") as fh:
+        return any(line.strip() for line in fh)
 
 
 MAX_NAME = 100  # longer job names are cut to 100 characters + "-name-cut"
@@ -201,13 +210,15 @@ def build_jobs(groups: List[List[Eval]], names: List[str], kind: str, server_opt
         server = make_server(server_opts, o.cluster, ports)
         client, secrets = client_overrides(server_opts, server)
         needed_env.update(secrets)
-        cmds = []
+        cmds, programs = [], []
         for e in group:
-            cmd = program_command(e.module, [*e.tokens[:3], *client, *e.tokens[3:]])
-            cmds.append(f"{cmd} && {e.merge}" if e.merge else cmd)
+            argv = program_argv(e.module, [*e.tokens[:3], *client, *e.tokens[3:]])
+            programs += [argv, e.merge] if e.merge else [argv]
+            cmds.append(f"{shell_join(argv)} && {shell_join(e.merge)}" if e.merge else shell_join(argv))
         sidecars = make_sidecars([s for e in group for s in e.sidecars], o.cluster, ports)
         job = Job(
-            name=name, kind=kind, commands=[parallel_command(cmds)], server=server, sidecars=sidecars,
+            name=name, kind=kind, commands=[parallel_command(cmds)], programs=programs, server=server,
+            sidecars=sidecars,
             benchmarks=list(dict.fromkeys(e.bench for e in group)),
             gpus=server.gpus if server else 0, nodes=server.nodes if server else 1,
             log_dir=log_dir, done_markers=[e.marker for e in group], secret_env=secrets,
@@ -264,9 +275,9 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
             merge = None
             if chunk is not None:
                 all_chunks = [os.path.join(gen_dir, output_name(seed, c)) for c in range(num_chunks or 0)]
-                merge = " ".join(shlex.quote(t) for t in
-                                 ["python", "-m", "skills.inference.merge_chunks", merged, *all_chunks])
-            tokens = [f"++input_file={input_file}", f"++output_file={merged}", "++skip_filled=True",
+                merge = ["python", "-m", "skills.inference.merge_chunks", merged, *all_chunks]
+            tokens = [f"++input_file={input_file}", f"++output_file={merged}",
+                      f"++skip_filled={not o.rerun_done}",  # a rerun regenerates (old files kept aside)
                       *seed_overrides(seed), *chunk_toks, *defaults, *user, *extra]
             evals.append(Eval(name, seed, chunk, tokens, path, marker, module, merge, tuple(sidecars)))
     note = (f"{name}: {done} of {len(seeds) * len(chunks)} runs already done (.done markers; --rerun_done to "
@@ -293,6 +304,8 @@ def build_eval_plan(o: EvalOptions) -> Plan:
     except ValueError as exc:
         raise UsageError(f"--extra_judge_args {o.judge.extra_judge_args!r}: {exc}") from None
     check_reserved(judge_extra, "--extra_judge_args", "--output_dir/--data_dir")
+    o.overrides, moved = move_secret_overrides(o.overrides, "SKILLS_SERVER_API_KEY")
+    judge_extra, judge_moved = move_secret_overrides(judge_extra, "SKILLS_JUDGE_API_KEY")
     out = o.output_dir if cluster.is_slurm else os.path.abspath(o.output_dir)
     log_dir = o.log_dir or os.path.join(out, "eval-logs")
     data_dir = default_data_dir(o.data_dir)
@@ -329,6 +342,10 @@ def build_eval_plan(o: EvalOptions) -> Plan:
             if last[job.name] not in names:
                 names.append(last[job.name])
     stages.add_later_stages(plan, planned, groups, producers, o, ports, log_dir, needed_env)
+    for job in plan.jobs:  # keys given by value travel by name (skills.config.secrets)
+        extra = moved if job.kind == "generation" else judge_moved if job.kind == "judge" else []
+        job.secret_env = list(dict.fromkeys([*job.secret_env, *extra]))
+    needed_env.update(moved, judge_moved)
     if not evals and not any(j.kind in ("judge", "grading") for j in plan.jobs):
         plan.notes.append("All generations are done; nothing to generate (--rerun_done to redo).")
     plan.required_env = sorted(needed_env | {e.strip() for e in cluster.required_env_vars if "=" not in e})

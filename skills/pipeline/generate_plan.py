@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 from dataclasses import dataclass, field
 from typing import List, Optional
 
@@ -14,7 +13,7 @@ from skills.config.overrides import validate_overrides
 from skills.pipeline.common import (
     PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_program,
     check_reserved, check_server_options, chunk_ids_for, client_overrides, default_data_dir, make_server,
-    output_name, parse_ids, program_command, seed_overrides,
+    output_name, parse_ids, program_argv, seed_overrides, shell_join,
 )
 from skills.pipeline.plan import Job, Plan
 from skills.pipeline.sidecars import make_sidecars
@@ -63,6 +62,9 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
     check_expname(o.expname)
     extra_datasets_dir(o.extra_datasets)  # a missing folder is an error even if unused
     check_reserved(o.overrides, "the ++ arguments", "--input_file/--output_dir")
+    from skills.config.secrets import move_secret_overrides
+
+    o.overrides, moved = move_secret_overrides(o.overrides, "SKILLS_SERVER_API_KEY")
     sources = [x for x in (o.input_file, o.input_dir, o.benchmark) if x]
     user_input = any(t.lstrip("+").startswith("input_file=") for t in o.overrides)
     if len(sources) + user_input != 1:
@@ -106,7 +108,7 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
                 log_dir=log_dir, run_after=list(o.slurm.run_after))
     ports = PortAllocator(cluster)
     jobs: List[Job] = []
-    needed = set()
+    needed = set(moved)
     for seed in seeds:
         merged = os.path.join(out, output_name(seed))
         src = input_file
@@ -120,20 +122,22 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
             server = make_server(o.server, cluster, ports)
             client, secrets = client_overrides(o.server, server)
             needed.update(secrets)
-            io = ([f"++input_file={src}"] if src else []) + [f"++output_file={merged}", "++skip_filled=True"]
+            io = ([f"++input_file={src}"] if src else []) + [f"++output_file={merged}",
+                                                              f"++skip_filled={not o.rerun_done}"]
             seed_toks = [] if o.input_dir else seed_overrides(seed)  # input_dir: greedy, like the reference
             chunk_toks = [f"++num_chunks={o.num_chunks}", f"++chunk_id={chunk}"] if chunk is not None else []
-            cmd = program_command(module, [*io, *client, *seed_toks, *chunk_toks, *defaults, *user])
+            programs = [program_argv(module, [*io, *client, *seed_toks, *chunk_toks, *defaults, *user])]
             if chunk is not None:
                 parts = [os.path.join(out, output_name(seed, c)) for c in range(o.num_chunks or 0)]
-                cmd += " && " + " ".join(shlex.quote(t) for t in
-                                         ["python", "-m", "skills.inference.merge_chunks", merged, *parts])
+                programs.append(["python", "-m", "skills.inference.merge_chunks", merged, *parts])
+            cmd = " && ".join(shell_join(p) for p in programs)
             name = o.expname + (f"-rs{seed}" if seed is not None else "") + (
                 f"-chunk{chunk}" if chunk is not None else "")
             sidecars = make_sidecars(sidecar_names, cluster, ports)
-            job = Job(name=name, kind="generation", commands=[cmd], server=server, sidecars=sidecars,
+            job = Job(name=name, kind="generation", commands=[cmd], programs=programs, server=server,
+                      sidecars=sidecars,
                       gpus=server.gpus if server else 0, nodes=server.nodes if server else 1,
-                      log_dir=log_dir, done_markers=[path + ".done"], secret_env=secrets,
+                      log_dir=log_dir, done_markers=[path + ".done"], secret_env=[*secrets, *moved],
                       env={k: v for sc in sidecars for k, v in sc.client_env.items()})
             jobs.append(apply_slurm(job, cluster, o.slurm))
     plan.jobs, _ = chain(jobs, o.slurm.dependent_jobs)

@@ -50,6 +50,8 @@ class Job:
     name: str  # unique in the plan: <expname>-<bench>-rs<seed>..., <expname>-<bench>-judge-rs.., ...
     kind: str  # generation | judge | grading | metrics | group-metrics | prepare | command | server
     commands: List[str]  # shell commands, run in order; any failure fails the job
+    # the argv of every program those commands start, in order (for tools and tests: no shell parsing)
+    programs: List[List[str]] = field(default_factory=list)
     dependencies: List[str] = field(default_factory=list)  # names of jobs in the same plan
     server: Optional[ServerSpec] = None
     sidecars: List[SidecarSpec] = field(default_factory=list)

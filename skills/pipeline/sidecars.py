@@ -22,10 +22,12 @@ from skills.registry import Registry
 @dataclass(frozen=True)
 class Sidecar:
     name: str
-    command: str  # template: {python} {port}
+    command: str  # template: {python} (the environment's interpreter, else "python") {port}
     health_path: str = "/health"
     client_env: Dict[str, str] = field(default_factory=dict)  # templates: {port}
     environment: Optional[str] = None  # cluster config `environments` entry giving {python}
+    # the sidecar's own environment; values may use {python} and are dropped when the environment
+    # is not configured (e.g. the interpreter a sandbox runs untrusted code with)
     env: Dict[str, str] = field(default_factory=dict)
 
 
@@ -50,10 +52,11 @@ def make_sidecars(names: Iterable[str], cluster: ClusterConfig, ports) -> List[S
         env = cluster.environment(sc.environment) if sc.environment else None
         python = env.interpreter() if env is not None else "python"
         port = ports.next()
+        own = {k: v.format(python=python) for k, v in sc.env.items() if env is not None or "{python}" not in v}
         out.append(SidecarSpec(
             name=sc.name, command=sc.command.format(python=python, port=port), port=port,
             health_url=f"http://127.0.0.1:{port}{sc.health_path}",
-            env={**sc.env, **(env.env if env is not None else {})},
+            env={**own, **(env.env if env is not None else {})},
             client_env={k: v.format(port=port) for k, v in sc.client_env.items()},
         ))
     return out

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 from typing import Any, Dict, List, Optional, Tuple
 
 from skills.benchmarks import is_builtin
@@ -23,7 +22,7 @@ from skills.benchmarks.base import BenchmarkSpec
 from skills.config.errors import UsageError
 from skills.config.overrides import validate_overrides
 from skills.pipeline.common import (ServerOptions, apply_slurm, chain, check_program, check_server_options,
-                                    client_overrides, output_name, pack)
+                                    client_overrides, output_name, pack, shell_join)
 from skills.pipeline.plan import Job, Plan
 from skills.pipeline.sidecars import make_sidecars
 
@@ -61,10 +60,6 @@ def judge_settings(spec: BenchmarkSpec, j, judge_extra: List[str]) -> Tuple[Serv
     return jopts, validate_overrides([*jdefaults, *judge_extra])
 
 
-def _argv(argv: List[str]) -> str:
-    return " ".join(shlex.quote(a) for a in argv)
-
-
 def grading_job(bench, o, ports, log_dir: str, deps: List[str]) -> Optional[Job]:
     """The grading step over the benchmark's generated files that are not graded yet (.done)."""
     files = [os.path.join(bench.gen_dir, output_name(s)) for s in bench.seeds]
@@ -75,7 +70,7 @@ def grading_job(bench, o, ports, log_dir: str, deps: List[str]) -> Optional[Job]
     argv = ["python", "-m", "skills.evaluation.step", "--eval_type", bench.eval_type, "--generation_key",
             bench.generation_key, "--eval_config", json.dumps(bench.eval_config), *todo]
     sidecars = make_sidecars(g.sidecars, o.cluster, ports)
-    job = Job(name=f"{o.expname}-{bench.name}-grade", kind="grading", commands=[_argv(argv)], dependencies=deps,
+    job = Job(name=f"{o.expname}-{bench.name}-grade", kind="grading", commands=[shell_join(argv)], programs=[argv], dependencies=deps,
               sidecars=sidecars, benchmarks=[bench.name], log_dir=log_dir, done_markers=[f + ".done" for f in todo],
               env={k: v for s in sidecars for k, v in s.client_env.items()})
     return apply_slurm(job, o.cluster, o.slurm)
@@ -91,7 +86,7 @@ def judge_jobs(bench, o, ports, log_dir: str, deps_of, needed_env: set) -> Tuple
         dst = os.path.join(bench.result_dir, output_name(seed))
         if not o.rerun_done and os.path.exists(dst + ".done"):
             continue
-        toks = [f"++input_file={src}", f"++output_file={dst}", "++skip_filled=True", *jtokens]
+        toks = [f"++input_file={src}", f"++output_file={dst}", f"++skip_filled={not o.rerun_done}", *jtokens]
         jevals.append(Eval(bench.name, seed, None, toks, dst, dst + ".done", "skills.inference.generate"))
     num_jobs = o.num_jobs if o.num_jobs is not None else (-1 if o.cluster.is_slurm else 1)
     jgroups = pack(jevals, num_jobs)
@@ -110,7 +105,8 @@ def metrics_job(bench, o, log_dir: str, deps: List[str]) -> Job:
             "--save_metrics_path", os.path.join(bench.result_dir, "metrics.json")]
     if not is_builtin(bench.name):
         argv += ["--metric_type", bench.spec.metrics_type]
-    job = Job(name=f"{o.expname}-{bench.name}-summarize-results", kind="metrics", commands=[_argv(argv)],
+    job = Job(name=f"{o.expname}-{bench.name}-summarize-results", kind="metrics", commands=[shell_join(argv)],
+              programs=[argv],
               dependencies=deps, benchmarks=[bench.name], log_dir=log_dir,
               done_markers=[os.path.join(bench.result_dir, "metrics.json")])
     return apply_slurm(job, o.cluster, o.slurm)
@@ -123,7 +119,8 @@ def group_job(group: BenchmarkSpec, members: List[Any], out: str, o, log_dir: st
     argv = ["python", "-m", "skills.metrics.group_score", "--group", group.name, "--score_module",
             group.score_module, "--save_metrics_path", target,
             *[os.path.join(m.result_dir, "metrics.json") for m in members]]
-    job = Job(name=f"{o.expname}-{group.name}-compute-score", kind="group-metrics", commands=[_argv(argv)],
+    job = Job(name=f"{o.expname}-{group.name}-compute-score", kind="group-metrics", commands=[shell_join(argv)],
+              programs=[argv],
               dependencies=deps, benchmarks=[group.name], log_dir=log_dir, done_markers=[target])
     return apply_slurm(job, o.cluster, o.slurm)
 

@@ -66,13 +66,27 @@ def show_status(target: str, as_json: bool = False, cluster=None) -> int:
         return 0
     jobs = data.get("jobs", {})
     width = max([len(n) for n in jobs] + [3])
-    print(f"{data.get('expname')} ({path})")
+    dead = _launcher_gone(path, jobs)
+    print(f"{data.get('expname')} ({path})" + ("  -- its ns process is gone: the run was interrupted" if dead else ""))
     for name, info in jobs.items():
-        line = f"  {name:<{width}}  {info.get('state', '?'):<8}  {info.get('log', '')}"
+        state = info.get("state", "?")
+        if dead and state in ("running", "pending"):
+            state = "interrupted" if state == "running" else "not run"
+        line = f"  {name:<{width}}  {state:<8}  {info.get('log', '')}"
         if info.get("reason"):
             line += f"  ({info['reason'].splitlines()[0]})"
         print(line)
     return 0
+
+
+def _launcher_gone(status_path: Path, jobs: dict) -> bool:
+    """A local run whose jobs still read running/pending but whose ns process holds no lock: dead."""
+    from skills.data.lock import is_held
+    from skills.pipeline.executors.local import RUN_LOCK
+
+    unfinished = any(info.get("state") in ("running", "pending") for info in jobs.values())
+    lock = status_path.parent / RUN_LOCK
+    return unfinished and lock.exists() and not is_held(lock)
 
 
 def _show_slurm(target: str, as_json: bool, cluster) -> int:

@@ -27,11 +27,14 @@ def build_server_command(
     server_args: str = "",
     python: str = "python3",
     prefix: str = "",
+    host: str = "0.0.0.0",
 ) -> str:
     """One shell line that starts the server on this node.
 
     ``prefix`` is the environment set-up from the cluster config (``source venv/bin/activate &&``,
-    exports, ...); ``python`` is the interpreter that has the server package.
+    exports, ...); ``python`` is the interpreter that has the server package; ``host`` the address
+    it listens on (the reference's 0.0.0.0 unless given; planners pass the cluster config's
+    ``server_host``, which keeps local runs on 127.0.0.1).
     """
     if gpus < 0 or nodes < 1:
         raise UsageError(f"invalid server size: gpus={gpus}, nodes={nodes}")
@@ -40,12 +43,12 @@ def build_server_command(
     if server_type == "vllm":
         cmd = (
             f"{python} -m vllm.entrypoints.openai.api_server --model {m} --served-model-name {m} "
-            f"--trust-remote-code --host 0.0.0.0 --port {port} --tensor-parallel-size {tp}"
+            f"--trust-remote-code --host {host} --port {port} --tensor-parallel-size {tp}"
         )
     elif server_type == "sglang":
         cmd = (
             f"{python} -m sglang.launch_server --model-path {m} --served-model-name {m} "
-            f"--trust-remote-code --host 0.0.0.0 --port {port} --tp {tp}"
+            f"--trust-remote-code --host {host} --port {port} --tp {tp}"
         )
         if nodes > 1:
             cmd += (
@@ -53,7 +56,7 @@ def build_server_command(
                 ' --dist-init-addr "$SLURM_MASTER_NODE:20000"'
             )
     elif server_type == "trtllm":
-        cmd = f"trtllm-serve {m} --host 0.0.0.0 --port {port} --tp_size {tp}"
+        cmd = f"trtllm-serve {m} --host {host} --port {port} --tp_size {tp}"
         if nodes > 1:
             # Multi-node: Slurm starts one task per GPU; each joins the MPI world as one rank.
             cmd = f"mpirun -n 1 --oversubscribe --allow-run-as-root {cmd}"

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Mapping, Optional, Union
 
+from skills.config.secrets import redact
+from skills.pipeline.executors.guard import guarded
 from skills.pipeline.plan import ServerSpec
 from skills.servers.commands import build_server_command, health_url
 from skills.servers.health import ServerStartError, wait_for_server
@@ -57,10 +59,10 @@ def start_server(
     log_path = Path(log_path)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
-        log.write(f"+ {command}\n".encode())
+        log.write(f"+ {redact(command)}\n".encode())
         log.flush()
-        return subprocess.Popen(
-            ["bash", "-c", command], stdout=log, stderr=subprocess.STDOUT,
+        return subprocess.Popen(  # its own group, which dies with the launcher (see guard.py)
+            guarded(["bash", "-c", command]), stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, env=full_env, cwd=cwd, start_new_session=True,
         )
 
@@ -104,7 +106,7 @@ def launch(
     port = find_free_port(host, preferred=port)
     if log_path is None:
         log_path = Path(tempfile.mkdtemp(prefix="skills-server-")) / "server.log"
-    command = build_server_command(server_type, model, port, gpus, nodes, server_args, python, prefix)
+    command = build_server_command(server_type, model, port, gpus, nodes, server_args, python, prefix, host)
     proc = start_server(command, log_path, env=env)
     try:
         wait_for_server(health_url(server_type, host, port), timeout_s, proc, log_path)

@@ -17,10 +17,13 @@ import time
 from pathlib import Path
 from typing import IO, Any, Dict, List, Optional
 
+from skills.config.secrets import redact
+from skills.pipeline.executors.guard import guarded
 from skills.pipeline.plan import Job, Plan
 from skills.pipeline.status import STATE_FILE, register_run
 
 SERVER_TIMEOUT_ENV = "SKILLS_SERVER_TIMEOUT"
+RUN_LOCK = ".run.lock"  # held by the live ns process of a run (ns status tells dead runs by it)
 
 
 def topo_order(plan: Plan) -> List[Job]:
@@ -48,6 +51,7 @@ class StatusFile:
 
     def __init__(self, plan: Plan, log_dir: Path):
         self.path = log_dir / STATE_FILE
+        self.warned = False
         self.data: Dict[str, Any] = {
             "expname": plan.expname, "executor": plan.executor, "output_dir": plan.output_dir,
             "jobs": {j.name: {"state": "pending", "log": str(_log_path(j, log_dir)),
@@ -65,10 +69,17 @@ class StatusFile:
         return self.data["jobs"].get(job, {}).get("state", "done")
 
     def write(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Best effort: a full disk must not crash the run (nor leave a temp file behind)."""
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.data, indent=2))
-        os.replace(tmp, self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(self.data, indent=2))
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            if not self.warned:
+                self.warned = True
+                sys.stderr.write(f"warning: cannot update {self.path}: {exc.strerror or exc}\n")
 
 
 def _log_path(job: Job, default_dir: Path, suffix: str = "") -> Path:
@@ -89,6 +100,7 @@ def job_environment(job: Job, extra: Optional[Dict[str, str]] = None) -> Dict[st
 def _stream(proc: subprocess.Popen, log: IO[str], prefix: str, out: IO[str]) -> int:
     assert proc.stdout is not None
     for line in proc.stdout:
+        line = redact(line)
         log.write(line)
         log.flush()
         out.write(f"{prefix}{line}")
@@ -147,10 +159,10 @@ def run_job(job: Job, log_dir: Path, out: IO[str], server_timeout_s: float) -> O
             for cmd in job.commands:
                 if watch.died is not None:
                     break
-                log.write(f"+ {cmd}\n")
+                log.write(f"+ {redact(cmd)}\n")
                 log.flush()
-                proc = subprocess.Popen(
-                    ["bash", "-c", cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                proc = subprocess.Popen(  # its own group, which dies with us (see guard.py)
+                    guarded(["bash", "-c", cmd]), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                     errors="replace", stdin=subprocess.DEVNULL, env=job_environment(job),
                     cwd=job.workdir, start_new_session=True,
                 )
@@ -221,6 +233,16 @@ def run_plan(plan: Plan, cluster: Any = None, out: Optional[IO[str]] = None,
         from skills.pipeline.run_cmd_plan import state_dir
 
         log_dir = state_dir() / plan.expname
+    from skills.data.lock import OwnerLock
+
+    lock = OwnerLock(log_dir / RUN_LOCK).acquire(f"run folder {log_dir}")  # one live run per folder
+    try:
+        return _run_jobs(plan, log_dir, out, timeout)
+    finally:
+        lock.release()
+
+
+def _run_jobs(plan: Plan, log_dir: Path, out: IO[str], timeout: float) -> int:
     status = StatusFile(plan, log_dir)
     register_run(plan.expname, status.path)
     failed: Dict[str, str] = {}

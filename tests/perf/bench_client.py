@@ -1,6 +1,6 @@
 """Client throughput and CPU cost against the stub server (not a test: prints figures).
 
-    python benchmarks/bench_client.py [--requests 20000] [--concurrency 512] [--latency 0.05]
+    python tests/perf/bench_client.py [--requests 20000] [--concurrency 512] [--latency 0.05]
 
 Two figures per run: the bare ``Client`` (transport only) and the program's request loop
 (``run_requests``: prompts, output rows, journal writes with fsync, progress bar). The stub runs in
@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
@@ -25,7 +25,7 @@ from stub_server import StubProcess  # noqa: E402
 
 from skills.inference.client import Client, settings_from_config  # noqa: E402
 from skills.inference.config import GenerateConfig  # noqa: E402
-from skills.inference.generate import run_requests  # noqa: E402
+from skills.inference.program import GenerationTask, run_requests  # noqa: E402
 from skills.inference.resume import Journal  # noqa: E402
 
 
@@ -80,7 +80,7 @@ def main() -> None:
             journal.open()
 
             def loop() -> None:
-                asyncio.run(run_requests(cfg, rows, prompts, list(range(n)), journal))
+                asyncio.run(run_requests(GenerationTask(cfg), rows, prompts, list(range(n)), journal))
                 journal.close()
 
             measure("program loop (+journal)", loop, n)

@@ -3,7 +3,7 @@
 Runs the installed ``ns`` script next to this interpreter when present, else ``python -m skills.cli.app``.
 Also lists heavy modules that must NOT be imported at start-up (hydra, omegaconf, httpx, nemo_run).
 
-    python benchmarks/bench_cli_startup.py [--runs 10]
+    python tests/perf/bench_cli_startup.py [--runs 10]
 """
 
 from __future__ import annotations

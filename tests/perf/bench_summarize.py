@@ -4,7 +4,7 @@ Prints (a) the time to merely parse every JSONL line with ``json.loads``, (b) th
 ``summarize`` (parse + metrics + tables + metrics.json), and their ratio. Targets on a 2-core
 machine: (b) < 2 s and (b) / (a) < 3. Not a test: timings depend on the machine.
 
-    python benchmarks/bench_summarize.py [--problems 12032] [--seeds 8] [--repeat 3]
+    python tests/perf/bench_summarize.py [--problems 12032] [--seeds 8] [--repeat 3]
 """
 
 from __future__ import annotations

@@ -1,0 +1,113 @@
+"""Per-row correctness for every metric type: what ``ns report`` and ``ns compare`` call "correct".
+
+An ``Extractor`` maps one result row to its score methods (``{"symbolic_correct": 1.0, ...}``,
+floats in [0, 1]) and names the main one. Every metric type with a registered ``Scorer`` (built-in
+or a benchmark package's plug-in, ``skills.metrics.types``) derives the methods from its
+``score_dict``, so a problem counts as correct here exactly when the summary tables count it;
+families whose scorer is not there yet read their grader's field directly (``ROW_EXTRACTORS``).
+The main method: the scorer's ``main_methods`` attribute if it has one, else ``MAIN_METHODS``,
+else the first method.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
+
+from skills.config.errors import UsageError
+
+Row = Mapping[str, Any]
+Methods = Callable[[Row], Dict[str, float]]
+
+# Preferred main method per metric type (first one present in a row wins): a judge's verdict is
+# the benchmark's score when there is one (HLE), else the grader's.
+MAIN_METHODS: Dict[str, Tuple[str, ...]] = {
+    "math": ("judge_correct", "symbolic_correct"),
+    "multichoice": ("judge_correct", "symbolic_correct"),
+    "hle": ("judge_correct", "symbolic_correct"),
+    "if": ("prompt_strict_accuracy",),
+    "ifbench": ("prompt_strict_accuracy",),
+    "scicode": ("problem_accuracy",),
+}
+
+
+def _follow_all(row: Row, key: str) -> float:
+    return float(bool(row[key]["follow_all_instructions"]))
+
+
+def _scicode(row: Row) -> Dict[str, float]:
+    status = row["eval_status"]
+    done = sum(1 for s in status if isinstance(s, dict) and s.get("process_status") == "completed")
+    return {"problem_accuracy": float(bool(status) and done == len(status)),
+            "subtask_accuracy": done / len(status) if status else 0.0}
+
+
+# Graders' fields of families without a skills.metrics scorer yet (eval-metrics.md 6-10).
+ROW_EXTRACTORS: Dict[str, Methods] = {
+    "livecodebench": lambda r: {"accuracy": float(bool(r["graded_list"][0]))},
+    "if": lambda r: {"prompt_strict_accuracy": _follow_all(r, "strict_eval"),
+                     "prompt_loose_accuracy": _follow_all(r, "loose_eval")},
+    "ifbench": lambda r: {"prompt_strict_accuracy": _follow_all(r, "strict_eval"),
+                          "prompt_loose_accuracy": _follow_all(r, "loose_eval")},
+    "bfcl": lambda r: {"accuracy": float(r["is_correct"])},
+    "ruler": lambda r: {"accuracy": float(r["is_correct"])},
+    "evalplus": lambda r: {"is_correct": float(bool(r["is_correct"])),
+                           "is_correct-plus": float(bool(r["is_correct-plus"]))},
+    "scicode": _scicode,
+}
+
+
+@dataclass(frozen=True)
+class Extractor:
+    metric_type: str
+    methods: Methods
+    main_order: Tuple[str, ...] = ()
+    answer_key: str = "predicted_answer"
+
+    def main_method(self, methods: Sequence[str]) -> str:
+        """The main method among those a benchmark's rows have (else the first one)."""
+        for m in self.main_order:
+            if m in methods:
+                return m
+        if not methods:
+            raise UsageError(f"Rows of metric type '{self.metric_type}' have no score fields (not graded?)")
+        return methods[0]
+
+
+def _from_scorer(metric_type: str) -> Optional[Extractor]:
+    """From the metric type's registered ``Scorer`` (built-in or a benchmark package's plug-in);
+    a scorer may name its main methods in a ``main_methods`` attribute."""
+    from skills.metrics.types import make_scorer
+
+    try:
+        scorer = make_scorer(metric_type)
+    except UsageError:  # unknown, or planned but without a scorer yet
+        return None
+
+    def methods(row: Row) -> Dict[str, float]:
+        out: Dict[str, float] = {}
+        for name, value in scorer.score_dict(dict(row)).items():
+            if value is None or isinstance(value, (bool, int, float)) and 0 <= value <= 1:
+                out[name] = float(value or 0)
+        return out
+
+    main = tuple(getattr(scorer, "main_methods", ())) or MAIN_METHODS.get(metric_type, ())
+    return Extractor(metric_type, methods, main)
+
+
+def extractor_for(metric_type: str) -> Extractor:
+    """The extractor of a metric type; a type nobody knows how to score is a UsageError."""
+    ex = _from_scorer(metric_type)
+    if ex is not None:
+        return ex
+    if metric_type in ROW_EXTRACTORS:
+        return Extractor(metric_type, ROW_EXTRACTORS[metric_type], MAIN_METHODS.get(metric_type, ()))
+    raise UsageError(f"Metric type '{metric_type}' has no correctness extractor for reports and comparisons")
+
+
+def score_row(ex: Extractor, row: Row, where: str) -> Dict[str, float]:
+    """``ex.methods(row)`` with a clear error naming the file and line for ungraded rows."""
+    try:
+        return ex.methods(row)
+    except (KeyError, IndexError, TypeError) as exc:
+        raise UsageError(f"{where}: cannot score the row as '{ex.metric_type}' ({type(exc).__name__}: {exc})") from None

@@ -1,0 +1,281 @@
+"""Run untrusted programs: one fresh process and work dir per execution, limits, capped output.
+
+``Sandbox`` is thread-safe: graders call ``execute`` from many threads at once. At most ``workers``
+executions run at a time (default: the usable cores), so wall-time limits are not eaten by
+queueing behind each other; a caller beyond that waits for a free slot before its clock starts.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+from skills.config.errors import UsageError
+from skills.sandbox import procs
+from skills.sandbox.launcher import Isolation, build_argv, build_env, preexec_limits
+from skills.sandbox.probe import detect
+from skills.sandbox.uids import claim_uid
+from skills.sandbox.types import ExecResult, Limits
+
+Files = Mapping[str, Union[str, bytes]]
+MAIN_FILE = "main.py"
+PYTHON_ENV = "SKILLS_SANDBOX_PYTHON"  # interpreter for untrusted code (default: this one)
+WORKERS_ENV = "SKILLS_SANDBOX_WORKERS"
+MAX_WORKERS = 1024
+EXIT_GRACE_S = 0.2  # after the program exits, how long leftovers may hold its output pipes
+READ_CHUNK = 1 << 16
+
+
+def default_workers() -> int:
+    value = os.environ.get(WORKERS_ENV)
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise UsageError(f"{WORKERS_ENV}={value!r}: expected a positive integer")
+        return min(int(value), MAX_WORKERS)
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def _write_files(workdir: str, files: Files) -> None:
+    for name, content in files.items():
+        rel = os.path.normpath(name)
+        if os.path.isabs(name) or rel == "." or rel.split(os.sep)[0] == "..":
+            raise UsageError(f"sandbox file name must be relative and inside the work dir: {name!r}")
+        path = os.path.join(workdir, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(content.encode() if isinstance(content, str) else content)
+
+
+def _chown_tree(workdir: str, uid: int) -> None:
+    os.chown(workdir, uid, uid)
+    for folder, dirs, names in os.walk(workdir):
+        for name in dirs + names:
+            os.chown(os.path.join(folder, name), uid, uid)
+
+
+def _workdir_prefix(pid: int) -> str:
+    return f"skills-sandbox-{pid}-"
+
+
+def reap_stale_workdirs() -> None:
+    """Remove work dirs left by processes that died mid-execution (SIGKILL, a Slurm time limit)."""
+    tmp = tempfile.gettempdir()
+    for name in os.listdir(tmp):
+        parts = name.split("-")
+        if name.startswith("skills-sandbox-") and len(parts) > 3 and parts[2].isdigit():
+            if not os.path.exists(f"/proc/{parts[2]}"):
+                _rmtree(os.path.join(tmp, name))
+
+
+def _rmtree(path: str) -> None:
+    def retry(func, p, _exc):  # a program may have chmod-ed its own files read-only
+        try:
+            os.chmod(os.path.dirname(p), 0o700)
+            os.chmod(p, 0o700)
+            func(p)
+        except OSError:
+            pass
+
+    shutil.rmtree(path, onerror=retry)
+
+
+class Sandbox:
+    """Executes untrusted code with ``python`` (default ``$SKILLS_SANDBOX_PYTHON`` or this
+    interpreter) under the strongest isolation ``probe.detect`` finds here."""
+
+    def __init__(self, python: Optional[str] = None, workers: Optional[int] = None,
+                 isolation: Optional[str] = None):
+        self.python = python or os.environ.get(PYTHON_ENV) or sys.executable
+        self.workers = min(workers or default_workers(), MAX_WORKERS)
+        self.mode = isolation  # None: $SKILLS_SANDBOX_ISOLATION, else auto
+        self._slots: "queue.SimpleQueue[int]" = queue.SimpleQueue()
+        for slot in range(self.workers):
+            self._slots.put(slot)
+        self._uids: Dict[int, Tuple[int, int]] = {}  # slot -> (throwaway uid, its lock fd), as root
+        self._live: Dict[int, Tuple[subprocess.Popen, Optional[int]]] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+        reap_stale_workdirs()
+
+    def isolation(self, python: Optional[str] = None) -> Isolation:
+        return detect(python or self.python, self.mode)
+
+    def execute(self, code: str, *, stdin: Union[str, bytes, None] = None, files: Optional[Files] = None,
+                limits: Optional[Limits] = None, args: Sequence[str] = (),
+                env: Optional[Mapping[str, str]] = None, python: Optional[str] = None) -> ExecResult:
+        """Run ``code`` as ``main.py`` in a fresh work dir holding ``files``."""
+        if files and MAIN_FILE in files:
+            raise UsageError(f"sandbox files must not include {MAIN_FILE} (the code runs as {MAIN_FILE})")
+        iso = self.isolation(python)
+        return self._run(iso, [iso.python, MAIN_FILE, *args], {**(files or {}), MAIN_FILE: code},
+                         stdin, limits or Limits(), env)
+
+    def run_command(self, argv: Sequence[str], *, stdin: Union[str, bytes, None] = None,
+                    files: Optional[Files] = None, limits: Optional[Limits] = None,
+                    env: Optional[Mapping[str, str]] = None) -> ExecResult:
+        """Run any program (a compiler, a built binary) under the same isolation and limits."""
+        if not argv:
+            raise UsageError("sandbox command is empty")
+        return self._run(self.isolation(), list(argv), dict(files or {}), stdin, limits or Limits(), env)
+
+    def close(self) -> None:
+        """Refuse new executions and kill the ones in flight (server shutdown, interpreter exit)."""
+        self._closed = True
+        self.kill_all()
+        with self._lock:
+            for _uid, lock in self._uids.values():
+                os.close(lock)
+            self._uids.clear()
+
+    def __del__(self) -> None:
+        for _uid, lock in getattr(self, "_uids", {}).values():
+            os.close(lock)
+
+    def _uid(self, slot: int) -> int:
+        with self._lock:
+            if slot not in self._uids:
+                self._uids[slot] = claim_uid()
+                procs.sweep_uid(self._uids[slot][0])  # left behind by a crashed previous holder
+            return self._uids[slot][0]
+
+    def kill_all(self) -> None:
+        """Kill every execution in flight (server shutdown)."""
+        with self._lock:
+            live = list(self._live.values())
+        for proc, uid in live:
+            procs.kill_execution(proc, uid)
+
+    def _run(self, iso: Isolation, command, files: Files, stdin, limits: Limits, env) -> ExecResult:
+        slot = self._slots.get()
+        uid = self._uid(slot) if iso.drop_uid else None
+        workdir = tempfile.mkdtemp(prefix=_workdir_prefix(os.getpid()))
+        try:
+            _write_files(workdir, files)
+            if uid is not None:
+                _chown_tree(workdir, uid)
+            return self._spawn(iso, command, workdir, stdin, limits, env, uid)
+        finally:
+            _rmtree(workdir)
+            self._slots.put(slot)
+
+    def _spawn(self, iso, command, workdir, stdin, limits, env, uid) -> ExecResult:
+        flags = dict(isolation=iso.mode, network_isolated=iso.network, fs_isolated=iso.filesystem,
+                     pid_isolated=iso.pids)
+        if self._closed:
+            return ExecResult("", "the sandbox is shutting down", None, "sandbox_error", 0.0, **flags)
+        stdin_file = None
+        if stdin is not None:
+            stdin_file = tempfile.TemporaryFile()
+            stdin_file.write(stdin.encode() if isinstance(stdin, str) else stdin)
+            stdin_file.seek(0)
+        start = time.monotonic()
+        try:
+            proc = subprocess.Popen(
+                build_argv(iso, limits, workdir, command, uid), cwd=workdir,
+                env=build_env(iso, workdir, env), stdin=stdin_file or subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                preexec_fn=preexec_limits(iso, limits))
+        except OSError as exc:
+            return ExecResult("", f"sandbox could not start the program: {exc}", None, "sandbox_error",
+                              time.monotonic() - start, **flags)
+        finally:
+            if stdin_file is not None:
+                stdin_file.close()
+        with self._lock:
+            self._live[proc.pid] = (proc, uid)
+            closing = self._closed  # close() ran between the check above and now
+        if closing:
+            procs.kill_execution(proc, uid)
+        try:
+            out = _collect(proc, limits, start + limits.wall_s)
+            if out.reason is None:
+                try:
+                    proc.wait(timeout=max(0.0, start + limits.wall_s - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    out.reason = "timeout"
+            if out.reason is not None or out.leftovers:
+                procs.kill_execution(proc, uid)
+            elif uid is not None and not iso.pids:
+                procs.sweep_uid(uid)  # setsid escapees left the process group but kept the uid
+            elif not iso.pids:
+                _killpg(proc.pid)
+        finally:
+            with self._lock:
+                self._live.pop(proc.pid, None)
+            if proc.poll() is None:
+                procs.kill_execution(proc, uid)
+        duration = time.monotonic() - start
+        rc = proc.returncode
+        if rc is not None and iso.wrapped and 128 < rc <= 128 + 64:
+            rc = -(rc - 128)  # bwrap/timeout report "killed by signal N" as 128 + N
+        timed_out = out.reason == "timeout" or rc == -signal.SIGXCPU
+        status = out.reason or ("timeout" if timed_out else "completed" if rc == 0 else "error")
+        return ExecResult(_text(out.data[0]), _text(out.data[1]), None if out.reason else rc, status,
+                          duration, timed_out=timed_out, stdout_truncated=out.truncated[0],
+                          stderr_truncated=out.truncated[1], **flags)
+
+
+def _killpg(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
+
+
+@dataclass
+class _Output:
+    data: Tuple[bytearray, bytearray] = field(default_factory=lambda: (bytearray(), bytearray()))
+    truncated: List[bool] = field(default_factory=lambda: [False, False])
+    reason: Optional[str] = None  # "timeout" | "output_limit"
+    leftovers: bool = False  # something still held the pipes after the program exited
+
+
+def _collect(proc: subprocess.Popen, limits: Limits, deadline: float) -> _Output:
+    """Read both pipes until EOF, the deadline, or more than ``max_output_bytes`` on one."""
+    cap = int(limits.max_output_bytes)
+    res = _Output()
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ, 0)
+    sel.register(proc.stderr, selectors.EVENT_READ, 1)
+    exited_at = None
+    try:
+        while sel.get_map() and res.reason is None:
+            now = time.monotonic()
+            if now >= deadline:
+                res.reason = "timeout"
+                break
+            if exited_at is None and proc.poll() is not None:
+                exited_at = now
+            if exited_at is not None and now - exited_at > EXIT_GRACE_S:
+                res.leftovers = True
+                break
+            for key, _ in sel.select(min(deadline - now, 0.05 if exited_at else 0.25)):
+                data = os.read(key.fd, READ_CHUNK)
+                if not data:
+                    sel.unregister(key.fileobj)
+                    continue
+                buf = res.data[key.data]
+                room = cap - len(buf)
+                buf += data[:room]
+                if len(data) > room:
+                    res.truncated[key.data] = True
+                    res.reason = "output_limit"
+    finally:
+        sel.close()
+        proc.stdout.close()
+        proc.stderr.close()
+    return res

@@ -1,0 +1,73 @@
+"""The sandbox's data: resource limits in, one execution's result out (also the HTTP JSON shape)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Dict, Mapping, Optional
+
+from skills.config.errors import UsageError
+
+# Outcomes of one execution. "timeout" covers both the wall clock and the CPU-time limit.
+STATUSES = ("completed", "error", "timeout", "output_limit", "sandbox_error")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-execution limits. Memory is address space per process (RLIMIT_AS), so the whole
+    execution can use up to ``max_processes * memory_mb``; processes count threads too."""
+
+    cpu_s: float = 10.0
+    wall_s: float = 10.0
+    memory_mb: int = 2048
+    max_processes: int = 64
+    max_file_mb: int = 64  # largest file the program may write
+    max_open_files: int = 256
+    max_output_bytes: int = 4 * 1024 * 1024  # per stream; more output stops the program
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise UsageError(f"sandbox limit {f.name} must be a positive number, got {value!r}")
+
+    @classmethod
+    def from_dict(cls, data: Optional[Mapping[str, Any]]) -> "Limits":
+        data = dict(data or {})
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise UsageError(f"unknown sandbox limit(s): {', '.join(unknown)}")
+        return cls(**data)
+
+    def exceeds(self, ceiling: "Limits") -> Optional[str]:
+        """Name of the first limit above ``ceiling`` (a server's maximum), or None."""
+        for f in fields(self):
+            if getattr(self, f.name) > getattr(ceiling, f.name):
+                return f"{f.name}={getattr(self, f.name)} (maximum {getattr(ceiling, f.name)})"
+        return None
+
+
+@dataclass
+class ExecResult:
+    """What one execution did. The ``*_isolated`` flags say what the sandbox could enforce on this
+    machine, so a result produced without isolation can never pass for a contained one."""
+
+    stdout: str
+    stderr: str
+    returncode: Optional[int]  # negative: killed by that signal; None: never started
+    status: str  # one of STATUSES
+    duration_s: float
+    timed_out: bool = False
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    isolation: str = "none"  # bwrap | unshare | none
+    network_isolated: bool = False
+    fs_isolated: bool = False  # filesystem read-only outside the work dir, $HOME hidden
+    pid_isolated: bool = False  # own PID namespace: nothing it starts outlives it
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ExecResult":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})

@@ -1,0 +1,30 @@
+"""Throwaway uids for executions when the sandbox runs as root.
+
+Each uid is held by one slot of one process at a time, claimed with a lock file: two graders on one
+machine must never share a uid, since "every process of this uid" is what gets killed after a
+timeout, and RLIMIT_NPROC counts per uid. The lock dies with its process, so a crashed holder's uid
+becomes free again (and its next holder kills whatever the crashed one left behind).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from typing import Tuple
+
+UID_BASE = 100_000_000
+UID_COUNT = 1_000_000
+LOCK_DIR = "/tmp/skills-sandbox-uids"  # one fixed place, whatever $TMPDIR each process has
+
+
+def claim_uid() -> Tuple[int, int]:
+    """(uid, lock fd): the lowest free throwaway uid; close the fd to give it back."""
+    os.makedirs(LOCK_DIR, mode=0o700, exist_ok=True)
+    for uid in range(UID_BASE, UID_BASE + UID_COUNT):
+        fd = os.open(os.path.join(LOCK_DIR, str(uid)), os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return uid, fd
+        except BlockingIOError:
+            os.close(fd)
+    raise RuntimeError("no free throwaway uid for the sandbox")

@@ -1,0 +1,315 @@
+"""The sandbox library (results, limits, files, environment, threads), its HTTP service and client.
+
+Attacks are in test_sandbox_redteam.py; these check that ordinary programs get the right answers
+and that each limit is really applied.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from sandbox_helpers import (assert_no_marker_processes, marker_processes, new_marker, nproc_enforced,
+                             sandbox_dirs, sandbox_for)
+from skills.config.errors import UsageError
+from skills.sandbox import ExecResult, Limits, Sandbox, get_sandbox, run_python
+from skills.sandbox.client import SandboxClient
+from skills.sandbox.launch import build_sandbox_command, sandbox_health_url
+from skills.servers.health import wait_for_server
+from skills.servers.ports import find_free_port
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    return Sandbox(workers=2)
+
+
+def test_stdin_args_and_files(sandbox):
+    code = ("import sys, pathlib\n"
+            "print(input()[::-1], sys.argv[1:])\n"
+            "print(pathlib.Path('data/in.txt').read_text(), pathlib.Path('blob.bin').read_bytes())\n"
+            "import helper; print(helper.VALUE)\n")
+    files = {"data/in.txt": "text file", "blob.bin": b"\x00\x01", "helper.py": "VALUE = 42\n"}
+    result = sandbox.execute(code, stdin="olleh", args=["a", "b"], files=files)
+    assert result.status == "completed" and result.returncode == 0, result.stderr
+    assert result.stdout == "hello ['a', 'b']\ntext file b'\\x00\\x01'\n42\n"
+    assert not result.timed_out and not result.stdout_truncated and result.duration_s > 0
+
+
+def test_result_flags_follow_the_probe(sandbox):
+    iso = sandbox.isolation()
+    result = sandbox.execute("pass")
+    assert (result.isolation, result.network_isolated, result.fs_isolated, result.pid_isolated) == (
+        iso.mode, iso.network, iso.filesystem, iso.pids)
+
+
+def test_errors_and_exit_codes(sandbox):
+    result = sandbox.execute("raise ValueError('boom')")
+    assert result.status == "error" and result.returncode == 1 and "ValueError: boom" in result.stderr
+    assert sandbox.execute("import sys; sys.exit(7)").returncode == 7
+    assert sandbox.execute("import os, signal; os.kill(os.getpid(), signal.SIGTERM)").returncode == -15
+
+
+def test_fresh_work_dir_each_time_and_removed(sandbox):
+    before = sandbox_dirs()
+    code = "import os\nprint(sorted(os.listdir('.')))\nopen('left.txt', 'w').write('x')\n"
+    first, second = sandbox.execute(code), sandbox.execute(code)
+    assert first.stdout == second.stdout == "['main.py']\n"
+    assert not (sandbox_dirs() - before)
+
+
+def test_home_and_tmpdir_point_into_the_work_dir(sandbox):
+    code = "import os, tempfile\nprint(os.getcwd() == os.path.expanduser('~') == tempfile.gettempdir())\n"
+    assert sandbox.execute(code).stdout == "True\n"
+
+
+def test_multiprocessing_works(sandbox):
+    code = "import multiprocessing as mp\nwith mp.Pool(2) as pool:\n    print(pool.map(abs, [-1, -2]))\n"
+    result = sandbox.execute(code)
+    assert result.stdout == "[1, 2]\n", result.stderr
+
+
+def test_environment_is_allow_listed(sandbox, monkeypatch):
+    monkeypatch.setenv("MY_SERVICE_API_KEY", "secret-value")
+    monkeypatch.setenv("SOME_TOKEN", "secret-value")
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    result = sandbox.execute("import os, json\nprint(json.dumps(dict(os.environ)))",
+                             env={"EXTRA": "given explicitly"})
+    env = json.loads(result.stdout)
+    assert "secret-value" not in result.stdout
+    assert env["EXTRA"] == "given explicitly" and env["LANG"] == "C.UTF-8" and env["OMP_NUM_THREADS"] == "1"
+    assert set(env) <= {"LANG", "LC_ALL", "LC_CTYPE", "TZ", "PATH", "HOME", "TMPDIR", "PWD", "USER", "LOGNAME",
+                        "EXTRA", "PYTHONDONTWRITEBYTECODE", "PYTHONIOENCODING", "PYTHONNOUSERSITE",
+                        "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "MPLBACKEND"}
+
+
+def test_wall_time_limit(sandbox):
+    result = sandbox.execute("import time; print('started', flush=True); time.sleep(30)",
+                             limits=Limits(wall_s=0.5))
+    assert result.status == "timeout" and result.timed_out and result.returncode is None
+    assert result.stdout == "started\n" and result.duration_s < 3
+
+
+def test_cpu_time_limit(sandbox):
+    result = sandbox.execute("while True: pass", limits=Limits(cpu_s=1, wall_s=20))
+    assert result.status == "timeout" and result.timed_out and result.returncode == -signal.SIGXCPU
+
+
+def test_memory_limit(sandbox):
+    code = "x = bytearray(400 * 1024 * 1024)\nprint('allocated')"
+    assert sandbox.execute(code, limits=Limits(memory_mb=1024)).stdout == "allocated\n"
+    result = sandbox.execute(code, limits=Limits(memory_mb=200))
+    assert result.status == "error" and "MemoryError" in result.stderr
+
+
+def test_file_size_limit(sandbox):
+    code = "open('big', 'wb').write(b'x' * 3 * 1024 * 1024)\nprint('written')"
+    assert sandbox.execute(code, limits=Limits(max_file_mb=4)).stdout == "written\n"
+    result = sandbox.execute(code, limits=Limits(max_file_mb=1))
+    assert result.status == "error" and "File too large" in result.stderr
+
+
+def test_open_files_limit(sandbox):
+    code = "fs = [open('main.py') for _ in range(100)]\nprint('opened')"
+    assert sandbox.execute(code, limits=Limits(max_open_files=200)).stdout == "opened\n"
+    result = sandbox.execute(code, limits=Limits(max_open_files=50))
+    assert result.status == "error" and "Too many open files" in result.stderr
+
+
+def test_process_limit(sandbox):
+    if not nproc_enforced(sandbox):
+        pytest.skip("RLIMIT_NPROC does not apply to root without a throwaway uid")
+    code = ("import os, time\nmade = 0\nfor _ in range(40):\n    try:\n        pid = os.fork()\n"
+            "    except OSError:\n        break\n    if pid == 0:\n        time.sleep(2)\n        os._exit(0)\n"
+            "    made += 1\nprint(made)\n")
+    made = int(sandbox.execute(code, limits=Limits(max_processes=10)).stdout)
+    assert 0 < made < 10
+    assert int(sandbox.execute(code, limits=Limits(max_processes=64)).stdout) == 40
+
+
+def test_output_cap(sandbox):
+    result = sandbox.execute("import sys\nprint('e' * 5000, file=sys.stderr)\nprint('o' * 300000)",
+                             limits=Limits(max_output_bytes=100000))
+    assert result.status == "output_limit" and result.stdout_truncated and len(result.stdout) == 100000
+    assert not result.stderr_truncated and result.stderr == "e" * 5000 + "\n"
+
+
+def test_non_utf8_output_is_replaced_not_fatal(sandbox):
+    result = sandbox.execute("import sys; sys.stdout.buffer.write(b'ok \\xff')")
+    assert result.stdout == "ok \ufffd"
+
+
+def test_parallel_calls_from_threads():
+    sandbox = Sandbox(workers=3)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda i: sandbox.execute("print(int(input()) * 2)", stdin=str(i)), range(16)))
+    assert [r.stdout for r in results] == [f"{2 * i}\n" for i in range(16)]
+
+
+def test_bad_arguments_are_usage_errors(sandbox):
+    with pytest.raises(UsageError, match="relative"):
+        sandbox.execute("pass", files={"../escape.txt": "x"})
+    with pytest.raises(UsageError, match="main.py"):
+        sandbox.execute("pass", files={"main.py": "x"})
+    with pytest.raises(UsageError, match="wall_s"):
+        Limits(wall_s=0)
+    with pytest.raises(UsageError, match="unknown sandbox limit"):
+        Limits.from_dict({"wall_seconds": 1})
+    with pytest.raises(UsageError, match="isolation"):
+        Sandbox(isolation="docker").isolation()
+
+
+def test_run_command_and_module_level_helpers(tmp_path):
+    result = run_python("print('hi')")
+    assert result.stdout == "hi\n"
+    sandbox = Sandbox()
+    assert sandbox.run_command(["sh", "-c", "cat in.txt; exit 3"], files={"in.txt": "data"}).returncode == 3
+    assert sandbox.run_command(["/nonexistent/binary"]).status == "error"
+
+
+def test_programs_end_when_the_caller_dies():
+    marker = new_marker()
+    code = ("import os\nfrom skills.sandbox import Limits, run_python\n"
+            "run_python('import time; time.sleep(60)', args=[os.environ['MARK']], limits=Limits(wall_s=1))\n")
+    caller = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL,  # marker not in its argv
+                              env={**os.environ, "PYTHONPATH": str(REPO), "MARK": marker})
+    deadline = time.monotonic() + 30
+    while not marker_processes(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker_processes(marker), "the program never started"
+    caller.kill()
+    caller.wait()
+    assert_no_marker_processes(marker, settle_s=1 + 2 + 3)  # wall_s + the backstop's grace + slack
+    left = glob.glob(os.path.join(tempfile.gettempdir(), f"skills-sandbox-{caller.pid}-*"))
+    assert left, "the killed caller could not remove its work dir"
+    Sandbox()  # a new sandbox removes work dirs of dead processes
+    assert not any(os.path.exists(p) for p in left)
+
+
+@pytest.mark.parametrize("mode", ["bwrap", "unshare", "none"])
+def test_every_available_mode_runs_programs(mode):
+    sandbox = sandbox_for(mode)
+    result = sandbox.execute("import json, sys; print(json.dumps(sys.argv[1:]))", args=["x"])
+    assert result.stdout == '["x"]\n' and result.isolation == mode
+
+
+def test_missing_isolation_warns_once_and_flags_results():
+    code = ("from skills.sandbox import Sandbox\ns = Sandbox(isolation='none')\n"
+            "r = [s.execute('pass') for _ in range(3)]\nprint(r[0].network_isolated, r[0].fs_isolated)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert out.stdout == "False False\n", out.stderr
+    warnings = [line for line in out.stderr.splitlines() if line.startswith("warning: sandbox:")]
+    assert len(warnings) == 1 and "NO network" in warnings[0]
+
+
+def test_get_sandbox_picks_local_or_http(monkeypatch):
+    monkeypatch.delenv("SKILLS_SANDBOX_URL", raising=False)
+    assert isinstance(get_sandbox(), Sandbox)
+    monkeypatch.setenv("SKILLS_SANDBOX_URL", "http://127.0.0.1:1")
+    assert isinstance(get_sandbox(), SandboxClient)
+
+
+def test_launch_line():
+    line = build_sandbox_command(6000, workers=4, python="/env/bin/python", sandbox_python="/sbx env/bin/python")
+    assert line == ("/env/bin/python -m skills.sandbox.server --port 6000 --host 127.0.0.1 --workers 4 "
+                    "--python '/sbx env/bin/python'")
+    assert sandbox_health_url("127.0.0.1", 6000) == "http://127.0.0.1:6000/health"
+    with pytest.raises(UsageError):
+        build_sandbox_command(0)
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    port = find_free_port()
+    log = tmp_path_factory.mktemp("sandbox") / "server.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "skills.sandbox.server", "--port", str(port),
+                                 "--workers", "2", "--max_request_mb", "1"], stdout=out, stderr=out,
+                                env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        wait_for_server(sandbox_health_url("127.0.0.1", port), timeout_s=60, process=proc, log_path=log,
+                        poll_s=0.2)
+        yield proc, f"http://127.0.0.1:{port}"
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def test_service_health_and_execute(service):
+    _, url = service
+    health = json.load(urllib.request.urlopen(url + "/health"))
+    assert health["status"] == "ok" and health["workers"] == 2 and health["isolation"] in ("bwrap", "unshare", "none")
+    client = SandboxClient(url)
+    result = client.execute("import sys; print(open('b.bin','rb').read(), input(), sys.argv[1])",
+                            stdin="in", files={"b.bin": b"\xff\x00"}, args=["arg"], limits=Limits(wall_s=5))
+    assert isinstance(result, ExecResult) and result.stdout == "b'\\xff\\x00' in arg\n"
+    timeout = client.execute("while True: pass", limits=Limits(wall_s=0.5))
+    assert timeout.status == "timeout" and timeout.network_isolated == health["network_isolated"]
+
+
+def test_service_rejects_bad_requests(service):
+    client = SandboxClient(service[1])
+    with pytest.raises(UsageError, match="wall_s"):
+        client.execute("pass", limits=Limits(wall_s=100000))
+    with pytest.raises(UsageError, match="too large"):
+        client.execute("x = 1\n" * 300000)  # above --max_request_mb 1
+    req = urllib.request.Request(service[1] + "/execute", data=b"{not json", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(req)
+    assert info.value.code == 400
+
+
+def test_service_runs_at_most_workers_at_once(service):
+    client = SandboxClient(service[1])
+    start = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: client.execute("import time; time.sleep(0.6)"), range(4)))
+    assert all(r.status == "completed" for r in results)
+    assert time.monotonic() - start >= 1.2  # 4 programs of 0.6 s on 2 workers
+
+
+def test_sigterm_kills_executions_in_flight(tmp_path):
+    port, marker = find_free_port(), new_marker()
+    proc = subprocess.Popen([sys.executable, "-m", "skills.sandbox.server", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        wait_for_server(sandbox_health_url("127.0.0.1", port), timeout_s=60, process=proc, poll_s=0.2)
+        client = SandboxClient(f"http://127.0.0.1:{port}")
+        thread = threading.Thread(target=lambda: _swallow(client.execute, "import time; time.sleep(60)",
+                                                          args=[marker], limits=Limits(wall_s=60)))
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not marker_processes(marker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker_processes(marker), "the execution never started"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+        thread.join(timeout=15)
+        assert_no_marker_processes(marker)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _swallow(func, *args, **kwargs):
+    try:
+        func(*args, **kwargs)
+    except Exception:  # the server went away mid-request: expected here
+        pass
