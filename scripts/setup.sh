@@ -13,7 +13,7 @@
 # bfcl-eval pins numpy 1.26, tree-sitter 0.21 and a dozen API SDKs.
 # Knobs: SKILLS_VLLM_VENV (server venv, default <repo>/.venv-vllm), PYTHON (default python3),
 #        SKILLS_SKIP_VLLM=1 (orchestrator only), SKILLS_SKIP_SMOLLM2=1 (no 540 MB demo model),
-#        SKILLS_SKIP_BFCL=1 (no BFCL environment), SKILLS_BFCL_VENV (default <repo>/.venv-bfcl).
+#        SKILLS_SKIP_BFCL=1 (no BFCL environment nor tiny tool model).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -96,7 +96,7 @@ fi
 
 # --- .venv-bfcl: BFCL v3's official checker and simulated APIs ---------------------------------------
 # bfcl-eval pins numpy==1.26.4, tree-sitter 0.21 and a dozen API SDKs: it cannot share .venv or .venv-vllm.
-BFCL_VENV="${SKILLS_BFCL_VENV:-$ROOT/.venv-bfcl}"
+BFCL_VENV="$ROOT/.venv-bfcl"
 BFCL_LOCK="skills/benchmarks/bfcl_v3/requirements-lock.txt"
 BFCL_KEY="bfcl-eval==2025.7.17 | $(sha256sum "$BFCL_LOCK" | cut -c1-16)"
 BFCL_STAMP="$BFCL_VENV/.skills-setup-stamp"
