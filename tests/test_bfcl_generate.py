@@ -169,7 +169,7 @@ class FakeWorker:
     isolation = "bwrap"
 
     def __init__(self, max_steps: int = 20):
-        self.proc, self.calls, self.max_steps = object(), [], max_steps
+        self.proc, self.calls, self.max_steps, self.incarnation = object(), [], max_steps, 1
 
     def call(self, op, **req):
         self.calls.append((op, req))
@@ -180,8 +180,9 @@ class FakeWorker:
         if op == "execute":
             gen = req["generation"]
             if not isinstance(gen, list) or not gen:
-                return {"calls": []}
-            return {"calls": [list(c)[0] for c in gen], "results": [f"r{i}" for i in range(len(gen))]}
+                return {"calls": [], "_incarnation": self.incarnation}
+            return {"calls": [list(c)[0] for c in gen], "results": [f"r{i}" for i in range(len(gen))],
+                    "_incarnation": self.incarnation}
         return {}
 
 
@@ -244,6 +245,13 @@ def test_step_limit_and_context_error():
     with pytest.raises(GenerationError, match="boom"):
         run_entry(task, MT_ROW, other)
 
+    def restart(i, body):  # another entry's calls end the executor between two steps of this one
+        task.worker.incarnation += i == 1
+        return Completion("", 1, extra={"tool_calls": [tool_call("ls", {})]}) if i < 2 else Completion("ok", 1)
+
+    with pytest.raises(GenerationError, match="simulated state is lost"):
+        run_entry(task, MT_ROW, ScriptedClient(restart))
+
 
 def test_single_turn_both_modes(tmp_path):
     row = {"id": "simple_0", "single_turn": True, "question": [[{"role": "user", "content": "area?"}]],
@@ -281,7 +289,7 @@ def test_prepare_checks_rows(tmp_path):
 
 # ------------------------------------------------------------------------------------------- the real executor
 def test_executor_in_bfcl_environment(bfcl_python, bwrap, monkeypatch, tmp_path):
-    from skills.benchmarks.bfcl_v3.runtime import Worker, WorkerError
+    from skills.benchmarks.bfcl_v3.runtime import Worker, WorkerDied, WorkerError
 
     monkeypatch.setenv("SKILLS_TEST_SECRET", "s3cret")
     worker = Worker(str(bfcl_python))
@@ -296,8 +304,8 @@ def test_executor_in_bfcl_environment(bfcl_python, bwrap, monkeypatch, tmp_path)
         assert "log.txt" in state  # state carried between steps of one entry
         worker.call("drop", key=1, id=entry["id"])
         assert "workspace" in worker.call("execute", key=1, generation=[{"ls": "{}"}], **entry)["results"][0]
-        assert worker.call("execute", key=2, generation="just text", **entry) == {"calls": []}
-        assert worker.call("execute", key=2, generation=[], **entry) == {"calls": []}
+        assert worker.call("execute", key=2, generation="just text", **entry)["calls"] == []
+        assert worker.call("execute", key=2, generation=[], **entry)["calls"] == []
         # model-chosen names reach eval(): no secrets, no writes outside the sandbox
         leak = worker.call("execute", key=3, generation=[{"__import__('os').getenv": '{"key": "SKILLS_TEST_SECRET"}'}],
                            **entry)
@@ -308,6 +316,10 @@ def test_executor_in_bfcl_environment(bfcl_python, bwrap, monkeypatch, tmp_path)
         assert not marker.exists() and worker.isolation == "bwrap"
         printed = worker.call("execute", key=3, generation=[{"print": '{"end": "garbage\\n"}'}], **entry)
         assert printed["results"] == ["None"]  # stdout of model code does not reach the protocol
+        first = printed["_incarnation"]
+        with pytest.raises(WorkerDied):
+            worker.call("execute", key=3, generation=[{"__import__('os').abort": "{}"}], **entry)
+        assert worker.call("constants")["_incarnation"] == first + 1  # a fresh worker answers
         converted = worker.call("tools", functions=[{"name": "a.b", "description": "d", "parameters": {
             "type": "dict", "properties": {"x": {"type": "float", "description": "x"}}}}], category="multi_turn_base")
         assert converted["tools"][0]["function"]["name"] == "a_b"

@@ -90,6 +90,8 @@ def graded(bfcl_python, bwrap, tmp_path_factory):
     rows.append(row("multi_turn_base_1", MT1))  # the same id again: no state carried over
     rows.append(row("multi_turn_base_1", [[[fc("__import__('os').makedirs", name=str(MARKER))]], ["ok"], ["ok"],
                                           ["ok"]]))  # code injection through a function name
+    rows.append(row("multi_turn_base_1", [[[fc("__import__('os').abort")]], ["ok"], ["ok"], ["ok"]]))  # kills it
+    rows.append(row("multi_turn_base_1", MT1))  # graded by a fresh worker
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     shutil.rmtree(MARKER, ignore_errors=True)
     counts = grade_file(path, "bfcl", {"record_error_type": True})
@@ -108,8 +110,10 @@ def test_verdicts(graded, index):
 
 def test_counts_state_and_injection(graded):
     counts, out = graded
-    assert counts == {"entries": len(CASES) + 3, "correct": sum(c[2] for c in CASES) + 2}
-    existing, again, injected = out[-3:]
+    assert counts == {"entries": len(CASES) + 5, "correct": sum(c[2] for c in CASES) + 3}
+    existing, again, injected, killer, after = out[-5:]
+    assert (killer["is_correct"], killer["bfcl_error_type"]) == (False, "grader:worker_died")
+    assert after["is_correct"] is True
     assert existing["result"] == MT1 and existing["is_correct"] is True
     assert again["is_correct"] is True
     assert injected["is_correct"] is False and injected["bfcl_sandbox"] == "bwrap"

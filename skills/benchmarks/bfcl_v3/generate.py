@@ -246,6 +246,7 @@ class BFCLTask(GenerationTask):
         functions, tools = copy.deepcopy(row["function"]), row["tools"]
         missed = row.get("missed_function") or {}
         key = next(self.keys)
+        incarnation = None  # the worker process holding this entry's simulated state
         history: List[dict] = []
         turns: List[list] = []
         tokens: List[int] = []
@@ -269,6 +270,10 @@ class BFCLTask(GenerationTask):
                     steps.append(step.generation)
                     done = await self.call("execute", key=key, generation=step.generation,
                                            timeout=self.cfg.execute_timeout, **entry)
+                    if incarnation not in (None, done["_incarnation"]):
+                        raise GenerationError(f"{row['id']}: the bfcl executor restarted (another entry's calls "
+                                              "ended it); this entry's simulated state is lost")
+                    incarnation = done["_incarnation"]
                     if not done["calls"]:
                         break
                     history.extend({"role": "tool", "content": result, "tool_call_id": call_id}

@@ -32,7 +32,7 @@ class BFCLConfig:
 
 
 def grade(rows: List[dict], cfg: BFCLConfig, ctx: GradeContext) -> None:
-    from skills.benchmarks.bfcl_v3.runtime import Worker, WorkerError
+    from skills.benchmarks.bfcl_v3.runtime import Worker, WorkerDied, WorkerError
 
     worker = ctx.resource("bfcl_checker", lambda: Worker(timeout_s=cfg.timeout + 300))
     model = ALIASES.get(cfg.model, cfg.model)
@@ -41,6 +41,8 @@ def grade(rows: List[dict], cfg: BFCLConfig, ctx: GradeContext) -> None:
             row["result"] = row[ctx.generation_key]
         try:
             verdict = worker.call("grade", id=row["id"], result=row["result"], model=model, timeout=cfg.timeout)
+        except WorkerDied:  # e.g. model code that ends the process: that entry fails, a new worker goes on
+            verdict = {"correct": False, "error_type": "grader:worker_died"}
         except WorkerError as exc:
             raise UsageError(f"{ctx.path or 'rows'}: line {i}: {exc}") from None
         row["is_correct"] = verdict["correct"]

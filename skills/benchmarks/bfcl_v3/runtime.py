@@ -113,6 +113,10 @@ class WorkerError(RuntimeError):
     """The worker answered with an error, or died."""
 
 
+class WorkerDied(WorkerError):
+    """The worker process ended (or garbled its answers); the next call starts a fresh one."""
+
+
 class Worker:
     """A confined ``python -m skills.benchmarks.bfcl_v3.worker`` in the bfcl environment."""
 
@@ -123,13 +127,16 @@ class Worker:
         self.isolation = "none"
         self.lock = threading.Lock()
         self.seq = 0
+        self.starts = 0  # incarnation: state kept in the worker (simulated APIs) dies with it
 
     def start(self) -> None:
+        self.starts += 1
         argv, self.isolation = confined([self.python, "-m", "skills.benchmarks.bfcl_v3.worker"])
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                      env=worker_env(), cwd="/tmp", bufsize=1)
 
     def call(self, op: str, **request: Any) -> Dict[str, Any]:
+        """The answer to one request (``_incarnation``: which worker process gave it)."""
         with self.lock:
             if self.proc is None or self.proc.poll() is not None:
                 self.start()
@@ -147,13 +154,17 @@ class Worker:
                 watchdog.cancel()
             if not line:
                 self.proc = None
-                raise WorkerError(f"the BFCL worker died during '{op}' (exit code {proc.wait()}; its stderr is above)")
-            answer = json.loads(line)
+                raise WorkerDied(f"the BFCL worker died during '{op}' (exit code {proc.wait()}; its stderr is above)")
+            try:
+                answer = json.loads(line)
+            except json.JSONDecodeError:
+                answer = {}
             if answer.pop("seq", None) != self.seq:
                 self.close()
-                raise WorkerError("the BFCL worker's answers are out of order")
+                raise WorkerDied(f"the BFCL worker's answer to '{op}' is garbled")
             if "error" in answer:
                 raise WorkerError(answer["error"])
+            answer["_incarnation"] = self.starts
             return answer
 
     def close(self) -> None:
