@@ -2,7 +2,7 @@
 # The README's main job, end to end on a machine without a GPU:
 #   set up the environments -> prepare five benchmarks from a local mirror of the upstream files
 #   -> ns eval with an in-job vLLM (CPU) server on SmolLM2-135M-Instruct, several seeds
-#   -> grading -> metrics.json -> result tables.
+#   -> grading -> metrics.json -> result tables -> an HTML report (demo-output/eval-results/report.html).
 # Small on purpose (a few problems per benchmark, short generations) so it finishes in minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,3 +42,6 @@ echo "== Evaluating SmolLM2-135M-Instruct on vLLM (CPU)"
 
 echo "== Results"
 "$NS" summarize_results "$OUT/eval-results"
+
+echo "== Report"
+"$NS" report "$OUT/eval-results"

@@ -156,6 +156,23 @@ else
   echo "$TINY_KEY" >"$TINY_STAMP"
 fi
 
+# LiveCodeBench test model: writes known programs (pass / wrong / timeout / error) for the default
+# split of the fixture mirror tests/fixtures/livecodebench, prepared here as the tests prepare it.
+CODE_KEY="$(cat scripts/make_tiny_code_model.py scripts/make_tiny_model.py tests/fixtures/livecodebench/*.jsonl \
+  | sha256sum | cut -c1-16)"
+CODE_STAMP="$MODELS/tiny-code/.setup-stamp"
+if stamp_ok "$CODE_STAMP" "$CODE_KEY" && [ -f "$MODELS/tiny-code/.done" ]; then
+  log "tiny code model present"
+else
+  log "building the tiny code model (offline, ~1 min)"
+  LCB_DATA="$ROOT/.cache/lcb-fixture-data"
+  "$VENV/bin/python" -m skills.cli.app prepare_data livecodebench --mirror tests/fixtures \
+    --split test_v6_2408_2505 --data_dir "$LCB_DATA"
+  OMP_NUM_THREADS=1 "$VLLM_VENV/bin/python" scripts/make_tiny_code_model.py \
+    --questions "$LCB_DATA/livecodebench/test_v6_2408_2505.jsonl" --model-dir "$MODELS/tiny-code"
+  echo "$CODE_KEY" >"$CODE_STAMP"
+fi
+
 # The tiny tool-calling model for BFCL's end-to-end tests (needs .venv-bfcl for bfcl-eval's data).
 TOOL_KEY="$(cat scripts/make_tiny_tool_model.py scripts/make_tiny_model.py skills/benchmarks/bfcl_v3/vllm_tool_parser.py \
   | sha256sum | cut -c1-16)"

@@ -340,3 +340,29 @@ def test_retrying_requests_do_not_hold_the_concurrency_slots(tmp_path):
     end_times = sorted(r["generation_end_time"] for r in rows[1:])
     assert end_times[-1] - end_times[0] < 2.0, took
     assert "1 x HTTP 503" in res.stderr  # retry counts by reason at the end of the run
+
+
+def test_kill_9_of_ns_at_random_moments_then_resume(tmp_path):
+    """The top `ns` process killed at random points (never only the child): no orphan keeps
+    writing, and a plain rerun completes with every row exactly once."""
+    import random
+
+    rng = random.Random(7)
+    src, out, record = rows_file(tmp_path, 60), tmp_path / "gen", tmp_path / "req.jsonl"
+    with StubProcess(latency=0.05, record=record) as stub:
+        cmd = ns_generate(stub, src, out, "++max_concurrent_requests=4", "++eval_type=math")
+        for _ in range(3):
+            top = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0.5, 3.0))
+            top.send_signal(signal.SIGKILL)
+            top.wait()
+            assert wait_for(lambda: not processes_mentioning(str(out)), timeout=20), processes_mentioning(str(out))
+            final = out / "output.jsonl"
+            if final.exists():  # the final file is either absent or complete
+                assert [r["id"] for r in read_jsonl(final)] == list(range(60))
+        res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, res.stdout + res.stderr
+    rows = read_jsonl(out / "output.jsonl")
+    assert [r["id"] for r in rows] == list(range(60)) and all("symbolic_correct" in r for r in rows)
+    assert (out / "output.jsonl.done").exists()
+    assert len(requests_sent(record)) <= 60 + 3 * 2 * 4  # per kill: in flight + one unsaved batch

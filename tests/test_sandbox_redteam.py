@@ -35,7 +35,8 @@ def marker():
     value = new_marker()
     before = sandbox_dirs()
     yield value
-    assert_no_marker_processes(value)
+    # SIGKILLed processes can take a moment to leave the process table on a loaded machine
+    assert_no_marker_processes(value, settle_s=3.0)
     assert not paths_with(value), "something was written outside the sandbox's work dir"
     assert not (sandbox_dirs() - before), "a sandbox work dir was left behind"
 

@@ -69,4 +69,12 @@ def emit_plan(plan, dry_run, cluster) -> int:
         for note in plan.notes:
             print(note)
         return 0
-    return run_plan(plan, cluster)
+    import sys
+
+    from skills.pipeline.manifest import finish_run, write_run
+
+    record = write_run(plan, ["ns", *sys.argv[1:]], cluster)
+    rc = run_plan(plan, cluster)
+    if cluster.executor != "slurm":
+        finish_run(record, rc)
+    return rc

@@ -50,15 +50,17 @@ def hf_token(required: bool, repo: str) -> Optional[str]:
     return None
 
 
-def hf_file(repo: str, filename: str, *, gated: bool) -> Path:
-    """Download one file of a HF dataset repo (cached by huggingface_hub, with its own progress bar)."""
+def hf_file(repo: str, filename: str, *, gated: bool, revision: Optional[str] = None) -> Path:
+    """Download one file of a HF dataset repo (cached by huggingface_hub, with its own progress bar);
+    ``revision`` pins a commit, branch or tag (default: the repo's main branch)."""
     token = hf_token(gated, repo)
     try:
         from huggingface_hub import hf_hub_download
     except ImportError:
         raise UsageError("downloading from Hugging Face needs the hf extra: pip install 'skills[hf]'") from None
     try:
-        return Path(hf_hub_download(repo_id=repo, filename=filename, repo_type="dataset", token=token))
+        return Path(hf_hub_download(repo_id=repo, filename=filename, repo_type="dataset", token=token,
+                                    revision=revision))
     except Exception as exc:  # network, auth or missing-file errors all end the same way for the user
         raise UsageError(f"could not download {filename} from HF dataset {repo}: {exc}".splitlines()[0]) from None
 

@@ -80,8 +80,11 @@ def _progress(total: int):
     """A tqdm bar on stderr for long grading runs (sparse updates when stderr is a log file)."""
     from tqdm import tqdm
 
+    import os
+
+    quiet = bool(os.environ.get("SKILLS_PROGRESS_DIR"))  # under ns: its display shows the state instead
     return tqdm(total=total, desc="grading", unit="answer", file=sys.stderr,
-                disable=total < PROGRESS_MIN_TASKS, mininterval=0.5 if sys.stderr.isatty() else 30.0)
+                disable=total < PROGRESS_MIN_TASKS or quiet, mininterval=0.5 if sys.stderr.isatty() else 30.0)
 
 
 class MathChecker:

@@ -30,6 +30,7 @@ from skills.inference.client import (Client, Completion, GenerationError, Server
                                      settings_from_config)
 from skills.inference.config import GenerateConfig
 from skills.inference.merge_chunks import chunk_bounds, chunk_path, merge
+from skills.inference.progress import Progress, mark_state, run_label
 from skills.inference.prompts import PromptBuilder, messages_to_text
 from skills.inference.reasoning import apply_reasoning
 from skills.inference.resume import Journal, done_path, finalize, journal_path, touch_done
@@ -287,31 +288,6 @@ class GenerationTask:
                             now, now)
 
 
-class Progress:
-    """tqdm bar with done/total, req/s and ETA (tqdm's own) plus generated tokens/s."""
-
-    def __init__(self, total: int, done: int):
-        from tqdm import tqdm
-
-        tty = sys.stderr.isatty()
-        self.bar = tqdm(total=total, initial=done, desc="generations", unit="req", file=sys.stderr,
-                        mininterval=0.5 if tty else 30.0, dynamic_ncols=True)
-        self.t0 = time.monotonic()
-        self.tokens = 0
-        self.next_postfix = 0.0
-
-    def update(self, tokens: Optional[int]) -> None:
-        self.tokens += tokens or 0
-        now = time.monotonic()
-        if now >= self.next_postfix:
-            self.next_postfix = now + 1.0
-            self.bar.set_postfix_str(f"{self.tokens / max(now - self.t0, 1e-9):.0f} tok/s", refresh=False)
-        self.bar.update(1)
-
-    def close(self) -> None:
-        self.bar.close()
-
-
 class OutputWriteError(RuntimeError):
     """Results could not be written (disk full, folder gone): sending more requests would waste them."""
 
@@ -342,7 +318,9 @@ async def run_requests(task: GenerationTask, rows: List[Dict[str, Any]], request
     async with Client(settings) as client:
         log(f"waiting for the server at {settings.base_url}")
         await client.wait_for_server()
-        progress = Progress(len(rows), len(rows) - len(todo))
+        progress = Progress(len(rows), len(rows) - len(todo),
+                            run_label(Path(cfg.output_file) if cfg.output_file else None, cfg.generation_key),
+                            lambda: client.retries)
 
         async def one(i: int) -> None:
             try:
@@ -352,10 +330,13 @@ async def run_requests(task: GenerationTask, rows: List[Dict[str, Any]], request
                     raise GenerationError(f"{where[i]}: {exc}" if where else str(exc)) from None
                 # e.g. a prompt longer than the context: record it, keep the other hours of work
                 out = task.failed(rows[i], exc)
+                failed = True
+            else:
+                failed = False
             journal.add(i, out)
             if len(journal.buffer) >= cfg.max_concurrent_requests:  # a kill loses at most one such batch
                 _flush(journal)
-            progress.update(out.get("num_generated_tokens"))
+            progress.update(out.get("num_generated_tokens"), failed)
 
         flusher = asyncio.create_task(_flusher(journal))
         tasks = [asyncio.create_task(one(i)) for i in todo]
@@ -372,7 +353,7 @@ async def run_requests(task: GenerationTask, rows: List[Dict[str, Any]], request
                     raise failed[0].exception()
         finally:
             flusher.cancel()
-            progress.close()
+            progress.close("failed" if sys.exc_info()[0] else "generated")
             _flush(journal)
         if client.retries:
             log(f"{client.retries} request attempts were retried ({client.retry_summary()})")
@@ -393,6 +374,7 @@ def _finish(cfg: GenerateConfig, output: Path, target: Path) -> None:
         log(f"{output} generated; grading is a separate step")
         return
     def grade_target(p: Path) -> None:
+        mark_state(output, cfg.generation_key, "grading")
         grade_output(p, cfg.eval_type, cfg.eval_config, cfg.generation_key)
 
     grade = grade_target if cfg.eval_type else None
@@ -405,6 +387,7 @@ def _finish(cfg: GenerateConfig, output: Path, target: Path) -> None:
     if grade is not None:
         grade(target)
     touch_done(target)
+    mark_state(output, cfg.generation_key, "done")
 
 
 def run(cfg: GenerateConfig, task_cls: type = GenerationTask) -> int:

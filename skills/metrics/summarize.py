@@ -145,6 +145,14 @@ def summarize_results(
             skipped.append(exc)
             continue
         files = result_files(d, fail_on_incomplete)
+        from skills.pipeline.manifest import mixed_settings, record_rows
+
+        for problem in mixed_settings(d.name, d, files):
+            print(f"Warning: {d.name}: its files come from different runs: {problem}", file=sys.stderr)
+        try:
+            record_rows(d, files)
+        except OSError:
+            pass  # a read-only results folder can still be summarized
         for name, metrics in compute_metrics(d.name, files, scorer, max_samples, max_seq_len, show_ci).items():
             results[name] = metrics
             scorers[name] = (scorer, len(files))

@@ -105,6 +105,7 @@ class Bench:
     eval_config: Dict[str, Any] = field(default_factory=dict)
     generation_key: str = "generation"
     judge: Any = None  # (ServerOptions, tokens) when judged
+    manifest: Dict[str, Any] = field(default_factory=dict)  # what the run manifest records
 
     @property
     def name(self) -> str:
@@ -282,6 +283,13 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
             evals.append(Eval(name, seed, chunk, tokens, path, marker, module, merge, tuple(sidecars)))
     note = (f"{name}: {done} of {len(seeds) * len(chunks)} runs already done (.done markers; --rerun_done to "
             "redo)") if done else None
+    bench.manifest = {
+        "split": split, "data": {"file": input_file}, "prompt_config": cfg.prompt_config,
+        "examples_type": cfg.examples_type, "overrides": [*defaults, *user, *extra], "seeds": seeds,
+        "model": o.server.model, "generation_module": module, "eval_type": cfg.eval_type,
+        "metrics_type": spec.metrics_type,
+        "outputs": [os.path.join(bench.result_dir, output_name(s)) for s in seeds],
+    }
     return bench, evals, note
 
 
@@ -326,6 +334,7 @@ def build_eval_plan(o: EvalOptions) -> Plan:
         if spec.judge is not None or o.judge.any_set:
             bench.judge = stages.judge_settings(spec, o.judge, judge_extra)
         planned.append(bench)
+        plan.manifest[spec.name] = bench.manifest
         evals.extend(bench_evals)
 
     jgroups = pack(evals, num_jobs)

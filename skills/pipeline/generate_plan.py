@@ -141,6 +141,12 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
                       env={k: v for sc in sidecars for k, v in sc.client_env.items()})
             jobs.append(apply_slurm(job, cluster, o.slurm))
     plan.jobs, _ = chain(jobs, o.slurm.dependent_jobs)
+    plan.manifest[o.benchmark or os.path.basename(out.rstrip("/")) or "generation"] = {
+        "data": {"file": input_file or o.input_dir}, "prompt_config": cfg.prompt_config,
+        "examples_type": cfg.examples_type, "overrides": [*defaults, *user], "seeds": seeds,
+        "model": o.server.model, "generation_module": module, "eval_type": cfg.eval_type,
+        "outputs": [os.path.join(out, output_name(s)) for s in seeds],
+    }
     plan.required_env = sorted(needed | {e.strip() for e in cluster.required_env_vars if "=" not in e})
     if not plan.jobs:
         plan.notes.append("All jobs are completed; nothing to run (--rerun_done to redo).")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 
 @dataclass
@@ -85,6 +85,8 @@ class Plan:
     notes: List[str] = field(default_factory=list)  # e.g. "aime24 seeds 0-3 already done"
     run_after: List[str] = field(default_factory=list)  # slurm: experiments to wait for
     required_env: List[str] = field(default_factory=list)  # NAMES that must be set to run it
+    # per benchmark: data file, prompt config, overrides, seeds, outputs (see skills.pipeline.manifest)
+    manifest: Dict[str, Dict[str, Any]] = field(default_factory=dict)
 
     def job(self, name: str) -> Job:
         for j in self.jobs:

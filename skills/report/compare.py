@@ -96,8 +96,12 @@ def manifest_differences(bench: str, dir_a: Path, dir_b: Path) -> List[str]:
     eb = (mb.get("benchmarks") or {}).get(bench) or {}
     out = []
     for key in ("data", "prompt"):
-        if key in ea and key in eb and ea[key] != eb[key]:
-            out.append(f"{bench}: manifests differ in {key} ({ea[key]!r} vs {eb[key]!r})")
+        if key in ea and key in eb:
+            va, vb = ea[key], eb[key]
+            if isinstance(va, dict) and isinstance(vb, dict) and va.get("sha256") and vb.get("sha256"):
+                va, vb = va["sha256"], vb["sha256"]  # the same bytes, wherever the file lives
+            if va != vb:
+                out.append(f"{bench}: manifests differ in {key} ({va!r} vs {vb!r})")
     return out
 
 

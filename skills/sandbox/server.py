@@ -24,7 +24,7 @@ from skills.config.errors import UsageError
 from skills.sandbox.executor import Sandbox, default_workers
 from skills.sandbox.types import Limits
 
-MAX_REQUEST_MB = 32
+MAX_REQUEST_MB = 256  # a LiveCodeBench problem's tests can be tens of MB, even compressed
 # The most a request may ask for; a client cannot pin a worker for hours or fill the disk.
 MAX_LIMITS = Limits(cpu_s=600, wall_s=600, memory_mb=65536, max_processes=1024, max_file_mb=1024,
                     max_open_files=4096, max_output_bytes=64 * 1024 * 1024)

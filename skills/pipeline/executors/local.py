@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import IO, Any, Dict, List, Optional
 
 from skills.config.secrets import redact
+from skills.inference.progress import PROGRESS_ENV
+from skills.pipeline.executors.display import Display
 from skills.pipeline.executors.guard import guarded
 from skills.pipeline.plan import Job, Plan
 from skills.pipeline.status import STATE_FILE, register_run
@@ -119,7 +121,8 @@ def _kill_group(proc: subprocess.Popen) -> None:
             pass
 
 
-def run_job(job: Job, log_dir: Path, out: IO[str], server_timeout_s: float) -> Optional[str]:
+def run_job(job: Job, log_dir: Path, out: IO[str], server_timeout_s: float,
+            env: Optional[Dict[str, str]] = None) -> Optional[str]:
     """Run one job; returns None on success, else a one-line reason."""
     from skills.servers.health import ServerStartError, log_tail, wait_for_server
     from skills.servers.launch import start_server, stop_server
@@ -163,7 +166,7 @@ def run_job(job: Job, log_dir: Path, out: IO[str], server_timeout_s: float) -> O
                 log.flush()
                 proc = subprocess.Popen(  # its own group, which dies with us (see guard.py)
                     guarded(["bash", "-c", cmd]), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                    errors="replace", stdin=subprocess.DEVNULL, env=job_environment(job),
+                    errors="replace", stdin=subprocess.DEVNULL, env=job_environment(job, env),
                     cwd=job.workdir, start_new_session=True,
                 )
                 watch.command = proc
@@ -242,7 +245,28 @@ def run_plan(plan: Plan, cluster: Any = None, out: Optional[IO[str]] = None,
         lock.release()
 
 
+class _DisplayWriter:
+    """``out`` for the job loop: every line goes through the one display of the command."""
+
+    def __init__(self, display: Display):
+        self.display = display
+
+    def write(self, text: str) -> None:
+        self.display.print(text)
+
+    def flush(self) -> None:
+        pass
+
+
 def _run_jobs(plan: Plan, log_dir: Path, out: IO[str], timeout: float) -> int:
+    progress = log_dir / "progress"
+    for old in progress.glob("*.json"):
+        old.unlink(missing_ok=True)
+    with Display(progress, out) as display:
+        return _run_in_order(plan, log_dir, _DisplayWriter(display), timeout, {PROGRESS_ENV: str(progress)})
+
+
+def _run_in_order(plan: Plan, log_dir: Path, out: Any, timeout: float, env: Dict[str, str]) -> int:
     status = StatusFile(plan, log_dir)
     register_run(plan.expname, status.path)
     failed: Dict[str, str] = {}
@@ -256,7 +280,7 @@ def _run_jobs(plan: Plan, log_dir: Path, out: IO[str], timeout: float) -> int:
         out.write(f"[{job.name}] running ({job.kind}); log {_log_path(job, log_dir)}\n")
         out.flush()
         try:
-            reason = run_job(job, log_dir, out, timeout)
+            reason = run_job(job, log_dir, out, timeout, env)
         except KeyboardInterrupt:
             status.set(job.name, "failed", reason="interrupted")
             out.write("Interrupted.\n")

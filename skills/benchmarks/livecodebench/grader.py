@@ -1,0 +1,168 @@
+"""The ``livecodebench`` grader: every generation's code is run in the code sandbox by
+LiveCodeBench's own harness (nvidia-livecodebench's ``testing_util.run_test``), public tests first,
+then private ones, ``timeout`` seconds per test, stopping at the first failure.
+
+Like the reference it grades inline, right after generation, writing ``completion`` (the extracted
+code), ``question_id``, ``code_list`` and ``graded_list`` (``[True]`` only when every test passed).
+Rows are dispatched from threads; the sandbox decides how many programs run at once. Each program
+gets the upstream whole-problem limit, ``(timeout + 1) * tests + 5`` seconds (at most 600 s through
+the sandbox service); a program killed, exiting early or printing no verdict fails every test, as
+upstream. With ``$SKILLS_SANDBOX_URL`` (the ``sandbox`` sidecar of ``ns eval``) the service runs
+the programs; otherwise the local sandbox does, with ``$SKILLS_SANDBOX_PYTHON`` or ``.venv-sandbox``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import secrets
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from skills.benchmarks.livecodebench.extract import extract_code
+from skills.benchmarks.livecodebench.problems import evaluation_sample, find_problems
+from skills.benchmarks.livecodebench.upstream import HARNESS_SHA256, INSTALL_HINT, PACKAGE, sandbox_python
+from skills.config.errors import UsageError
+from skills.evaluation.registry import GradeContext, Grader
+
+STARTUP_S = 3.0  # interpreter start, numpy and harness import, on top of the upstream limit
+SERVICE_MAX_WALL_S = 600.0  # the sandbox service's ceiling for one execution (the local one has none)
+DRIVER = Path(__file__).with_name("driver.py")  # the program the sandbox runs (our code, not the model's)
+
+
+def _positive():
+    return {"positive": True}
+
+
+@dataclass
+class LiveCodeBenchConfig:
+    test_file: Optional[str] = None  # upstream-schema rows with tests (default: found from data_dir/split)
+    timeout: int = field(default=6, metadata=_positive())  # seconds per test, as upstream
+    num_processes: int = field(default=12, metadata=_positive())  # programs in flight (the sandbox caps it)
+    memory_mb: int = field(default=4096, metadata=_positive())  # address space per process
+    language: str = "python"
+    interpreter: str = "python"
+    # accepted so that the reference's command lines work; the sandbox here is chosen by the
+    # environment ($SKILLS_SANDBOX_URL) and retries connections by itself
+    sandbox: Dict[str, Any] = field(default_factory=dict)
+    timeout_buffer: int = 60
+    num_retries: int = 3
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    results: List[Any]  # per test as the harness reports: True, False, -1 .. -4 (stops at a failure)
+    metadata: Dict[str, Any]
+    status: str  # ok | no_result | timeout | error ...
+
+
+def _sandbox():
+    """(sandbox, execute kwargs, longest wall limit): the service if configured (it picks the
+    interpreter and caps the limit), else the local sandbox with ``.venv-sandbox``'s interpreter."""
+    from skills.sandbox import Sandbox, get_sandbox
+
+    sandbox = get_sandbox()
+    if not isinstance(sandbox, Sandbox):
+        return sandbox, {}, SERVICE_MAX_WALL_S
+    python = sandbox_python()
+    return sandbox, ({"python": python} if python else {}), float("inf")
+
+
+def _execute(job: dict, wall_s: float, memory_mb: int):
+    from skills.sandbox import Limits
+
+    sandbox, kwargs, ceiling = _sandbox()
+    nonce = secrets.token_hex(16)
+    code = DRIVER.read_text(encoding="utf-8")
+    files = {"job.json.gz": gzip.compress(json.dumps({**job, "nonce": nonce}).encode())}
+    wall_s = min(wall_s, ceiling)
+    limits = Limits(wall_s=wall_s, cpu_s=wall_s, memory_mb=memory_mb)
+    result = sandbox.execute(code, files=files, limits=limits, **kwargs)
+    for line in reversed(result.stdout.splitlines()):
+        if line.startswith(nonce):
+            return result, json.loads(line[len(nonce):])
+    return result, None
+
+
+def check_harness() -> Dict[str, Any]:
+    """Run the driver once without a program: the sandbox must have the reference's harness."""
+    result, info = _execute({"probe": True}, 60.0, 4096)
+    if info is None:
+        raise UsageError(f"livecodebench: the sandbox could not run the grading driver ({result.status}): "
+                         f"{result.stderr.strip()[-500:]}")
+    if info["status"] == "no_harness":
+        raise UsageError(f"livecodebench: {info['python']} (the sandbox's interpreter) lacks {PACKAGE}: {INSTALL_HINT}")
+    if info["sha256"] != HARNESS_SHA256:
+        raise UsageError(f"livecodebench: {info['harness']} is not the harness of {PACKAGE} "
+                         f"(sha256 {info['sha256'][:12]}...): {INSTALL_HINT}")
+    return info
+
+
+def run_program(code: str, sample: str, num_tests: int, timeout: int = 6, memory_mb: int = 4096) -> Verdict:
+    """Grade one program against one problem (``sample`` = the harness's input_output JSON text)."""
+    wall = (timeout + 1) * num_tests + 5 + STARTUP_S
+    result, verdict = _execute({"input_output": sample, "code": code, "timeout": timeout}, wall, memory_mb)
+    if verdict is None or verdict.get("status") != "ok":
+        # upstream: no result from the worker process -> every test counts as failed
+        why = "timeout" if result.timed_out else (verdict or {}).get("status", "no_verdict")
+        meta = {"error": (verdict or {}).get("error") or result.stderr.strip()[-300:], "status": result.status}
+        return Verdict(False, [-1] * num_tests, meta, why)
+    results = verdict["results"]
+    return Verdict(all(r > 0 for r in results), results, verdict["metadata"], "ok")
+
+
+def check(rows: List[dict], cfg: LiveCodeBenchConfig, ctx: GradeContext) -> None:
+    if cfg.language != "python" or cfg.interpreter != "python":
+        raise UsageError("livecodebench: only language=python with interpreter=python is supported")
+    versions = {row["release_version"] for row in rows}
+    if len(versions) > 1:
+        raise UsageError(f"{ctx.path}: all rows must share one release_version, found {sorted(versions)}")
+
+
+def grade(rows: List[dict], cfg: LiveCodeBenchConfig, ctx: GradeContext) -> None:
+    if not rows:
+        return
+    for row in rows:  # the reference's order of the new fields
+        row["completion"] = extract_code(row[ctx.generation_key])
+        row["question_id"] = row["task_id"]
+        row["code_list"] = [row["completion"]]
+    problems = find_problems((r["task_id"] for r in rows), rows[0]["release_version"], cfg.test_file, ctx.pipeline)
+    ctx.resource("livecodebench_harness", check_harness)
+
+    def one(row: dict) -> Verdict:
+        try:
+            sample, n = evaluation_sample(problems[row["task_id"]])
+        except UsageError as exc:
+            raise UsageError(f"problem {row['task_id']}: {exc.message}") from None
+        return run_program(row["completion"], sample, n, cfg.timeout, cfg.memory_mb)
+
+    from tqdm import tqdm
+
+    with ThreadPoolExecutor(cfg.num_processes) as pool, tqdm(total=len(rows), desc="livecodebench", unit="program",
+                                                             file=sys.stderr, disable=len(rows) < 50) as bar:
+        verdicts = []
+        for verdict in pool.map(one, rows):
+            verdicts.append(verdict)
+            bar.update(1)
+    for row, verdict in zip(rows, verdicts):
+        row["graded_list"] = [verdict.passed]
+
+
+def summary(rows: List[dict]) -> Dict[str, int]:
+    return {"passed": sum(bool(r.get("graded_list", [False])[0]) for r in rows)}
+
+
+GRADER = Grader(
+    name="livecodebench",
+    grade=grade,
+    config=LiveCodeBenchConfig,
+    requires=("{generation_key}", "task_id", "release_version"),
+    writes=("completion", "question_id", "code_list", "graded_list"),
+    sidecars=("sandbox",),
+    check=check,
+    summary=summary,
+)
