@@ -307,6 +307,9 @@ class GenerationTask:
         comp = await self.complete(client, request)
         return build_output(self.cfg, row, comp, start, time.time())
 
+    def close(self) -> None:
+        """Release what ``process`` started (e.g. a tool executor process); called once after the requests."""
+
     def failed(self, row: Dict[str, Any], error: Exception) -> Dict[str, Any]:
         """The line recorded for a request that failed for good under ``++soft_fail=True``."""
         now = time.time()
@@ -481,6 +484,8 @@ def _generate(cfg: GenerateConfig, task: GenerationTask, src: Path, output: Path
     except BaseException:
         journal.close(quiet=True)  # the error in flight says what happened; do not mask it
         raise
+    finally:
+        task.close()
     journal.close()
     finalize(target, cfg.async_position_key, len(rows))
     _finish(cfg, output, target)

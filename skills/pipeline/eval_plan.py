@@ -205,6 +205,9 @@ def _has_rows(path: str) -> bool:
         return any(line.strip() for line in fh)
 
 
+MAX_NAME = 100  # longer job names are cut to 100 characters + "-name-cut"
+
+
 def _name_jobs(groups: List[List[Eval]], prefix: str) -> List[str]:
     names = []
     for g in groups:
@@ -214,6 +217,8 @@ def _name_jobs(groups: List[List[Eval]], prefix: str) -> List[str]:
                 f"-chunk{e.chunk}" if e.chunk is not None else "")
         else:
             name = f"{prefix}-" + "-".join(dict.fromkeys(e.bench for e in g))
+        if len(name) > MAX_NAME:  # the reference's rule; log files are named after jobs (255-byte limit)
+            name = name[:MAX_NAME] + "-name-cut"
         names.append(name)
     counts: Dict[str, int] = {}
     for n in names:
