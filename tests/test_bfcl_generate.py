@@ -379,23 +379,25 @@ print(json.dumps([out, [d for d in deltas if d]]))
 
 
 # ------------------------------------------------------------------------------------------- confinement
-def test_isolation_modes(bfcl_python, bwrap, monkeypatch, capsys):
+def test_isolation_modes(bfcl_python, bwrap, monkeypatch, capsys, tmp_path):
     from skills.benchmarks.bfcl_v3 import runtime
+    from skills.sandbox import probe
 
-    runtime.isolation.cache_clear()
+    probe._cache.clear()
     try:
-        assert runtime.confined([str(bfcl_python), "-c", "pass"])[1] == "bwrap"
-        runtime.isolation.cache_clear()
+        run = runtime.confined([str(bfcl_python), "-c", "pass"], str(tmp_path))
+        assert run.isolation == "bwrap" and run.argv[0].endswith("bwrap")
+        assert run.env["OPENAI_API_KEY"] == runtime.PLACEHOLDER_KEY and "SKILLS_SHARED_DIR" not in run.env
         monkeypatch.setenv("SKILLS_SANDBOX_ISOLATION", "none")
-        argv, mode = runtime.confined([str(bfcl_python), "-c", "pass"])
-        assert (argv, mode) == ([str(bfcl_python), "-c", "pass"], "none")
-        assert "WITHOUT a sandbox" in capsys.readouterr().err
-        runtime.isolation.cache_clear()
+        run = runtime.confined([str(bfcl_python), "-c", "pass"], str(tmp_path))
+        assert run.isolation == "none" and "bwrap" not in " ".join(run.argv)
+        assert "warning: sandbox:" in capsys.readouterr().err
         monkeypatch.setenv("SKILLS_SANDBOX_ISOLATION", "bwrap")
         monkeypatch.setenv("PATH", "/nonexistent")
-        with pytest.raises(UsageError, match="bwrap is not installed"):
-            runtime.confined([str(bfcl_python), "-c", "pass"])
+        probe._cache.clear()
+        with pytest.raises(UsageError, match="bwrap"):
+            runtime.confined([str(bfcl_python), "-c", "pass"], str(tmp_path))
     finally:
-        runtime.isolation.cache_clear()
+        probe._cache.clear()
     env = runtime.worker_env()
     assert env["OPENAI_API_KEY"] == runtime.PLACEHOLDER_KEY and "SKILLS_SHARED_DIR" not in env

@@ -272,7 +272,7 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
                 sample_client: List[str], prompt_check: Optional[str] = None) -> Tuple[Bench, List[Eval], Optional[str]]:
     """The generation runs of one benchmark still to do; (bench, evals, note about finished runs)."""
     from skills.evaluation import get_grader
-    from skills.inference.program import task_of
+    from skills.inference.task import task_of
 
     name = spec.name
     split = o.split or spec.eval_split
