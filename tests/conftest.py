@@ -154,3 +154,37 @@ def no_cluster_config_env(monkeypatch) -> None:
     """No cluster config from the developer's environment leaks into CLI tests."""
     for env in ("SKILLS_CONFIG_DIR", "NEMO_SKILLS_CONFIG_DIR", "SKILLS_CONFIG", "NEMO_SKILLS_CONFIG"):
         monkeypatch.delenv(env, raising=False)
+
+
+@pytest.fixture(scope="session")
+def bfcl_python() -> Path:
+    """Interpreter of the BFCL environment (bfcl-eval==2025.7.17): ``$SKILLS_PYTHON_BFCL`` or .venv-bfcl."""
+    value = os.environ.get("SKILLS_PYTHON_BFCL")
+    python = Path(value) if value else REPO_ROOT / ".venv-bfcl" / "bin" / "python"
+    if not python.exists():
+        missing(f"no BFCL environment at {python} (run scripts/setup.sh)")
+    return python
+
+
+@pytest.fixture(scope="session")
+def tiny_tool_model(vllm_python: Path, bfcl_python: Path) -> Path:
+    """The tiny tool-calling model (scripts/make_tiny_tool_model.py), built once if .cache lacks it."""
+    model_dir = REPO_ROOT / ".cache" / "models" / "tiny-tool"
+    if not (model_dir / ".done").exists():
+        cmd = [str(vllm_python), str(REPO_ROOT / "scripts" / "make_tiny_tool_model.py"), "--model-dir", str(model_dir),
+               "--bfcl-python", str(bfcl_python)]
+        result = subprocess.run(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.fail(f"building the tiny tool model failed:\n{result.stdout}\n{result.stderr}")
+    return model_dir
+
+
+@pytest.fixture(scope="session")
+def bwrap() -> str:
+    """bubblewrap, which confines BFCL's executor and checker (they eval model-chosen names)."""
+    import shutil
+
+    path = shutil.which("bwrap")
+    if path is None:
+        missing("bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
+    return path

@@ -69,12 +69,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("chunks", nargs="+")
     parser.add_argument("--eval_type", default=None, help="grade the merged file before marking it done")
     args = parser.parse_args(argv)
-    grade = None
-    if args.eval_type:
+    def grade_merged(path: Path) -> None:
         from skills.inference.program import grade_output
 
-        def grade(path: Path) -> None:
-            grade_output(path, args.eval_type, {})
+        grade_output(path, args.eval_type, {})
+
+    grade = grade_merged if args.eval_type else None
     try:
         merged = merge(Path(args.output), [Path(c) for c in args.chunks], grade)
     except UsageError as exc:

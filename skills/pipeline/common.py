@@ -347,7 +347,7 @@ def check_program(tokens: Sequence[str], source: str, module: str = "skills.infe
     ``prompt_set_dir`` is where the job will find the reference prompt set (the user's
     ``++prompt_set_dir`` still wins). Returns the config the job will see."""
     from skills.config.overrides import apply_overrides
-    from skills.inference.program import task_of
+    from skills.inference.task import task_of
 
     task = task_of(module)
     first = [f"++prompt_set_dir={prompt_set_dir}"] if prompt_set_dir else []

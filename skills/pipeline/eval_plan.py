@@ -205,6 +205,9 @@ def _has_rows(path: str) -> bool:
         return any(line.strip() for line in fh)
 
 
+MAX_NAME = 100  # longer job names are cut to 100 characters + "-name-cut"
+
+
 def _name_jobs(groups: List[List[Eval]], prefix: str) -> List[str]:
     names = []
     for g in groups:
@@ -214,6 +217,8 @@ def _name_jobs(groups: List[List[Eval]], prefix: str) -> List[str]:
                 f"-chunk{e.chunk}" if e.chunk is not None else "")
         else:
             name = f"{prefix}-" + "-".join(dict.fromkeys(e.bench for e in g))
+        if len(name) > MAX_NAME:  # the reference's rule; log files are named after jobs (255-byte limit)
+            name = name[:MAX_NAME] + "-name-cut"
         names.append(name)
     counts: Dict[str, int] = {}
     for n in names:
@@ -267,7 +272,7 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
                 sample_client: List[str], prompt_check: Optional[str] = None) -> Tuple[Bench, List[Eval], Optional[str]]:
     """The generation runs of one benchmark still to do; (bench, evals, note about finished runs)."""
     from skills.evaluation import get_grader
-    from skills.inference.program import task_of
+    from skills.inference.task import task_of
 
     name = spec.name
     split = o.split or spec.eval_split

@@ -107,7 +107,7 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
     if input_file and not (cluster.is_slurm and cluster.ssh_tunnel) and not os.path.isfile(input_file):
         raise UsageError(f"input file not found: {input_file}")
     sample_client, _ = client_overrides(o.server, None)
-    from skills.inference.program import task_of
+    from skills.inference.task import task_of
 
     schema = task_of(module).config_class
     validate_overrides([*sample_client, *seed_overrides(seeds[0]), *defaults, *o.overrides], schema,

@@ -65,7 +65,7 @@ def judge_module(j) -> str:
 def judge_settings(spec: BenchmarkSpec, j, judge_extra: List[str], prompt_check: Optional[str] = None,
                    plan: Optional[Plan] = None) -> Tuple[ServerOptions, List[str], str]:
     """The judge's server, generation tokens and module, validated now (a prompt notice goes to ``plan``)."""
-    from skills.inference.program import task_of
+    from skills.inference.task import task_of
 
     jopts = judge_server(spec, j)
     check_server_options(jopts, "--judge_server", "--judge_model")

@@ -37,6 +37,15 @@ EXIT_GRACE_S = 0.2  # after the program exits, how long leftovers may hold its o
 READ_CHUNK = 1 << 16
 
 
+def default_python() -> str:
+    """Interpreter untrusted code runs with: ``$SKILLS_SANDBOX_PYTHON``, else the ``sandbox``
+    environment (``$SKILLS_PYTHON_SANDBOX`` or the repository's ``.venv-sandbox``, where the packages
+    programs may import live), else this interpreter."""
+    from skills.evaluation.external import environment_python
+
+    return os.environ.get(PYTHON_ENV) or environment_python("sandbox") or sys.executable
+
+
 def default_workers() -> int:
     value = os.environ.get(WORKERS_ENV)
     if value:
@@ -110,7 +119,7 @@ class Sandbox:
 
     def __init__(self, python: Optional[str] = None, workers: Optional[int] = None,
                  isolation: Optional[str] = None):
-        self.python = python or os.environ.get(PYTHON_ENV) or sys.executable
+        self.python = python or default_python()
         self.workers = min(workers or default_workers(), MAX_WORKERS)
         self.mode = isolation  # None: $SKILLS_SANDBOX_ISOLATION, else auto
         self._slots: "queue.SimpleQueue[int]" = queue.SimpleQueue()

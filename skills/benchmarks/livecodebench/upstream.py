@@ -16,7 +16,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.util
-import os
 import subprocess
 from pathlib import Path
 from typing import Dict, Optional
@@ -35,17 +34,13 @@ SENTENCE_SHA256 = {
     "FORMATTING_MESSAGE_WITH_STARTER_CODE": "0aa7131f428c2376cad7eeed10887dccaefc07c7947e20de1e9bf85598690bd5",
     "FORMATTING_WITHOUT_STARTER_CODE": "b72556f2e5865749958756f20ee8e031cc9d9b4b29f8557ffa4f1eb0deb41bd5",
 }
-SANDBOX_VENV = ".venv-sandbox"
 
 
 def sandbox_python() -> Optional[str]:
-    """Interpreter for untrusted code when no service says otherwise: ``$SKILLS_SANDBOX_PYTHON``,
-    else the repository's ``.venv-sandbox`` (None when neither exists: the caller's own)."""
-    value = os.environ.get("SKILLS_SANDBOX_PYTHON")
-    if value:
-        return value
-    local = Path(__file__).resolve().parents[3] / SANDBOX_VENV / "bin" / "python"
-    return str(local) if local.exists() else None
+    """Interpreter the local sandbox runs programs with (see ``skills.sandbox.executor.default_python``)."""
+    from skills.sandbox.executor import default_python
+
+    return default_python()
 
 
 def package_dir(python: Optional[str] = None) -> Optional[Path]:

@@ -117,19 +117,12 @@ class StepRunner:
 
     def __init__(self, cfg: SciCodeConfig, h5_path: str):
         from skills.sandbox import Limits, get_sandbox
-        from skills.sandbox.executor import PYTHON_ENV, Sandbox
 
         self.sandbox = get_sandbox()
         self.h5_path = h5_path
         self.limits = Limits(wall_s=cfg.timeout, cpu_s=cfg.timeout, memory_mb=cfg.memory_mb)
         self.timeout = cfg.timeout
-        self.extra: Dict[str, Any] = {}
-        if isinstance(self.sandbox, Sandbox) and not os.environ.get(PYTHON_ENV):
-            from skills.evaluation.external import environment_python
-
-            python = environment_python("sandbox")  # numpy/scipy/h5py/scicode live there
-            if python:
-                self.extra["python"] = python
+        self.extra: Dict[str, Any] = {}  # the local sandbox runs the `sandbox` environment's python
 
     def _execute(self, code: str, files: Optional[Dict[str, str]] = None, limits=None):
         return self.sandbox.execute(code, files=files, limits=limits or self.limits, read_only=[self.h5_path],

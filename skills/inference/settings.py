@@ -1,0 +1,182 @@
+"""The configuration of a generation program: Hydra-composed, typed, checked across fields.
+
+``load_config`` composes ``++`` overrides (and ``--config-path/--config-name`` YAMLs) onto a
+``GenerateConfig`` (or a module's subclass) through Hydra's compose API, so Hydra never creates
+output folders or changes directory; ``check_config`` holds the cross-field rules the schema cannot
+express. The planners call the same checks before any job exists.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from skills.config.errors import UsageError
+from skills.inference.config import GenerateConfig
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def split_argv(argv: Sequence[str]) -> Tuple[Optional[str], Optional[str], List[str]]:
+    """(config dir, config name, overrides); Hydra's own output/logging tokens are dropped."""
+    config_path = config_name = None
+    overrides: List[str] = []
+    it = iter(argv)
+    for tok in it:
+        for flag in ("--config-path", "--config-dir", "--config-name", "-cp", "-cd", "-cn"):
+            if tok == flag or tok.startswith(flag + "="):
+                value = tok.split("=", 1)[1] if "=" in tok else next(it, None)
+                if value is None:
+                    raise UsageError(f"{flag} needs a value")
+                if flag in ("--config-name", "-cn"):
+                    config_name = value
+                else:
+                    config_path = value
+                break
+        else:
+            body = tok.lstrip("+~")
+            if body.startswith(("hydra.", "hydra/")):
+                continue
+            if tok.startswith("-"):
+                raise UsageError(f"unknown option '{tok}' (settings are ++key=value overrides; see --help)")
+            overrides.append(tok)
+    return config_path, config_name, overrides
+
+
+def store_name(schema: type) -> str:
+    """Name of a schema in Hydra's ConfigStore (``base_generation_config`` for the default one)."""
+    return "base_generation_config" if schema is GenerateConfig else f"base_{schema.__name__}"
+
+
+def load_config(argv: Sequence[str], schema: type = GenerateConfig, check: bool = True) -> Any:
+    """Compose the config with Hydra and return the typed dataclass; any problem -> UsageError."""
+    from hydra import compose, initialize, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    config_path, config_name, overrides = split_argv(argv)
+    try:  # clear messages with closest-key suggestions (shared with the ns CLI)
+        from skills.config.overrides import validate_overrides
+    except ImportError:  # pragma: no cover
+        validate_overrides = None
+    if validate_overrides is not None and config_name is None:
+        validate_overrides(overrides, schema)
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name=store_name(schema), node=schema)
+    try:
+        if config_path:
+            folder = Path(config_path).expanduser().resolve()
+            if not folder.is_dir():
+                raise UsageError(f"--config-path {config_path} is not a folder")
+            ctx = initialize_config_dir(config_dir=str(folder), version_base=None)
+        else:
+            ctx = initialize(config_path=None, version_base=None)
+        with ctx:
+            composed = compose(config_name=config_name or store_name(schema), overrides=list(overrides))
+        composed = OmegaConf.to_container(composed, resolve=True)
+        composed.pop("defaults", None)
+        cfg = OmegaConf.merge(OmegaConf.structured(schema), composed)
+        obj = OmegaConf.to_object(cfg)
+    except (HydraException, OmegaConfBaseException) as exc:
+        msg = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UsageError(f"invalid configuration: {msg}") from None
+    if check:
+        check_config(obj)
+    return obj
+
+
+def check_config(cfg: GenerateConfig) -> None:
+    """Cross-field checks the schema cannot express."""
+    if cfg.prompt_format not in ("ns", "openai"):
+        raise UsageError(f"prompt_format must be 'ns' or 'openai', not '{cfg.prompt_format}'")
+    if cfg.prompt_format == "ns" and not cfg.prompt_config:
+        raise UsageError("prompt_format=ns needs ++prompt_config=NAME (or ++prompt_format=openai)")
+    if cfg.prompt_format == "openai" and cfg.prompt_config:
+        raise UsageError("prompt_format=openai builds prompts from each line's 'messages'; drop ++prompt_config")
+    if cfg.inference.endpoint_type not in ("chat", "text", "responses"):
+        raise UsageError(f"inference.endpoint_type must be chat, text or responses, not '{cfg.inference.endpoint_type}'")
+    strategy = cfg.server.context_limit_retry_strategy
+    if strategy is not None:
+        if strategy in ("reduce_prompt_from_start", "reduce_prompt_from_end"):
+            raise UsageError(f"server.context_limit_retry_strategy={strategy} (the reference trims the prompt with a "
+                             "tokenizer) is not implemented; use reduce_generation, or ++soft_fail=True alone")
+        if strategy != "reduce_generation":
+            raise UsageError(f"server.context_limit_retry_strategy must be reduce_generation, not '{strategy}'")
+        if not (cfg.soft_fail or cfg.server.enable_soft_fail):
+            raise UsageError("server.context_limit_retry_strategy needs ++server.enable_soft_fail=True (as in the reference)")
+    if cfg.server.enable_soft_fail:
+        cfg.soft_fail = True
+    if cfg.enable_litellm_cache:
+        log("enable_litellm_cache: finished requests are kept by the resume journal (<output>-async); "
+            "no separate cache is needed")
+    if cfg.start_assistant_response_key and cfg.prompt_format == "ns" and cfg.inference.endpoint_type != "text":
+        raise UsageError("start_assistant_response_key needs ++inference.endpoint_type=text (a chat request has no "
+                         "assistant text to start; the reference refuses it too)")
+    if cfg.inference.endpoint_type == "text" and cfg.inference.tokens_to_generate is None:
+        raise UsageError("inference.endpoint_type=text needs ++inference.tokens_to_generate")
+    if cfg.use_completions_api:
+        raise UsageError("use_completions_api is deprecated; use ++inference.endpoint_type=text")
+    if cfg.code_execution:
+        raise UsageError("code_execution is not supported by this implementation")
+    if (cfg.num_chunks is None) != (cfg.chunk_id is None):
+        raise UsageError("++num_chunks and ++chunk_id must be given together")
+    if cfg.num_chunks is not None and not (cfg.num_chunks >= 1 and 0 <= cfg.chunk_id < cfg.num_chunks):
+        raise UsageError(f"chunk_id must be in [0, num_chunks) (got {cfg.chunk_id} of {cfg.num_chunks})")
+    if cfg.max_concurrent_requests < 1:
+        raise UsageError("max_concurrent_requests must be >= 1")
+    if not cfg.output_file and not cfg.dry_run:
+        raise UsageError("++output_file=PATH is required")
+    if cfg.chat_template_kwargs and cfg.inference.endpoint_type != "text":
+        if "chat_template_kwargs" in (cfg.inference.extra_body or {}):
+            raise UsageError("chat_template_kwargs given both directly and in inference.extra_body")
+        cfg.inference.extra_body = {**cfg.inference.extra_body,
+                                    "chat_template_kwargs": dict(cfg.chat_template_kwargs)}
+    if cfg.eval_type:
+        from skills.evaluation import check_config as check_eval_config
+
+        check_eval_config(cfg.eval_type, cfg.eval_config)
+    if cfg.prompt_format == "ns" and cfg.prompt_config:
+        from skills.inference.prompts import load_prompt_config
+
+        load_prompt_config(cfg.prompt_config, cfg.examples_type, cfg.few_shot_examples, cfg.prompt_set_dir,
+                           cfg.data_dir, cfg.code_tags)
+
+
+def input_path(cfg: GenerateConfig) -> Path:
+    if cfg.input_file:
+        return Path(cfg.input_file)
+    if cfg.benchmark:
+        if cfg.data_dir:
+            data_dir = Path(cfg.data_dir)
+        else:
+            from skills.data import default_data_dir
+
+            data_dir = default_data_dir()
+        return data_dir / cfg.benchmark / f"{cfg.split or 'test'}.jsonl"
+    raise UsageError("give ++input_file=FILE or ++benchmark=NAME ++data_dir=DIR")
+
+
+def read_input(path: Path, prompt_format: str = "openai") -> List[Tuple[int, Dict[str, Any]]]:
+    """(line number, row) for every non-blank line; any bad line -> UsageError naming it.
+
+    A bare JSON array line is a message list only with ``prompt_format=openai``."""
+    if not path.is_file():
+        raise UsageError(f"input file not found: {path}")
+    from skills.data.io import iter_jsonl
+
+    rows = []
+    for lineno, row in iter_jsonl(path):
+        if isinstance(row, list) and prompt_format == "openai":
+            row = {"messages": row}
+        if not isinstance(row, dict):
+            kind = "a JSON array" if isinstance(row, list) else type(row).__name__
+            raise UsageError(f"{path}:{lineno}: expected a JSON object (one problem per line), got {kind}")
+        rows.append((lineno, row))
+    if not rows:
+        raise UsageError(f"input file {path} has no rows; nothing to generate")
+    return rows

@@ -1,0 +1,143 @@
+"""The per-row protocol of generation programs: ``GenerationTask`` and the output line it builds.
+
+A generation module defines a ``GenerationTask`` subclass and ``TASK = <that class>``; the shared
+loop in ``skills.inference.program`` runs it. ``task_of`` finds a module's task at plan time, so
+its own ``++`` schema (``config_class``) and checks run before any job.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+from skills.config.errors import UsageError
+from skills.inference.client import Client, Completion
+from skills.inference.config import GenerateConfig
+from skills.inference.prompts import PromptBuilder, messages_to_text
+from skills.inference.reasoning import apply_reasoning
+from skills.inference.settings import check_config
+
+STATS = ("num_generated_tokens", "num_reasoning_tokens", "num_answer_tokens",
+         "generation_start_time", "generation_end_time", "generation_time")
+
+
+def build_output(cfg: GenerateConfig, row: Dict[str, Any], comp: Completion, start: float, end: float) -> dict:
+    """Output line: generation fields first, then every input field they do not replace."""
+    text = comp.text
+    for stop in list(cfg.inference.stop) + ([cfg.stop_phrase] if cfg.stop_phrase else []):
+        pos = text.find(stop) if stop else -1
+        if pos >= 0:
+            text = text[: pos + len(stop)]
+    key = cfg.generation_key
+    out: Dict[str, Any] = {key: text}
+    out.update(comp.extra)
+    out["finish_reason"] = comp.finish_reason
+    if cfg.parse_reasoning:
+        apply_reasoning(out, key, cfg.end_reasoning_string)
+    if cfg.add_generation_stats:
+        out["num_generated_tokens"] = comp.num_generated_tokens
+        out["generation_start_time"] = start
+        out["generation_end_time"] = end
+        out["generation_time"] = end - start
+    else:
+        for stat in STATS:
+            out.pop(stat, None)
+    for k, v in row.items():
+        if k not in out:
+            out[k] = v
+    return out
+
+
+def source_key_for(generation_key: str) -> str:
+    """``prompt_source`` for generations, ``<key>_prompt_source`` for e.g. the judge's ``judgement``,
+    so a judged line keeps the generation's source next to the judge's."""
+    return "prompt_source" if generation_key == "generation" else f"{generation_key}_prompt_source"
+
+
+class GenerationTask:
+    """Per-row work of a generation program. Subclass it and override what differs.
+
+    ``prepare`` turns every input row into a request (whatever ``process`` needs: chat messages by
+    default); ``process`` turns one row and its request into one output line, calling the server
+    through ``client`` as often as it needs (``complete`` sends one request). Both run in the shared
+    loop of ``run``: resume, concurrency, progress, soft-fail, grading and ``.done`` come for free.
+    """
+
+    config_class: type = GenerateConfig
+
+    def __init__(self, cfg: GenerateConfig):
+        self.cfg = cfg
+        self.prompt_source: Optional[str] = None  # recorded in every output line (prepare sets it)
+        self.prompt_notice: Optional[str] = None  # our wording instead of the reference's: said once in the log
+
+    @classmethod
+    def check(cls, cfg: GenerateConfig) -> None:
+        """Cross-field checks (run by the planners before any job, and at start-up)."""
+        check_config(cfg)
+
+    def prepare(self, entries: List[Tuple[int, Dict[str, Any]]], src: Path) -> List[Any]:
+        builder = PromptBuilder(self.cfg)
+        self.prompt_source = builder.source
+        self.prompt_notice = builder.prompt.notice if builder.prompt is not None else None
+        requests: List[Any] = []
+        for lineno, row in entries:
+            msgs = builder.messages(row, f"{src}:{lineno}", suffix=self.chat)
+            requests.append(msgs if self.chat else messages_to_text(msgs, self.cfg, row))
+        return requests
+
+    def describe(self, request: Any) -> str:
+        """The example request printed in the job log."""
+        return json.dumps(request, indent=2, ensure_ascii=False) if isinstance(request, list) else str(request)
+
+    @property
+    def chat(self) -> bool:
+        """Messages are sent (chat completions or the Responses API), not a templated text prompt."""
+        return self.cfg.inference.endpoint_type != "text"
+
+    async def complete(self, client: Client, request: Any, **body: Any) -> Completion:
+        """One request: chat messages or a text prompt (``body`` adds fields such as ``tools``)."""
+        if self.chat:
+            return await client.complete(self.cfg, messages=request, **body)
+        return await client.complete(self.cfg, prompt=request, **body)
+
+    async def process(self, row: Dict[str, Any], request: Any, client: Client) -> Dict[str, Any]:
+        start = time.time()
+        comp = await self.complete(client, request)
+        return build_output(self.cfg, row, comp, start, time.time())
+
+    def close(self) -> None:
+        """Release what ``process`` started (e.g. a tool executor process); called once after the requests."""
+
+    def failed(self, row: Dict[str, Any], error: Exception) -> Dict[str, Any]:
+        """The line recorded for a request that failed for good under ``++soft_fail=True``."""
+        now = time.time()
+        return build_output(self.cfg, row, Completion(text="", finish_reason="error", extra={"error": str(error)}),
+                            now, now)
+
+
+def task_of(module_name: str) -> type:
+    """The ``GenerationTask`` subclass a generation module declares as ``TASK`` (plan-time checks)."""
+    import importlib
+
+    if module_name.endswith(".py") or "/" in module_name:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("skills_generation_module", module_name)
+        if spec is None or spec.loader is None:
+            raise UsageError(f"generation module {module_name} cannot be loaded")
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except FileNotFoundError:
+            raise UsageError(f"generation module {module_name} not found") from None
+    else:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise UsageError(f"cannot import generation module {module_name}: {exc}") from None
+    task = getattr(module, "TASK", None)
+    if not (isinstance(task, type) and issubclass(task, GenerationTask)):
+        raise UsageError(f"generation module {module_name} declares no TASK (a GenerationTask subclass)")
+    return task
