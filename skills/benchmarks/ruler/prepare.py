@@ -103,7 +103,7 @@ def ruler_python() -> str:
     if importlib.util.find_spec("long_context_eval") is not None:
         return sys.executable
     raise UsageError("ruler: RULER's generators (nvidia-long-context-eval) are not set up: run scripts/setup.sh "
-                     f"with SKILLS_SETUP_RULER=1, map environments.ruler in the cluster config, or set "
+                     f"(it builds .venv-ruler), map environments.ruler in the cluster config, or set "
                      f"{python_env_var('ruler')}")
 
 
@@ -206,8 +206,9 @@ def prepare(ctx) -> List[Path]:
     env = generator_env(opts, ctx.mirror, data_dir)
     info = describe(python, opts, env, None if ctx.mirror else data_dir / "nltk_data")
     if info["needs_punkt"] and not info["punkt"]:
-        where = f"{ctx.mirror}/ruler/nltk_data" if ctx.mirror else "NLTK's download server"
-        raise UsageError(f"ruler: essay haystacks need NLTK's punkt_tab; not found in $NLTK_DATA nor {where}")
+        where = (f"nor in {ctx.mirror}/ruler/nltk_data" if ctx.mirror
+                 else f"and downloading it into {data_dir / 'nltk_data'} failed (offline? use --mirror)")
+        raise UsageError(f"ruler: essay haystacks need NLTK's punkt_tab: not in $NLTK_DATA {where}")
     for task in opts.tasks:
         budget(opts, info, task)  # a too small --max_seq_length fails before anything runs
     report = Reporter(opts.setup)
