@@ -202,6 +202,22 @@ def test_definitions_in_the_data_dir_win(tmp_path):
     assert get_group_score(group.score_module) is get_group_score("ruler")
 
 
+def test_reference_prepared_data_dir(tmp_path):
+    """Definitions as the reference's prepare writes them (a parenthesized GENERATION_ARGS string)."""
+    root = tmp_path / "ruler" / "nano"
+    (root / "qa_2").mkdir(parents=True)
+    (root / "__init__.py").write_text("IS_BENCHMARK_GROUP = True\nSCORE_MODULE = 'nemo_skills.dataset.ruler.ruler_score'\n"
+                                      "BENCHMARKS = {'ruler.nano.qa_2': {}}\n")
+    (root / "qa_2" / "__init__.py").write_text(
+        'DATASET_GROUP = "long-context"\nMETRICS_TYPE = "ruler"\nGENERATION_ARGS = (\n'
+        '    "++prompt_config=generic/default "\n    "++inference.tokens_to_generate=32 "\n'
+        '    "++start_assistant_response_key=generation "\n    "++inference.endpoint_type=text "\n'
+        '    "++eval_type=ruler ++eval_config.match_type=part "\n)\n')
+    group = get_benchmark("ruler.nano", data_dir=str(tmp_path))
+    [member] = group_members(group, data_dir=str(tmp_path))
+    assert member.default_overrides() == generation_args("qa_2") and member.metrics_type == "ruler"
+
+
 # -- preparation without the generators -------------------------------------------------------------
 
 BASE = {"setup": "s", "tokenizer_path": "tok", "max_seq_length": "4096"}

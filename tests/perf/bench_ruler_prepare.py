@@ -1,25 +1,29 @@
 """Time and memory of ``ns prepare_data ruler`` (RULER's own generators), measured, then extrapolated.
 
-Pass 1, each task alone (one worker), twice: with N1 then N2 samples. The CPU seconds of the
-generator processes (user + sys) give a cost per sample (the difference) and a fixed cost (tokenizer
-and word-list start-up, the haystack size search, the package description); 500 samples then cost
-``fixed + 500 x per_sample`` at that length. Pass 2: all tasks at once with ``--num_workers W`` and
-N2 samples: wall time and the peak memory of all generators together (sampled from /proc).
-``--full`` instead runs the real thing once: 500 samples per task (or ``--num_samples``) at
-131072 tokens with W workers, which takes about an hour on 2 idle cores.
+Pass 1 runs each task alone (one worker per run, W runs at a time) with N samples: the CPU seconds
+of its processes (user + sys), its wall time, and from the generator's own tqdm line the wall time
+of its sample loop; the rest is the fixed part (start-up: tokenizer and word lists; the haystack
+size search; the package description). 500 samples then take about ``fixed + 500 x loop / N`` wall
+seconds alone, converted to CPU seconds at the run's CPU/wall ratio (the machine's load). Pass 2 runs all tasks at once with ``--num_workers W``: wall time and the
+peak memory of all generators together (sampled from /proc). ``--full`` instead runs the real thing
+once: 500 samples per task (or ``--num_samples``) at 131072 tokens with W workers.
 
-    python tests/perf/bench_ruler_prepare.py [--max_seq_length 8192] [--samples 2,6] [--tasks a,b]
-        [--num_workers 2] [--tokenizer DIR] [--full]
+    python tests/perf/bench_ruler_prepare.py [--max_seq_length 8192] [--samples 10] [--tasks a,b]
+        [--num_workers 2] [--tokenizer DIR] [--skip_pass2] [--full]
 
-Not a test: numbers depend on the machine and its load (read CPU seconds on a busy machine). Needs
-.venv-ruler (scripts/setup.sh) and a tokenizer (default: SmolLM2's in .cache/models).
+The default (8192 tokens) takes a few minutes and mostly measures start-up; ``--max_seq_length
+131072 --samples 3`` models the tutorial's setup (about 20 CPU-minutes for the 13 tasks). Not a
+test: numbers depend on the machine and its load. Needs .venv-ruler (scripts/setup.sh) and a
+tokenizer (default: SmolLM2's in .cache/models).
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -43,6 +47,21 @@ def ns_command(tok: str, length: int, samples: int, tasks: str, workers: int, da
     return head + ["prepare_data", "ruler", "--setup", "bench", "--tokenizer_path", tok, "--max_seq_length",
                    str(length), "--num_samples", str(samples), "--tasks", tasks, "--num_workers", str(workers),
                    "--data_dir", str(data), "--no-prompts"]
+
+
+def sample_loop_seconds(log: str, samples: int) -> float:
+    """Wall time of the generator's sample loop, from its last tqdm line for N samples: the elapsed
+    field (1 s resolution), or N / rate when the loop took under 20 s."""
+    found = re.findall(rf"{samples}/{samples} \[([\d:]+)<[^,\]]*,\s*([\d.]+)(it/s|s/it)\]", log)
+    if not found:
+        return 0.0
+    clock, rate, unit = found[-1]
+    elapsed = 0.0
+    for part in clock.split(":"):
+        elapsed = elapsed * 60 + int(part)
+    if elapsed >= 20 or float(rate) == 0:
+        return elapsed
+    return samples / float(rate) if unit == "it/s" else samples * float(rate)
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -94,10 +113,11 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tokenizer", default=str(ROOT / ".cache" / "models" / "smollm2-135m-instruct"))
     p.add_argument("--max_seq_length", type=int, default=8192)
-    p.add_argument("--samples", default="2,6", help="N1,N2 of pass 1 (N2 also for pass 2)")
+    p.add_argument("--samples", type=int, default=10, help="samples per task in both passes")
     p.add_argument("--tasks", default=",".join(TASKS))
     p.add_argument("--num_workers", type=int, default=os.cpu_count() or 1)
     p.add_argument("--full", action="store_true", help="one real run: 131072 tokens, 500 samples per task")
+    p.add_argument("--skip_pass2", action="store_true", help="pass 1 only")
     p.add_argument("--num_samples", type=int, default=500, help="with --full")
     args = p.parse_args()
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
@@ -113,32 +133,36 @@ def main() -> int:
                   f"worker(s): wall {wall:.0f} s, CPU {usage['cpu']:.0f} s, peak memory of all generators "
                   f"{peak:.0f} MB (largest process {usage['maxrss_mb']:.0f} MB), output {size / 1e9:.2f} GB")
             return 0
-        n1, n2 = (int(x) for x in args.samples.split(","))
-        print(f"pass 1: each task alone, {n1} then {n2} samples at {args.max_seq_length} tokens "
-              f"(tokenizer {args.tokenizer})")
-        print(f"{'task':<16} {'cpu@' + str(n1):>8} {'cpu@' + str(n2):>8} {'per smpl':>9} {'fixed':>7} "
-              f"{'est@500':>8} {'peak MB':>8} {'MB@500':>7}")
+        n = args.samples
+        print(f"pass 1: each task alone with {n} samples at {args.max_seq_length} tokens (tokenizer {args.tokenizer})")
+        print(f"{'task':<16} {'CPU s':>7} {'wall s':>7} {'loop s':>7} {'fixed s':>8} {'s/smpl':>7} {'CPU@500':>8} "
+              f"{'peak MB':>8} {'MB@500':>7}")
+
+        def one(task: str) -> Tuple[dict, float, float, Path]:
+            data = Path(tmp) / task
+            usage, wall, peak, _ = measured(ns_command(args.tokenizer, args.max_seq_length, n, task, 1, data), env)
+            return usage, wall, peak, data / "ruler" / "bench"
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=args.num_workers) as pool:
+            results = dict(zip(tasks, pool.map(one, tasks)))
         total500, largest, slowest = 0.0, 0.0, 0.0
         for task in tasks:
-            cpu = []
-            for n in (n1, n2):
-                data = Path(tmp) / f"{task}-{n}"
-                usage, _, peak, _ = measured(ns_command(args.tokenizer, args.max_seq_length, n, task, 1, data), env)
-                cpu.append(usage["cpu"])
-                largest = max(largest, peak)
-            per = max(0.0, (cpu[1] - cpu[0]) / (n2 - n1))
-            fixed = max(0.0, cpu[0] - n1 * per)
-            est = fixed + 500 * per
-            size = (data / "ruler" / "bench" / task / "test.jsonl").stat().st_size / n2 * 500 / 1e6
-            total500 += est
-            slowest = max(slowest, est)
-            print(f"{task:<16} {cpu[0]:8.1f} {cpu[1]:8.1f} {per:9.2f} {fixed:7.1f} {est:8.0f} {peak:8.0f} {size:7.0f}")
+            usage, wall, peak, root = results[task]
+            loop = sample_loop_seconds((root / ".logs" / f"{task}.log").read_text(errors="replace"), n)
+            fixed = max(0.0, wall - loop)
+            est = usage["cpu"] * (fixed + 500 * loop / n) / wall  # CPU, at this run's CPU/wall ratio
+            size = (root / task / "test.jsonl").stat().st_size / n * 500 / 1e6
+            total500, largest, slowest = total500 + est, max(largest, peak), max(slowest, est)
+            print(f"{task:<16} {usage['cpu']:7.1f} {wall:7.1f} {loop:7.1f} {fixed:8.1f} {loop / n:7.2f} {est:8.0f} "
+                  f"{peak:8.0f} {size:7.0f}")
         print(f"estimate for {len(tasks)} tasks x 500 samples at {args.max_seq_length}: {total500:.0f} CPU-s; "
               f"wall >= {total500 / 2 / 60:.1f} min on 2 cores, >= {slowest / 60:.1f} min (slowest task) with one "
               f"core per task")
-        usage, wall, peak, _ = measured(ns_command(args.tokenizer, args.max_seq_length, n2, ",".join(tasks),
+        if args.skip_pass2:
+            return 0
+        usage, wall, peak, _ = measured(ns_command(args.tokenizer, args.max_seq_length, n, ",".join(tasks),
                                                    args.num_workers, Path(tmp) / "all"), env)
-        print(f"pass 2: {len(tasks)} tasks x {n2} samples, {args.num_workers} worker(s): wall {wall:.0f} s, "
+        print(f"pass 2: {len(tasks)} tasks x {n} samples, {args.num_workers} worker(s): wall {wall:.0f} s, "
               f"CPU {usage['cpu']:.0f} s, peak memory of all generators {peak:.0f} MB "
               f"(largest process {usage['maxrss_mb']:.0f} MB; one task alone peaked at {largest:.0f} MB)")
     return 0

@@ -110,21 +110,22 @@ def ruler_python() -> str:
 def generator_env(opts: Options, mirror: Optional[Path], data_dir: Path) -> Dict[str, str]:
     """Offline-friendly environment: NLTK data from the mirror or the data dir, a local tokenizer
     folder read without the hub, one thread per process (tasks already run side by side)."""
-    from skills.evaluation.external import PACKAGE_ROOT
-
     env = dict(os.environ, TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="1", PYTHONHASHSEED="0")
     nltk = [p for p in ([mirror / "ruler" / "nltk_data", mirror / "nltk_data"] if mirror else []) if p.is_dir()]
     nltk += [data_dir / "nltk_data"] + [Path(p) for p in os.environ.get("NLTK_DATA", "").split(os.pathsep) if p]
     env["NLTK_DATA"] = os.pathsep.join(map(str, nltk))
     if Path(opts.tokenizer_path).is_dir():
         env["HF_HUB_OFFLINE"] = "1"
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")) if p)
     return env
 
 
 def describe(python: str, opts: Options, env: Dict[str, str], download_dir: Optional[Path]) -> dict:
+    """What the installed package says (see ``describe.py``), run in its environment."""
+    from skills.evaluation.external import PACKAGE_ROOT
+
     argv = [python, "-m", "skills.benchmarks.ruler.describe", "--tokenizer_path", opts.tokenizer_path,
             "--tasks", ",".join(opts.tasks)] + (["--nltk_download_dir", str(download_dir)] if download_dir else [])
+    env = dict(env, PYTHONPATH=os.pathsep.join(p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH")) if p))
     proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if proc.returncode != 0:
         lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
@@ -224,14 +225,16 @@ def prepare(ctx) -> List[Path]:
         cfg, work = info["tasks"][task], work_root / task
         report.say(task, f"generating {opts.num_samples} samples with a budget of {budget(opts, info, task)} tokens")
         t0 = time.monotonic()
-        run(generator_argv(python, opts, info, task, work), env, root / ".logs" / f"{task}.log", limits,
-            f"ruler.{opts.setup}.{task}", opts.num_samples, lambda st: report.status(task, st), cancel)
-        (root / task / STAMP).unlink(missing_ok=True)
-        n = rows.convert(work / task / "test.jsonl", root / task / "test.jsonl", cfg["answer_prefix"],
-                         cfg["kind"] == "niah", opts.num_samples)
+        try:
+            run(generator_argv(python, opts, info, task, work), env, root / ".logs" / f"{task}.log", limits,
+                f"ruler.{opts.setup}.{task}", opts.num_samples, lambda st: report.status(task, st), cancel)
+            (root / task / STAMP).unlink(missing_ok=True)
+            n = rows.convert(work / task / "test.jsonl", root / task / "test.jsonl", cfg["answer_prefix"],
+                             cfg["kind"] == "niah", opts.num_samples)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
         _write(root / task / "__init__.py", rows.task_definition(task))
         _write(root / task / STAMP, json.dumps(_stamp(opts, info, task)))
-        shutil.rmtree(work, ignore_errors=True)
         report.say(task, f"{n} rows in {time.monotonic() - t0:.0f} s")
 
     workers = opts.num_workers or min(len(todo), os.cpu_count() or 1)
@@ -249,7 +252,8 @@ def prepare(ctx) -> List[Path]:
                         errors.append(exc.message)
                         print(f"error: {exc.message}", file=sys.stderr, flush=True)
             except BaseException:
-                cancel.set()  # Ctrl-C: no generator outlives us
+                cancel.set()  # Ctrl-C or a bug: no generator outlives us, none starts
+                pool.shutdown(wait=True, cancel_futures=True)
                 raise
     if not opts.tmp_data_dir and work_root.is_dir() and not any(work_root.iterdir()):
         work_root.rmdir()
