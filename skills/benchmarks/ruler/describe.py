@@ -95,7 +95,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         info = describe(args.tokenizer_path, [t for t in args.tasks.split(",") if t], args.nltk_download_dir)
     except Failure as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print("error: " + " ".join(str(exc).split()), file=sys.stderr)  # one line, whatever the library said
         return 2
     print(json.dumps(info))
     return 0

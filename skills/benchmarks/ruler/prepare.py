@@ -129,7 +129,8 @@ def describe(python: str, opts: Options, env: Dict[str, str], download_dir: Opti
     proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if proc.returncode != 0:
         lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-        raise UsageError(f"ruler: {lines[-1].removeprefix('error: ') if lines else f'{python} failed'}")
+        said = [ln[len("error: "):] for ln in lines if ln.startswith("error: ")] or lines[-1:] or [f"{python} failed"]
+        raise UsageError(f"ruler: {said[-1]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
