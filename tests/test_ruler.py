@@ -160,11 +160,12 @@ def test_group_job_file_layout(tmp_path, capsys):
     assert "average" in capsys.readouterr().out
 
 
-def test_missing_task(tmp_path, capsys):
+def test_missing_task(tmp_path):
     out = _greedy_folder(tmp_path, skip="qa_2")
-    _, path = summarize_results(str(out))  # the tasks' tables still come; no group entry
-    assert SETUP not in json.loads(path.read_text())
-    assert "missing qa_2" in capsys.readouterr().err
+    with pytest.raises(UsageError, match="missing qa_2"):
+        summarize_results(str(out))
+    _, path = summarize_results(str(out), benchmarks=f"{SETUP}.vt")  # a task alone still summarizes
+    assert list(json.loads(path.read_text())) == [f"{SETUP}.vt"]
     score = get_group_score("ruler")
     with pytest.raises(UsageError, match="missing qa_2"):
         score.compute(SETUP, {f"{SETUP}.{t}": {"pass@1": {"accuracy": 1.0}} for t in TASKS[:-1]})

@@ -222,11 +222,7 @@ def _group_scores(groups: Dict[str, List[str]], results: Dict[str, Metrics], ext
         score = get_group_score(spec.score_module)
         member_metrics = {k: v for k, v in results.items()
                           if any(k == m or k.startswith(m + "-") for m in members)}
-        try:
-            entries[group] = score.compute(group, member_metrics)
-        except UsageError as exc:  # e.g. a partial RULER run: the members' own tables still count
-            print(f"Warning: no group score for {group}: {exc.message}", file=sys.stderr)
-            continue
+        entries[group] = score.compute(group, member_metrics)
         tables.append(score.render(group, member_metrics, entries[group]))
     return tables, entries
 
