@@ -86,8 +86,8 @@ def test_member_specs_and_plan(tmp_path, capsys):
     assert name.startswith("eval-bfcl_v3.simple-bfcl_v3.parallel-") and name.endswith("-name-cut") and len(name) == 109
     assert gen["commands"][0].count("-m skills.benchmarks.bfcl_v3.generate") == 17
     assert "++eval_type=bfcl" in gen["commands"][0] and "++skip_grading=True" in gen["commands"][0]
-    grade = jobs["eval-bfcl_v3.simple-grade"]
-    assert "--eval_type bfcl" in grade["commands"][0]
+    grade = jobs["eval-bfcl_v3-grade"]  # one grading step for the 17 members (bfcl-eval imported once)
+    assert "--eval_type bfcl" in grade["commands"][0] and len(grade["benchmarks"]) == 17
     assert "eval-results/bfcl_v3/bfcl_v3.simple/output.jsonl" in grade["commands"][0]
     score = jobs["eval-bfcl_v3-compute-score"]
     assert "--score_module bfcl_v3" in score["commands"][0] and len(score["dependencies"]) == 17

@@ -66,14 +66,14 @@ def test_toy_family_plan(tmp_path, toy_env, capsys):
     assert gen["commands"][0].count("-m toy_family.generate") == 4  # 2 members x 2 seeds, own module
     assert "++skip_grading=True" in gen["commands"][0] and not gen["sidecars"]
     out = tmp_path / "out"
+    grade = jobs["eval-toy_group-grade"]  # the members share the grader: one grading step for both
+    assert grade["kind"] == "grading" and grade["dependencies"] == [gen["name"]]
+    assert [s["name"] for s in grade["sidecars"]] == ["toy_oracle"]
+    assert grade["env"]["TOY_ORACLE_URL"] == f"http://127.0.0.1:{grade['sidecars'][0]['port']}"
+    assert "-m toy_family.oracle --port" in grade["sidecars"][0]["command"]
     for member in ("math", "mcq"):
-        grade = jobs[f"eval-toy_group.{member}-grade"]
-        assert grade["kind"] == "grading" and grade["dependencies"] == [gen["name"]]
-        assert [s["name"] for s in grade["sidecars"]] == ["toy_oracle"]
-        assert grade["env"]["TOY_ORACLE_URL"] == f"http://127.0.0.1:{grade['sidecars'][0]['port']}"
-        assert "-m toy_family.oracle --port" in grade["sidecars"][0]["command"]
         files = [str(out / "eval-results" / "toy_group" / f"toy_group.{member}" / f"output-rs{s}.jsonl") for s in (0, 1)]
-        assert all(f in grade["commands"][0] for f in files)
+        assert all(f in grade["programs"][0] for f in files)
         metrics = jobs[f"eval-toy_group.{member}-summarize-results"]
         assert metrics["dependencies"] == [grade["name"]]
         assert f"{out / 'eval-results' / 'toy_group'} --benchmarks toy_group.{member}" in metrics["commands"][0]

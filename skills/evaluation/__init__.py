@@ -85,7 +85,8 @@ def grade_file(path, eval_type: str, eval_config: Any = None, ctx: Optional[Grad
         from skills.evaluation.external import in_environment, run_external
 
         if not in_environment(grader):
-            return run_external(grader, path, cfg, generation_key, pipeline_keys(eval_config))
+            counts = run_external(grader, str(eval_type), [path], cfg, generation_key, pipeline_keys(eval_config))
+            return counts.get(str(path), {})
     own = ctx is None
     ctx = ctx or GradeContext()
     ctx.path, ctx.generation_key = path, generation_key

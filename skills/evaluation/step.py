@@ -25,25 +25,36 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("files", nargs="+")
     args = parser.parse_args(argv)
     from skills.evaluation import GradeContext, check_config, grade_file
+    from skills.evaluation.external import in_environment, run_external
+    from skills.evaluation.registry import build_config, pipeline_keys
     from skills.inference.resume import done_path, touch_done
 
     try:
         config = json.loads(args.eval_config)
-        check_config(args.eval_type, config)
-        ctx = GradeContext()
-        try:
-            for name in args.files:
-                path = Path(name)
-                if done_path(path).exists():
-                    print(f"{path}: already graded", file=sys.stderr)
-                    continue
-                if not path.is_file():
-                    raise UsageError(f"{path}: no generated file to grade (did its generation job fail?)")
-                counts = grade_file(path, args.eval_type, config, ctx, args.generation_key)
-                touch_done(path)
-                print(f"{path}: " + ", ".join(f"{k}={v}" for k, v in counts.items()), file=sys.stderr)
-        finally:
-            ctx.close()
+        grader = check_config(args.eval_type, config)
+        todo = []
+        for name in args.files:
+            path = Path(name)
+            if done_path(path).exists():
+                print(f"{path}: already graded", file=sys.stderr)
+            elif not path.is_file():
+                raise UsageError(f"{path}: no generated file to grade (did its generation job fail?)")
+            else:
+                todo.append(path)
+        if grader.runs == "external" and not in_environment(grader):  # one process for all the files
+            counts = run_external(grader, args.eval_type, todo, build_config(grader, config), args.generation_key,
+                                  pipeline_keys(config), mark_done=True) if todo else {}
+            report = [(path, counts.get(str(path), {})) for path in todo]
+        else:
+            report, ctx = [], GradeContext()
+            try:
+                for path in todo:
+                    report.append((path, grade_file(path, args.eval_type, config, ctx, args.generation_key)))
+                    touch_done(path)
+            finally:
+                ctx.close()
+        for path, counts in report:
+            print(f"{path}: " + ", ".join(f"{k}={v}" for k, v in counts.items()), file=sys.stderr)
     except UsageError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return exc.exit_code

@@ -84,20 +84,32 @@ def judge_settings(spec: BenchmarkSpec, j, judge_extra: List[str], prompt_check:
     return jopts, validate_overrides([*jdefaults, *judge_extra], schema), module
 
 
-def grading_job(bench, o, ports, log_dir: str, deps: List[str]) -> Optional[Job]:
-    """The grading step over the benchmark's generated files that are not graded yet (.done)."""
-    files = [os.path.join(bench.gen_dir, output_name(s)) for s in bench.seeds]
-    todo = [f for f in files if o.rerun_done or not os.path.exists(f + ".done")]
+def grading_job(benches: List[Any], o, ports, log_dir: str, deps: List[str]) -> Optional[Job]:
+    """One grading step over the generated files not graded yet (.done) of benchmarks sharing a
+    grader and its settings (a group's members: one process pays the grader's imports once)."""
+    bench = benches[0]
+    todo = [f for b in benches for f in (os.path.join(b.gen_dir, output_name(s)) for s in b.seeds)
+            if o.rerun_done or not os.path.exists(f + ".done")]
     if not todo:
         return None
-    g = bench.grader
     argv = ["python", "-m", "skills.evaluation.step", "--eval_type", bench.eval_type, "--generation_key",
             bench.generation_key, "--eval_config", json.dumps(bench.eval_config), *todo]
-    sidecars = make_sidecars(g.sidecars, o.cluster, ports, data_dir=bench.eval_config.get("data_dir"))
-    job = Job(name=f"{o.expname}-{bench.name}-grade", kind="grading", commands=[shell_join(argv)], programs=[argv], dependencies=deps,
-              sidecars=sidecars, benchmarks=[bench.name], log_dir=log_dir, done_markers=[f + ".done" for f in todo],
-              env={k: v for s in sidecars for k, v in s.client_env.items()})
+    sidecars = make_sidecars(bench.grader.sidecars, o.cluster, ports, data_dir=bench.eval_config.get("data_dir"))
+    label = bench.spec.group if len(benches) > 1 else bench.name
+    job = Job(name=f"{o.expname}-{label}-grade", kind="grading", commands=[shell_join(argv)], programs=[argv],
+              dependencies=deps, sidecars=sidecars, benchmarks=[b.name for b in benches], log_dir=log_dir,
+              done_markers=[f + ".done" for f in todo], env={k: v for s in sidecars for k, v in s.client_env.items()})
     return apply_slurm(job, o.cluster, o.slurm)
+
+
+def _grading_batches(benches: List[Any]) -> List[List[Any]]:
+    """Benchmarks graded in one step: a group's members with the same grader settings together."""
+    batches: Dict[Tuple, List[Any]] = {}
+    for b in benches:
+        if b.grader is not None:
+            key = (b.spec.group or b.name, b.eval_type, b.generation_key, json.dumps(b.eval_config, sort_keys=True))
+            batches.setdefault(key, []).append(b)
+    return list(batches.values())
 
 
 def judge_jobs(bench, o, ports, log_dir: str, deps_of, needed_env: set) -> Tuple[List[Job], List[str]]:
@@ -157,17 +169,20 @@ def add_later_stages(plan: Plan, benches: List[Any], groups: Dict[str, Benchmark
                      producers: Dict[Tuple[str, Optional[int]], List[str]], o, ports, log_dir: str,
                      needed_env: set) -> None:
     metrics_of: Dict[str, str] = {}
+    graded_by: Dict[str, str] = {}  # benchmark -> its grading job
+    for batch in _grading_batches(benches):
+        deps = list(dict.fromkeys(d for b in batch for s in b.seeds for d in producers.get((b.name, s), [])))
+        job = grading_job(batch, o, ports, log_dir, deps)
+        if job is not None:
+            plan.jobs.append(job)
+            graded_by.update((b.name, job.name) for b in batch)
     for bench in benches:
         def generated_by(seed, name=bench.name):
             return producers.get((name, seed), [])
 
         stage_deps = generated_by
-        if bench.grader is not None:
-            deps = list(dict.fromkeys(d for s in bench.seeds for d in generated_by(s)))
-            job = grading_job(bench, o, ports, log_dir, deps)
-            if job is not None:
-                plan.jobs.append(job)
-                stage_deps = lambda seed, name=job.name: [name]  # noqa: E731
+        if bench.name in graded_by:
+            stage_deps = lambda seed, name=graded_by[bench.name]: [name]  # noqa: E731
         final = list(dict.fromkeys(d for s in bench.seeds for d in stage_deps(s)))
         if bench.judge is not None:
             jobs, final = judge_jobs(bench, o, ports, log_dir, stage_deps, needed_env)

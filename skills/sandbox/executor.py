@@ -119,7 +119,7 @@ class Sandbox:
 
     def __init__(self, python: Optional[str] = None, workers: Optional[int] = None,
                  isolation: Optional[str] = None):
-        self.python = python or default_python()
+        self._python = python
         self.workers = min(workers or default_workers(), MAX_WORKERS)
         self.mode = isolation  # None: $SKILLS_SANDBOX_ISOLATION, else auto
         self._slots: "queue.SimpleQueue[int]" = queue.SimpleQueue()
@@ -133,6 +133,11 @@ class Sandbox:
 
     def isolation(self, python: Optional[str] = None) -> Isolation:
         return detect(python or self.python, self.mode)
+
+    @property
+    def python(self) -> str:
+        """The interpreter given, else the default one as the environment says now."""
+        return self._python or default_python()
 
     def execute(self, code: str, *, stdin: Union[str, bytes, None] = None, files: Optional[Files] = None,
                 limits: Optional[Limits] = None, args: Sequence[str] = (),
