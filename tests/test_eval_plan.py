@@ -252,3 +252,23 @@ def test_empty_benchmark_is_an_error(capsys, tmp_path, data_dir):
     (data_dir / "aime24" / "test.jsonl").write_text("\n")
     rc = main(["eval", *base_args(tmp_path, data_dir, "aime24:2"), "--dry_run"])
     assert rc == 2 and "input data for aime24 is empty" in capsys.readouterr().err
+
+
+def test_missing_grader_environment_fails_before_any_job(capsys, tmp_path, data_dir, monkeypatch):
+    """IFBench grades in its own environment: a local run without it stops at planning, in one line,
+    instead of after hours of generation; mapping the environment (here: its env var) fixes it."""
+    from skills.config.cluster import ClusterConfig
+
+    monkeypatch.setattr(ClusterConfig, "environment", lambda self, name: None)
+    monkeypatch.delenv("SKILLS_PYTHON_IFBENCH", raising=False)
+    (data_dir / "ifbench").mkdir()
+    (data_dir / "ifbench" / "test.jsonl").write_text(json.dumps(
+        {"key": 1, "prompt": "p", "question": "p", "instruction_id_list": ["count:word_count_range"],
+         "kwargs": [{}]}) + "\n")
+    argv = ["eval", *base_args(tmp_path, data_dir, "ifbench"), "--dry_run"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "environment 'ifbench', which is not set up" in err and "SKILLS_PYTHON_IFBENCH" in err
+    assert "Traceback" not in err
+    monkeypatch.setenv("SKILLS_PYTHON_IFBENCH", "/usr/bin/python3")
+    assert main(argv) == 0, capsys.readouterr().err

@@ -45,16 +45,20 @@ def environment_python(environment: str) -> Optional[str]:
     return str(local) if local.exists() else None
 
 
+def not_set_up(grader: Grader) -> UsageError:
+    return UsageError(
+        f"eval_type {grader.name} runs in its own environment '{grader.environment}', which is not set up: "
+        f"run scripts/setup.sh, add environments.{grader.environment} to the cluster config, or set "
+        f"{python_env_var(grader.environment or '')} to its python")
+
+
 def run_external(grader: Grader, eval_type: str, paths: Sequence[Path], cfg: Any, generation_key: str,
                  pipeline: Dict[str, Any], mark_done: bool = False) -> Dict[str, Dict[str, int]]:
     """Grade ``paths`` in one process of the grader's environment (its imports are paid once);
     returns the counts per file. ``mark_done`` writes each file's ``.done`` as soon as it is graded."""
     python = environment_python(grader.environment or "")
     if python is None:
-        raise UsageError(
-            f"eval_type {grader.name} runs in its own environment '{grader.environment}', which is not set up: "
-            f"run scripts/setup.sh, add environments.{grader.environment} to the cluster config, or set "
-            f"{python_env_var(grader.environment or '')} to its python")
+        raise not_set_up(grader)
     argv = [python, "-m", "skills.evaluation.external", "--eval_type", eval_type, "--generation_key",
             generation_key, "--config", json.dumps({**dataclasses.asdict(cfg), **pipeline}),
             *(["--mark_done"] if mark_done else []), *[str(p) for p in paths]]

@@ -273,6 +273,7 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
     """The generation runs of one benchmark still to do; (bench, evals, note about finished runs)."""
     from skills.evaluation import get_grader
     from skills.inference.task import task_of
+    from skills.pipeline.stages import check_environment
 
     name = spec.name
     split = o.split or spec.eval_split
@@ -328,6 +329,8 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
             if wandb is not None and wandb.log_samples and seed == seeds[0]:  # the first seed, as the reference
                 post = wandb.samples_command(merged, o.expname, guard=chunk is not None)
             evals.append(Eval(name, seed, chunk, tokens, path, marker, module, merge, tuple(sidecars), post))
+    if evals and grader is not None and not separate:
+        check_environment(grader, o.cluster)  # graded inside the generation job
     note = (f"{name}: {done} of {len(seeds) * len(chunks)} runs already done (.done markers; --rerun_done to "
             "redo)") if done else None
     bench.manifest = {

@@ -92,6 +92,7 @@ def grading_job(benches: List[Any], o, ports, log_dir: str, deps: List[str]) -> 
             if o.rerun_done or not os.path.exists(f + ".done")]
     if not todo:
         return None
+    check_environment(bench.grader, o.cluster)
     argv = ["python", "-m", "skills.evaluation.step", "--eval_type", bench.eval_type, "--generation_key",
             bench.generation_key, "--eval_config", json.dumps(bench.eval_config), *todo]
     sidecars = make_sidecars(bench.grader.sidecars, o.cluster, ports, data_dir=bench.eval_config.get("data_dir"))
@@ -100,6 +101,17 @@ def grading_job(benches: List[Any], o, ports, log_dir: str, deps: List[str]) -> 
               dependencies=deps, sidecars=sidecars, benchmarks=[b.name for b in benches], log_dir=log_dir,
               done_markers=[f + ".done" for f in todo], env={k: v for s in sidecars for k, v in s.client_env.items()})
     return apply_slurm(job, o.cluster, o.slurm)
+
+
+def check_environment(grader, cluster) -> None:
+    """A local run whose external grader has no environment fails now, not after generation. On
+    Slurm the environment lives on the cluster, where only the job can look."""
+    if grader.runs != "external" or not grader.environment or cluster.is_slurm:
+        return
+    from skills.evaluation.external import not_set_up, python_env_var
+
+    if not os.environ.get(python_env_var(grader.environment)) and cluster.environment(grader.environment) is None:
+        raise not_set_up(grader)
 
 
 def _grading_batches(benches: List[Any]) -> List[List[Any]]:
