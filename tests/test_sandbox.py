@@ -221,6 +221,20 @@ def test_programs_end_when_the_caller_dies():
     assert not any(os.path.exists(p) for p in left)
 
 
+def test_an_interpreter_installed_under_tmp_keeps_bwrap(tmp_path):
+    """A checkout under /tmp (a CI clone, say): bwrap mounts the work dir over /tmp, so the
+    interpreter's own folders there are mounted back read-only instead of bwrap failing its probe."""
+    sandbox_for("bwrap")  # skips where bwrap does not work at all
+    if not str(tmp_path).startswith("/tmp/"):
+        pytest.skip("pytest's temporary folders are not under /tmp here")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    result = Sandbox(python=str(venv / "bin" / "python"), isolation="bwrap").execute(
+        "import sys; print(sys.prefix); open(sys.prefix + '/x', 'w')")
+    assert result.isolation == "bwrap" and result.stdout == f"{venv}\n", result.stderr
+    assert result.status == "error" and "Read-only file system" in result.stderr
+
+
 @pytest.mark.parametrize("mode", ["bwrap", "unshare", "none"])
 def test_every_available_mode_runs_programs(mode):
     sandbox = sandbox_for(mode)

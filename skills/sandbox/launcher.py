@@ -117,11 +117,11 @@ def _bwrap(iso: Isolation, limits: Limits, workdir: str, read_only: Sequence[str
         argv += ["--perms", "1777", "--size", str(int(limits.max_file_mb) * 1024 * 1024), "--tmpfs", "/dev/shm"]
     for folder in iso.hidden:
         argv += ["--tmpfs", folder]
-    argv += _ro_binds(iso.binds, iso.hidden)  # the interpreter's own folders
-    # read-only data the caller asked for: those in hidden folders before these become read-only,
-    # those under /tmp after the work dir is mounted there (the rest of / is visible anyway)
-    in_tmp = [p for p in read_only if p.startswith(INSIDE_WORKDIR + "/")]
-    argv += _ro_binds([p for p in read_only if p not in in_tmp], iso.hidden)
+    # the interpreter's own folders, then read-only data the caller asked for: those in hidden
+    # folders before these become read-only, those under /tmp (an interpreter installed there
+    # too) after the work dir is mounted over it (the rest of / is visible anyway)
+    in_tmp = [p for p in (*iso.binds, *read_only) if p.startswith(INSIDE_WORKDIR + "/")]
+    argv += _ro_binds([p for p in (*iso.binds, *read_only) if p not in in_tmp], iso.hidden)
     for folder in iso.hidden:
         argv += ["--remount-ro", folder]
     argv += ["--bind", workdir, INSIDE_WORKDIR]

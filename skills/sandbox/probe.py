@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import Dict, List, Optional, Tuple
 
 from skills.config.errors import UsageError
-from skills.sandbox.launcher import Isolation, build_argv, build_env, preexec_limits
+from skills.sandbox.launcher import INSIDE_WORKDIR, Isolation, build_argv, build_env, preexec_limits
 from skills.sandbox.types import Limits
 from skills.sandbox.uids import claim_uid
 
@@ -76,8 +76,8 @@ def _interpreter_paths(python: str) -> str:
 
 
 def _hidden_and_binds(python: str, paths_json: str) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
-    """$HOME and /run become empty (credentials live there); the interpreter's own folders inside
-    them are mounted back read-only."""
+    """$HOME and /run become empty (credentials live there) and /tmp is the work dir; the
+    interpreter's own folders inside them are mounted back read-only."""
     home = os.path.realpath(os.path.expanduser("~"))
     hidden = tuple(h for h in (home, "/run") if h != "/" and os.path.isdir(h) and not os.path.islink(h))
     paths = json.loads(paths_json) + [os.path.dirname(python), os.path.dirname(os.path.realpath(python))]
@@ -85,7 +85,7 @@ def _hidden_and_binds(python: str, paths_json: str) -> Tuple[Tuple[str, ...], Tu
     for path in paths:
         for p in {path, os.path.realpath(path)}:
             p = p if os.path.isdir(p) else os.path.dirname(p)
-            if os.path.isdir(p) and any(_within(p, h) for h in hidden):
+            if os.path.isdir(p) and any(_within(p, h) for h in (*hidden, INSIDE_WORKDIR)):
                 wanted.add(p)
     binds = [p for p in sorted(wanted) if not any(q != p and _within(p, q) for q in wanted)]
     return hidden, tuple(binds)
