@@ -156,14 +156,20 @@ def no_cluster_config_env(monkeypatch) -> None:
         monkeypatch.delenv(env, raising=False)
 
 
+def environment_or_missing(name: str, what: str) -> str:
+    """Interpreter of a named environment (``$SKILLS_PYTHON_<NAME>`` or ``.venv-<name>``)."""
+    from skills.evaluation.external import environment_python
+
+    python = environment_python(name)
+    if python is None:
+        missing(f"no {what} environment (.venv-{name}): run scripts/setup.sh")
+    return python
+
+
 @pytest.fixture(scope="session")
 def bfcl_python() -> Path:
-    """Interpreter of the BFCL environment (bfcl-eval==2025.7.17): ``$SKILLS_PYTHON_BFCL`` or .venv-bfcl."""
-    value = os.environ.get("SKILLS_PYTHON_BFCL")
-    python = Path(value) if value else REPO_ROOT / ".venv-bfcl" / "bin" / "python"
-    if not python.exists():
-        missing(f"no BFCL environment at {python} (run scripts/setup.sh)")
-    return python
+    """Interpreter of the BFCL environment (bfcl-eval==2025.7.17)."""
+    return Path(environment_or_missing("bfcl", "BFCL"))
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,7 @@ import pytest
 
 from conftest import read_jsonl  # noqa: F401  (re-exported for the IFBench tests)
 
-from conftest import missing
-from skills.evaluation.external import environment_python
+from conftest import environment_or_missing, missing
 
 # kwargs keys of the real data that these checkers do not take: every row carries them as None.
 NONE_KEYS = ("N", "small_n", "keyword", "percentage", "prompt_to_repeat", "min_words", "max_words", "sep",
@@ -40,10 +39,7 @@ def write_jsonl(path: Path, rows: List[dict]) -> Path:
 
 @pytest.fixture(scope="session")
 def ifbench_python() -> str:
-    python = environment_python("ifbench")
-    if python is None:
-        missing("no IFBench grader environment (.venv-ifbench): run scripts/setup.sh")
-    return python
+    return environment_or_missing("ifbench", "IFBench grader")
 
 
 @pytest.fixture(scope="session")

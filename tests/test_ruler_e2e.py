@@ -18,9 +18,8 @@ from typing import Dict, List
 
 import pytest
 
-from conftest import REPO_ROOT, cpu_cluster_yaml, missing, read_jsonl
+from conftest import REPO_ROOT, cpu_cluster_yaml, environment_or_missing, missing, read_jsonl
 from skills.benchmarks.ruler import MATCH_TYPE, TASKS, TOKENS_TO_GENERATE, family
-from skills.evaluation.external import environment_python
 
 pytestmark = pytest.mark.slow
 NS = str(Path(sys.executable).parent / "ns")
@@ -44,10 +43,7 @@ def prepare(data: Path, mirror: Path, *extra: str, tokenizer: Path = SMOLLM2, sa
 
 @pytest.fixture(scope="module")
 def ruler_python() -> str:
-    python = environment_python("ruler")
-    if python is None:
-        missing("no RULER generator environment (.venv-ruler): run scripts/setup.sh")
-    return python
+    return environment_or_missing("ruler", "RULER generator")
 
 
 @pytest.fixture(scope="module")
