@@ -111,8 +111,7 @@ else
   pip_in "$BFCL_VENV" install -q --upgrade pip
   pip_in "$BFCL_VENV" install -q -c "$BFCL_LOCK" bfcl-eval==2025.7.17 qwen-agent==0.0.27
   # the checker creates result/ and score/ under BFCL_PROJECT_ROOT at import time: keep them out of the venv
-  BFCL_PROJECT_ROOT="$(mktemp -d)" OPENAI_API_KEY=unused \
-    "$BFCL_VENV/bin/python" -c 'import bfcl_eval.eval_checker.eval_runner'
+  BFCL_PROJECT_ROOT="$(mktemp -d)" "$BFCL_VENV/bin/python" -c 'import bfcl_eval.eval_checker.eval_runner'
   echo "$BFCL_KEY" >"$BFCL_STAMP"
   log "$BFCL_VENV ready"
 fi

@@ -383,11 +383,12 @@ def test_isolation_modes(bfcl_python, bwrap, monkeypatch, capsys, tmp_path):
     from skills.benchmarks.bfcl_v3 import runtime
     from skills.sandbox import probe
 
+    monkeypatch.setenv("OPENAI_API_KEY", tmp_path.name)  # a caller's key must not reach the worker
     probe._cache.clear()
     try:
         run = runtime.confined([str(bfcl_python), "-c", "pass"], str(tmp_path))
         assert run.isolation == "bwrap" and run.argv[0].endswith("bwrap")
-        assert run.env["OPENAI_API_KEY"] == runtime.PLACEHOLDER_KEY and "SKILLS_SHARED_DIR" not in run.env
+        assert "OPENAI_API_KEY" not in run.env and "SKILLS_SHARED_DIR" not in run.env
         monkeypatch.setenv("SKILLS_SANDBOX_ISOLATION", "none")
         run = runtime.confined([str(bfcl_python), "-c", "pass"], str(tmp_path))
         assert run.isolation == "none" and "bwrap" not in " ".join(run.argv)
@@ -400,4 +401,4 @@ def test_isolation_modes(bfcl_python, bwrap, monkeypatch, capsys, tmp_path):
     finally:
         probe._cache.clear()
     env = runtime.worker_env()
-    assert env["OPENAI_API_KEY"] == runtime.PLACEHOLDER_KEY and "SKILLS_SHARED_DIR" not in env
+    assert "OPENAI_API_KEY" not in env and "SKILLS_SHARED_DIR" not in env

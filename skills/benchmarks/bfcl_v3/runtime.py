@@ -28,7 +28,6 @@ from skills.benchmarks.bfcl_v3 import ENVIRONMENT
 from skills.config.errors import UsageError
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[3]
-PLACEHOLDER_KEY = "unused-by-bfcl-checker"  # bfcl-eval builds an OpenAI client it never calls
 PASS_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
 
 
@@ -48,15 +47,14 @@ def bfcl_python() -> str:
 def worker_env() -> Dict[str, str]:
     """An allow-list environment: model-run code must not see API keys or tokens."""
     env = {k: os.environ[k] for k in PASS_ENV if k in os.environ}
-    env.update(PYTHONPATH=str(PACKAGE_ROOT), PYTHONDONTWRITEBYTECODE="1", HOME="/tmp", TMPDIR="/tmp",
-               OPENAI_API_KEY=PLACEHOLDER_KEY, OMP_NUM_THREADS="1")
+    env.update(worker_extra_env(), HOME="/tmp", TMPDIR="/tmp")
     return env
 
 
 def worker_extra_env() -> Dict[str, str]:
-    """What the confined worker needs besides the sandbox's allow-listed environment."""
-    return {"PYTHONPATH": str(PACKAGE_ROOT), "PYTHONDONTWRITEBYTECODE": "1", "OPENAI_API_KEY": PLACEHOLDER_KEY,
-            "OMP_NUM_THREADS": "1"}
+    """What the confined worker needs besides the sandbox's allow-listed environment (no API key:
+    the checker never calls a model)."""
+    return {"PYTHONPATH": str(PACKAGE_ROOT), "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1"}
 
 
 def confined(argv: List[str], workdir: str):

@@ -277,9 +277,10 @@ def serve() -> None:
 
 
 def main(argv: List[str]) -> int:
-    # bfcl-eval creates result/ and score/ under its project root at import time, and reads keys from there
+    # bfcl-eval creates result/ and score/ under its project root at import time
     os.environ["BFCL_PROJECT_ROOT"] = tempfile.mkdtemp(prefix="bfcl_root_")
-    os.environ.setdefault("OPENAI_API_KEY", "unused-by-bfcl-checker")
+    # its checker builds the model's OpenAI client (never called); the worker gets no real key
+    os.environ.setdefault("OPENAI_API_KEY", "not-a-key")
     if argv and argv[0] == "prepare":
         prepare_splits(Path(argv[1]), Path(argv[2]), argv[3:])
         return 0
