@@ -245,7 +245,12 @@ def test_extractor_follows_registered_scorers():
     assert ex.methods({"x": 2}) == {"loose": 1.0, "strict": 1.0}  # count = 2 is not a score
     assert ex.methods({"x": 1}) == {"loose": 1.0, "strict": 0.0, "count": 1.0}
     assert ex.main_method(["loose", "strict"]) == "strict"
-    ruler = extractor_for("ruler")  # no scorer yet: the grader's field, fractional
+    ruler = extractor_for("ruler")  # RULER's scorer: the grader's fraction
     assert ruler.methods({"is_correct": 0.5}) == {"accuracy": 0.5}
+    # families name their main method on their scorers
+    scicode = extractor_for("scicode")
+    assert scicode.main_method(["subtask_accuracy", "problem_accuracy"]) == "problem_accuracy"
+    assert extractor_for("if").main_method(["prompt_loose_accuracy", "prompt_strict_accuracy"]) == \
+        "prompt_strict_accuracy"
     with pytest.raises(UsageError, match="no correctness extractor"):
         extractor_for("arena")

@@ -37,6 +37,7 @@ class Scorer:
 
     compute_no_answer: bool = True
     answer_key: Optional[str] = None  # field whose None means "no answer" (and that majority votes on)
+    main_methods: Tuple[str, ...] = ()  # what `ns report` / `ns compare` call correct, first present wins
 
     def __init__(self) -> None:
         self._layouts: Dict[Hashable, Layout] = {}

@@ -4,9 +4,9 @@ An ``Extractor`` maps one result row to its score methods (``{"symbolic_correct"
 floats in [0, 1]) and names the main one. Every metric type with a registered ``Scorer`` (built-in
 or a benchmark package's plug-in, ``skills.metrics.types``) derives the methods from its
 ``score_dict``, so a problem counts as correct here exactly when the summary tables count it;
-families whose scorer is not there yet read their grader's field directly (``ROW_EXTRACTORS``).
-The main method: the scorer's ``main_methods`` attribute if it has one, else ``MAIN_METHODS``,
-else the first method.
+types known from NeMo-Skills results but without a scorer here read their grader's field directly
+(``ROW_EXTRACTORS``). The main method: the scorer's ``main_methods``, else ``MAIN_METHODS``, else
+the first method.
 """
 
 from __future__ import annotations
@@ -25,9 +25,7 @@ MAIN_METHODS: Dict[str, Tuple[str, ...]] = {
     "math": ("judge_correct", "symbolic_correct"),
     "multichoice": ("judge_correct", "symbolic_correct"),
     "hle": ("judge_correct", "symbolic_correct"),
-    "if": ("prompt_strict_accuracy",),
     "ifbench": ("prompt_strict_accuracy",),
-    "scicode": ("problem_accuracy",),
 }
 
 
@@ -35,25 +33,12 @@ def _follow_all(row: Row, key: str) -> float:
     return float(bool(row[key]["follow_all_instructions"]))
 
 
-def _scicode(row: Row) -> Dict[str, float]:
-    status = row["eval_status"]
-    done = sum(1 for s in status if isinstance(s, dict) and s.get("process_status") == "completed")
-    return {"problem_accuracy": float(bool(status) and done == len(status)),
-            "subtask_accuracy": done / len(status) if status else 0.0}
-
-
-# Graders' fields of families without a skills.metrics scorer yet (eval-metrics.md 6-10).
+# Metric types of NeMo-Skills results without a scorer here: their graders' fields (eval-metrics.md).
 ROW_EXTRACTORS: Dict[str, Methods] = {
-    "livecodebench": lambda r: {"accuracy": float(bool(r["graded_list"][0]))},
-    "if": lambda r: {"prompt_strict_accuracy": _follow_all(r, "strict_eval"),
-                     "prompt_loose_accuracy": _follow_all(r, "loose_eval")},
     "ifbench": lambda r: {"prompt_strict_accuracy": _follow_all(r, "strict_eval"),
                           "prompt_loose_accuracy": _follow_all(r, "loose_eval")},
-    "bfcl": lambda r: {"accuracy": float(r["is_correct"])},
-    "ruler": lambda r: {"accuracy": float(r["is_correct"])},
     "evalplus": lambda r: {"is_correct": float(bool(r["is_correct"])),
                            "is_correct-plus": float(bool(r["is_correct-plus"]))},
-    "scicode": _scicode,
 }
 
 
@@ -75,8 +60,7 @@ class Extractor:
 
 
 def _from_scorer(metric_type: str) -> Optional[Extractor]:
-    """From the metric type's registered ``Scorer`` (built-in or a benchmark package's plug-in);
-    a scorer may name its main methods in a ``main_methods`` attribute."""
+    """From the metric type's registered ``Scorer`` (built-in or a benchmark package's plug-in)."""
     from skills.metrics.types import make_scorer
 
     try:
@@ -91,7 +75,7 @@ def _from_scorer(metric_type: str) -> Optional[Extractor]:
                 out[name] = float(value or 0)
         return out
 
-    main = tuple(getattr(scorer, "main_methods", ())) or MAIN_METHODS.get(metric_type, ())
+    main = tuple(scorer.main_methods) or MAIN_METHODS.get(metric_type, ())
     return Extractor(metric_type, methods, main)
 
 

@@ -23,6 +23,7 @@ SCORES = ("prompt", "instruction")
 
 class IFScorer(Scorer):
     compute_no_answer = False
+    main_methods = ("prompt_strict_accuracy",)
 
     def score_dict(self, prediction: Dict[str, Any]) -> Dict[str, Any]:
         out: Dict[str, Any] = {}

@@ -16,6 +16,7 @@ from skills.metrics.base import Metrics, Scorer
 
 class SciCodeScorer(Scorer):
     compute_no_answer = False
+    main_methods = ("problem_accuracy",)
 
     def score_dict(self, prediction: Dict[str, Any]) -> Dict[str, Any]:
         statuses = prediction["eval_status"]
