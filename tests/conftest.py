@@ -168,7 +168,7 @@ def environment_or_missing(name: str, what: str) -> str:
 
 @pytest.fixture(scope="session")
 def bfcl_python() -> Path:
-    """Interpreter of the BFCL environment (bfcl-eval==2025.7.17)."""
+    """Interpreter of the BFCL environment (gorilla at the reference's pin, bfcl-eval 2025.7.17 beside it)."""
     return Path(environment_or_missing("bfcl", "BFCL"))
 
 
