@@ -75,6 +75,9 @@ class GenerateConfig:
     # folder of the fetched reference prompt set (None: $SKILLS_PROMPT_SET_DIR, else
     # <data_dir>/.prompt-sets/nemo-skills/<commit>; "none": only our own prompts/)
     prompt_set_dir: Optional[str] = None
+    # reference: a prompt whose reference wording is missing (set not fetched or disabled) is an
+    # error; own: our prompts/ wording stands in, and tables, metrics.json and reports mark it
+    prompt_source: str = "reference"
     code_tags: Optional[str] = None  # code_tags/<name>.yaml of the prompt set (few-shot code markers)
     prompt_format: str = "ns"  # ns (prompt_config) | openai (input lines carry `messages`)
     prompt_suffix: str = ""

@@ -145,7 +145,7 @@ def check_config(cfg: GenerateConfig) -> None:
         from skills.inference.prompts import load_prompt_config
 
         load_prompt_config(cfg.prompt_config, cfg.examples_type, cfg.few_shot_examples, cfg.prompt_set_dir,
-                           cfg.data_dir, cfg.code_tags)
+                           cfg.data_dir, cfg.code_tags, cfg.prompt_source)
 
 
 def check_openai_reasoning(cfg: GenerateConfig) -> None:
