@@ -198,7 +198,8 @@ def test_few_shot_modules_are_never_executed(tmp_path):
 
 # --------------------------------------------------------------------------- resolution
 
-def test_resolution_order_and_prompt_source(tmp_path, mirror_dir, upstream):
+def test_resolution_order_and_prompt_source(tmp_path, mirror_dir, upstream, monkeypatch):
+    monkeypatch.delenv("SKILLS_PROMPT_SOURCE")
     pset = fetch_prompt_set(tmp_path, mirror=mirror_dir)
     ref = load_prompt_config("generic/math", prompt_set_dir=str(pset.root))
     assert ref.path == pset.root / "config/generic/math.yaml" and ref.source == LABEL and ref.notice is None

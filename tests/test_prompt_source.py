@@ -10,8 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import read_jsonl
+import pytest
 
+from conftest import read_jsonl
+from skills.config.errors import UsageError
+from skills.inference.prompts import load_prompt_config
 from skills.report.build import build_report
 from stub_server import StubProcess
 
@@ -28,7 +31,7 @@ def aime_data(tmp_path: Path) -> Path:
 
 
 def eval_run(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "SKILLS_PROMPT_SET_DIR"}
+    env = {k: v for k, v in os.environ.items() if k not in ("SKILLS_PROMPT_SET_DIR", "SKILLS_PROMPT_SOURCE")}
     with StubProcess(answer="The answer is \\boxed{1}.") as gen:
         return subprocess.run([NS, "eval", "--cluster=local", "--server_type=vllm", f"--server_address={gen.base_url}",
                                "--model=m", "--benchmarks=aime24:1", f"--data_dir={aime_data(tmp_path)}",
@@ -43,6 +46,18 @@ def test_missing_prompt_set_stops_the_run_with_one_line(tmp_path):
     assert len(lines) == 1 and "generic/math" in lines[0] and "no reference prompt set" in lines[0]
     assert "++prompt_source=own" in lines[0]
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.jsonl"))
+
+
+def test_the_environment_can_ask_too(tmp_path, monkeypatch):
+    """``$SKILLS_PROMPT_SOURCE=own`` (e.g. a site's default) asks as ``++prompt_source=own`` does; an
+    explicit ``++prompt_source=reference`` still refuses."""
+    monkeypatch.delenv("SKILLS_PROMPT_SOURCE")
+    with pytest.raises(UsageError, match=r"\+\+prompt_source=own"):
+        load_prompt_config("generic/math", prompt_set_dir=str(tmp_path / "nowhere"))
+    monkeypatch.setenv("SKILLS_PROMPT_SOURCE", "own")
+    assert load_prompt_config("generic/math", prompt_set_dir=str(tmp_path / "nowhere")).source == "skills-builtin"
+    with pytest.raises(UsageError, match="no reference prompt set"):
+        load_prompt_config("generic/math", prompt_set_dir=str(tmp_path / "nowhere"), prompt_source="reference")
 
 
 def test_own_wording_when_asked_is_marked_everywhere(tmp_path):

@@ -77,7 +77,8 @@ class GenerateConfig:
     prompt_set_dir: Optional[str] = None
     # reference: a prompt whose reference wording is missing (set not fetched or disabled) is an
     # error; own: our prompts/ wording stands in, and tables, metrics.json and reports mark it
-    prompt_source: str = "reference"
+    # (None: $SKILLS_PROMPT_SOURCE, else reference)
+    prompt_source: Optional[str] = None
     code_tags: Optional[str] = None  # code_tags/<name>.yaml of the prompt set (few-shot code markers)
     prompt_format: str = "ns"  # ns (prompt_config) | openai (input lines carry `messages`)
     prompt_suffix: str = ""

@@ -21,6 +21,7 @@ with no separator; ``{examples}`` is ``prefix + joined + suffix``, or empty when
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import string
 from dataclasses import dataclass, field
@@ -165,9 +166,12 @@ def load_code_tags(name: str, pset: Any) -> Dict[str, str]:
 
 def load_prompt_config(name: str, examples_type: Optional[str] = None, num_examples: int = 0,
                        prompt_set_dir: Optional[str] = None, data_dir: Optional[str] = None,
-                       code_tags: Optional[str] = None, prompt_source: str = "reference") -> PromptConfig:
+                       code_tags: Optional[str] = None, prompt_source: Optional[str] = None) -> PromptConfig:
     """``prompt_source``: ``reference`` refuses our wording where the reference has its own (see the
-    module docstring), ``own`` lets it stand in."""
+    module docstring), ``own`` lets it stand in; None: ``$SKILLS_PROMPT_SOURCE``, else reference."""
+    from skills.prompt_sets import SOURCE_ENV
+
+    prompt_source = prompt_source or os.environ.get(SOURCE_ENV) or REFERENCE
     if prompt_source not in (REFERENCE, OWN):
         raise UsageError(f"prompt_source must be {REFERENCE} or {OWN}, not '{prompt_source}'")
     path, source, notice, pset = resolve_prompt(name, prompt_set_dir, data_dir)
@@ -247,7 +251,7 @@ class PromptBuilder:
         if cfg.prompt_format == "ns":
             self.prompt = load_prompt_config(
                 cfg.prompt_config, cfg.examples_type, cfg.few_shot_examples, getattr(cfg, "prompt_set_dir", None),
-                cfg.data_dir, getattr(cfg, "code_tags", None), getattr(cfg, "prompt_source", REFERENCE))
+                cfg.data_dir, getattr(cfg, "code_tags", None), getattr(cfg, "prompt_source", None))
             self.source = self.prompt.source
 
     def _fill(self, template: str, fields: Dict[str, Any], what: str, where: str) -> str:

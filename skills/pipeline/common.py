@@ -380,9 +380,13 @@ REMOTE_PROMPTS = "<remote>"  # prompt_set_for_plan: the jobs' set cannot be seen
 
 
 def set_prompt_env(jobs, value: str) -> None:
-    """Every generation and judge job learns where the reference prompt set is."""
-    from skills.prompt_sets import DIR_ENV
+    """Every generation and judge job learns where the reference prompt set is (and whether our own
+    wording may stand in, when this process was told so by ``$SKILLS_PROMPT_SOURCE``)."""
+    from skills.prompt_sets import DIR_ENV, SOURCE_ENV
 
+    source = os.environ.get(SOURCE_ENV)
     for job in jobs:
         if job.kind in ("generation", "judge"):
             job.env.setdefault(DIR_ENV, value)
+            if source:
+                job.env.setdefault(SOURCE_ENV, source)
