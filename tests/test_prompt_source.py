@@ -74,3 +74,16 @@ def test_own_wording_when_asked_is_marked_everywhere(tmp_path):
     assert f"| {OWN}" in table.stdout and "own prompt wording" in table.stderr
     html, _ = build_report(str(tmp_path / "out"), str(tmp_path / "report.html"))
     assert OWN in Path(html).read_text()
+
+
+def test_jobs_inherit_the_asking(tmp_path, capsys):
+    """``$SKILLS_PROMPT_SOURCE`` of the planning process reaches every generation job (a Slurm job does
+    not see this shell's environment), so the plan's check and the job's agree."""
+    from skills.cli.app import main
+
+    assert main(["eval", "--cluster=local", "--server_type=vllm", "--server_address=http://127.0.0.1:9/v1",
+                 "--model=m", "--benchmarks=aime24:2", f"--data_dir={aime_data(tmp_path)}",
+                 f"--output_dir={tmp_path / 'out'}", "--dry_run", "--dry_run_format=json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    jobs = [j for j in plan["jobs"] if j["kind"] == "generation"]
+    assert jobs and all(j["env"]["SKILLS_PROMPT_SOURCE"] == "own" for j in jobs)
