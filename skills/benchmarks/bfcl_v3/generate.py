@@ -227,7 +227,10 @@ class BFCLTask(GenerationTask):
             raise
         if self.cfg.parse_reasoning and isinstance(message.get("content"), str):
             text, end = message["content"], self.cfg.end_reasoning_string
-            message["content"] = text.split(end)[-1].lstrip("\n") if end in text else ""
+            if end in text:
+                message["content"] = text.split(end)[-1].lstrip("\n")
+            elif not (self.cfg.trust_server_reasoning and comp.extra.get("reasoning_content")):
+                message["content"] = ""  # as the reference (see docs/generation.md, parse_reasoning)
         return Step(message, generation, ids, comp.num_generated_tokens or 0)
 
     # -------------------------------------------------------------------------------- one entry
