@@ -27,6 +27,7 @@ from skills.config.errors import UsageError
 from skills.sandbox import ExecResult, Limits, Sandbox, get_sandbox, run_python
 from skills.sandbox.client import SandboxClient
 from skills.sandbox.launch import build_sandbox_command, sandbox_health_url
+from skills.sandbox.launcher import hidden_folders, interpreter_binds
 from skills.servers.health import wait_for_server
 from skills.servers.ports import find_free_port
 
@@ -70,7 +71,8 @@ def test_fresh_work_dir_each_time_and_removed(sandbox):
     first, second = sandbox.execute(code), sandbox.execute(code)
     # an interpreter installed under /tmp is mounted back inside the work dir (covering /tmp)
     iso = sandbox.isolation()
-    mounts = {p.split("/")[2] for p in iso.binds if p.startswith("/tmp/")} if iso.mode == "bwrap" else set()
+    binds = interpreter_binds(iso, hidden_folders(iso)) if iso.mode == "bwrap" else []
+    mounts = {p.split("/")[2] for p in binds if p.startswith("/tmp/")}
     assert first.stdout == second.stdout == f"{sorted({'main.py'} | mounts)}\n"
     assert not (sandbox_dirs() - before)
 
@@ -91,13 +93,15 @@ def test_environment_is_allow_listed(sandbox, monkeypatch):
     monkeypatch.setenv("SOME_TOKEN", "secret-value")
     monkeypatch.setenv("LANG", "C.UTF-8")
     result = sandbox.execute("import os, json\nprint(json.dumps(dict(os.environ)))",
-                             env={"EXTRA": "given explicitly"})
+                             env={"PROGRAM_EXTRA": "given explicitly", "OMP_NUM_THREADS": "3"})
     env = json.loads(result.stdout)
     assert "secret-value" not in result.stdout
-    assert env["EXTRA"] == "given explicitly" and env["LANG"] == "C.UTF-8" and env["OMP_NUM_THREADS"] == "1"
+    assert env["PROGRAM_EXTRA"] == "given explicitly" and env["LANG"] == "C.UTF-8"
+    assert env["OMP_NUM_THREADS"] == "3" and env["OPENBLAS_NUM_THREADS"] == "1"  # the caller's, over the default
     assert set(env) <= {"LANG", "LC_ALL", "LC_CTYPE", "TZ", "PATH", "HOME", "TMPDIR", "PWD", "USER", "LOGNAME",
-                        "EXTRA", "PYTHONDONTWRITEBYTECODE", "PYTHONIOENCODING", "PYTHONNOUSERSITE",
-                        "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "MPLBACKEND"}
+                        "PROGRAM_EXTRA", "PYTHONDONTWRITEBYTECODE", "PYTHONIOENCODING", "PYTHONNOUSERSITE",
+                        "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "MPLBACKEND",
+                        "LD_LIBRARY_PATH"}  # the last: a mirrored interpreter's libpython (docs/sandbox.md)
 
 
 def test_wall_time_limit(sandbox):
