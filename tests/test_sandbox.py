@@ -370,3 +370,26 @@ def _swallow(func, *args, **kwargs):
         func(*args, **kwargs)
     except Exception:  # the server went away mid-request: expected here
         pass
+
+
+def test_no_cpu_limit_and_library_thread_defaults_on_request(sandbox):
+    code = ("import os, resource\nprint(resource.getrlimit(resource.RLIMIT_CPU)[0] == resource.RLIM_INFINITY,"
+            " os.environ.get('OMP_NUM_THREADS'), os.environ.get('MKL_NUM_THREADS'))")
+    assert sandbox.execute(code).stdout == "False 1 1\n"
+    assert sandbox.execute(code, limits=Limits(cpu_s=None, threads=None)).stdout == "True None None\n"
+    assert sandbox.execute(code, limits=Limits(threads=3)).stdout == "False 3 3\n"
+    for bad in (dict(threads=0), dict(threads=1.5), dict(wall_s=float("nan")), dict(cpu_s=float("inf")),
+                dict(wall_s=None), dict(memory_mb=True)):
+        with pytest.raises(UsageError):
+            Limits(**bad)
+
+
+def test_limits_json_round_trip_and_ceiling():
+    from skills.sandbox.server import MAX_LIMITS, parse_request
+
+    limits = Limits.from_dict({"cpu_s": None, "threads": None, "wall_s": 708, "memory_mb": 100 * 1024})
+    assert Limits.from_dict(json.loads(json.dumps(limits.__dict__))) == limits
+    assert parse_request({"code": "", "limits": limits.__dict__})["limits"] == limits  # within the maximum
+    assert limits.exceeds(MAX_LIMITS) is None
+    with pytest.raises(UsageError, match="wall_s=3601"):
+        parse_request({"code": "", "limits": {"wall_s": 3601}})

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -133,3 +134,201 @@ def sandbox_service(tmp_path_factory):
         proc.wait(timeout=30)
 
 
+
+
+# ------------------------------------------------------------------------------ what callers may send
+HIJACKERS = ["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "LD_DEBUG_OUTPUT", "PYTHONSTARTUP", "PYTHONHOME",
+             "PYTHONPATH", "PYTHONINSPECT", "PYTHONWARNINGS", "PYTHONBREAKPOINT", "GCONV_PATH", "LOCPATH",
+             "GLIBC_TUNABLES", "MALLOC_CHECK_", "BASH_ENV", "ENV", "PATH", "HOME", "TMPDIR", "IFS",
+             "OMP_TOOL_LIBRARIES", "PERL5OPT", "NODE_OPTIONS", "ld_preload", "PROGRAM_X=Y", "", "LANG\0"]
+
+
+@pytest.mark.parametrize("name", HIJACKERS)
+def test_loader_and_interpreter_variables_are_refused(name):
+    with pytest.raises(UsageError, match="refused"):
+        Sandbox().execute("pass", env={name: "x"})
+
+
+def test_allowed_variables_reach_the_program():
+    env = {"PROGRAM_CASE": "a b", "LC_ALL": "C.UTF-8", "TZ": "UTC", "OPENBLAS_NUM_THREADS": "2",
+           "PYTHONHASHSEED": "0"}
+    code = "import os, json\nprint(json.dumps({k: os.environ.get(k) for k in %r}))" % (sorted(env),)
+    result = Sandbox().execute(code, env=env)
+    assert result.status == "completed" and json.loads(result.stdout) == env, result.stderr
+    with pytest.raises(UsageError, match="NUL"):
+        Sandbox().execute("pass", env={"PROGRAM_X": "a\0b"})
+
+
+@pytest.mark.parametrize("files, why", [
+    ({"../x": "1"}, "relative"), ({"/etc/x": "1"}, "relative"), ({"a/../../x": "1"}, "relative"),
+    ({"a\0b": "1"}, "NUL"), ({"": "1"}, "NUL"), ({"a": "1", "a/b": "2"}, "collides"),
+    ({"a/b": "1", "a": "2"}, "collides"), ({"x": "1", "./x": "2"}, "collides"), ({"./main.py": "1"}, "main.py"),
+    ({"x": 5}, "text or bytes"), ({"x" * 300: "1"}, "cannot be written")])
+def test_bad_file_names_and_contents_are_usage_errors(files, why):
+    with pytest.raises(UsageError, match=why):
+        Sandbox().execute("pass", files=files)
+
+
+def test_bad_args_are_usage_errors():
+    for args in (["a\0b"], "ab", [1]):
+        with pytest.raises(UsageError, match="args"):
+            Sandbox().execute("pass", args=args)
+
+
+def test_service_refuses_hostile_requests(sandbox_service):
+    import urllib.error
+    import urllib.request
+
+    def post(body: bytes):
+        req = urllib.request.Request(sandbox_service + "/execute", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return resp.status, json.load(resp)
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    cases = {
+        "deep": b"[" * 200000 + b"]" * 200000,
+        "nan": b'{"code": "pass", "limits": {"wall_s": NaN}}',
+        "infinite": b'{"code": "pass", "limits": {"cpu_s": Infinity}}',
+        "nul arg": json.dumps({"code": "pass", "args": ["a\0b"]}).encode(),
+        "nul env": json.dumps({"code": "pass", "env": {"PROGRAM_X": "a\0b"}}).encode(),
+        "bad base64": json.dumps({"code": "pass", "files": {"x": {"base64": "!!"}}}).encode(),
+        "limits not an object": json.dumps({"code": "pass", "limits": [1]}).encode(),
+        "preload": json.dumps({"code": "pass", "env": {"LD_PRELOAD": "/x.so"}}).encode(),
+        "path": json.dumps({"code": "pass", "env": {"PATH": "."}}).encode(),
+        "escape": json.dumps({"code": "pass", "files": {"../../etc/x": "1"}}).encode(),
+        "collision": json.dumps({"code": "pass", "files": {"a": "1", "a/b": "2"}}).encode(),
+    }
+    for name, body in cases.items():
+        status, _ = post(body)
+        assert status == 400, name
+    status, answer = post(json.dumps({"code": "print('still serving')"}).encode())
+    assert status == 200 and answer["stdout"] == "still serving\n" and answer["as_root"] is False
+
+
+def test_service_read_only_links_out_of_the_exposed_folders_are_refused(tmp_path):
+    from skills.sandbox.server import parse_request
+
+    root = tmp_path / "exposed"
+    (root / "inner").mkdir(parents=True)
+    (root / "inner" / "data.txt").write_text("ok")
+    (tmp_path / "private.txt").write_text("private")
+    (root / "out").symlink_to(tmp_path / "private.txt")
+    (root / "alias").symlink_to(root / "inner")
+    roots = [str(root)]
+    assert parse_request({"code": "", "read_only": [str(root / "alias" / "data.txt")]}, roots=roots)
+    for path in (str(root / "out"), str(root / ".." / "private.txt"), "inner/data.txt", str(root) + "/\0x"):
+        with pytest.raises(UsageError, match="read_only"):
+            parse_request({"code": "", "read_only": [path]}, roots=roots)
+
+
+# ------------------------------------------------------------------------------ host-side hardening
+def test_a_planted_uid_lock_folder_is_refused(tmp_path, monkeypatch):
+    from skills.sandbox import uids
+
+    planted = tmp_path / "locks"
+    planted.mkdir(mode=0o777)
+    os.chmod(planted, 0o777)
+    monkeypatch.setattr(uids, "LOCK_DIR", str(planted))
+    with pytest.raises(RuntimeError, match="not a private folder"):
+        uids.claim_uid()
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path)
+    monkeypatch.setattr(uids, "LOCK_DIR", str(link))
+    with pytest.raises(RuntimeError, match="not a private folder"):
+        uids.claim_uid()
+
+
+def test_stale_work_dir_reaping_never_follows_links(tmp_path):
+    from skills.sandbox.workdir import reap_stale
+
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("x")
+    os.chmod(victim, 0o751)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    os.chmod(tmp, 0o1777)
+    (tmp / "skills-sandbox-999999999-x").symlink_to(victim)  # no such pid: "stale"
+    (tmp / "skills-sandbox-999999998-y").mkdir()
+    ((tmp / "skills-sandbox-999999998-y") / "link").symlink_to(victim)
+    os.chmod(tmp / "skills-sandbox-999999998-y", 0o500)
+    reap_stale(str(tmp))
+    assert (victim / "keep.txt").read_text() == "x" and oct(os.stat(victim).st_mode & 0o7777) == "0o751"
+    assert oct(os.stat(tmp).st_mode & 0o7777) == "0o1777"
+    assert not (tmp / "skills-sandbox-999999998-y").exists()  # our own stale folder: removed
+    assert (tmp / "skills-sandbox-999999999-x").is_symlink()  # not ours: left alone
+
+
+@ROOT_ONLY
+def test_an_unsafe_mirror_store_is_refused(tmp_path, monkeypatch):
+    from skills.sandbox import mirror
+
+    store = tmp_path / "open"
+    store.mkdir()
+    os.chmod(store, 0o777)  # anyone could swap a mirrored interpreter: never used
+    monkeypatch.setenv(mirror.STORE_ENV, str(store / "python"))
+    with pytest.raises(mirror.MirrorError, match="other users"):
+        mirror.mirror(sys.executable, json.loads(_paths(sys.executable)))
+
+
+# ------------------------------------------------------------------------------ the explicit opt-in
+def _paths(python: str) -> str:
+    from skills.sandbox.probe import _interpreter_paths
+
+    return _interpreter_paths(python)
+
+
+@pytest.fixture
+def unreadable_interpreter(tmp_path, monkeypatch):
+    """An interpreter a throwaway uid can run from nowhere: in a 0700 folder, and no safe mirror store."""
+    if os.geteuid() != 0:
+        pytest.skip("throwaway uids are for root")
+    from skills.sandbox import probe
+
+    private = tmp_path / "home"
+    private.mkdir(mode=0o700)
+    (private / "venv").symlink_to(os.path.dirname(os.path.dirname(sys.executable)))
+    store = tmp_path / "open"
+    store.mkdir()
+    os.chmod(store, 0o777)
+    monkeypatch.setenv("SKILLS_SANDBOX_MIRROR_DIR", str(store / "python"))
+    monkeypatch.delenv("SKILLS_SANDBOX_ALLOW_ROOT", raising=False)
+    probe._cache.clear()
+    yield str(private / "venv" / "bin" / "python")
+    probe._cache.clear()
+
+
+@pytest.mark.parametrize("mode", ["unshare", "none"])
+def test_refusal_is_one_line_and_the_opt_in_is_flagged(mode, unreadable_interpreter, monkeypatch, capfd):
+    with pytest.raises(UsageError) as info:
+        Sandbox(python=unreadable_interpreter, isolation=mode).execute("print('ran')")
+    message = info.value.message
+    assert "\n" not in message and "never runs as root" in message and "SKILLS_SANDBOX_ALLOW_ROOT=1" in message
+    assert "bubblewrap" in message and "SKILLS_SANDBOX_PYTHON" in message
+    monkeypatch.setenv("SKILLS_SANDBOX_ALLOW_ROOT", "1")
+    try:
+        result = Sandbox(python=unreadable_interpreter, isolation=mode).execute("import os; print(os.geteuid())")
+    except UsageError as exc:
+        assert "does not work here" in exc.message
+        pytest.skip(f"isolation '{mode}' does not work here even as root: {exc.message}")
+    assert result.stdout == "0\n" and result.as_root and result.to_dict()["as_root"] is True
+    assert "model code runs as ROOT" in capfd.readouterr().err
+
+
+def test_confined_process_needs_its_read_only_folders_readable(tmp_path, monkeypatch):
+    """BFCL's worker: the same rules. Without bubblewrap a folder it must import from that other
+    users cannot read stops confine() with one line instead of a worker that dies on import."""
+    if os.geteuid() != 0:
+        pytest.skip("throwaway uids are for root")
+    from skills.sandbox.confine import confine
+
+    monkeypatch.setenv("SKILLS_SANDBOX_ISOLATION", "none")
+    private = tmp_path / "checkout"
+    private.mkdir(mode=0o700)
+    work = tmp_path / "work"
+    work.mkdir()
+    with pytest.raises(UsageError, match="cannot read .*checkout"):
+        confine([sys.executable, "-c", "pass"], str(work), read_only=[str(private)])

@@ -69,7 +69,9 @@ def confine(argv: Sequence[str], workdir: str, python: Optional[str] = None, rea
     try:
         os.chmod(workdir, 0o711)
         cwd = os.path.join(workdir, "work")  # its own folder, in one it cannot rename or replace
-        os.mkdir(cwd, 0o700)
+        os.makedirs(cwd, mode=0o700, exist_ok=True)
+        if os.path.islink(cwd) or not os.path.isdir(cwd):
+            raise UsageError(f"{cwd} is not a folder")
         if uid is not None:
             os.chown(cwd, uid, uid)
             procs.sweep_uid(uid)  # left behind by a crashed previous holder

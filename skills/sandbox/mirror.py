@@ -114,6 +114,8 @@ def _checked_store() -> str:
     os.makedirs(base, mode=0o755, exist_ok=True)
     if os.path.realpath(base) != base:
         raise MirrorError(f"{base} must not be or lie under a symbolic link")
+    if not reachable(base):
+        raise MirrorError(f"other users cannot reach the mirror store {base}")
     folder = base
     while True:
         info = os.lstat(folder)

@@ -38,8 +38,9 @@ PROBE_TIMEOUT_S = 30.0
 # -I: neither the caller's working directory nor its environment can change what the probe sees
 _PATHS_SCRIPT = ("import json, os, sys; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix, "
                  "sys.base_exec_prefix, os.path.realpath(sys.executable)] + [p for p in sys.path if p]))")
-ROOT_HINT = ("install bubblewrap, or use an interpreter other users can read (scripts/setup.sh's .venv-sandbox "
-             "outside a 0700 home, or $SKILLS_SANDBOX_PYTHON, e.g. /usr/bin/python3); "
+ROOT_HINT = ("install bubblewrap; or let the sandbox mirror the interpreter (needs a root-owned "
+             f"${mirror.STORE_ENV}, default {mirror.DEFAULT_STORE}); or set SKILLS_SANDBOX_PYTHON to an "
+             "interpreter other users can read (e.g. a venv of /usr/bin/python3 outside any 0700 folder); "
              f"{ALLOW_ROOT_ENV}=1 accepts running model code as root")
 
 _lock = threading.Lock()

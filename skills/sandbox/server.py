@@ -1,14 +1,16 @@
 """The sandbox as an HTTP service (``ns start_sandbox``, the ``--with_sandbox`` sidecar).
 
     python -m skills.sandbox.server --port 6000 [--host 127.0.0.1] [--workers N] [--python PY]
-        [--read_only_root DIR ...]
+        [--read_only_root DIR ...] [--max_wall_s 3600]
 
 ``GET /health`` answers once isolation has been probed; ``POST /execute`` takes the arguments of
 ``Sandbox.execute`` as JSON (``code``, ``stdin``, ``files``, ``limits``, ``args``, ``env``,
 ``read_only``) and returns an ``ExecResult``. ``read_only`` host paths must lie in a folder the
 service was started with (``--read_only_root``, ``$SKILLS_SANDBOX_READ_ONLY_ROOTS``): a caller must
-not be able to read the service user's files through it. At most ``workers`` programs run at a time; SIGTERM or SIGINT kills the
-ones in flight before the process exits, so stopping the service leaves nothing running.
+not be able to read the service user's files through it, and ``env`` names must be on the sandbox's
+allow-list (never loader or interpreter settings). At most ``workers`` programs run at a time;
+SIGTERM or SIGINT kills the ones in flight before the process exits, so stopping the service leaves
+nothing running.
 """
 
 from __future__ import annotations
