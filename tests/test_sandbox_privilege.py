@@ -332,3 +332,35 @@ def test_confined_process_needs_its_read_only_folders_readable(tmp_path, monkeyp
     work.mkdir()
     with pytest.raises(UsageError, match="cannot read .*checkout"):
         confine([sys.executable, "-c", "pass"], str(work), read_only=[str(private)])
+
+
+@ROOT_ONLY
+def test_an_interpreter_others_can_change_runs_from_a_mirror(monkeypatch):
+    """A venv whose site-packages anyone may write (umask 0): without a read-only mount a program
+    could plant a module for the next one, so it runs from the root-owned mirror instead."""
+    from sandbox_helpers import plain_venv, world_readable_folder
+    from skills.sandbox import probe
+    from skills.sandbox.mirror import STORE_ENV, reachable
+
+    system = "/usr/bin/python3"
+    if not (os.path.exists(system) and reachable(os.path.realpath(system))):
+        pytest.skip("no system python3 that other users can read")
+    folder = world_readable_folder("skills-open-venv-")
+    try:
+        python = plain_venv(folder, system)
+        site = next(p for p in (os.path.join(folder, "venv", "lib", n, "site-packages")
+                                for n in os.listdir(os.path.join(folder, "venv", "lib"))) if os.path.isdir(p))
+        os.chmod(site, 0o777)
+        os.mkdir(os.path.join(folder, "mirrors"), 0o755)
+        monkeypatch.setenv(STORE_ENV, os.path.join(folder, "mirrors", "python"))
+        probe._cache.clear()
+        sandbox = sandbox_for("none", python=python)
+        assert sandbox.isolation().mirror, "the writable venv itself was used"
+        code = ("import site, sys\nfor p in sys.path:\n    if p.endswith('site-packages'):\n"
+                "        try:\n            open(p + '/planted.py', 'w').close()\n            print('planted', p)\n"
+                "        except OSError:\n            print('refused')\n")
+        result = sandbox.execute(code)
+        assert result.stdout == "refused\n" and not os.path.exists(os.path.join(site, "planted.py")), result.stdout
+    finally:
+        probe._cache.clear()
+        shutil.rmtree(folder, ignore_errors=True)

@@ -3,7 +3,8 @@
 A venv or pyenv under root's 0700 home (the default layout of a container) cannot run as another
 uid. With bubblewrap its folders are mounted back into an empty home; without it, this module
 gives the sandbox a runnable copy instead: the interpreter's prefixes recreated under a root-owned
-store (folders 0755, files hard-linked where they are already readable by all, else copied),
+store (folders 0755, files hard-linked where they are already readable by all and writable by their
+owner only, else copied),
 symlinks and a venv's ``pyvenv.cfg`` pointed at the mirrored folders. Nothing in it is writable by
 programs, so one execution cannot plant code for the next.
 
@@ -75,15 +76,44 @@ def reachable(path: str) -> bool:
     return True
 
 
+def _writable_by_others(path: str) -> bool:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return bool(mode & 0o022) and not (stat.S_ISDIR(mode) and mode & stat.S_ISVTX)
+
+
+def changeable(python: str, paths: Sequence[str]) -> bool:
+    """Whether other users could change the interpreter or one of its folders (a program could
+    then plant code for the next)."""
+    folders = [p for p in paths if os.path.isdir(p)]
+    return any(_writable_by_others(p) for p in [python, os.path.realpath(python), *folders])
+
+
 def needed(python: str, paths: Sequence[str]) -> bool:
-    """Whether another uid could not read the interpreter or one of its folders."""
-    return not all(reachable(p) for p in [python, *[p for p in paths if os.path.isdir(p)]])
+    """Whether another uid could not read the interpreter or one of its folders, or could change one."""
+    folders = [p for p in paths if os.path.isdir(p)]
+    return not all(reachable(p) for p in [python, *folders]) or changeable(python, folders)
 
 
 def mirror(python: str, info: Sequence[str]) -> Mirror:
     """The mirror of ``python`` (built once; ``info``: the probe's prefixes, executable and sys.path)."""
-    prefixes, sys_path = list(dict.fromkeys(info[:4])), [p for p in info[5:] if os.path.isabs(p)]
-    roots = _outermost([os.path.abspath(p) for p in prefixes if os.path.isdir(p)])
+    sys_path = [p for p in info[5:] if os.path.isabs(p)]
+    bases = [os.path.abspath(p) for p in dict.fromkeys((info[1], info[3])) if os.path.isdir(p)]
+    venvs = [os.path.abspath(p) for p in dict.fromkeys((info[0], info[2])) if os.path.isdir(p)]
+    venvs = [p for p in venvs if p not in bases]
+
+    def bad(prefix: str) -> bool:  # unreadable or changeable by others, itself or what it holds
+        inside = [prefix, *[p for p in (python, *sys_path) if within(p, prefix) and os.path.exists(p)]]
+        return not all(reachable(p) for p in inside) or changeable(python if within(python, prefix) else prefix,
+                                                                    inside)
+
+    roots = [p for p in bases if bad(p)]
+    roots += [p for p in venvs if roots or bad(p)]  # a venv names its base: it moves along
+    roots = _outermost(roots)
+    if not roots:
+        raise MirrorError("nothing to mirror: the interpreter's folders are readable and not changeable by others")
     for root in roots:
         if root == "/" or any(within(s, root) or within(root, s) for s in SYSTEM_DIRS) \
                 or any(within(h, root) for h in home_folders()):
@@ -212,7 +242,7 @@ def _copy_entry(src: str, dst: str, final: str, roots: Sequence[str]) -> None:
         if os.path.basename(src) == "pyvenv.cfg":
             return  # rewritten afterwards, never linked (writing through a link would change the original)
         mode = stat.S_IMODE(info.st_mode)
-        if mode & stat.S_IROTH and not mode & (stat.S_ISUID | stat.S_ISGID):
+        if mode & stat.S_IROTH and not mode & (stat.S_ISUID | stat.S_ISGID | 0o022):
             try:
                 os.link(src, dst)
                 return
@@ -240,4 +270,4 @@ def _rewrite_venv_config(root: str, tmp: str, final: str, roots: Sequence[str]) 
     os.chmod(path, 0o644)
 
 
-__all__ = ["Mirror", "MirrorError", "STORE_ENV", "mirror", "needed", "reachable", "store"]
+__all__ = ["Mirror", "MirrorError", "STORE_ENV", "changeable", "mirror", "needed", "reachable", "store"]

@@ -141,6 +141,8 @@ def _try(iso: Isolation, expected: str) -> Optional[str]:
                                  text=True, timeout=PROBE_TIMEOUT_S, preexec_fn=preexec_limits(iso, limits))
     except (OSError, subprocess.SubprocessError) as exc:
         return str(exc)
+    except UsageError as exc:  # the chain cannot be built here (no coreutils env for a mirror's library path)
+        return exc.message
     finally:
         if lock is not None:
             os.close(lock)
@@ -169,6 +171,11 @@ class _Mirrored:
                 except (OSError, mirror.MirrorError) as exc:
                     self.error = f"no mirror of it: {exc}"
         return self.value
+
+    def writable(self) -> bool:
+        """Whether a throwaway uid could change the interpreter where no read-only mount protects it."""
+        info = json.loads(self.expected)
+        return mirror.changeable(self.python, info[:4] + info[5:])
 
     def expected_inside(self) -> str:
         return json.dumps([self.value.map(p) for p in json.loads(self.expected)])
@@ -203,6 +210,8 @@ def _detect(python: str, mode: str) -> Isolation:
                 label = f"{kind}{' as a throwaway uid' if drop else ' as root' if root else ''}" \
                         f"{' with /dev/shm' if shm else ''}"
                 error = _try(iso, expected)
+                if error is None and drop and kind != "bwrap" and mirrored.writable():
+                    error = "other users can change the interpreter's folders (a program could plant code)"
                 if error is None:
                     return _with_note(iso, failures)
                 failures.append(f"{label}: {error}")
