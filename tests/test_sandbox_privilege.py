@@ -140,7 +140,8 @@ def sandbox_service(tmp_path_factory):
 HIJACKERS = ["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "LD_DEBUG_OUTPUT", "PYTHONSTARTUP", "PYTHONHOME",
              "PYTHONPATH", "PYTHONINSPECT", "PYTHONWARNINGS", "PYTHONBREAKPOINT", "GCONV_PATH", "LOCPATH",
              "GLIBC_TUNABLES", "MALLOC_CHECK_", "BASH_ENV", "ENV", "PATH", "HOME", "TMPDIR", "IFS",
-             "OMP_TOOL_LIBRARIES", "PERL5OPT", "NODE_OPTIONS", "ld_preload", "PROGRAM_X=Y", "", "LANG\0"]
+             "OMP_TOOL_LIBRARIES", "PERL5OPT", "NODE_OPTIONS", "MPLBACKEND", "ld_preload", "PROGRAM_X=Y", "",
+             "LANG\0"]
 
 
 @pytest.mark.parametrize("name", HIJACKERS)

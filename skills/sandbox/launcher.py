@@ -37,10 +37,11 @@ FIXED_ENV = {
 # max_processes: Limits.threads sets them (None leaves the libraries' default).
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # What a caller's ``env`` may set: locale, time zone, thread counts, a few inert Python switches,
-# and PROGRAM_* for the program's own settings. An allow-list: loader and interpreter hooks
-# (LD_*, PYTHONSTARTUP, PYTHONHOME, PYTHONPATH, GCONV_PATH, BASH_ENV, PATH, ...) never match.
+# and PROGRAM_* for the program's own settings. An allow-list: loader, interpreter and library hooks
+# (LD_*, PYTHONSTARTUP, PYTHONHOME, PYTHONPATH, GCONV_PATH, BASH_ENV, PATH, MPLBACKEND=module://...)
+# never match.
 PROGRAM_ENV = re.compile(
-    r"LANG|LANGUAGE|LC_[A-Z]+|TZ|MPLBACKEND|PYTHONHASHSEED|PYTHONIOENCODING|PYTHONUNBUFFERED|PYTHONUTF8"
+    r"LANG|LANGUAGE|LC_[A-Z]+|TZ|PYTHONHASHSEED|PYTHONIOENCODING|PYTHONUNBUFFERED|PYTHONUTF8"
     r"|(OMP|OPENBLAS|MKL|NUMEXPR|BLIS|NUMBA)_NUM_THREADS|NUMEXPR_MAX_THREADS|VECLIB_MAXIMUM_THREADS"
     r"|PROGRAM_[A-Z0-9_]+")
 # Never hidden even when they are the caller's working directory: the programs need them.
