@@ -285,7 +285,8 @@ def service(tmp_path_factory):
     (folder / "private.txt").write_text("private")
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "skills.sandbox.server", "--port", str(port),
-                                 "--workers", "2", "--max_request_mb", "1"], stdout=out, stderr=out,
+                                 "--workers", "2", "--max_request_mb", "1", "--max_wall_s", "500"],
+                                stdout=out, stderr=out,
                                 env={**os.environ, "PYTHONPATH": str(REPO),
                                      "SKILLS_SANDBOX_READ_ONLY_ROOTS": str(folder / "exposed")})
     try:
@@ -312,8 +313,9 @@ def test_service_health_and_execute(service):
 
 def test_service_rejects_bad_requests(service):
     client = SandboxClient(service[1])
-    with pytest.raises(UsageError, match="wall_s"):
-        client.execute("pass", limits=Limits(wall_s=100000))
+    assert client.health()["max_limits"]["wall_s"] == 500 and client.health()["as_root"] is False
+    with pytest.raises(UsageError, match=r"wall_s=501 \(maximum 500"):
+        client.execute("pass", limits=Limits(wall_s=501))
     with pytest.raises(UsageError, match="too large"):
         client.execute("x = 1\n" * 300000)  # above --max_request_mb 1
     req = urllib.request.Request(service[1] + "/execute", data=b"{not json", method="POST")
