@@ -365,3 +365,17 @@ def test_an_interpreter_others_can_change_runs_from_a_mirror(monkeypatch):
     finally:
         probe._cache.clear()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@ROOT_ONLY
+def test_read_only_data_anyone_may_change_is_refused_without_a_read_only_mount(tmp_path):
+    """SciCode's targets, say: a program at a level without bubblewrap's read-only mounts could
+    rewrite a world-writable file for the programs graded after it."""
+    data = tmp_path / "targets.bin"
+    data.write_bytes(b"1")
+    os.chmod(data, 0o666)
+    sandbox = sandbox_for("none")
+    with pytest.raises(UsageError, match="writable by other users"):
+        sandbox.execute("pass", read_only=[str(data)])
+    os.chmod(data, 0o644)
+    assert sandbox.execute("pass", read_only=[str(data)]).status == "completed"

@@ -22,6 +22,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 from skills.config.errors import UsageError
 from skills.sandbox import procs
 from skills.sandbox.launcher import Isolation, build_argv, build_env, check_env, preexec_limits
+from skills.sandbox.mirror import writable_by_others
 from skills.sandbox.probe import detect
 from skills.sandbox.types import ExecResult, Limits
 from skills.sandbox.uids import claim_uid
@@ -157,6 +158,11 @@ class Sandbox:
             raise UsageError(f"sandbox files must not include {MAIN_FILE} (the code runs as {MAIN_FILE})")
         env, args, read_only = check_env(env), check_args(args), check_read_only(read_only)
         iso = self.isolation(python)
+        if iso.drop_uid and not iso.filesystem:  # no read-only mount: only file permissions protect it
+            changeable = [p for p in read_only if writable_by_others(p)]
+            if changeable:
+                raise UsageError(f"sandbox read_only path {changeable[0]} is writable by other users: a program "
+                                 "could change it for the next one (chmod go-w it, or install bubblewrap)")
         return self._run(iso, [iso.python, MAIN_FILE, *args], {**(files or {}), MAIN_FILE: code},
                          stdin, limits or Limits(), env, read_only)
 

@@ -3,8 +3,8 @@
 A venv or pyenv under root's 0700 home (the default layout of a container) cannot run as another
 uid. With bubblewrap its folders are mounted back into an empty home; without it, this module
 gives the sandbox a runnable copy instead: the interpreter's prefixes recreated under a root-owned
-store (folders 0755, files hard-linked where they are already readable by all and writable by their
-owner only, else copied),
+store (folders 0755, files hard-linked where they are already readable by all and not writable by
+all, else copied),
 symlinks and a venv's ``pyvenv.cfg`` pointed at the mirrored folders. Nothing in it is writable by
 programs, so one execution cannot plant code for the next.
 
@@ -76,19 +76,21 @@ def reachable(path: str) -> bool:
     return True
 
 
-def _writable_by_others(path: str) -> bool:
+def writable_by_others(path: str) -> bool:
+    """Any user may write it, a throwaway uid included (it is in no group; a sticky folder such as
+    /tmp only lets others add their own files)."""
     try:
         mode = os.stat(path).st_mode
     except OSError:
         return False
-    return bool(mode & 0o022) and not (stat.S_ISDIR(mode) and mode & stat.S_ISVTX)
+    return bool(mode & stat.S_IWOTH) and not (stat.S_ISDIR(mode) and mode & stat.S_ISVTX)
 
 
 def changeable(python: str, paths: Sequence[str]) -> bool:
     """Whether other users could change the interpreter or one of its folders (a program could
     then plant code for the next)."""
     folders = [p for p in paths if os.path.isdir(p)]
-    return any(_writable_by_others(p) for p in [python, os.path.realpath(python), *folders])
+    return any(writable_by_others(p) for p in [python, os.path.realpath(python), *folders])
 
 
 def needed(python: str, paths: Sequence[str]) -> bool:
@@ -242,7 +244,7 @@ def _copy_entry(src: str, dst: str, final: str, roots: Sequence[str]) -> None:
         if os.path.basename(src) == "pyvenv.cfg":
             return  # rewritten afterwards, never linked (writing through a link would change the original)
         mode = stat.S_IMODE(info.st_mode)
-        if mode & stat.S_IROTH and not mode & (stat.S_ISUID | stat.S_ISGID | 0o022):
+        if mode & stat.S_IROTH and not mode & (stat.S_ISUID | stat.S_ISGID | stat.S_IWOTH):
             try:
                 os.link(src, dst)
                 return
@@ -270,4 +272,5 @@ def _rewrite_venv_config(root: str, tmp: str, final: str, roots: Sequence[str]) 
     os.chmod(path, 0o644)
 
 
-__all__ = ["Mirror", "MirrorError", "STORE_ENV", "changeable", "mirror", "needed", "reachable", "store"]
+__all__ = ["Mirror", "MirrorError", "STORE_ENV", "changeable", "mirror", "needed", "reachable", "store",
+           "writable_by_others"]
