@@ -135,7 +135,8 @@ def within(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
-def _outermost(paths: Sequence[str]) -> List[str]:
+def outermost(paths: Sequence[str]) -> List[str]:
+    """``paths`` without those inside another of them."""
     unique = list(dict.fromkeys(paths))
     return [p for p in unique if not any(q != p and within(p, q) for q in unique)]
 
@@ -161,7 +162,7 @@ def hidden_folders(iso: Isolation) -> List[str]:
     if (cwd != "/" and not within(cwd, INSIDE_WORKDIR) and not any(within(cwd, s) for s in SYSTEM_DIRS)
             and os.path.isdir(cwd)):
         tops.append(cwd)
-    return _outermost(tops)
+    return outermost(tops)
 
 
 def _parents_below(folder: str, tops: Sequence[str]) -> List[str]:
@@ -185,7 +186,7 @@ def _ro_binds(paths: Sequence[str], tops: Sequence[str]) -> List[str]:
 
 def interpreter_binds(iso: Isolation, tops: Sequence[str]) -> List[str]:
     """The interpreter's folders that lie in hidden folders or in /tmp: mounted back read-only."""
-    return _outermost([p for p in iso.paths if any(within(p, t) for t in (*tops, INSIDE_WORKDIR))])
+    return outermost([p for p in iso.paths if any(within(p, t) for t in (*tops, INSIDE_WORKDIR))])
 
 
 def _bwrap(iso: Isolation, limits: Limits, workdir: str, read_only: Sequence[str] = ()) -> List[str]:

@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
-from skills.sandbox.launcher import SYSTEM_DIRS, home_folders, within
+from skills.sandbox.launcher import SYSTEM_DIRS, home_folders, outermost, within
 
 STORE_ENV = "SKILLS_SANDBOX_MIRROR_DIR"
 DEFAULT_STORE = "/var/cache/skills-sandbox/python"
@@ -113,7 +113,7 @@ def mirror(python: str, info: Sequence[str]) -> Mirror:
 
     roots = [p for p in bases if bad(p)]
     roots += [p for p in venvs if roots or bad(p)]  # a venv names its base: it moves along
-    roots = _outermost(roots)
+    roots = outermost(roots)
     if not roots:
         raise MirrorError("nothing to mirror: the interpreter's folders are readable and not changeable by others")
     for root in roots:
@@ -132,11 +132,6 @@ def mirror(python: str, info: Sequence[str]) -> Mirror:
     has_libpython = os.path.isdir(lib) and any(n.startswith("libpython") for n in os.listdir(lib))
     library = folder + lib if has_libpython and any(within(lib, r) for r in roots) else None
     return Mirror(folder, tuple(roots), folder + target, library)
-
-
-def _outermost(paths: List[str]) -> List[str]:
-    unique = list(dict.fromkeys(paths))
-    return [p for p in unique if not any(q != p and within(p, q) for q in unique)]
 
 
 def _checked_store() -> str:
