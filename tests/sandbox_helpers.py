@@ -57,7 +57,8 @@ def paths_with(marker: str) -> List[str]:
 
 
 def sandbox_dirs() -> set:
-    return set(glob.glob(os.path.join(tempfile.gettempdir(), "skills-sandbox-*")))
+    """This process's sandbox work dirs (other processes on a shared machine make their own)."""
+    return set(glob.glob(os.path.join(tempfile.gettempdir(), f"skills-sandbox-{os.getpid()}-*")))
 
 
 def sandbox_for(mode: str, workers: int = 2, python: Optional[str] = None) -> Sandbox:
@@ -70,7 +71,7 @@ def sandbox_for(mode: str, workers: int = 2, python: Optional[str] = None) -> Sa
     except UsageError as exc:
         if "never runs as root" in exc.message:
             assert "\n" not in exc.message and "SKILLS_SANDBOX_ALLOW_ROOT=1" in exc.message, exc.message
-            pytest.skip(f"refused (never root): isolation '{mode}' cannot run {python} as a throwaway uid here")
+            pytest.skip(f"refused (never root): isolation '{mode}' cannot run {sandbox.python} as a throwaway uid here")
         pytest.skip(f"isolation '{mode}' unavailable here: {exc.message}")
     return sandbox
 
