@@ -90,7 +90,8 @@ def _fetch_prompts(data_dir: Optional[str], mirror: Optional[str], commit: str) 
     found = next((m for m in mirrors if (m / MIRROR_NAME).is_dir()), None)
     if mirrors and found is None:  # offline set-up without the prompts: say so, do not reach for the network
         print(f"warning: prompt set not fetched: no {MIRROR_NAME}/ in {', '.join(map(str, mirrors))}; jobs will "
-              "use skills' own prompt wording (--no-prompts silences this)", file=sys.stderr)
+              "stop unless asked to use skills' own prompt wording (++prompt_source=own; --no-prompts silences "
+              "this)", file=sys.stderr)
         return
     pset = fetch_prompt_set(Path(data_dir) if data_dir else default_data_dir(), commit, found)
     print(f"prompts: {pset.label} -> {pset.root}")

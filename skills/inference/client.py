@@ -139,6 +139,11 @@ def build_request(cfg: Any, messages: Optional[List[dict]] = None, prompt: Optio
     if not reasoning_api:
         body["temperature"] = inf.temperature  # o-series / gpt-5 reject any sampling field
         body["top_p"] = inf.top_p
+    presence = getattr(inf, "presence_penalty", None)
+    if presence is not None:
+        body["presence_penalty"] = presence
+    elif server_type == "openai" and not reasoning_api:  # the reference's OpenAI client sends it so
+        body["presence_penalty"] = inf.repetition_penalty
     body["seed"] = inf.random_seed
     if inf.tokens_to_generate is not None:
         key = "max_completion_tokens" if server_type == "openai" and messages is not None else "max_tokens"

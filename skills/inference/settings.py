@@ -117,6 +117,7 @@ def check_config(cfg: GenerateConfig) -> None:
     if cfg.start_assistant_response_key and cfg.prompt_format == "ns" and cfg.inference.endpoint_type != "text":
         raise UsageError("start_assistant_response_key needs ++inference.endpoint_type=text (a chat request has no "
                          "assistant text to start; the reference refuses it too)")
+    check_openai_reasoning(cfg)
     if cfg.inference.endpoint_type == "text" and cfg.inference.tokens_to_generate is None:
         raise UsageError("inference.endpoint_type=text needs ++inference.tokens_to_generate")
     if cfg.use_completions_api:
@@ -144,7 +145,23 @@ def check_config(cfg: GenerateConfig) -> None:
         from skills.inference.prompts import load_prompt_config
 
         load_prompt_config(cfg.prompt_config, cfg.examples_type, cfg.few_shot_examples, cfg.prompt_set_dir,
-                           cfg.data_dir, cfg.code_tags)
+                           cfg.data_dir, cfg.code_tags, cfg.prompt_source)
+
+
+def check_openai_reasoning(cfg: GenerateConfig) -> None:
+    """The OpenAI API's o-series / gpt-5 models take no sampling settings: the reference refuses
+    non-default ones rather than drop them, and so do we (a run must not look sampled when it is not)."""
+    from skills.inference.client import is_openai_reasoning_model
+
+    if cfg.server.server_type != "openai" or not is_openai_reasoning_model(cfg.server.model):
+        return
+    inf = cfg.inference
+    for key, value, default in (("temperature", inf.temperature, 0.0), ("top_p", inf.top_p, 0.95),
+                                ("repetition_penalty", inf.repetition_penalty, 1.0),
+                                ("top_logprobs", inf.top_logprobs, None)):
+        if value != default:
+            raise UsageError(f"inference.{key}={value}: {cfg.server.model} is an OpenAI reasoning model, which takes "
+                             f"no {key} (leave it at {default}, as the reference requires)")
 
 
 def input_path(cfg: GenerateConfig) -> Path:

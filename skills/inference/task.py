@@ -23,19 +23,27 @@ STATS = ("num_generated_tokens", "num_reasoning_tokens", "num_answer_tokens",
          "generation_start_time", "generation_end_time", "generation_time")
 
 
+def cut_at_stop(text: str, stops: List[str], keep: bool = False) -> str:
+    """The text up to the earliest stop phrase: without it, as the reference's ``remove_stop_phrases``
+    cuts (its phrases are regular expressions by accident; here they are plain text), or with it
+    (``keep``)."""
+    found = [(pos, stop) for stop in stops if stop and (pos := text.find(stop)) >= 0]
+    if not found:
+        return text
+    pos, stop = min(found, key=lambda f: (f[0], -len(f[1])))
+    return text[: pos + len(stop)] if keep else text[:pos]
+
+
 def build_output(cfg: GenerateConfig, row: Dict[str, Any], comp: Completion, start: float, end: float) -> dict:
     """Output line: generation fields first, then every input field they do not replace."""
-    text = comp.text
-    for stop in list(cfg.inference.stop) + ([cfg.stop_phrase] if cfg.stop_phrase else []):
-        pos = text.find(stop) if stop else -1
-        if pos >= 0:
-            text = text[: pos + len(stop)]
+    text = cut_at_stop(comp.text, list(cfg.inference.stop) + ([cfg.stop_phrase] if cfg.stop_phrase else []),
+                       cfg.keep_stop_phrase)
     key = cfg.generation_key
     out: Dict[str, Any] = {key: text}
     out.update(comp.extra)
     out["finish_reason"] = comp.finish_reason
     if cfg.parse_reasoning:
-        apply_reasoning(out, key, cfg.end_reasoning_string)
+        apply_reasoning(out, key, cfg.end_reasoning_string, cfg.trust_server_reasoning)
     if cfg.add_generation_stats:
         out["num_generated_tokens"] = comp.num_generated_tokens
         out["generation_start_time"] = start

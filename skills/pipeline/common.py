@@ -351,8 +351,11 @@ def check_program(tokens: Sequence[str], source: str, module: str = "skills.infe
 
     task = task_of(module)
     first = [f"++prompt_set_dir={prompt_set_dir}"] if prompt_set_dir else []
+    last = []
+    if prompt_set_dir == REMOTE_PROMPTS:  # the job's set is on the cluster: it decides there, not here
+        first, last = ["++prompt_set_dir=none"], ["++prompt_source=own"]
     try:
-        cfg = apply_overrides([*first, *tokens, "++output_file=-"], task.config_class)
+        cfg = apply_overrides([*first, *tokens, *last, "++output_file=-"], task.config_class)
         task.check(cfg)
     except UsageError as exc:
         raise UsageError(f"{source}: {exc.message}") from None
@@ -369,14 +372,21 @@ def prompt_set_for_plan(data_dir: str, cluster: ClusterConfig) -> Tuple[str, Opt
     jobs = planned_dir(data_dir)
     if cluster.is_slurm and cluster.ssh_tunnel is not None:
         local = planned_dir(default_data_dir(None))
-        return jobs, local if local == "none" or os.path.isdir(local) else "none"
+        return jobs, local if local == "none" or os.path.isdir(local) else REMOTE_PROMPTS
     return jobs, jobs
 
 
-def set_prompt_env(jobs, value: str) -> None:
-    """Every generation and judge job learns where the reference prompt set is."""
-    from skills.prompt_sets import DIR_ENV
+REMOTE_PROMPTS = "<remote>"  # prompt_set_for_plan: the jobs' set cannot be seen from here
 
+
+def set_prompt_env(jobs, value: str) -> None:
+    """Every generation and judge job learns where the reference prompt set is (and whether our own
+    wording may stand in, when this process was told so by ``$SKILLS_PROMPT_SOURCE``)."""
+    from skills.prompt_sets import DIR_ENV, SOURCE_ENV
+
+    source = os.environ.get(SOURCE_ENV)
     for job in jobs:
         if job.kind in ("generation", "judge"):
             job.env.setdefault(DIR_ENV, value)
+            if source:
+                job.env.setdefault(SOURCE_ENV, source)
