@@ -359,6 +359,21 @@ def check_program(tokens: Sequence[str], source: str, module: str = "skills.infe
     return cfg
 
 
+def check_resume(tokens: Sequence[str], source: str, module: str, prompt_set_dir: Optional[str],
+                 target: str) -> None:
+    """A resume the generation program would refuse (its journal was written from another input or
+    with other settings) fails now, before any job starts or any manifest credits the run."""
+    if not os.path.exists(f"{target}-async"):
+        return
+    from skills.inference.program import resume_problem
+    from skills.inference.task import task_of
+
+    cfg = check_program(tokens, source, module, prompt_set_dir)
+    problem = resume_problem(cfg, task_of(module), Path(target))
+    if problem:
+        raise UsageError(f"{source}: {problem}")
+
+
 def prompt_set_for_plan(data_dir: str, cluster: ClusterConfig) -> Tuple[str, Optional[str]]:
     """(``$SKILLS_PROMPT_SET_DIR`` for the jobs, folder to check prompts against here or None).
 

@@ -23,9 +23,9 @@ from skills.config.overrides import validate_overrides
 from skills.config.secrets import move_secret_overrides
 from skills.pipeline.common import (
     PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_program,
-    check_reserved, check_server_options, chunk_ids_for, client_overrides, default_data_dir, make_server,
-    output_name, pack, parallel_command, parse_json_kwargs, program_argv, prompt_set_for_plan, seed_overrides,
-    set_prompt_env, shell_join,
+    check_reserved, check_resume, check_server_options, chunk_ids_for, client_overrides, default_data_dir,
+    make_server, output_name, pack, parallel_command, parse_json_kwargs, program_argv, prompt_set_for_plan,
+    seed_overrides, set_prompt_env, shell_join,
 )
 from skills.pipeline.compat import check_extra_datasets_type, job_concurrency
 from skills.pipeline.plan import Job, Plan
@@ -308,6 +308,7 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
 
         bench.prompt_notice = prompt_notice(cfg)
     evals, done = [], 0
+    remote = o.cluster.is_slurm and o.cluster.ssh_tunnel is not None  # the outputs are on the cluster
     for seed in seeds:
         merged = os.path.join(gen_dir, output_name(seed))
         for chunk in chunks:
@@ -324,6 +325,8 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
             tokens = [f"++input_file={input_file}", f"++output_file={merged}",
                       f"++skip_filled={not o.rerun_done}",  # a rerun regenerates (old files kept aside)
                       *seed_overrides(seed), *chunk_toks, *defaults, *user, *extra]
+            if not o.rerun_done and not remote:
+                check_resume([*tokens[:3], *sample_client, *tokens[3:]], name, module, prompt_check, path)
             post = None
             wandb = getattr(o, "wandb", None)
             if wandb is not None and wandb.log_samples and seed == seeds[0]:  # the first seed, as the reference

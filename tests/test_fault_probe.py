@@ -1,0 +1,253 @@
+"""The second fault-injection probe: ways to get a wrong number with exit 0 (gateway errors sent
+with status 200, resumes over changed inputs), hidden results, leaked secrets, bad values that only
+failed in the job, waits for processes that are gone, and smaller ones. Each is reproduced here."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import read_jsonl
+from stub_server import StubProcess, generate_cmd
+
+NS = str(Path(sys.executable).parent / "ns")
+
+
+def rows_file(tmp_path: Path, n: int, name: str = "in.jsonl") -> Path:
+    src = tmp_path / name
+    src.write_text("".join(json.dumps({"id": i, "problem": f"{i} + 1", "expected_answer": str(i + 1)}) + "\n"
+                           for i in range(n)))
+    return src
+
+
+def program(stub, src: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
+    cmd = generate_cmd(stub.base_url, f"++input_file={src}", f"++output_file={out}", "++prompt_config=generic/math",
+                       "++server.max_retries=2", *extra)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+
+
+def errors(stderr: str) -> list:
+    return [ln for ln in stderr.splitlines() if ln.startswith("error:")]
+
+
+# ----------------------------------------------------------------------------- 1. a 200 is not an answer
+GATEWAY_BODIES = [
+    '{"error": {"message": "upstream timed out", "type": "gateway_error"}}',
+    "{}",
+    '{"choices": []}',
+    '{"choices": null}',
+    '{"choices": [{"message": null, "finish_reason": "stop"}]}',
+    "[]",
+    "null",
+    '"x"',
+    '{"choices": [null]}',
+    '{"choices": [{"message": {"role": "assistant", "content": "4"}}], "usage": "x"}',
+    '{"choices": [{"message": {"role": "assistant", "content": 5}}]}',
+    '{"choices": "x"}',
+]
+
+
+@pytest.mark.parametrize("body", GATEWAY_BODIES)
+def test_a_200_without_a_completion_fails_the_row(tmp_path, body):
+    src, out = rows_file(tmp_path, 3), tmp_path / "res" / "output.jsonl"
+    with StubProcess(body=body) as stub:
+        res = program(stub, src, out)
+    assert res.returncode == 1, res.stderr
+    assert "Traceback" not in res.stderr
+    err = errors(res.stderr)
+    assert len(err) == 1 and f"{src}:" in err[0] and "HTTP 200 without a completion" in err[0], res.stderr
+    assert "2 x HTTP 200 without a completion" in res.stderr or "HTTP 200 without a completion" in err[0]
+    assert not out.exists() and not Path(f"{out}.done").exists()
+
+
+def test_a_gateway_error_is_retried_like_a_5xx_then_named(tmp_path):
+    src, out = rows_file(tmp_path, 2), tmp_path / "res" / "output.jsonl"
+    record = tmp_path / "req.jsonl"
+    with StubProcess(body='{"error": {"message": "upstream timed out"}}', record=record) as stub:
+        res = program(stub, src, out, "++max_concurrent_requests=1")
+    assert res.returncode == 1
+    assert len(record.read_text().splitlines()) >= 3  # the first row: 1 attempt + 2 retries
+    assert "upstream timed out" in errors(res.stderr)[0] and "after 3 attempts" in errors(res.stderr)[0]
+
+
+def test_soft_fail_records_a_gateway_error_like_the_reference(tmp_path):
+    src, out = rows_file(tmp_path, 3), tmp_path / "res" / "output.jsonl"
+    for flag in ("++soft_fail=True", "++server.enable_soft_fail=True"):
+        with StubProcess(body='{"choices": []}') as stub:
+            res = program(stub, src, out, flag, "++skip_filled=False")
+        assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+        rows = read_jsonl(out)
+        assert [r["finish_reason"] for r in rows] == ["error"] * 3
+        assert all(r["generation"] == "" and "HTTP 200 without a completion" in r["error"] for r in rows)
+        assert "3 of 3 rows failed" in res.stderr
+
+
+def test_content_parts_are_joined():
+    from skills.inference.client import completion_problem, parse_response
+
+    data = {"choices": [{"message": {"role": "assistant", "content": [
+        {"type": "text", "text": "The answer "}, {"type": "image_url", "image_url": {}},
+        {"type": "text", "text": "is 4."}]}, "finish_reason": "stop"}]}
+    assert completion_problem(data, "http://h/v1/chat/completions") is None
+    assert parse_response(data, chat=True).text == "The answer is 4."
+    # wrong-typed details count as absent, never a traceback
+    data = {"choices": [{"message": {"content": "x"}, "finish_reason": 3}],
+            "usage": {"completion_tokens": "many", "completion_tokens_details": "x"}}
+    comp = parse_response(data, chat=True)
+    assert comp.text == "x" and comp.num_generated_tokens is None and comp.finish_reason is None
+    ok_tool_call = {"choices": [{"message": {"content": None, "tool_calls": [{"id": "1"}]}}]}
+    assert completion_problem(ok_tool_call, "http://h/v1/chat/completions") is None
+    assert completion_problem({"output": None}, "http://h/v1/responses")
+    assert completion_problem({"choices": [{"text": None}]}, "http://h/v1/completions")
+
+
+def test_server_error_bodies_lose_their_terminal_control_characters(tmp_path):
+    src, out = rows_file(tmp_path, 1), tmp_path / "res" / "output.jsonl"
+    hostile = r"bad \x1b[2J\x1b]0;owned\x07request\x1b[31m red\x08\x00"
+    with StubProcess(error_status=400, error_text=hostile) as stub:
+        res = program(stub, src, out)
+    assert res.returncode == 1
+    err = errors(res.stderr)[0]
+    assert "\x1b" not in res.stderr and "\x07" not in res.stderr and "\x00" not in res.stderr
+    assert "bad request red" in err
+
+
+# ----------------------------------------------------------------------------- 2. resume refuses to mix inputs
+def _killed_half_way(stub, src: Path, out: Path, *extra: str) -> None:
+    """A run killed after some rows were saved (the journal holds them, the output does not exist)."""
+    cmd = generate_cmd(stub.base_url, f"++input_file={src}", f"++output_file={out}", "++prompt_config=generic/math",
+                       "++max_concurrent_requests=2", *extra)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal = Path(f"{out}-async")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not journal.exists() or len(journal.read_text().splitlines()) < 4):
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    assert journal.exists() and not out.exists()
+
+
+@pytest.mark.parametrize("change, expected", [
+    ("data", "input file changed"),
+    ("++inference.temperature=0.7", "inference.temperature 0.0 -> 0.7"),
+    ("++inference.random_seed=3", "inference.random_seed 0 -> 3"),
+    ("++server.model=other-model", "server.model \"stub-model\" -> \"other-model\""),
+    ("++system_message=brief", "system_message unset -> \"brief\""),
+    ("++inference.extra_body.top_k=5", "inference.extra_body.top_k unset -> 5"),
+])
+def test_a_resume_over_changed_inputs_is_refused_in_one_line(tmp_path, change, expected):
+    src, out = rows_file(tmp_path, 40), tmp_path / "res" / "output.jsonl"
+    with StubProcess(latency=0.1) as stub:
+        _killed_half_way(stub, src, out)
+        extra = []
+        if change == "data":  # re-prepared data: other problems on the same lines
+            src.write_text("".join(json.dumps({"id": i, "problem": f"{i} * 7", "expected_answer": str(7 * i)}) + "\n"
+                                   for i in range(40)))
+        else:
+            extra = [change]
+        before = Path(f"{out}-async").read_bytes()
+        res = program(stub, src, out, "++skip_filled=True", *extra)
+    assert res.returncode == 2, res.stderr
+    err = errors(res.stderr)
+    assert len(err) == 1 and expected in err[0], res.stderr
+    assert "--rerun_done" in err[0] and "restore" in err[0]
+    assert Path(f"{out}-async").read_bytes() == before and not out.exists()
+
+
+def test_a_resume_with_the_same_inputs_and_a_new_server_goes_on(tmp_path):
+    src, out = rows_file(tmp_path, 40), tmp_path / "res" / "output.jsonl"
+    with StubProcess(latency=0.1) as stub:
+        _killed_half_way(stub, src, out)
+    record = tmp_path / "req.jsonl"
+    with StubProcess(record=record) as stub:  # another port, more requests at once, longer timeouts
+        res = program(stub, src, out, "++skip_filled=True", "++max_concurrent_requests=7",
+                      "++inference.timeout=99", "++server.max_retries=5")
+    assert res.returncode == 0, res.stderr
+    assert [r["id"] for r in read_jsonl(out)] == list(range(40))
+    assert 0 < len(record.read_text().splitlines()) < 40
+
+
+def test_ns_generate_refuses_the_resume_before_anything_starts(tmp_path):
+    src, out = rows_file(tmp_path, 40), tmp_path / "gen"
+    target = out / "output.jsonl"
+    with StubProcess(latency=0.1) as stub:
+        _killed_half_way(stub, src, target)
+        cmd = [NS, "generate", "--cluster=local", "--server_type=vllm", f"--server_address={stub.base_url}",
+               "--model=stub-model", f"--input_file={src}", f"--output_dir={out}", "++prompt_config=generic/math",
+               "++inference.temperature=0.5"]
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2, res.stdout + res.stderr
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip() and not ln.startswith("note: ")]
+    assert len(lines) == 1 and "inference.temperature 0.0 -> 0.5" in lines[0] and "--rerun_done" in lines[0]
+    assert not (out / "manifest.json").exists()  # the run never started: no manifest credits it
+
+
+def test_fingerprint_differences_in_words():
+    from skills.config.fingerprint import Fingerprint
+
+    old = Fingerprint().add("input file", "sha256:" + "a" * 16).add_all({"inference": {"temperature": 0.0},
+                                                                         "prompt_config": "x" * 200})
+    new = Fingerprint().add("input file", "sha256:" + "b" * 16).add_all({"inference": {"temperature": 0.7,
+                                                                                       "top_k": 5}})
+    assert old.differences(new) == ["input file changed (aaaaaaaa -> bbbbbbbb)", "inference.temperature 0.0 -> 0.7",
+                                    f"prompt_config changed ({old.values['prompt_config'][7:15]} -> unset)",
+                                    "inference.top_k unset -> 5"]
+    assert Fingerprint.from_dict(old.to_dict()).changes(old) == []
+    assert Fingerprint.from_dict("garbage") is None
+
+
+# ----------------------------------------------------------------------------- 3. --rerun_done hides nothing
+def test_a_rerun_against_a_dead_server_leaves_the_results_in_place(tmp_path):
+    src, out = rows_file(tmp_path, 4), tmp_path / "gen"
+    with StubProcess(answer="first") as stub:
+        base = [NS, "generate", "--cluster=local", "--server_type=vllm", "--model=stub-model",
+                f"--input_file={src}", f"--output_dir={out}", "++prompt_config=generic/math",
+                "++server.retry_base_delay_s=0.01"]
+        assert subprocess.run([*base, f"--server_address={stub.base_url}"], capture_output=True).returncode == 0
+    before = {p.name: p.read_bytes() for p in out.glob("output*")}
+    assert "output.jsonl" in before and "output.jsonl.done" in before
+    res = subprocess.run([*base, "--server_address=http://127.0.0.1:9/v1", "--rerun_done",
+                          "++server.wait_for_server_s=1"], capture_output=True, text=True, timeout=300)
+    assert res.returncode != 0
+    assert {p.name: p.read_bytes() for p in out.glob("output*")} == before
+    assert not list(out.glob(".*previous"))
+    summary = subprocess.run([NS, "summarize_results", str(out)], capture_output=True, text=True)
+    assert "no complete result files" not in summary.stdout + summary.stderr
+
+
+def test_a_rerun_that_fails_after_its_first_row_names_what_it_moved_aside(tmp_path):
+    src, out = rows_file(tmp_path, 6), tmp_path / "res" / "output.jsonl"
+    with StubProcess(answer="old") as stub:
+        assert program(stub, src, out).returncode == 0
+    old = out.read_bytes()
+    with StubProcess(answer="new", fail_marker="3 + 1", fail_kinds="400") as stub:
+        res = program(stub, src, out, "++skip_filled=False", "++max_concurrent_requests=1")
+    assert res.returncode == 1
+    aside = out.parent / ".output.jsonl.previous"
+    assert aside.read_bytes() == old and not out.exists() and not Path(f"{out}.done").exists()
+    moved = [ln for ln in res.stderr.splitlines() if "moved aside" in ln]
+    assert len(moved) == 1 and str(aside) in moved[0]
+    assert str(aside) in [ln for ln in res.stderr.splitlines() if "kept in" in ln][0]
+    with StubProcess(answer="new") as stub:  # the rerun completes: the old results go
+        assert program(stub, src, out, "++skip_filled=True").returncode == 0
+    assert not aside.exists() and all(r["generation"] == "new" for r in read_jsonl(out))
+
+
+def test_previous_results_come_back_when_a_rerun_died_between_two_renames(tmp_path):
+    src, out = rows_file(tmp_path, 3), tmp_path / "res" / "output.jsonl"
+    with StubProcess(answer="old") as stub:
+        assert program(stub, src, out).returncode == 0
+        old = out.read_bytes()
+        Path(f"{out}.done").unlink()
+        out.rename(out.parent / ".output.jsonl.previous")  # moved aside, killed before the journal existed
+        record = tmp_path / "req.jsonl"
+    with StubProcess(answer="new", record=record) as stub:
+        res = program(stub, src, out, "++skip_filled=True")
+    assert res.returncode == 0 and "restored the previous results" in res.stderr
+    assert out.read_bytes() == old and Path(f"{out}.done").exists() and not record.read_text()
