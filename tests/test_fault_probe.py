@@ -251,3 +251,50 @@ def test_previous_results_come_back_when_a_rerun_died_between_two_renames(tmp_pa
         res = program(stub, src, out, "++skip_filled=True")
     assert res.returncode == 0 and "restored the previous results" in res.stderr
     assert out.read_bytes() == old and Path(f"{out}.done").exists() and not record.read_text()
+
+
+# ----------------------------------------------------------------------------- 5. bad values fail at plan time
+def _ns(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([NS, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def _one_error(res: subprocess.CompletedProcess) -> str:
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip() and not ln.startswith("note: ")]
+    assert res.returncode == 2 and len(lines) == 1 and "Traceback" not in res.stderr, res.stdout + res.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("override, words", [
+    ("++inference.temperature=nan", "inference.temperature must be a finite number"),
+    ("++inference.temperature=inf", "inference.temperature must be a finite number"),
+    ("++inference.top_p=-inf", "inference.top_p must be a finite number"),
+    ("++inference.top_p=NaN", "inference.top_p must be a finite number"),
+    ("++inference.tokens_to_generate=-5", "inference.tokens_to_generate must be >= 1"),
+    ("++inference.temperature=-1", "inference.temperature must be >= 0"),
+])
+def test_bad_sampling_values_fail_at_plan_time(tmp_path, override, words):
+    src = rows_file(tmp_path, 2)
+    res = _ns("generate", "--cluster=local", "--server_type=vllm", "--server_address=http://127.0.0.1:9/v1",
+              "--model=m", f"--input_file={src}", f"--output_dir={tmp_path / 'o'}", "++prompt_config=generic/math",
+              override)
+    assert words in _one_error(res)
+    assert not (tmp_path / "o").exists()
+
+
+def test_bad_options_fail_at_plan_time(tmp_path):
+    src = rows_file(tmp_path, 2)
+    common = ["--cluster=local", "--model=m", f"--input_file={src}", f"--output_dir={tmp_path / 'o'}",
+              "++prompt_config=generic/math"]
+    err = _one_error(_ns("generate", "--server_type=vllm", "--server_address=localhost:5000", *common))
+    assert "--server_address 'localhost:5000' is not an http(s) URL" in err and "http://localhost:5000/v1" in err
+    err = _one_error(_ns("generate", "--server_type=vllm", "--server_address=http://127.0.0.1:9/v1",
+                         "--num_chunks=0", *common))
+    assert "--num_chunks must be >= 1" in err
+    missing = tmp_path / "no-such-model"
+    err = _one_error(_ns("generate", "--server_type=vllm", "--server_gpus=1", *common[:1], f"--model={missing}",
+                         *common[2:]))
+    assert f"--model {missing}: no such file or folder" in err
+    err = _one_error(_ns("generate", "--server_type=vllm", "--server_address=http://127.0.0.1:9/v1", *common,
+                         "++num_chunks=0", "++chunk_id=0"))
+    assert "chunk_id must be in [0, num_chunks)" in err
+    assert not (tmp_path / "o").exists()

@@ -68,10 +68,12 @@ def emit_plan(plan, dry_run, cluster) -> int:
 
         sys.stdout.write(render(plan, dry_run.format))
         return 0
+    from skills.pipeline.common import check_model_paths
     from skills.pipeline.eval_plan import check_env
     from skills.pipeline.executors import run_plan
 
     check_env(plan)
+    check_model_paths(plan.jobs, cluster)
     if not plan.jobs:
         for note in plan.notes:
             print(note)

@@ -103,12 +103,12 @@ def check_expname(expname: str) -> None:
 def chunk_ids_for(num_chunks: Optional[int], chunk_ids: Optional[str]) -> List[Optional[int]]:
     """Chunk ids to run, validated against ``num_chunks`` (the reference does not check)."""
     ids = parse_ids(chunk_ids, "chunk_ids")
-    if not num_chunks:
+    if num_chunks is None:
         if ids is not None:
             raise UsageError("--chunk_ids needs --num_chunks (or a benchmark with NUM_CHUNKS)")
         return [None]
-    if num_chunks < 0:
-        raise UsageError(f"--num_chunks must be positive, got {num_chunks}")
+    if num_chunks < 1:
+        raise UsageError(f"--num_chunks must be >= 1, got {num_chunks}")
     if ids is None:
         return list(range(num_chunks))
     bad = [i for i in ids if not 0 <= i < num_chunks]
@@ -141,6 +141,9 @@ def api_key_env(server_type: Optional[str], address: Optional[str]) -> Optional[
     return None
 
 
+PATH_LOADING_TYPES = ("vllm", "sglang", "trtllm", "megatron")  # hosted servers that load --model from a path
+
+
 def check_server_options(opts: ServerOptions, flag: str = "--server", model_flag: str = "--model") -> None:
     st = opts.server_type
     if st is None:
@@ -169,8 +172,27 @@ def check_server_options(opts: ServerOptions, flag: str = "--server", model_flag
     else:
         if not (opts.server_address or DEFAULT_ADDRESS.get(st)):
             raise UsageError(f"{flag}_type={st} without {flag}_gpus needs {flag}_address (an existing server)")
+        if opts.server_address:
+            from skills.inference.settings import check_url
+
+            check_url(opts.server_address, f"{flag}_address")
         if not opts.model:
             raise UsageError(f"{flag}_address needs a model name ({model_flag})")
+
+
+def check_model_paths(jobs: Sequence[Job], cluster: ClusterConfig) -> None:
+    """Before a run on this machine starts: a server that loads its model from a path that does not
+    exist would only fail in its job (a dry run still prints the plan)."""
+    if cluster.is_slurm:
+        return  # the path is on the cluster (or in its container)
+    for job in jobs:
+        s = job.server
+        model = str(s.model) if s is not None else ""
+        if (s is not None and s.server_type in PATH_LOADING_TYPES and model.startswith(("/", "./", "../", "~"))
+                and not os.path.exists(os.path.expanduser(model))):
+            flag = "--judge_model" if job.kind == "judge" else "--model"
+            raise UsageError(f"{flag} {model}: no such file or folder (the {s.server_type} server of job "
+                             f"{job.name} loads the model from it)")
 
 
 class PortAllocator:

@@ -280,7 +280,7 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
     input_file = _input_file(data_dir, name, split, o.cluster)
     n = spec.num_samples if count is None else count
     seeds: List[Optional[int]] = list(range(o.starting_seed, o.starting_seed + n)) if n > 0 else [None]
-    num_chunks = o.num_chunks if o.num_chunks is not None else spec.num_chunks
+    num_chunks = o.num_chunks if o.num_chunks is not None else (spec.num_chunks or None)
     chunks = chunk_ids_for(num_chunks, o.chunk_ids)
     needs_judge = spec.judge is not None or o.judge.any_set
     sub = [spec.group, name] if spec.group else [name]
