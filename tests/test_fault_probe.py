@@ -298,3 +298,93 @@ def test_bad_options_fail_at_plan_time(tmp_path):
                          "++num_chunks=0", "++chunk_id=0"))
     assert "chunk_id must be in [0, num_chunks)" in err
     assert not (tmp_path / "o").exists()
+
+
+# ----------------------------------------------------------------------------- 4. secrets on every route
+def _files_text(folder: Path) -> str:
+    return "".join(p.read_text(errors="replace") for p in folder.rglob("*") if p.is_file())
+
+
+def test_secrets_in_overrides_and_urls_reach_the_server_and_no_file(tmp_path):
+    src, out, record = rows_file(tmp_path, 3), tmp_path / "gen", tmp_path / "req.jsonl"
+    body_key, password, api_key = "body-SECRET-1x", "PASS-2y", "sk-" + "Z9y8" * 8
+    with StubProcess(record=record) as stub:
+        address = stub.base_url.replace("http://", f"http://alice:{password}@")
+        cmd = [NS, "generate", "--cluster=local", "--server_type=vllm", f"--server_address={address}",
+               "--model=stub-model", f"--input_file={src}", f"--output_dir={out}", "++prompt_config=generic/math",
+               f"++inference.extra_body.api_key={body_key}", "++inference.extra_body.client_secret=s3cr3t-x",
+               "++inference.extra_body.stop_token_ids=[7,8]"]
+        dry = subprocess.run([*cmd, "--dry_run"], capture_output=True, text=True)
+        dry_json = subprocess.run([*cmd, "--dry_run", "--dry_run_format=json"], capture_output=True, text=True)
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert dry.returncode == 0 and dry_json.returncode == 0 and res.returncode == 0, dry.stderr + res.stderr
+    plan = json.loads(dry_json.stdout)
+    argv = " ".join(a for job in plan["jobs"] for prog in job["programs"] for a in prog)
+    assert "${oc.env:SKILLS_SERVER_INFERENCE_EXTRA_BODY_API_KEY}" in argv and "[7,8]" in argv
+    for secret in (body_key, password, "s3cr3t-x"):
+        for text in (dry.stdout + dry.stderr, dry_json.stdout, res.stdout + res.stderr, _files_text(out), argv):
+            assert secret not in text
+    bodies = [json.loads(x)["body"] for x in record.read_text().splitlines()]
+    assert all(b["api_key"] == body_key and b["client_secret"] == "s3cr3t-x" and b["stop_token_ids"] == [7, 8]
+               for b in bodies) and len(bodies) == 3
+    # a key by value as well as user:password@: one clear line, no traceback, no secret
+    both = subprocess.run([*cmd, f"++server.api_key={api_key}", "--rerun_done"], capture_output=True, text=True)
+    assert both.returncode != 0 and "Traceback" not in both.stdout + both.stderr + _files_text(out)
+    assert "an Authorization header holds only one" in both.stdout
+    assert api_key not in both.stdout + both.stderr + _files_text(out) and password not in both.stdout
+
+
+def test_secrets_in_server_args_go_by_environment(tmp_path, monkeypatch):
+    from skills.config.cluster import ClusterConfig
+    from skills.pipeline.dryrun import render
+    from skills.pipeline.generate_plan import GenerateOptions, build_generate_plan
+    from skills.pipeline.common import ServerOptions
+
+    model, src = tmp_path / "model", rows_file(tmp_path, 2)
+    model.mkdir()
+    args = "--max-model-len 128 --api-key KEY-S1 --hf-token=hf-S2 --token S3"
+    for server_type in ("vllm", "sglang"):
+        opts = GenerateOptions(output_dir=str(tmp_path / "o"), cluster=ClusterConfig(executor="local"),
+                               server=ServerOptions(server_type, str(model), server_gpus=1, server_args=args),
+                               input_file=str(src), overrides=["++prompt_config=generic/math"])
+        plan = build_generate_plan(opts)
+        text = render(plan) + render(plan, "json")
+        for secret in ("KEY-S1", "hf-S2", "S3 "):
+            assert secret not in text
+        server = plan.jobs[0].server
+        assert server.secret_env.get("HF_TOKEN") == "SKILLS_SERVER_ARGS_HF_TOKEN"
+        assert "--max-model-len 128" in server.command and '--token "$SKILLS_SERVER_ARGS_TOKEN"' in server.command
+        assert "++server.api_key_env_var=SKILLS_SERVER_ARGS_API_KEY" in plan.jobs[0].commands[0]
+        assert {"SKILLS_SERVER_ARGS_API_KEY", "SKILLS_SERVER_ARGS_HF_TOKEN"} <= set(plan.jobs[0].secret_env)
+        if server_type == "vllm":
+            assert server.secret_env["VLLM_API_KEY"] == "SKILLS_SERVER_ARGS_API_KEY" and "--api-key" not in server.command
+        else:  # sglang takes the key only as a flag: expanded by the job's shell from the variable
+            assert '--api-key "$SKILLS_SERVER_ARGS_API_KEY"' in server.command
+    assert os.environ["SKILLS_SERVER_ARGS_API_KEY"] == "KEY-S1"
+    # the server process gets the value under the variable it reads; its log shows no value
+    from skills.servers.launch import start_server
+
+    server.secret_env = {"VLLM_API_KEY": "SKILLS_SERVER_ARGS_API_KEY"}
+    server.command = f"echo key=$VLLM_API_KEY > {tmp_path / 'seen'}"
+    proc = start_server(server, tmp_path / "server.log")
+    assert proc.wait(30) == 0 and (tmp_path / "seen").read_text().strip() == "key=KEY-S1"
+    assert "KEY-S1" not in (tmp_path / "server.log").read_text()
+
+
+def test_slurm_scripts_carry_secret_names_only(tmp_path):
+    pytest.importorskip("nemo_run")
+    from skills.config.cluster import ClusterConfig
+    from skills.pipeline.common import ServerOptions
+    from skills.pipeline.executors import slurm as S
+    from skills.pipeline.generate_plan import GenerateOptions, build_generate_plan
+
+    cluster = ClusterConfig(executor="slurm", name="t", account="a", partition="p", job_dir=str(tmp_path))
+    src = rows_file(tmp_path, 2)
+    opts = GenerateOptions(output_dir="/out", cluster=cluster,
+                           server=ServerOptions("vllm", "/models/m", server_gpus=1, server_args="--api-key KEY-S9"),
+                           input_file=str(src), overrides=["++prompt_config=generic/math",
+                                                           "++inference.extra_body.token=TOK-S8"])
+    plan = build_generate_plan(opts)
+    scripts = "".join(S.dry_run_scripts(plan, cluster).values())
+    assert "KEY-S9" not in scripts and "TOK-S8" not in scripts
+    assert 'export VLLM_API_KEY="${SKILLS_SERVER_ARGS_API_KEY}"' in scripts

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from skills.config.errors import UsageError
+from skills.config.secrets import has_userinfo, mask_url
 
 import json
 
@@ -387,7 +388,7 @@ class Client:
                 last = type(exc).__name__ + (f": {exc}" if str(exc) else "")
             if time.monotonic() >= deadline:
                 raise ServerUnavailable(
-                    f"server at {self.s.base_url} did not answer GET /models within "
+                    f"server at {mask_url(self.s.base_url)} did not answer GET /models within "
                     f"{self.s.wait_for_server_s:g}s (last: {last})")
             await asyncio.sleep(self.s.poll_interval_s)
 
@@ -419,7 +420,7 @@ class Client:
                         return data, None, "", None
                     detail = printable(raw[:1000].decode("utf-8", "replace"))
                     if resp.status not in RETRY_STATUS:
-                        raise GenerationError(f"HTTP {resp.status} from {url}: {detail}")
+                        raise GenerationError(f"HTTP {resp.status} from {mask_url(url)}: {detail}")
                     return None, f"HTTP {resp.status}", f"HTTP {resp.status}: {detail}", \
                         retry_after_s(resp.headers.get("Retry-After"))
             except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, asyncio.TimeoutError) as exc:
@@ -435,7 +436,7 @@ class Client:
             if reason is None:
                 return data
             if attempt >= self.s.max_retries:
-                raise GenerationError(f"request to {url} failed after {attempt + 1} attempts ({error})")
+                raise GenerationError(f"request to {mask_url(url)} failed after {attempt + 1} attempts ({error})")
             self.retried[reason] = self.retried.get(reason, 0) + 1
             await asyncio.sleep(self._delay(attempt, hint))  # without a slot: others go on meanwhile
             attempt += 1
@@ -457,9 +458,13 @@ class Client:
 
 def settings_from_config(cfg: Any) -> ClientSettings:
     server = cfg.server
+    base_url, api_key = resolve_base_url(server), resolve_api_key(server)
+    if api_key and has_userinfo(base_url):
+        raise UsageError(f"server.base_url {mask_url(base_url)} carries user:password@ and an API key is set too; "
+                         "an Authorization header holds only one of them: drop one")
     return ClientSettings(
-        base_url=resolve_base_url(server), model=server.model, server_type=server.server_type,
-        api_key=resolve_api_key(server), max_concurrent=cfg.max_concurrent_requests,
+        base_url=base_url, model=server.model, server_type=server.server_type,
+        api_key=api_key, max_concurrent=cfg.max_concurrent_requests,
         timeout=cfg.inference.timeout, max_retries=server.max_retries,
         retry_base_delay_s=server.retry_base_delay_s, retry_max_delay_s=server.retry_max_delay_s,
         retry_after_max_s=server.retry_after_max_s,

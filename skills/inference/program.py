@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from skills.config.errors import UsageError
+from skills.config.secrets import mask_url
 from skills.inference.client import Client, GenerationError, ServerUnavailable, settings_from_config
 from skills.inference.config import GenerateConfig
 from skills.inference.merge_chunks import chunk_bounds, chunk_path, merge
@@ -72,7 +73,7 @@ async def run_requests(task: GenerationTask, rows: List[Dict[str, Any]], request
     cfg = task.cfg
     settings = settings_from_config(cfg)
     async with Client(settings) as client:
-        log(f"waiting for the server at {settings.base_url}")
+        log(f"waiting for the server at {mask_url(settings.base_url)}")
         await client.wait_for_server()
         progress = Progress(len(rows), len(rows) - len(todo),
                             run_label(Path(cfg.output_file) if cfg.output_file else None, cfg.generation_key),

@@ -216,45 +216,70 @@ class PortAllocator:
         raise UsageError("could not find a free port for the server")
 
 
-def make_server(opts: ServerOptions, cluster: ClusterConfig, ports: PortAllocator) -> Optional[ServerSpec]:
-    """ServerSpec for a self-hosted server (None when talking to an existing endpoint)."""
+def make_server(opts: ServerOptions, cluster: ClusterConfig, ports: PortAllocator,
+                secret_prefix: str = "SKILLS_SERVER") -> Optional[ServerSpec]:
+    """ServerSpec for a self-hosted server (None when talking to an existing endpoint). Secrets in
+    ``--server_args`` (``--api-key V``...) reach the server through its environment, by name."""
     if not opts.hosted:
         return None
+    from skills.config.secrets import move_secret_server_args
     from skills.servers.commands import build_server_command, health_url
 
     env = cluster.server_env(opts.server_type)  # type: ignore[arg-type]
     port = ports.next()
     gpus = int(opts.server_gpus or 0)
+    args, secret_env, moved = move_secret_server_args(opts.server_args or "", opts.server_type,
+                                                      f"{secret_prefix}_ARGS")
     command = build_server_command(
-        opts.server_type, opts.model, port, gpus, opts.server_nodes, opts.server_args or "",
+        opts.server_type, opts.model, port, gpus, opts.server_nodes, args,
         python=env.interpreter(), prefix=env.command_prefix, host=cluster.listen_host(),
         entrypoint=opts.server_entrypoint, slurm=cluster.is_slurm,
     )
     container = opts.server_container or env.container or cluster.container(opts.server_type)  # type: ignore
+    api_key = next((n for n in moved if n.endswith(("_API_KEY", "_APIKEY"))), None)
     return ServerSpec(
         server_type=opts.server_type, model=opts.model, gpus=gpus, nodes=opts.server_nodes,  # type: ignore
-        port=port, args=opts.server_args or "", command=command,
+        port=port, args=args, command=command,
         health_url=health_url(opts.server_type, "127.0.0.1", port), container=container if cluster.is_slurm else None,
-        env=dict(env.env),
+        env=dict(env.env), secret_env=secret_env, api_key_env=api_key,
     )
 
 
-def client_overrides(opts: ServerOptions, server: Optional[ServerSpec]) -> Tuple[List[str], List[str]]:
-    """(``++server.*`` tokens, secret env NAMES) for the generation program."""
+def server_secrets(server: Optional[ServerSpec]) -> List[str]:
+    """NAMES of the launcher variables a hosted server's secrets travel in."""
+    if server is None:
+        return []
+    names = list(server.secret_env.values())
+    names += re.findall(r'"\$([A-Z][A-Z0-9_]*)"', server.args)
+    return list(dict.fromkeys([*names, *([server.api_key_env] if server.api_key_env else [])]))
+
+
+def client_overrides(opts: ServerOptions, server: Optional[ServerSpec],
+                     secret_prefix: str = "SKILLS_SERVER") -> Tuple[List[str], List[str]]:
+    """(``++server.*`` tokens, secret env NAMES) for the generation program. An address with
+    ``user:password@`` is read from the environment (``<prefix>_ADDRESS``), never written."""
+    from skills.config.secrets import env_reference, has_userinfo
+
+    secrets: List[str] = []
     if server is not None:
         from skills.servers.commands import client_base_url
 
         base_url = client_base_url(server.server_type, "127.0.0.1", server.port)
     else:
         base_url = opts.server_address or DEFAULT_ADDRESS.get(opts.server_type or "", "")
-    toks = [f"++server.server_type={opts.server_type}", f"++server.base_url={base_url}",
+    shown = base_url
+    if has_userinfo(base_url):
+        name = f"{secret_prefix}_ADDRESS"
+        os.environ[name] = base_url
+        shown = env_reference(name)
+        secrets.append(name)
+    toks = [f"++server.server_type={opts.server_type}", f"++server.base_url={shown}",
             f"++server.model={opts.model}"]
-    secrets: List[str] = []
-    key = None if server is not None else api_key_env(opts.server_type, base_url)
+    key = server.api_key_env if server is not None else api_key_env(opts.server_type, base_url)
     if key:
         toks.append(f"++server.api_key_env_var={key}")
         secrets.append(key)
-    return toks, secrets
+    return toks, secrets + [n for n in server_secrets(server) if n != key]
 
 
 def program_argv(module: str, tokens: Sequence[str]) -> List[str]:

@@ -239,8 +239,9 @@ def build_jobs(groups: List[List[Eval]], names: List[str], kind: str, server_opt
     """One job per group of evals: its server, its sidecars, the evals run side by side."""
     jobs = []
     for name, group in zip(names, groups):
-        server = make_server(server_opts, o.cluster, ports)
-        client, secrets = client_overrides(server_opts, server)
+        prefix = "SKILLS_JUDGE" if kind == "judge" else "SKILLS_SERVER"
+        server = make_server(server_opts, o.cluster, ports, prefix)
+        client, secrets = client_overrides(server_opts, server, prefix)
         needed_env.update(secrets)
         sequential = getattr(o, "single_node_mode", "parallel") == "sequential"
         shares, lanes = job_concurrency([e.tokens for e in group], server is None and not sequential)

@@ -53,6 +53,9 @@ def start_server(
     """Run the launch line under bash in a new process group; stdout+stderr go to ``log_path``."""
     if isinstance(spec_or_command, ServerSpec):
         command, extra_env = spec_or_command.command, dict(spec_or_command.env)
+        # secrets by name: the server reads e.g. VLLM_API_KEY, the launcher holds the value under its own name
+        extra_env.update({var: os.environ[name] for var, name in spec_or_command.secret_env.items()
+                          if name in os.environ})
     else:
         command, extra_env = spec_or_command, {}
     full_env: Dict[str, str] = {**os.environ, **extra_env, **(env or {})}

@@ -211,6 +211,7 @@ def server_script_text(job: Job, workdir: Optional[str], exit_file: Optional[str
     if workdir:
         lines.append(f"cd {shlex.quote(workdir)} || exit 1")
     lines += [f"export {k}={shlex.quote(str(v))}" for k, v in job.server.env.items()]
+    lines += [f'export {k}="${{{name}}}"' for k, name in job.server.secret_env.items()]  # by name, never by value
     if exit_file:
         lines += [f"rm -f {exit_file}", f"(\n{job.server.command}\n)", "_rc=$?", f"echo $_rc > {exit_file}",
                   "exit $_rc"]
