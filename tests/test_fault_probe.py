@@ -388,3 +388,125 @@ def test_slurm_scripts_carry_secret_names_only(tmp_path):
     scripts = "".join(S.dry_run_scripts(plan, cluster).values())
     assert "KEY-S9" not in scripts and "TOK-S8" not in scripts
     assert 'export VLLM_API_KEY="${SKILLS_SERVER_ARGS_API_KEY}"' in scripts
+
+
+# ----------------------------------------------------------------------------- 7. smaller ones
+def _pids_with(text: str) -> list:
+    out = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and int(proc.name) != os.getpid():
+            try:
+                if text in (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                    out.append(int(proc.name))
+            except OSError:
+                pass
+    return out
+
+
+def _wait_until(predicate, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_the_guard_stops_at_once_when_its_command_ends():
+    import signal
+
+    from skills.pipeline.executors.guard import guarded
+
+    proc = subprocess.Popen(guarded(["sleep", "297.5"]), start_new_session=True)
+    assert _wait_until(lambda: _pids_with("sleep 297.5") != [proc.pid] and len(_pids_with("sleep 297.5")) >= 2)
+    t0 = time.monotonic()
+    os.kill(proc.pid, signal.SIGTERM)
+    proc.wait(30)
+    assert time.monotonic() - t0 < 3.0  # not the 10 s grace: sleep ends on SIGTERM at once
+    assert _wait_until(lambda: not _pids_with("sleep 297.5"), 5)
+
+
+def test_kill_9_of_a_guard_ends_its_command(tmp_path):
+    import signal
+
+    marker = "sleep 296.25"
+    top = subprocess.Popen([NS, "run_cmd", "--cluster=local", f"--log_dir={tmp_path / 'logs'}",
+                            f"{marker} && echo never"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert _wait_until(lambda: any(p for p in _pids_with(marker) if p != top.pid and
+                                       "executors.guard" in Path(f"/proc/{p}/cmdline").read_text(errors="replace")))
+        guard = [p for p in _pids_with(marker) if "executors.guard" in
+                 Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace")][0]
+        os.kill(guard, signal.SIGKILL)
+        assert _wait_until(lambda: not [p for p in _pids_with(marker) if p != top.pid], 15), _pids_with(marker)
+        assert top.wait(30) != 0
+    finally:
+        if top.poll() is None:
+            top.kill()
+
+
+def test_input_file_errors_exit_2_in_one_line_with_no_manifest(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"problem": "1"}\n{bad json\n')
+    lacking = tmp_path / "lacking.jsonl"
+    lacking.write_text('{"question": "1"}\n')
+    for src, words in ((bad, "bad.jsonl:2: not valid JSON"), (lacking, "needs field 'problem'")):
+        out = tmp_path / f"o-{src.stem}"
+        res = _ns("generate", "--cluster=local", "--server_type=vllm", "--server_address=http://127.0.0.1:9/v1",
+                  "--model=m", f"--input_file={src}", f"--output_dir={out}", "++prompt_config=generic/math")
+        assert words in _one_error(res) and not out.exists()
+
+
+def test_a_run_refused_at_its_lock_writes_no_manifest(tmp_path):
+    src, blocker = rows_file(tmp_path, 2), tmp_path / "file"
+    blocker.write_text("not a folder")
+    out = tmp_path / "o"
+    res = _ns("generate", "--cluster=local", "--server_type=openai", "--model=m",
+              "--server_address=http://127.0.0.1:9/v1", f"--input_file={src}", f"--output_dir={out}",
+              f"--log_dir={blocker / 'logs'}", "++prompt_config=generic/math")
+    assert str(blocker) in _one_error(res)
+    assert not (out / "manifest.json").exists() and not list(out.glob("manifests/*"))
+
+
+def test_a_full_disk_names_the_file_it_could_not_write(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from skills.data import io as data_io
+    from skills.inference import program
+
+    src, out = rows_file(tmp_path, 3), tmp_path / "res" / "output.jsonl"
+    real = data_io.os.fdopen
+
+    class Full:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.fh, name)
+
+    monkeypatch.setattr(data_io.os, "fdopen", lambda fd, *a, **k: Full(real(fd, *a, **k)))
+    with StubProcess() as stub:
+        rc = program.main(["++server.server_type=vllm", f"++server.base_url={stub.base_url}", "++server.model=m",
+                           f"++input_file={src}", f"++output_file={out}", "++prompt_config=generic/math"])
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
+    assert rc == 1 and len(err) == 1 and "No space left on device" in err[0] and str(out) in err[0], err
+    assert Path(f"{out}-async").exists() and not Path(f"{out}.done").exists()  # resumable
+
+
+def test_prepare_data_reports_every_benchmark(tmp_path, mirror_dir):
+    res = subprocess.run([NS, "prepare_data", "aime24", "ruler", "aime25", f"--data_dir={tmp_path}",
+                          f"--mirror={mirror_dir}", "--no-prompts"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert f"aime24: {tmp_path / 'aime24' / 'test.jsonl'}" in res.stdout
+    assert f"aime25: {tmp_path / 'aime25' / 'test.jsonl'}" in res.stdout
+    err = _one_error(res)
+    assert "1 of 3 benchmarks failed: ruler:" in err and "prepared: aime24, aime25" in err

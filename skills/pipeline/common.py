@@ -406,6 +406,17 @@ def check_program(tokens: Sequence[str], source: str, module: str = "skills.infe
     return cfg
 
 
+def check_input(tokens: Sequence[str], source: str, module: str, prompt_set_dir: Optional[str]) -> None:
+    """Read the input file and build every request now, as the job will: a bad line or a prompt
+    field a line lacks is one line and exit code 2 before anything starts (not a failed job)."""
+    from skills.inference.program import prepare_rows
+    from skills.inference.task import task_of
+
+    cfg = check_program(tokens, source, module, prompt_set_dir)
+    task = prepare_rows(cfg, task_of(module))[0]
+    task.close()
+
+
 def check_resume(tokens: Sequence[str], source: str, module: str, prompt_set_dir: Optional[str],
                  target: str) -> None:
     """A resume the generation program would refuse (its journal was written from another input or

@@ -23,7 +23,7 @@ from skills.config.overrides import validate_overrides
 from skills.config.secrets import move_secret_overrides
 from skills.pipeline.common import (
     PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_program,
-    check_reserved, check_resume, check_server_options, chunk_ids_for, client_overrides, default_data_dir,
+    check_input, check_reserved, check_resume, check_server_options, chunk_ids_for, client_overrides, default_data_dir,
     make_server, output_name, pack, parallel_command, parse_json_kwargs, program_argv, prompt_set_for_plan,
     seed_overrides, set_prompt_env, shell_join,
 )
@@ -333,6 +333,8 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
             if wandb is not None and wandb.log_samples and seed == seeds[0]:  # the first seed, as the reference
                 post = wandb.samples_command(merged, o.expname, guard=chunk is not None)
             evals.append(Eval(name, seed, chunk, tokens, path, marker, module, merge, tuple(sidecars), post))
+    if evals and not remote:
+        check_input([f"++input_file={input_file}", *probe], name, module, prompt_check)
     if evals and grader is not None and not separate:
         check_environment(grader, o.cluster)  # graded inside the generation job
     note = (f"{name}: {done} of {len(seeds) * len(chunks)} runs already done (.done markers; --rerun_done to "

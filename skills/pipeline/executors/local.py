@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any, Dict, List, Optional
+from typing import IO, Any, Callable, Dict, List, Optional
 
 from skills.config.secrets import redact
 from skills.inference.progress import PROGRESS_ENV
@@ -170,6 +170,7 @@ def run_job(job: Job, log_dir: Path, out: IO[str], server_timeout_s: float,
                     cwd=job.workdir, start_new_session=True,
                 )
                 watch.command = proc
+                threading.Thread(target=_end_orphans, args=(proc,), daemon=True).start()
                 try:
                     rc = _stream(proc, log, prefix, out)
                 except BaseException:
@@ -191,6 +192,27 @@ def run_job(job: Job, log_dir: Path, out: IO[str], server_timeout_s: float,
             stop_server(server_proc)
         for proc in sidecars:
             stop_server(proc, grace_s=5.0)
+
+
+def _end_orphans(guard: subprocess.Popen, grace_s: float = 5.0) -> None:
+    """A guard killed by a signal (``kill -9``) cannot stop its group: what is left of the group
+    (the command's children, e.g. a generation) is stopped here, so it does not run on unseen."""
+    while guard.poll() is None:
+        time.sleep(0.5)
+    if guard.returncode >= 0:
+        return  # the guard ended normally and stopped its group itself
+    deadline = time.monotonic() + grace_s
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(guard.pid, sig)  # the group id stays reserved while any member lives
+        except ProcessLookupError:
+            return
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(guard.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
 
 
 def _last_error(log_path: Path) -> str:
@@ -226,7 +248,7 @@ class _ServerWatch:
 
 
 def run_plan(plan: Plan, cluster: Any = None, out: Optional[IO[str]] = None,
-             server_timeout_s: Optional[float] = None) -> int:
+             server_timeout_s: Optional[float] = None, on_start: Optional[Callable[[], None]] = None) -> int:
     """Run every job; 0 if all succeeded, 1 if any failed or was skipped, 130 on Ctrl-C."""
     out = out or sys.stdout
     timeout = server_timeout_s or float(os.environ.get(SERVER_TIMEOUT_ENV, "3600"))
@@ -240,6 +262,8 @@ def run_plan(plan: Plan, cluster: Any = None, out: Optional[IO[str]] = None,
 
     lock = OwnerLock(log_dir / RUN_LOCK).acquire(f"run folder {log_dir}")  # one live run per folder
     try:
+        if on_start is not None:
+            on_start()
         return _run_jobs(plan, log_dir, out, timeout)
     finally:
         lock.release()
