@@ -510,3 +510,87 @@ def test_prepare_data_reports_every_benchmark(tmp_path, mirror_dir):
     assert f"aime25: {tmp_path / 'aime25' / 'test.jsonl'}" in res.stdout
     err = _one_error(res)
     assert "1 of 3 benchmarks failed: ruler:" in err and "prepared: aime24, aime25" in err
+
+
+# ----------------------------------------------------------------------------- 6. no waiting for what is gone
+def _local_plan(tmp_path, *jobs):
+    from skills.pipeline.plan import Plan
+
+    return Plan(expname="t", cluster="local", executor="local", jobs=list(jobs), log_dir=str(tmp_path / "logs"))
+
+
+def _stub_sidecar(port: int, command: str = ""):
+    from skills.pipeline.plan import SidecarSpec
+
+    stub = Path(__file__).parent / "stub_server.py"
+    return SidecarSpec(name="stub", command=command or f"{sys.executable} {stub} --port {port}", port=port,
+                       health_url=f"http://127.0.0.1:{port}/v1/models",
+                       client_env={"STUB_URL": f"http://127.0.0.1:{port}/v1"})
+
+
+REACH_STUB = (f"{sys.executable} -c \"import os, urllib.request as u; "
+              "print('stub answered', u.urlopen(os.environ['STUB_URL'] + '/models').status)\"")
+
+
+def test_a_port_taken_since_the_plan_moves_at_job_start(tmp_path, monkeypatch):
+    import io
+    import socket
+
+    from skills.pipeline.executors.local import run_plan
+    from skills.pipeline.plan import Job
+    from skills.servers.ports import find_free_port
+
+    monkeypatch.setenv("SKILLS_STATE_DIR", str(tmp_path / "state"))
+    port = find_free_port()
+    sidecar = _stub_sidecar(port)
+    job = Job("j", "generation", [REACH_STUB], sidecars=[sidecar], env=dict(sidecar.client_env))
+    with socket.socket() as taken:  # another process took the port after planning
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        out = io.StringIO()
+        rc = run_plan(_local_plan(tmp_path, job), out=out, server_timeout_s=30)
+    text = out.getvalue()
+    assert rc == 0, text
+    assert f"port {port} planned for a service is taken now" in text and "stub answered 200" in text
+
+
+def test_a_bind_failure_retries_another_port(tmp_path, monkeypatch):
+    import io
+
+    from skills.pipeline.executors.local import run_plan
+    from skills.pipeline.plan import Job
+    from skills.servers.ports import find_free_port
+
+    monkeypatch.setenv("SKILLS_STATE_DIR", str(tmp_path / "state"))
+    port, flag = find_free_port(), tmp_path / "bound-once"
+    stub = Path(__file__).parent / "stub_server.py"
+    # the first start loses a race for its port (as a real server logs it), the second one binds
+    command = (f"if [ ! -e {flag} ]; then touch {flag}; echo 'OSError: [Errno 98] Address already in use' >&2; "
+               f"exit 1; fi; exec {sys.executable} {stub} --port {port}")
+    sidecar = _stub_sidecar(port, command)
+    job = Job("j", "generation", [REACH_STUB], sidecars=[sidecar], env=dict(sidecar.client_env))
+    out = io.StringIO()
+    rc = run_plan(_local_plan(tmp_path, job), out=out, server_timeout_s=30)
+    text = out.getvalue()
+    assert rc == 0, text
+    assert f"sidecar stub could not bind port {port}; trying port" in text and "stub answered 200" in text
+
+
+def test_a_sidecar_that_dies_mid_job_ends_the_job_with_its_log(tmp_path, monkeypatch):
+    import io
+
+    from skills.pipeline.executors.local import run_plan
+    from skills.pipeline.plan import Job
+    from skills.servers.ports import find_free_port
+
+    monkeypatch.setenv("SKILLS_STATE_DIR", str(tmp_path / "state"))
+    port = find_free_port()
+    stub = Path(__file__).parent / "stub_server.py"
+    command = f"timeout 3 {sys.executable} {stub} --port {port}; echo 'sandbox ran out of memory' >&2; exit 7"
+    job = Job("j", "generation", ["sleep 120", "echo never"], sidecars=[_stub_sidecar(port, command)])
+    out = io.StringIO()
+    t0 = time.monotonic()
+    rc = run_plan(_local_plan(tmp_path, job), out=out, server_timeout_s=30)
+    text = out.getvalue()
+    assert rc == 1 and time.monotonic() - t0 < 60, text
+    assert "the sidecar stub exited with code 7 while the job ran" in text and "ran out of memory" in text
