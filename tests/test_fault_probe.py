@@ -594,3 +594,24 @@ def test_a_sidecar_that_dies_mid_job_ends_the_job_with_its_log(tmp_path, monkeyp
     text = out.getvalue()
     assert rc == 1 and time.monotonic() - t0 < 60, text
     assert "the sidecar stub exited with code 7 while the job ran" in text and "ran out of memory" in text
+
+
+def test_ns_eval_against_a_gateway_answering_200_errors_fails_loudly(tmp_path, mirror_dir):
+    """The acceptance case: `ns eval --benchmarks=aime24:2` against an endpoint that answers every
+    request with `{"error": ...}` and status 200 exits non-zero, writes no `.done`, and says which
+    rows failed and why (it used to report 0.00% with exit 0)."""
+    data = tmp_path / "data"
+    prep = subprocess.run([NS, "prepare_data", "aime24", f"--data_dir={data}", f"--mirror={mirror_dir}",
+                           "--no-prompts"], capture_output=True, text=True, timeout=300)
+    assert prep.returncode == 0, prep.stderr
+    out = tmp_path / "eval"
+    with StubProcess(body='{"error": {"message": "model overloaded, try later", "code": 503}}') as stub:
+        res = subprocess.run([NS, "eval", "--cluster=local", "--server_type=vllm", f"--server_address={stub.base_url}",
+                              "--model=stub-model", "--benchmarks=aime24:2", f"--output_dir={out}",
+                              f"--data_dir={data}", "++server.max_retries=1", "++server.retry_base_delay_s=0.01"],
+                             capture_output=True, text=True, timeout=600)
+    assert res.returncode != 0, res.stdout + res.stderr
+    assert not list(out.rglob("*.done")) and not list(out.rglob("metrics.json"))
+    text = res.stdout + res.stderr
+    assert f"{data / 'aime24' / 'test.jsonl'}:" in text and "HTTP 200 without a completion" in text
+    assert "model overloaded, try later" in text and "Traceback" not in text

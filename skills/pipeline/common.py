@@ -406,14 +406,28 @@ def check_program(tokens: Sequence[str], source: str, module: str = "skills.infe
     return cfg
 
 
+def _prepared_here(task_cls: type) -> bool:
+    """Requests are built at plan time only by the default task: a module's own ``prepare`` may need
+    what only its job has (a tokenizer folder, a tool environment, staged files)."""
+    from skills.inference.task import GenerationTask
+
+    return task_cls.prepare is GenerationTask.prepare
+
+
 def check_input(tokens: Sequence[str], source: str, module: str, prompt_set_dir: Optional[str]) -> None:
-    """Read the input file and build every request now, as the job will: a bad line or a prompt
-    field a line lacks is one line and exit code 2 before anything starts (not a failed job)."""
+    """Read the input file (and build every request, as the job will, for the default task): a bad
+    line or a prompt field a line lacks is one line and exit code 2 before anything starts, not a
+    failed job."""
     from skills.inference.program import prepare_rows
+    from skills.inference.settings import input_path, read_input
     from skills.inference.task import task_of
 
     cfg = check_program(tokens, source, module, prompt_set_dir)
-    task = prepare_rows(cfg, task_of(module))[0]
+    task_cls = task_of(module)
+    if not _prepared_here(task_cls):
+        read_input(input_path(cfg), cfg.prompt_format)
+        return
+    task = prepare_rows(cfg, task_cls)[0]
     task.close()
 
 
@@ -426,8 +440,11 @@ def check_resume(tokens: Sequence[str], source: str, module: str, prompt_set_dir
     from skills.inference.program import resume_problem
     from skills.inference.task import task_of
 
+    task_cls = task_of(module)
+    if not _prepared_here(task_cls):
+        return  # its job refuses such a resume itself
     cfg = check_program(tokens, source, module, prompt_set_dir)
-    problem = resume_problem(cfg, task_of(module), Path(target))
+    problem = resume_problem(cfg, task_cls, Path(target))
     if problem:
         raise UsageError(f"{source}: {problem}")
 
