@@ -112,7 +112,8 @@ async def run_requests(task: GenerationTask, rows: List[Dict[str, Any]], request
                         t.cancel()
                     if waiting:
                         await asyncio.wait(waiting)
-                    raise failed[0].exception()
+                    raise _first_error([failed[0], *[t for t in [*failed[1:], *waiting]
+                                                     if not t.cancelled() and t.exception() is not None]])
         finally:
             flusher.cancel()
             progress.close("failed" if sys.exc_info()[0] else "generated")
@@ -123,6 +124,17 @@ async def run_requests(task: GenerationTask, rows: List[Dict[str, Any]], request
             log(f"warning: {len(soft_failed)} of {len(todo)} rows failed and were kept as empty generations with "
                 f"an 'error' field (soft_fail); the first: {soft_failed[0]}")
     return len(todo)
+
+
+def _first_error(failed: List[asyncio.Task]) -> BaseException:
+    """The first failure, naming the other rows that failed for good at the same time."""
+    first = failed[0].exception()
+    others = [str(t.exception()).split(": ", 1)[0] for t in failed[1:]
+              if isinstance(t.exception(), GenerationError)]
+    if not isinstance(first, GenerationError) or not others:
+        return first
+    shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+    return GenerationError(f"{first} (rows that failed as well: {shown})")
 
 
 # --------------------------------------------------------------------------- main flow
