@@ -139,7 +139,7 @@ def _killed_half_way(stub, src: Path, out: Path, *extra: str) -> None:
     ("++inference.random_seed=3", "inference.random_seed 0 -> 3"),
     ("++server.model=other-model", "server.model \"stub-model\" -> \"other-model\""),
     ("++system_message=brief", "system_message unset -> \"brief\""),
-    ("++inference.extra_body.top_k=5", "inference.extra_body.top_k unset -> 5"),
+    ("++inference.extra_body.top_k=5", 'inference.extra_body {} -> {"top_k":5}'),
 ])
 def test_a_resume_over_changed_inputs_is_refused_in_one_line(tmp_path, change, expected):
     src, out = rows_file(tmp_path, 40), tmp_path / "res" / "output.jsonl"
@@ -191,13 +191,16 @@ def test_ns_generate_refuses_the_resume_before_anything_starts(tmp_path):
 def test_fingerprint_differences_in_words():
     from skills.config.fingerprint import Fingerprint
 
-    old = Fingerprint().add("input file", "sha256:" + "a" * 16).add_all({"inference": {"temperature": 0.0},
-                                                                         "prompt_config": "x" * 200})
-    new = Fingerprint().add("input file", "sha256:" + "b" * 16).add_all({"inference": {"temperature": 0.7,
-                                                                                       "top_k": 5}})
-    assert old.differences(new) == ["input file changed (aaaaaaaa -> bbbbbbbb)", "inference.temperature 0.0 -> 0.7",
-                                    f"prompt_config changed ({old.values['prompt_config'][7:15]} -> unset)",
-                                    "inference.top_k unset -> 5"]
+    old = Fingerprint().add("input file", "sha256:" + "a" * 16).add_all({"inference": {"temperature": 0.0}})
+    old.add("prompt_config", "x" * 200).add("system_message", None).add("stop", ["</s>"])
+    new = Fingerprint().add("input file", "sha256:" + "b" * 16).add_all({"inference": {"temperature": 0.7}})
+    new.add("prompt_config", "y" * 200).add("system_message", "be brief").add("stop", ["</s>"])
+    new.add("new_setting", 3)  # recorded by one side only (another version): not compared
+    assert old.differences(new) == [
+        "input file changed (aaaaaaaa -> bbbbbbbb)", "inference.temperature 0.0 -> 0.7",
+        f"prompt_config changed ({old.values['prompt_config'][7:15]} -> {new.values['prompt_config'][7:15]})",
+        'system_message unset -> "be brief"']
+    assert old.describe_changes(new, limit=2).endswith("and 2 more")
     assert Fingerprint.from_dict(old.to_dict()).changes(old) == []
     assert Fingerprint.from_dict("garbage") is None
 
@@ -615,3 +618,16 @@ def test_ns_eval_against_a_gateway_answering_200_errors_fails_loudly(tmp_path, m
     text = res.stdout + res.stderr
     assert f"{data / 'aime24' / 'test.jsonl'}:" in text and "HTTP 200 without a completion" in text
     assert "model overloaded, try later" in text and "Traceback" not in text
+
+
+def test_the_resume_fingerprint_records_no_secret(tmp_path):
+    from skills.inference.config import GenerateConfig
+    from skills.inference.task import GenerationTask
+
+    src = rows_file(tmp_path, 1)
+    cfg = GenerateConfig(prompt_config="generic/math", output_file="x")
+    cfg.server.api_key = "sk-" + "Q" * 30
+    cfg.inference.extra_body = {"api_key": "BODY-SECRET-9", "top_k": 5, "auth": {"token": "NESTED-SECRET-8"}}
+    text = json.dumps(GenerationTask(cfg).fingerprint(src, [[{"role": "user", "content": "1 + 1"}]]).to_dict())
+    assert "QQQQ" not in text and "BODY-SECRET-9" not in text and "NESTED-SECRET-8" not in text
+    assert '"top_k": 5' in text

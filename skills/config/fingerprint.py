@@ -104,18 +104,12 @@ class Fingerprint:
         return cls({str(k): v for k, v in data.items()})
 
     def changes(self, new: "Fingerprint") -> List[Tuple[str, Any, Any]]:
-        """(name, old value, new value) for every setting that differs, in this fingerprint's order."""
-        names = list(self.values) + [n for n in new.values if n not in self.values]
-        missing = object()
-        out = []
-        for name in names:
-            old, now = self.values.get(name, missing), new.values.get(name, missing)
-            if old is missing or now is missing:
-                if (None if old is missing else old) != (None if now is missing else now):
-                    out.append((name, None if old is missing else old, None if now is missing else now))
-            elif old != now:
-                out.append((name, old, now))
-        return out
+        """(name, old value, new value) for every setting both record with different values, in
+        this fingerprint's order. A setting only one of them records is not compared: another
+        version of the program wrote the other (record a mapping as one value, not key by key,
+        when its keys may come and go)."""
+        return [(name, old, new.values[name]) for name, old in self.values.items()
+                if name in new.values and new.values[name] != old]
 
     def differences(self, new: "Fingerprint") -> List[str]:
         """Each changed setting in words: ``inference.temperature 0.0 -> 0.7``, ``input file content changed``."""

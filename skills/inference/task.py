@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from skills.config.errors import UsageError
-from skills.config.fingerprint import Fingerprint, flatten
+from skills.config.fingerprint import Fingerprint
 from skills.inference.client import Client, Completion
 from skills.inference.config import GenerateConfig
 from skills.inference.prompts import PromptBuilder, messages_to_text
@@ -50,6 +50,28 @@ def build_output(cfg: GenerateConfig, row: Dict[str, Any], comp: Completion, sta
     for k, v in row.items():
         if k not in out:
             out[k] = v
+    return out
+
+
+def _public(value: Any) -> Any:
+    """A mapping without its secret entries (``extra_body.api_key``): fingerprints are written to files."""
+    from skills.config.secrets import is_secret_setting
+
+    if isinstance(value, dict):
+        return {k: _public(v) for k, v in value.items() if not is_secret_setting(str(k), v)}
+    return value
+
+
+def _settings(cfg: Any, prefix: str = "") -> List[Tuple[str, Any]]:
+    """(dotted name, value) of every field; nested configs are walked, mappings (``extra_body``...)
+    stay whole, so that a key added to one is a change of that setting."""
+    out: List[Tuple[str, Any]] = []
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            out += _settings(value, f"{prefix}{f.name}.")
+        else:
+            out.append((f"{prefix}{f.name}", value))
     return out
 
 
@@ -117,13 +139,12 @@ class GenerationTask:
             digest.update(canonical(request).encode("utf-8", "surrogatepass") + b"\n")
         fp.add("prompts", "sha256:" + digest.hexdigest()[:16])
         fp.add("rows", len(requests))
-        settings = flatten(dataclasses.asdict(self.cfg))
-        for name, value in settings.items():
+        for name, value in _settings(self.cfg):
             last = name.rsplit(".", 1)[-1]
             if any(name == ig or name.startswith(ig + ".") for ig in self.fingerprint_ignores) \
                     or last.endswith(("timeout", "_s")) or is_secret_setting(name, value):
                 continue
-            fp.add(name, value)
+            fp.add(name, _public(value))
         return fp
 
     def describe(self, request: Any) -> str:
