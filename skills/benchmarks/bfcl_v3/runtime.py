@@ -85,13 +85,14 @@ class Worker:
         self.seq = 0
         self.starts = 0  # incarnation: state kept in the worker (simulated APIs) dies with it
         self.workdir: Optional[str] = None
+        self.confined = None  # skills.sandbox.confine.Confined of the running worker
 
     def start(self) -> None:
         self.starts += 1
-        if self.workdir is None:
-            self.workdir = tempfile.mkdtemp(prefix="skills-bfcl-")
-        run = confined([self.python, "-m", "skills.benchmarks.bfcl_v3.worker"], self.workdir)
-        self.isolation = run.isolation
+        self._release()  # a previous incarnation's uid and work dir
+        self.workdir = tempfile.mkdtemp(prefix="skills-bfcl-")
+        run = self.confined = confined([self.python, "-m", "skills.benchmarks.bfcl_v3.worker"], self.workdir)
+        self.isolation = run.isolation + (" as root" if run.as_root else "")
         self.proc = subprocess.Popen(run.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                      env=run.env, cwd=run.cwd, bufsize=1)
 
@@ -136,6 +137,13 @@ class Worker:
             except (OSError, subprocess.TimeoutExpired):
                 proc.kill()
                 proc.wait()
+        self._release()
+
+    def _release(self) -> None:
+        """After the worker ended: its uid back to the sandbox, its work dir removed."""
+        if self.confined is not None:
+            self.confined.release()
+            self.confined = None
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
