@@ -237,6 +237,9 @@ def test_a_rerun_that_fails_after_its_first_row_names_what_it_moved_aside(tmp_pa
     moved = [ln for ln in res.stderr.splitlines() if "moved aside" in ln]
     assert len(moved) == 1 and str(aside) in moved[0]
     assert str(aside) in [ln for ln in res.stderr.splitlines() if "kept in" in ln][0]
+    summary = subprocess.run([NS, "summarize_results", str(out.parent), "--metric_type=math"], capture_output=True,
+                             text=True)
+    assert ".output.jsonl.previous" in summary.stdout + summary.stderr
     with StubProcess(answer="new") as stub:  # the rerun completes: the old results go
         assert program(stub, src, out, "++skip_filled=True").returncode == 0
     assert not aside.exists() and all(r["generation"] == "new" for r in read_jsonl(out))
