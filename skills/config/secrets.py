@@ -82,7 +82,7 @@ def mask_url(url: Any) -> str:
 def redact(text: str) -> str:
     """Secret-looking values in ``text`` -> ``***`` (see the module docstring)."""
     def assign(m: "re.Match") -> str:
-        keep = m.group(3) == MASK or m.group(3).startswith("${")  # masked already, or a variable's name
+        keep = m.group(3) == MASK or m.group(3).lstrip("'\"").startswith("$")  # masked already, or a variable
         return m.group(1) + m.group(2) + MASK if is_secret_key(m.group(1)) and not keep else m.group(0)
 
     masked = _USERINFO.sub(lambda m: m.group(1) + MASK + "@", text)
