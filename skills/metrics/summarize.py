@@ -107,7 +107,10 @@ def result_files(bench_dir: Path, fail_on_incomplete: bool = False) -> List[Path
     if strays and files:
         print(f"Warning: {bench_dir.name}: ignoring {', '.join(strays)} (not a result file name)", file=sys.stderr)
     if not files:
-        raise UsageError(f"{bench_dir} has no complete result files (output.jsonl or output-rs<N>.jsonl)")
+        aside = sorted(p.name for p in bench_dir.glob(".output*.jsonl.previous"))
+        hint = (f"; a rerun that did not complete keeps the previous results in {', '.join(aside)} (finish the "
+                "rerun, or rename them back)") if aside else ""
+        raise UsageError(f"{bench_dir} has no complete result files (output.jsonl or output-rs<N>.jsonl){hint}")
     return files
 
 
