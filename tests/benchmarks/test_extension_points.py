@@ -11,17 +11,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, cpu_cluster_yaml
+from tests.helpers.files import read_jsonl
+from tests.helpers.paths import FIXTURES, NS, TOY_DATA
+from tests.helpers.vllm import cpu_cluster_yaml, cpu_server_args
 
-FIXTURES = REPO_ROOT / "tests" / "fixtures"
 DEFS = FIXTURES / "toy_family_defs"
-NS = str(Path(sys.executable).parent / "ns")
-SERVER_ARGS = "--dtype float32 --max-model-len 2048 --enforce-eager"
 
 
 @pytest.fixture
@@ -38,7 +36,7 @@ def toy_data(tmp_path: Path, rows: int = 40) -> Path:
     data = tmp_path / "data"
     for member, src in (("math", "toy_math"), ("mcq", "toy_mcq")):
         (data / "toy_group" / member).mkdir(parents=True)
-        lines = (REPO_ROOT / ".cache" / "toy-data" / src / "test.jsonl").read_text().splitlines(keepends=True)
+        lines = (TOY_DATA / src / "test.jsonl").read_text().splitlines(keepends=True)
         (data / "toy_group" / member / "test.jsonl").write_text("".join(lines[:rows]))
     return data
 
@@ -116,7 +114,7 @@ def test_toy_family_end_to_end_local(vllm_python, tiny_model, tmp_path, toy_env)
     out = tmp_path / "out"
     cfg = cpu_cluster_yaml(tmp_path, vllm_python)
     res = subprocess.run([NS, "eval", f"--cluster={cfg}", f"--model={tiny_model}", "--server_type=vllm",
-                          "--server_gpus=1", f"--server_args={SERVER_ARGS}", "--benchmarks=toy_group:2",
+                          "--server_gpus=1", f"--server_args={cpu_server_args(2048)}", "--benchmarks=toy_group:2",
                           f"--extra_datasets={DEFS}", f"--data_dir={data}", f"--output_dir={out}",
                           "++inference.temperature=0.0", "++inference.tokens_to_generate=32"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=1200, env={**os.environ, **toy_env})
@@ -139,7 +137,7 @@ def check_toy_results(out: Path, tiny_model: Path) -> None:
         folder = out / "eval-results" / "toy_group" / f"toy_group.{member}"
         outcomes = _expected(tiny_model, bench)
         for seed in (0, 1):
-            rows = [json.loads(x) for x in (folder / f"output-rs{seed}.jsonl").read_text().splitlines()]
+            rows = read_jsonl(folder / f"output-rs{seed}.jsonl")
             assert (folder / f"output-rs{seed}.jsonl.done").exists()  # written by the grading step
             for row in rows:
                 assert row["turns"] == [outcomes[row["id"]]["generation"]] * 2  # two requests per row
@@ -153,3 +151,34 @@ def check_toy_results(out: Path, tiny_model: Path) -> None:
     group = json.loads((out / "eval-results" / "toy_group" / "metrics.json").read_text())
     assert group["overall"]["accuracy"] == pytest.approx(sum(accs) / 2)
     assert group["overall"]["num_entries"] == entries == 60
+
+
+@pytest.mark.slow
+@pytest.mark.slurm
+def test_toy_family_extension_points_on_slurm(local_slurm, vllm_python, tiny_model, tmp_path, monkeypatch, capsys):
+    """The toy family (own generation module, grading step with a sidecar, metric type, group score)
+    through `ns eval` on Slurm: the same results as locally."""
+    from skills.cli.app import main
+    from skills.config.cluster import get_cluster_config
+    from skills.pipeline.executors import slurm as S
+
+    home = tmp_path / "nemo_run"
+    home.mkdir()
+    monkeypatch.setenv("NEMORUN_HOME", str(home))
+    monkeypatch.setenv("PYTHONPATH", str(FIXTURES))
+    monkeypatch.syspath_prepend(str(FIXTURES))
+    cfg = cpu_cluster_yaml(tmp_path, vllm_python, "slurm", f"account: test\npartition: {local_slurm}\n"
+                           f"job_dir: {home}\nenv_vars: [PYTHONPATH]\n")
+    data = toy_data(tmp_path)
+    out = tmp_path / "out"
+    rc = main(["eval", f"--cluster={cfg}", f"--model={tiny_model}", "--server_type=vllm", "--server_gpus=1",
+               f"--server_args={cpu_server_args(2048)}", "--benchmarks=toy_group:2", f"--extra_datasets={DEFS}",
+               f"--data_dir={data}", f"--output_dir={out}", "--expname=slurm-toy", "--num_jobs=1",
+               "++inference.temperature=0.0", "++inference.tokens_to_generate=32"])
+    assert rc == 0, capsys.readouterr().out
+    cluster = get_cluster_config(str(cfg))
+    assert S.wait_for("slurm-toy", cluster, poll_s=2, timeout_s=1200) == 0, \
+        "\n".join(p.read_text(errors="replace")[-2000:] for p in (out / "eval-logs").rglob("*.log"))
+    check_toy_results(out, tiny_model)
+    logs = [p.name for p in (out / "eval-logs").rglob("toy_oracle_*.log")]
+    assert len(logs) == 1  # the group's grading job started its sidecar, logged next to the job's logs

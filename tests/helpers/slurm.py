@@ -1,7 +1,6 @@
 """Fixtures for the Slurm tests: a real single-node Slurm (scripts/slurm/start-local-slurm.sh) and
-a per-test nemo-run home. Import them into a test module:
-
-    from slurm_fixtures import local_slurm, slurm_cluster  # noqa: F401
+a per-test nemo-run home. tests/conftest.py registers this module as a plugin, so every test may ask
+for ``local_slurm`` or ``slurm_cluster``.
 
 Without root/apt the tests skip on a developer machine and FAIL in CI (``CI=true``).
 ``SKILLS_KEEP_SLURM=1`` leaves the cluster running after the session (faster re-runs).
@@ -14,21 +13,15 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
-
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers.paths import REPO_ROOT
+from tests.helpers.prereqs import missing
+
 SCRIPTS = REPO_ROOT / "scripts" / "slurm"
 # 8 advertised CPUs on a 2-core machine (config_overrides): several 1-CPU test jobs at once;
 # 2 fake GPUs so that --gpus-per-node is accepted.
 SLURM_ENV = {"LOCAL_SLURM_ACCOUNTING": "1", "LOCAL_SLURM_CPUS": "8", "LOCAL_SLURM_GPUS": "2"}
-
-
-def _missing(reason: str):
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"CI prerequisite missing: {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 def _slurm_up() -> bool:
@@ -44,9 +37,9 @@ def local_slurm():
     try:
         import nemo_run  # noqa: F401
     except ImportError:
-        _missing("nemo-run is not installed (pip install -e '.[slurm]')")
+        missing("nemo-run is not installed (pip install -e '.[slurm]')")
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        _missing("the local Slurm needs root and apt-get")
+        missing("the local Slurm needs root and apt-get")
     was_up = _slurm_up()
     t0 = time.monotonic()
     res = subprocess.run(["bash", str(SCRIPTS / "start-local-slurm.sh")], env={**os.environ, **SLURM_ENV},

@@ -21,10 +21,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from typing import List, Optional
 
+SCRIPT = os.path.abspath(__file__)  # run it as a script: python SCRIPT --port N ...
 REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests",
            500: "Internal Server Error", 503: "Service Unavailable"}
 
@@ -207,7 +209,7 @@ class StubProcess:
     def __enter__(self) -> "StubProcess":
         import subprocess
 
-        cmd = [sys.executable, __file__]
+        cmd = [sys.executable, SCRIPT]
         for key, value in self.knobs.items():
             cmd += [f"--{key.replace('_', '-')}", str(value)]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)

@@ -9,33 +9,24 @@ rows of their mirror-prepared data: the model cannot solve them; these runs prov
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Dict
 
 import pytest
 
-from conftest import REPO_ROOT, TOY_DATASETS, cpu_cluster_yaml, read_jsonl
+from tests.helpers.commands import ns
+from tests.helpers.files import read_jsonl
+from tests.helpers.paths import FIXTURES, TOY_DATA, TOY_DATASETS
+from tests.helpers.vllm import cpu_cluster_yaml, cpu_server_args
 
 pytestmark = pytest.mark.slow
 
-NS = str(Path(sys.executable).parent / "ns")
-SERVER_ARGS = "--dtype float32 --max-model-len 2048 --enforce-eager"
+SERVER_ARGS = cpu_server_args(2048)
 REAL = ["math-500", "aime24", "aime25", "gpqa", "mmlu-pro"]
-
-
-def ns(*args: str, cwd: Path, timeout: float = 900, env: Dict[str, str] | None = None):
-    res = subprocess.run([NS, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                         env={**os.environ, **(env or {})})
-    return res
-
 
 
 def expected_accuracy(tiny_model: Path, bench: str, subset: str | None = None) -> float:
     outcomes = json.loads((tiny_model / "trained_outcomes.json").read_text())[bench]
-    rows = {r["id"]: r for r in read_jsonl(REPO_ROOT / ".cache" / "toy-data" / bench / "test.jsonl")}
+    rows = {r["id"]: r for r in read_jsonl(TOY_DATA / bench / "test.jsonl")}
     ids = [i for i in outcomes if subset is None or rows[i].get("subset_for_metrics") == subset]
     return 100.0 * sum(outcomes[i]["correct"] for i in ids) / len(ids)
 
@@ -69,7 +60,7 @@ def _prepare_real(tmp_path: Path, mirror_dir: Path, rows: int) -> Path:
         split.write_text("".join(split.read_text().splitlines(keepends=True)[:rows]))
     for bench in ("toy_math", "toy_mcq"):
         (data / bench).mkdir()
-        (data / bench / "test.jsonl").write_text((REPO_ROOT / ".cache/toy-data" / bench / "test.jsonl").read_text())
+        (data / bench / "test.jsonl").write_text((TOY_DATA / bench / "test.jsonl").read_text())
     return data
 
 
@@ -124,7 +115,7 @@ def test_ns_eval_in_job_server_toy_accuracy_and_five_benchmarks(
 
 def test_hle_with_self_hosted_judge(vllm_python, tiny_model, tmp_path):
     data = tmp_path / "data"
-    res = ns("prepare_data", "hle", f"--data_dir={data}", f"--mirror={REPO_ROOT / 'tests' / 'fixtures'}",
+    res = ns("prepare_data", "hle", f"--data_dir={data}", f"--mirror={FIXTURES}",
              cwd=tmp_path, env={"HF_TOKEN": ""})
     assert res.returncode == 0, res.stderr
     text_rows = len(read_jsonl(data / "hle" / "text.jsonl"))

@@ -8,16 +8,16 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import TOY_DATASETS, VLLM_CPU_ENV
+from tests.helpers.paths import NS, TOY_DATASETS
+from tests.helpers.vllm import VLLM_CPU_ENV
+from tests.helpers.files import read_jsonl
 
 pytestmark = pytest.mark.slow
 
-NS = str(Path(sys.executable).parent / "ns")
 SERVER_ARGS = "--dtype float32 --max-model-len 1024 --enforce-eager"
 
 
@@ -49,7 +49,7 @@ def test_reference_local_yaml_with_workspace_mount(vllm_python, tiny_model, toy_
     outcomes = json.loads((tiny_model / "trained_outcomes.json").read_text())["toy_math"]
     expected = 100.0 * sum(o["correct"] for o in outcomes.values()) / len(outcomes)
     assert metrics["toy_math"]["pass@1"]["symbolic_correct"] == pytest.approx(expected)
-    rows = [json.loads(line) for line in (host / "out" / "eval-results" / "toy_math" / "output-rs0.jsonl").open()]
+    rows = read_jsonl(host / "out" / "eval-results" / "toy_math" / "output-rs0.jsonl")
     assert len(rows) == len(outcomes) and rows[0]["prompt_source"] == f"file:{host / 'defs' / 'prompt.yaml'}"
     assert (host / "installed.txt").read_text().strip() == "installed"
     assert not Path("/workspace/out").exists() or not (Path("/workspace/out") / "eval-results").exists()

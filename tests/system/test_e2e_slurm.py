@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from slurm_fixtures import local_slurm  # noqa: F401
 
-from conftest import REPO_ROOT, VLLM_CPU_ENV, cpu_cluster_yaml, read_jsonl
+from tests.helpers.files import read_jsonl
+from tests.helpers.paths import FIXTURES
+from tests.helpers.vllm import VLLM_CPU_ENV
 from skills.cli.app import main
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
@@ -17,7 +18,7 @@ SERVER_ARGS = "--dtype float32 --max-model-len 2048 --enforce-eager"
 
 
 
-def test_ns_eval_hle_with_judge_on_slurm(local_slurm, vllm_python, tiny_model, tmp_path, monkeypatch, capsys):  # noqa: F811
+def test_ns_eval_hle_with_judge_on_slurm(local_slurm, vllm_python, tiny_model, tmp_path, monkeypatch, capsys):
     from skills.config.cluster import get_cluster_config
     from skills.pipeline.executors import slurm as S
 
@@ -30,7 +31,7 @@ def test_ns_eval_hle_with_judge_on_slurm(local_slurm, vllm_python, tiny_model, t
     cfg.write_text(f"executor: slurm\naccount: test\npartition: {local_slurm}\njob_dir: {home}\n"
                    f"servers:\n  vllm:\n    python: {vllm_python}\n    env:\n{env}\n")
     data = tmp_path / "data"
-    assert main(["prepare_data", "hle", f"--data_dir={data}", f"--mirror={REPO_ROOT / 'tests' / 'fixtures'}"]) == 0
+    assert main(["prepare_data", "hle", f"--data_dir={data}", f"--mirror={FIXTURES}"]) == 0
     out = tmp_path / "out"
     rc = main(["eval", f"--cluster={cfg}", f"--model={tiny_model}", "--server_type=vllm", "--server_gpus=1",
                f"--server_args={SERVER_ARGS}", "--benchmarks=hle:1", f"--data_dir={data}", f"--output_dir={out}",
@@ -63,7 +64,7 @@ def test_ns_eval_hle_with_judge_on_slurm(local_slurm, vllm_python, tiny_model, t
     assert first["judge_correct"] == pytest.approx(expected)
 
 
-def test_prepare_data_on_slurm(local_slurm, tmp_path, monkeypatch, mirror_dir, capsys):  # noqa: F811
+def test_prepare_data_on_slurm(local_slurm, tmp_path, monkeypatch, mirror_dir, capsys):
     """`ns prepare_data --cluster=<slurm>` runs the preparation as a job on the cluster."""
     from skills.config.cluster import get_cluster_config
     from skills.pipeline.executors import slurm as S
@@ -83,11 +84,11 @@ def test_prepare_data_on_slurm(local_slurm, tmp_path, monkeypatch, mirror_dir, c
     assert len(read_jsonl(data / "math-500" / "test.jsonl")) == 500
 
 
-def test_generate_and_run_cmd_on_slurm(local_slurm, tmp_path, monkeypatch, capsys):  # noqa: F811
+def test_generate_and_run_cmd_on_slurm(local_slurm, tmp_path, monkeypatch, capsys):
     """`ns generate` (two seeds against an existing endpoint) and `ns run_cmd` submitted to Slurm."""
     from skills.config.cluster import get_cluster_config
     from skills.pipeline.executors import slurm as S
-    from stub_server import StubProcess
+    from tests.helpers.stub_server import StubProcess
 
     home = tmp_path / "nemo_run"
     home.mkdir()
@@ -110,33 +111,3 @@ def test_generate_and_run_cmd_on_slurm(local_slurm, tmp_path, monkeypatch, capsy
                  f"echo hello from $SLURM_JOB_ID > {tmp_path / 'hello.txt'}"]) == 0
     assert S.wait_for("slurm-cmd", cluster, poll_s=1, timeout_s=300) == 0
     assert (tmp_path / "hello.txt").read_text().startswith("hello from ")
-
-
-def test_toy_family_extension_points_on_slurm(local_slurm, vllm_python, tiny_model, tmp_path, monkeypatch, capsys):  # noqa: F811
-    """The toy family (own generation module, grading step with a sidecar, metric type, group score)
-    through `ns eval` on Slurm: the same results as locally."""
-    from test_extension_points import DEFS, FIXTURES, check_toy_results, toy_data
-
-    from skills.config.cluster import get_cluster_config
-    from skills.pipeline.executors import slurm as S
-
-    home = tmp_path / "nemo_run"
-    home.mkdir()
-    monkeypatch.setenv("NEMORUN_HOME", str(home))
-    monkeypatch.setenv("PYTHONPATH", str(FIXTURES))
-    monkeypatch.syspath_prepend(str(FIXTURES))
-    cfg = cpu_cluster_yaml(tmp_path, vllm_python, "slurm", f"account: test\npartition: {local_slurm}\n"
-                           f"job_dir: {home}\nenv_vars: [PYTHONPATH]\n")
-    data = toy_data(tmp_path)
-    out = tmp_path / "out"
-    rc = main(["eval", f"--cluster={cfg}", f"--model={tiny_model}", "--server_type=vllm", "--server_gpus=1",
-               f"--server_args={SERVER_ARGS}", "--benchmarks=toy_group:2", f"--extra_datasets={DEFS}",
-               f"--data_dir={data}", f"--output_dir={out}", "--expname=slurm-toy", "--num_jobs=1",
-               "++inference.temperature=0.0", "++inference.tokens_to_generate=32"])
-    assert rc == 0, capsys.readouterr().out
-    cluster = get_cluster_config(str(cfg))
-    assert S.wait_for("slurm-toy", cluster, poll_s=2, timeout_s=1200) == 0, \
-        "\n".join(p.read_text(errors="replace")[-2000:] for p in (out / "eval-logs").rglob("*.log"))
-    check_toy_results(out, tiny_model)
-    logs = [p.name for p in (out / "eval-logs").rglob("toy_oracle_*.log")]
-    assert len(logs) == 1  # the group's grading job started its sidecar, logged next to the job's logs

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import read_jsonl
-from stub_server import StubProcess, generate_cmd
+from tests.helpers.files import read_jsonl
+from tests.helpers.paths import NS
+from tests.helpers.stub_server import SCRIPT as STUB, StubProcess, generate_cmd
 
-NS = str(Path(sys.executable).parent / "ns")
 
 
 def rows_file(tmp_path: Path, n: int, name: str = "in.jsonl") -> Path:
@@ -528,7 +528,7 @@ def _local_plan(tmp_path, *jobs):
 def _stub_sidecar(port: int, command: str = ""):
     from skills.pipeline.plan import SidecarSpec
 
-    stub = Path(__file__).parent / "stub_server.py"
+    stub = STUB
     return SidecarSpec(name="stub", command=command or f"{sys.executable} {stub} --port {port}", port=port,
                        health_url=f"http://127.0.0.1:{port}/v1/models",
                        client_env={"STUB_URL": f"http://127.0.0.1:{port}/v1"})
@@ -569,7 +569,7 @@ def test_a_bind_failure_retries_another_port(tmp_path, monkeypatch):
 
     monkeypatch.setenv("SKILLS_STATE_DIR", str(tmp_path / "state"))
     port, flag = find_free_port(), tmp_path / "bound-once"
-    stub = Path(__file__).parent / "stub_server.py"
+    stub = STUB
     # the first start loses a race for its port (as a real server logs it), the second one binds
     command = (f"if [ ! -e {flag} ]; then touch {flag}; echo 'OSError: [Errno 98] Address already in use' >&2; "
                f"exit 1; fi; exec {sys.executable} {stub} --port {port}")
@@ -591,7 +591,7 @@ def test_a_sidecar_that_dies_mid_job_ends_the_job_with_its_log(tmp_path, monkeyp
 
     monkeypatch.setenv("SKILLS_STATE_DIR", str(tmp_path / "state"))
     port = find_free_port()
-    stub = Path(__file__).parent / "stub_server.py"
+    stub = STUB
     command = f"timeout 3 {sys.executable} {stub} --port {port}; echo 'sandbox ran out of memory' >&2; exit 7"
     job = Job("j", "generation", ["sleep 120", "echo never"], sidecars=[_stub_sidecar(port, command)])
     out = io.StringIO()

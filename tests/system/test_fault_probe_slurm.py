@@ -9,12 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
-from slurm_fixtures import local_slurm, slurm_cluster  # noqa: F401
 
+from tests.helpers.stub_server import SCRIPT as STUB
 from skills.pipeline.plan import Job, Plan, ServerSpec, SidecarSpec
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
-STUB = Path(__file__).parent / "stub_server.py"
 WAIT_S = 600  # safety net; the waits under test end in seconds, not in SKILLS_SERVER_WAIT_S (2 h)
 
 

@@ -10,16 +10,15 @@ import os
 import signal
 import stat
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import read_jsonl
-from stub_server import StubProcess, generate_cmd
+from tests.helpers.files import read_jsonl
+from tests.helpers.stub_server import StubProcess, generate_cmd
+from tests.helpers.paths import NS
 
-NS = str(Path(sys.executable).parent / "ns")
 
 
 def rows_file(tmp_path: Path, n: int) -> Path:

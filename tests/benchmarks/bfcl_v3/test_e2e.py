@@ -11,15 +11,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import VLLM_CPU_ENV
+from tests.helpers.files import read_jsonl
+from tests.helpers.paths import NS
+from tests.helpers.vllm import VLLM_CPU_ENV
 from skills.benchmarks.bfcl_v3 import SPLITS
 
-NS = str(Path(sys.executable).parent / "ns")
 SERVER_ARGS = "--dtype float32 --max-model-len 2048 --enforce-eager"
 
 
@@ -62,7 +62,7 @@ def check_results(out: Path, model: Path, mode: str) -> None:
     members = {}
     for split in SPLITS:
         folder = out / "eval-results" / "bfcl_v3" / f"bfcl_v3.{split}"
-        rows = [json.loads(x) for x in (folder / "output.jsonl").read_text().splitlines()]
+        rows = read_jsonl(folder / "output.jsonl")
         assert (folder / "output.jsonl.done").exists()
         for row in rows:
             expected = trained[row["id"]]

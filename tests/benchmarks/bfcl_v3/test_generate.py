@@ -12,6 +12,7 @@ from typing import Any, Callable, List
 
 import pytest
 
+from tests.helpers.paths import REPO_ROOT
 from skills.benchmarks.bfcl_v3 import chat_template
 from skills.benchmarks.bfcl_v3.generate import BFCLGenerateConfig, BFCLTask
 from skills.benchmarks.bfcl_v3.parsers import skills_json
@@ -345,7 +346,7 @@ PLUGIN_TEXTS = ['<tool_calls>[{"name": "area", "arguments": {"base": 10, "height
 @pytest.mark.slow  # imports vLLM (a minute on a busy machine)
 def test_vllm_plugin_matches_client_parser(vllm_python):
     """vLLM loads the plugin file by path (--tool-parser-plugin) and parses like parsers.skills_json."""
-    plugin = Path(__file__).resolve().parent.parent / "skills" / "benchmarks" / "bfcl_v3" / "vllm_tool_parser.py"
+    plugin = REPO_ROOT / "skills" / "benchmarks" / "bfcl_v3" / "vllm_tool_parser.py"
     script = f"""
 import json, sys
 from vllm.tool_parsers.abstract_tool_parser import ToolParserManager

@@ -8,7 +8,8 @@ import shutil
 
 import pytest
 
-from conftest import REPO_ROOT
+from tests.helpers.paths import REPO_ROOT
+from tests.helpers.files import read_jsonl
 from skills.config.errors import UsageError
 from skills.evaluation import grade_file
 
@@ -94,7 +95,7 @@ def graded(bfcl_python, bwrap, tmp_path_factory):
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     shutil.rmtree(MARKER, ignore_errors=True)
     counts = grade_file(path, "bfcl", {"record_error_type": True})
-    out = [json.loads(x) for x in path.read_text().splitlines()]
+    out = read_jsonl(path)
     yield counts, out
     shutil.rmtree(MARKER, ignore_errors=True)
 
@@ -188,7 +189,7 @@ def test_agrees_with_bfcl_evaluate(bfcl_python, bwrap, mirror_dir, tmp_path):
     root = tmp_path / "root"
     (root / "result" / model).mkdir(parents=True)
     for split in ("live_simple", "irrelevance", "live_relevance"):
-        entries = [json.loads(x) for x in (mirror_dir / "bfcl_v3" / f"BFCL_v3_{split}.json").read_text().splitlines()]
+        entries = read_jsonl(mirror_dir / "bfcl_v3" / f"BFCL_v3_{split}.json")
         answers = {}
         gt_file = mirror_dir / "bfcl_v3" / "possible_answer" / f"BFCL_v3_{split}.json"
         if gt_file.exists():

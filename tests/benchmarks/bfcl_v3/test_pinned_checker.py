@@ -19,6 +19,8 @@ from typing import Dict, List
 
 import pytest
 
+from tests.helpers.files import read_jsonl
+
 from skills.benchmarks.bfcl_v3 import MULTI_TURN
 from skills.evaluation import grade_file
 
@@ -48,7 +50,7 @@ def entries(mirror_dir) -> Dict[str, Dict[str, list]]:
     out = {}
     for split in MULTI_TURN:
         path = mirror_dir / "bfcl_v3" / "possible_answer" / f"BFCL_v3_{split}.json"
-        rows = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+        rows = read_jsonl(path)
         out[split] = {r["id"]: r["ground_truth"] for r in rows if "contact_customer_support(" in json.dumps(r)}
         assert len(out[split]) == 15
     return out
@@ -80,7 +82,7 @@ def our_verdicts(path: Path, results: Dict[str, Dict[str, list]], config: dict) 
     path.write_text("".join(json.dumps({"id": i, "generation": r}) + "\n"
                             for answers in results.values() for i, r in answers.items()))
     grade_file(path, "bfcl", config)
-    rows = [json.loads(x) for x in path.read_text().splitlines()]
+    rows = read_jsonl(path)
     assert {r["bfcl_checker"] for r in rows} == {"bfcl-eval==2025.7.17" if config else "gorilla@d2177992bbba"}
     return {r["id"]: r["is_correct"] for r in rows}
 

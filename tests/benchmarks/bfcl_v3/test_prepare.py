@@ -3,11 +3,12 @@ SHA-256, rows built by bfcl-eval's own conversion in .venv-bfcl."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import pytest
+
+from tests.helpers.files import read_jsonl
 
 from skills.benchmarks.bfcl_v3 import SPLITS
 from skills.config.errors import UsageError
@@ -19,10 +20,6 @@ COUNTS = {"simple": 400, "multiple": 200, "parallel": 200, "parallel_multiple": 
           "multi_turn_miss_func": 200, "multi_turn_miss_param": 200, "multi_turn_long_context": 200}
 
 
-def rows(path: Path):
-    return [json.loads(x) for x in path.read_text().splitlines()]
-
-
 @pytest.fixture(scope="module")
 def prepared(bfcl_python, mirror_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("data")
@@ -32,32 +29,32 @@ def prepared(bfcl_python, mirror_dir, tmp_path_factory):
 
 
 def test_counts(prepared):
-    counts = {s: len(rows(prepared / s / "test.jsonl")) for s in SPLITS}
+    counts = {s: len(read_jsonl(prepared / s / "test.jsonl")) for s in SPLITS}
     assert counts == COUNTS and sum(counts.values()) == 4441
 
 
 def test_single_turn_fields(prepared):
-    first = rows(prepared / "simple" / "test.jsonl")[0]
+    first = read_jsonl(prepared / "simple" / "test.jsonl")[0]
     assert list(first) == ["id", "question", "function", "single_turn", "tools"]
     assert first["single_turn"] is True and first["id"] == "simple_0"
     assert first["function"][0]["description"].endswith("Note that the provided function is in Python 3 syntax.")
     tool = first["tools"][0]
     assert tool["type"] == "function" and tool["function"]["name"] == first["function"][0]["name"].replace(".", "_")
     assert tool["function"]["parameters"]["type"] == "object"
-    java = rows(prepared / "java" / "test.jsonl")[0]
+    java = read_jsonl(prepared / "java" / "test.jsonl")[0]
     assert {p["type"] for p in java["tools"][0]["function"]["parameters"]["properties"].values()} == {"string"}
-    dotted = [r for r in rows(prepared / "multiple" / "test.jsonl") if any("." in f["name"] for f in r["function"])]
+    dotted = [r for r in read_jsonl(prepared / "multiple" / "test.jsonl") if any("." in f["name"] for f in r["function"])]
     assert dotted and all("." not in t["function"]["name"] for r in dotted for t in r["tools"])
 
 
 def test_multi_turn_fields(prepared):
-    base = rows(prepared / "multi_turn_base" / "test.jsonl")[0]
+    base = read_jsonl(prepared / "multi_turn_base" / "test.jsonl")[0]
     assert list(base) == ["id", "question", "initial_config", "path", "involved_classes", "single_turn", "function",
                           "tools"]
     assert base["single_turn"] is False and base["involved_classes"] == ["TwitterAPI", "GorillaFileSystem"]
     names = [f["name"] for f in base["function"]]
     assert "post_tweet" in names and "ls" in names and len(base["tools"]) == len(names)
-    miss = rows(prepared / "multi_turn_miss_func" / "test.jsonl")[0]
+    miss = read_jsonl(prepared / "multi_turn_miss_func" / "test.jsonl")[0]
     assert list(miss["missed_function"]) == ["3"] and [f["name"] for f in miss["missed_function"]["3"]] == ["sort"]
     assert "sort" not in [f["name"] for f in miss["function"]]
     assert "sort" not in [t["function"]["name"] for t in miss["tools"]]
@@ -100,7 +97,7 @@ def test_download_at_the_pinned_commit(bfcl_python, mirror_dir, tmp_path, monkey
     monkeypatch.delenv("SKILLS_DATA_MIRROR", raising=False)
     monkeypatch.setattr(io, "download", fake_download)
     written = prepare_benchmarks(["bfcl_v3"], tmp_path, None, ["--split", "multi_turn_miss_param"])
-    assert len(rows(written["bfcl_v3"][0])) == 200
+    assert len(read_jsonl(written["bfcl_v3"][0])) == 200
     assert all(u.startswith("https://raw.githubusercontent.com/ShishirPatil/gorilla/"
                             "ea13468e4423454d0c213704fb87cf7cb3990433/berkeley-function-call-leaderboard/")
                for u in fetched)

@@ -11,16 +11,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from ifbench_support import ifbench_python, kwargs, nltk_dir, read_jsonl, row, write_jsonl  # noqa: F401
+from tests.benchmarks.ifbench.helpers import kwargs, row
+from tests.helpers.files import read_jsonl, write_jsonl
+from tests.helpers.paths import NS, REPO_ROOT
 from skills.config.errors import UsageError
 from skills.evaluation import grade_file
 
-NS = str(Path(sys.executable).parent / "ns")
 KEYWORDS = dict(keyword1="alpha", keyword2="beta", keyword3="gamma", keyword4="delta", keyword5="omega")
 KEYWORD_TEXT = " ".join(["alpha"] + ["beta"] * 2 + ["gamma"] * 3 + ["delta"] * 5 + ["omega"] * 7)
 CSV_ROWS = "\n".join(f"{i},Kenya,Nairobi,20{i:02d},{i * 3}" for i in range(1, 8))
@@ -274,6 +274,6 @@ def test_grading_never_uses_the_network(ifbench_python, tmp_path):
             "    else:\n        raise SystemExit('not blocked')\n"
             "print(len(lib.ids))\n")
     res = subprocess.run([ifbench_python, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+                         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "58"

@@ -16,9 +16,9 @@ from typing import List
 
 import pytest
 
-from ifbench_support import ifbench_python, read_jsonl  # noqa: F401
-from conftest import cpu_cluster_yaml
-from test_e2e_local import SERVER_ARGS, ns
+from tests.helpers.commands import ns
+from tests.helpers.files import read_jsonl
+from tests.helpers.vllm import cpu_cluster_yaml, cpu_server_args
 
 pytestmark = pytest.mark.slow
 ROWS = 12
@@ -67,7 +67,7 @@ def test_ns_eval_ifbench_two_seeds(vllm_python, tiny_model, mirror_dir, ifbench_
     assert len(inputs) == ROWS
     out = tmp_path / "out"
     res = ns("eval", f"--cluster={cpu_cluster_yaml(tmp_path, vllm_python)}", f"--model={tiny_model}",
-             "--server_type=vllm", "--server_gpus=1", f"--server_args={SERVER_ARGS}", "--benchmarks=ifbench:2",
+             "--server_type=vllm", "--server_gpus=1", f"--server_args={cpu_server_args(2048)}", "--benchmarks=ifbench:2",
              f"--data_dir={data}", f"--output_dir={out}", "++inference.tokens_to_generate=24",
              "++inference.temperature=0.0", cwd=tmp_path, env={"NLTK_DATA": ""})
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]

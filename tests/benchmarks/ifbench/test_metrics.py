@@ -18,9 +18,10 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import List
 
 import pytest
+
+from tests.helpers.files import read_jsonl
 
 from skills.metrics.summarize import summarize_results
 from skills.metrics.types import make_scorer, metric_type_for
@@ -147,7 +148,7 @@ def test_metric_type_lookup():
 def test_rows_without_evals_are_one_clear_error(tmp_path):
     _folder(tmp_path, seeds=1)
     path = tmp_path / "eval-results" / "ifbench" / "output.jsonl"
-    rows: List[dict] = [json.loads(line) for line in path.read_text().splitlines()]
+    rows = read_jsonl(path)
     del rows[1]["strict_eval"]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     from skills.config.errors import UsageError

@@ -6,23 +6,20 @@ import hashlib
 import json
 import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.paths import NS
+
 from skills.benchmarks import get_benchmark
 from skills.benchmarks.ifbench import nltk_data
+from tests.helpers.files import read_jsonl
 from skills.benchmarks.ifbench import prepare as ifb
 from skills.config.errors import UsageError
 from skills.data.prepare import prepare_benchmarks
 
-NS = str(Path(sys.executable).parent / "ns")
-
-
-def _lines(path: Path):
-    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def test_spec_carries_the_reference_defaults():
@@ -37,9 +34,9 @@ def test_from_mirror_rows_as_the_reference_writes_them(mirror_dir, tmp_path):
     assert out == tmp_path / "ifbench" / "test.jsonl"
     upstream = mirror_dir / "ifbench" / "IFBench_test.jsonl"
     assert hashlib.sha256(upstream.read_bytes()).hexdigest() == ifb.VERSIONS["2025-07"].sha256
-    rows = _lines(out)
+    rows = read_jsonl(out)
     assert len(rows) == 294 and sum(len(r["instruction_id_list"]) for r in rows) == 335
-    expected = [{**r, "question": r["prompt"]} for r in _lines(upstream)]
+    expected = [{**r, "question": r["prompt"]} for r in read_jsonl(upstream)]
     assert out.read_text() == "".join(json.dumps(r) + "\n" for r in expected)  # ASCII-escaped, key order kept
     assert list(rows[0]) == ["key", "prompt", "instruction_id_list", "kwargs", "question"]
     assert nltk_data.missing(tmp_path / "nltk_data") == []
@@ -52,7 +49,7 @@ def test_version_option_through_the_cli(mirror_dir, tmp_path):
     res = subprocess.run([NS, "prepare_data", "ifbench", f"--data_dir={tmp_path}", f"--mirror={mirror_dir}",
                           "--version", "2026-04"], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
-    rows = _lines(tmp_path / "ifbench" / "test.jsonl")
+    rows = read_jsonl(tmp_path / "ifbench" / "test.jsonl")
     assert len(rows) == 300 and sum(len(r["instruction_id_list"]) for r in rows) == 344
     assert "version 2026-04 (300 prompts)" in res.stderr
     bad = subprocess.run([NS, "prepare_data", "ifbench", f"--data_dir={tmp_path}", f"--mirror={mirror_dir}",
@@ -98,7 +95,7 @@ def test_download_fetches_the_pinned_commit_and_nltk_packages(mirror_dir, tmp_pa
                         "data/IFBench_test.jsonl")
     assert asked[1:] == [f"https://raw.githubusercontent.com/nltk/nltk_data/gh-pages/packages/{r.kind}/{r.id}.zip"
                          for r in nltk_data.RESOURCES]
-    assert len(_lines(tmp_path / "ifbench" / "test.jsonl")) == 294
+    assert len(read_jsonl(tmp_path / "ifbench" / "test.jsonl")) == 294
     assert nltk_data.missing(tmp_path / "nltk_data") == []
     english = "corpora/stopwords/english"
     assert (tmp_path / "nltk_data" / english).read_bytes() == (mirror_dir / "nltk_data" / english).read_bytes()

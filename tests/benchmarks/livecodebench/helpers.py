@@ -2,8 +2,8 @@
 
 Ten problems over the six release files: stdin and functional (LeetCode) kinds, private tests in
 the upstream encoding (base64 of zlib of a protocol-4 pickle of the JSON text), contest dates on
-both sides of every default split boundary. ``python tests/lcb_fixture.py`` rewrites the files;
-tests/test_livecodebench.py checks that the committed files equal what this module builds.
+both sides of every default split boundary. ``python -m tests.benchmarks.livecodebench.helpers``
+rewrites the files; test_livecodebench.py checks that the committed files equal what this module builds.
 
 Expected split contents (file order):
   test_v5_2407_2412: abc363_a, 3230, 2052_B
@@ -15,17 +15,14 @@ Expected split contents (file order):
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Dict, List
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from skills.benchmarks.livecodebench.codec import encode_private_tests
+from skills.benchmarks.livecodebench.releases import FILES
+from tests.helpers.paths import FIXTURES
 
-from skills.benchmarks.livecodebench.codec import encode_private_tests  # noqa: E402
-from skills.benchmarks.livecodebench.releases import FILES  # noqa: E402
-
-MIRROR = ROOT / "tests" / "fixtures"  # --mirror: <MIRROR>/livecodebench/test*.jsonl
+MIRROR = FIXTURES  # --mirror: <MIRROR>/livecodebench/test*.jsonl
 
 SPLITS = {
     "test_v5_2407_2412": ["abc363_a", "3230", "2052_B"],

@@ -10,20 +10,20 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, cpu_cluster_yaml, read_jsonl
-from lcb_fixture import MIRROR
-from slurm_fixtures import local_slurm  # noqa: F401
+from tests.helpers.files import read_jsonl
+from tests.helpers.paths import FIXTURES, MODELS, NS, REPO_ROOT
+from tests.helpers.vllm import cpu_cluster_yaml
+from tests.benchmarks.livecodebench.helpers import MIRROR
 from skills.cli.app import main
 
 pytestmark = pytest.mark.slow
 
 SERVER_ARGS = "--dtype float32 --max-model-len 1024 --enforce-eager"
-PROMPT = REPO_ROOT / "tests" / "fixtures" / "lcb_prompt.yaml"
+PROMPT = FIXTURES / "lcb_prompt.yaml"
 SPLIT = "test_v6_2408_2505"
 VERDICTS = {"3230": True, "2052_B": True, "3401": False, "abc390_c": False, "3466": False, "arc195_a": True}
 GEN_ARGS = [f"++prompt_config={PROMPT}", "++inference.temperature=0.0", "++inference.tokens_to_generate=200"]
@@ -38,7 +38,7 @@ def prepare(root: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_code_model(vllm_python, tmp_path_factory) -> Path:
     """The model scripts/setup.sh builds; built here when .cache lacks it."""
-    model = REPO_ROOT / ".cache" / "models" / "tiny-code"
+    model = MODELS / "tiny-code"
     if not (model / ".done").exists():
         data = prepare(tmp_path_factory.mktemp("lcb-train"))
         res = subprocess.run([str(vllm_python), str(REPO_ROOT / "scripts" / "make_tiny_code_model.py"),
@@ -82,7 +82,7 @@ def test_ns_eval_livecodebench_locally(vllm_python, tiny_code_model, tmp_path, c
     out = tmp_path / "out"
     cfg = cpu_cluster_yaml(tmp_path, vllm_python)
     res = subprocess.run(
-        [str(Path(sys.executable).parent / "ns"), "eval", f"--cluster={cfg}",
+        [NS, "eval", f"--cluster={cfg}",
          f"--model={tiny_code_model}", "--server_type=vllm", "--server_gpus=1", f"--server_args={SERVER_ARGS}",
          "--benchmarks=livecodebench:2", f"--data_dir={data}", f"--output_dir={out}", *GEN_ARGS],  # default split
         cwd=tmp_path, capture_output=True, text=True, timeout=1500)
@@ -93,7 +93,7 @@ def test_ns_eval_livecodebench_locally(vllm_python, tiny_code_model, tmp_path, c
 
 
 @pytest.mark.slurm
-def test_ns_eval_livecodebench_on_slurm(local_slurm, vllm_python, tiny_code_model, tmp_path, monkeypatch,  # noqa: F811
+def test_ns_eval_livecodebench_on_slurm(local_slurm, vllm_python, tiny_code_model, tmp_path, monkeypatch,
                                         capsys):
     """The same run as a Slurm job: the sandbox sidecar starts inside the job, next to the server."""
     from skills.config.cluster import get_cluster_config

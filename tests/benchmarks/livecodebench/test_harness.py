@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import missing, read_jsonl
-from lcb_fixture import MIRROR, PROBLEMS
+from tests.helpers.files import read_jsonl
+from tests.helpers.prereqs import missing
+from tests.benchmarks.livecodebench.helpers import MIRROR, PROBLEMS
 from skills.benchmarks.livecodebench.grader import check_harness, run_program
 from skills.benchmarks.livecodebench.problems import evaluation_sample
 from skills.benchmarks.livecodebench.upstream import package_dir, sandbox_python
@@ -233,7 +234,7 @@ def test_grading_from_a_0700_home_without_bubblewrap(mode, local_sandbox, tmp_pa
     import shutil
     import time
 
-    from sandbox_helpers import world_readable_folder
+    from tests.core.sandbox.helpers import world_readable_folder
 
     if os.geteuid() != 0:
         pytest.skip("the case is root's: as another user programs never run as root")

@@ -18,8 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, missing, read_jsonl
-from lcb_fixture import MIRROR, PROBLEMS, RELEASES, SPLITS
+from tests.helpers.files import read_jsonl
+from tests.helpers.paths import REPO_ROOT
+from tests.helpers.prereqs import missing
+from tests.benchmarks.livecodebench.helpers import MIRROR, PROBLEMS, RELEASES, SPLITS
 from skills.benchmarks.livecodebench.codec import UnsafeTests, decode_tests, encode_private_tests, plain_unpickle
 from skills.benchmarks.livecodebench.extract import extract_code
 from skills.benchmarks.livecodebench.prepare import UPSTREAM_FIELDS

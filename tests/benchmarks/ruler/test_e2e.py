@@ -12,20 +12,21 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Dict, List
 
 import pytest
 
-from conftest import REPO_ROOT, cpu_cluster_yaml, environment_or_missing, missing, read_jsonl
+from tests.helpers.files import read_jsonl
+from tests.helpers.paths import MODELS, NS
+from tests.helpers.prereqs import environment_or_missing, missing
+from tests.helpers.vllm import cpu_cluster_yaml
 from skills.benchmarks.ruler import MATCH_TYPE, TASKS, TOKENS_TO_GENERATE, family
 
 pytestmark = pytest.mark.slow
-NS = str(Path(sys.executable).parent / "ns")
-SMOLLM2 = REPO_ROOT / ".cache" / "models" / "smollm2-135m-instruct"
-TINY = REPO_ROOT / ".cache" / "models" / "tiny-llama"
+SMOLLM2 = MODELS / "smollm2-135m-instruct"
+TINY = MODELS / "tiny-llama"
 LENGTH, SAMPLES, SETUP = 2048, 2, "smol_2k"
 SERVER_ARGS = f"--dtype float32 --max-model-len {LENGTH} --enforce-eager"
 

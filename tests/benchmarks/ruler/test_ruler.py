@@ -10,6 +10,8 @@ from typing import List
 
 import pytest
 
+from tests.helpers.files import read_jsonl
+
 from skills.benchmarks import get_benchmark, group_members
 from skills.benchmarks.ruler import TASKS, generation_args
 from skills.benchmarks.ruler import prepare as rp
@@ -278,7 +280,7 @@ def test_row_conversion(tmp_path):
     src.write_text("".join(json.dumps(r) + "\n" for r in raw))
     dest = tmp_path / "test.jsonl"
     assert rows.convert(src, dest, 2) == 2
-    got = [json.loads(line) for line in dest.read_text().splitlines()]
+    got = read_jsonl(dest)
     assert got[0] == {"index": 5, "question": "Text 7654321 text. The question?", "expected_answer": ["7654321"],
                       "length": 90, "generation": "The special magic number for k is"}
     assert got[1]["index"] == 1 and list(got[1]) == ["index", "question", "expected_answer", "length", "generation"]

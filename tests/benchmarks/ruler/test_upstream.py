@@ -9,17 +9,17 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, environment_or_missing, missing, read_jsonl
+from tests.helpers.files import read_jsonl
+from tests.helpers.paths import MODELS, NS
+from tests.helpers.prereqs import environment_or_missing, missing
 from skills.benchmarks.ruler import upstream
 from skills.data.upstream import RULER, fetch, intact
 
-NS = str(Path(sys.executable).parent / "ns")
-SMOLLM2 = REPO_ROOT / ".cache" / "models" / "smollm2-135m-instruct"
+SMOLLM2 = MODELS / "smollm2-135m-instruct"
 LENGTH, SAMPLES, TEMPLATE_TOKENS = 2048, 3, 50
 
 

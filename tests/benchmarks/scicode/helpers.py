@@ -11,9 +11,11 @@ import subprocess
 from pathlib import Path
 from typing import List
 
-from conftest import REPO_ROOT, missing, read_jsonl
+from tests.helpers.files import read_jsonl
+from tests.helpers.paths import FIXTURES, REPO_ROOT
+from tests.helpers.prereqs import missing
 
-FIXTURES = REPO_ROOT / "tests" / "fixtures" / "scicode"
+FIXTURES = FIXTURES / "scicode"
 PROBLEMS = FIXTURES / "problems.jsonl"
 PROMPT = FIXTURES / "prompt.yaml"
 

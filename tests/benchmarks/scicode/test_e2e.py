@@ -10,18 +10,17 @@ import importlib.util
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from slurm_fixtures import local_slurm  # noqa: F401
 
-from conftest import REPO_ROOT, cpu_cluster_yaml, read_jsonl
-from scicode_helpers import PROMPT, fixture_data_dir, sandbox_python
+from tests.helpers.files import read_jsonl
+from tests.helpers.paths import MODELS, NS, REPO_ROOT
+from tests.helpers.vllm import cpu_cluster_yaml
+from tests.benchmarks.scicode.helpers import PROMPT, fixture_data_dir, sandbox_python
 from skills.benchmarks.scicode.steps import OUT_OF_CONTEXT
 
 pytestmark = pytest.mark.slow
-NS = str(Path(sys.executable).parent / "ns")
 SERVER_ARGS = "--dtype float32 --max-model-len 2048 --enforce-eager"
 ARGS = [f"++prompt_config={PROMPT}", "++inference.temperature=0.0", "++inference.tokens_to_generate=96"]
 C, E = "completed", "error"
@@ -40,7 +39,7 @@ def tiny_scicode(vllm_python) -> Path:
     spec = importlib.util.spec_from_file_location("make_tiny_scicode_model", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    model = REPO_ROOT / ".cache" / "models" / "tiny-scicode"
+    model = MODELS / "tiny-scicode"
     done = model / ".done"
     if not (done.exists() and done.read_text().strip() == module.inputs_digest()):
         res = subprocess.run([str(vllm_python), str(script), "--model-dir", str(model)], capture_output=True,
@@ -91,7 +90,7 @@ def test_ns_eval_scicode_local(vllm_python, tiny_scicode, tmp_path):
 
 
 @pytest.mark.slurm
-def test_ns_eval_scicode_on_slurm(local_slurm, vllm_python, tiny_scicode, tmp_path, monkeypatch, capsys):  # noqa: F811
+def test_ns_eval_scicode_on_slurm(local_slurm, vllm_python, tiny_scicode, tmp_path, monkeypatch, capsys):
     from skills.cli.app import main
     from skills.config.cluster import get_cluster_config
     from skills.pipeline.executors import slurm as S

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, read_jsonl
-from scicode_helpers import build_h5, problems, sandbox_python
+from tests.helpers.files import read_jsonl
+from tests.helpers.paths import REPO_ROOT
+from tests.benchmarks.scicode.helpers import build_h5, problems, sandbox_python
 from skills.benchmarks.scicode.grader import build_program, eval_prefix
 from skills.benchmarks.scicode.steps import OUT_OF_CONTEXT, step_program
 from skills.config.errors import UsageError

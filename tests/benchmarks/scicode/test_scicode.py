@@ -14,8 +14,8 @@ from typing import List
 import pytest
 import yaml
 
-from conftest import read_jsonl
-from scicode_helpers import PROBLEMS, PROMPT
+from tests.helpers.files import read_jsonl
+from tests.benchmarks.scicode.helpers import PROBLEMS, PROMPT
 from skills.benchmarks.base import PrepareContext
 from skills.benchmarks.scicode import PREFILLED_SHA256, PREFILLED_STEPS
 from skills.benchmarks.scicode import prepare as P
@@ -252,7 +252,7 @@ def test_missing_prefilled_code_is_a_clear_error(prepared, tmp_path):
 def test_generation_program_writes_one_line_per_problem_and_resumes(tmp_path):
     """The module as a program against the stub server: one line per problem, in input order;
     a rerun after an interruption generates only the problems not yet in the journal."""
-    from stub_server import StubProcess
+    from tests.helpers.stub_server import StubProcess
 
     src = tmp_path / "scicode" / "test_aai.jsonl"
     src.parent.mkdir()

@@ -5,15 +5,15 @@ import os
 import shlex
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+
+from tests.helpers.paths import REPO_ROOT
 
 from skills.cli.app import main
 
 pytestmark = pytest.mark.usefixtures("no_cluster_config_env")
 
-REPO = Path(__file__).resolve().parent.parent
 # Nemotron-Nano-9B-v2 tutorial (scicode left out: not built yet); only paths differ.
 TUTORIAL = [
     "ns eval --cluster=local --model=/workspace/NVIDIA-Nemotron-Nano-9B-v2 --output_dir=OUT/ "
@@ -82,7 +82,7 @@ def test_tutorial_commands(capsys, tmp_path, data_dir, idx):
 
 def test_tutorial_with_slurm_config(capsys, tmp_path, data_dir):
     argv = tutorial_argv(TUTORIAL[2].replace("--cluster=local", "--cluster=example-slurm"), tmp_path, data_dir,
-                         [f"--config_dir={REPO / 'cluster_configs'}"])
+                         [f"--config_dir={REPO_ROOT / 'cluster_configs'}"])
     rc, out, err = run(capsys, argv)
     assert rc == 0, err
     plan = json.loads(out)
@@ -176,7 +176,7 @@ def test_subprocess_errors_have_no_traceback(tmp_path):
     """The installed entry point: click usage errors and ours both give exit 2 and one line."""
     for argv in (["eval", "--ouput_dir=x"], ["evl"], ["summarize_results"], ["eval", "--server_gpus=abc"]):
         res = subprocess.run([sys.executable, "-m", "skills.cli.app", *argv], capture_output=True, text=True,
-                             env={**os.environ, "PYTHONPATH": str(REPO)})
+                             env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
         assert res.returncode == 2, (argv, res.stderr)
         assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
 
@@ -217,7 +217,7 @@ def test_startup_imports_stay_light():
     probe = ("import sys, skills.cli.app; heavy = ('hydra', 'omegaconf', 'httpx', 'nemo_run', 'skills.pipeline'); "
              "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith('skills.pipeline')))")
     res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(REPO)})
+                         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     assert res.returncode == 0 and res.stdout.strip() == "[]", res.stdout + res.stderr
 
 

@@ -6,19 +6,19 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.helpers.paths import REPO_ROOT
+
 
 
 @pytest.mark.slow
 def test_installed_copy_finds_resources(tmp_path):
-    from conftest import missing
+    from tests.helpers.prereqs import missing
 
     src = tmp_path / "src"  # pip builds in-tree: build from a copy so the checkout stays clean
-    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(
+    shutil.copytree(REPO_ROOT, src, ignore=shutil.ignore_patterns(
         ".git", ".venv*", ".cache", "build", "dist", "*.egg-info", "__pycache__", "demo-output"))
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)

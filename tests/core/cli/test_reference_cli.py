@@ -10,15 +10,15 @@ import re
 import shlex
 import subprocess
 import sys
-from pathlib import Path
 from typing import List
 
 import pytest
 
+from tests.helpers.paths import FIXTURES, REPO_ROOT
+
 from skills.cli.app import main
 from skills.prompt_sets import DEFAULT_COMMIT
 
-REPO = Path(__file__).resolve().parent.parent
 SPLITS = {"math-500": "test", "aime24": "test", "aime25": "test", "gpqa": "diamond", "mmlu-pro": "test",
           "hle": "text"}
 REFERENCE_OPTIONS = [  # appended to a tutorial command: accepted, and each does what it says
@@ -33,7 +33,7 @@ REFERENCE_OPTIONS = [  # appended to a tutorial command: accepted, and each does
 
 def readme_commands() -> List[List[str]]:
     """The tutorial's commands from README.md, exactly as a user copies them."""
-    text = (REPO / "README.md").read_text()
+    text = (REPO_ROOT / "README.md").read_text()
     block = text.split("## Reproducing the NVIDIA-Nemotron-Nano-9B-v2 evaluations", 1)[1].split("```bash", 1)[1]
     block = block.split("```", 1)[0].replace("\\\n", " ")
     return [shlex.split(line) for line in block.splitlines() if line.strip().startswith("ns ")]
@@ -76,7 +76,7 @@ def test_readme_tutorial_pasted_unchanged(capsys, workspace, tmp_path, monkeypat
     mirror.mkdir()
     for name in ("gpqa", "mmlu-pro", "math-500", "aime24", "aime25", "nemo-skills-prompts"):
         (mirror / name).symlink_to(mirror_dir / name, target_is_directory=True)
-    (mirror / "hle").symlink_to(REPO / "tests" / "fixtures" / "hle", target_is_directory=True)
+    (mirror / "hle").symlink_to(FIXTURES / "hle", target_is_directory=True)
     data = tmp_path / "prepared"
     monkeypatch.setenv("SKILLS_DATA_MIRROR", str(mirror))
     monkeypatch.setenv("SKILLS_DATA_DIR", str(data))
@@ -146,7 +146,7 @@ def test_single_node_mode_and_sequential_packing(capsys, workspace):
 
 def test_generation_and_judge_modules(capsys, workspace, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    toy = str(REPO / "tests" / "fixtures" / "toy_family" / "generate.py")
+    toy = str(FIXTURES / "toy_family" / "generate.py")
     plan, _ = plan_of(capsys, ["eval", "--cluster=local", "--model=m", "--server_type=openai", "--benchmarks=hle",
                                "--output_dir=/workspace/out", f"--generation_module={toy}", "++toy_turns=3",
                                f"--judge_generation_module={toy}",
@@ -249,7 +249,7 @@ def _wandb_or_skip():
     try:
         import wandb  # noqa: F401
     except ImportError:
-        from conftest import missing
+        from tests.helpers.prereqs import missing
 
         missing("the wandb package is not installed (pip install 'skills[wandb]')")
 

@@ -4,10 +4,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.paths import REPO_ROOT
+
 from skills.config.cluster import get_cluster_config, load_cluster_config_file
 from skills.config.errors import UsageError
 
-REPO = Path(__file__).resolve().parent.parent
 
 
 def test_builtin_local_without_file(tmp_path, monkeypatch):
@@ -26,16 +27,16 @@ def test_no_cluster_is_none_executor(monkeypatch):
 
 @pytest.mark.parametrize("name", ["example-local", "example-slurm", "cpu-local"])
 def test_shipped_configs_load(name):
-    cfg = get_cluster_config(name, str(REPO / "cluster_configs"))
+    cfg = get_cluster_config(name, str(REPO_ROOT / "cluster_configs"))
     assert cfg.name == name
 
 
 def test_cpu_local_maps_vllm_to_repo_venv(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # relative venv path must not depend on the working directory
-    cfg = get_cluster_config("cpu-local", str(REPO / "cluster_configs"))
+    cfg = get_cluster_config("cpu-local", str(REPO_ROOT / "cluster_configs"))
     env = cfg.server_env("vllm")
-    assert Path(env.venv) == REPO / ".venv-vllm"
-    assert env.interpreter() == str(REPO / ".venv-vllm" / "bin" / "python")
+    assert Path(env.venv) == REPO_ROOT / ".venv-vllm"
+    assert env.interpreter() == str(REPO_ROOT / ".venv-vllm" / "bin" / "python")
     assert "VLLM_CPU_KVCACHE_SPACE" in env.env
 
 

@@ -14,7 +14,8 @@ from skills.config.overrides import validate_overrides
 from skills.inference.client import resolve_base_url
 from skills.inference.config import ServerConfig
 from skills.inference.context_retry import parse_context_error
-from stub_server import StubProcess, generate_cmd
+from tests.helpers.stub_server import StubProcess, generate_cmd
+from tests.helpers.files import read_jsonl
 
 
 def _run(stub, tmp: Path, *overrides: str) -> subprocess.CompletedProcess:
@@ -26,11 +27,11 @@ def _run(stub, tmp: Path, *overrides: str) -> subprocess.CompletedProcess:
 
 
 def _bodies(record: Path):
-    return [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
+    return read_jsonl(record) if record.exists() else []
 
 
 def _rows(tmp: Path):
-    return [json.loads(line) for line in (tmp / "out.jsonl").read_text().splitlines()]
+    return read_jsonl(tmp / "out.jsonl")
 
 
 @pytest.mark.parametrize("token,words", [

@@ -4,24 +4,20 @@ atomic writes; HLE from the small invented fixture in tests/fixtures/hle."""
 from __future__ import annotations
 
 import csv
-import json
 import random
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.paths import FIXTURES
+from tests.helpers.files import read_jsonl
 from skills.config.errors import UsageError
 from skills.data import default_data_dir
 from skills.data.io import atomic_open, download
 from skills.data.prepare import parse_extra_args, prepare_benchmarks
 
-FIXTURES = Path(__file__).parent / "fixtures"
 MCQ_KEYS = ["problem", "options"]
-
-
-def _rows(path: Path):
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 @pytest.fixture(scope="module")
@@ -40,12 +36,12 @@ def prepared(mirror_dir, tmp_path_factory):
     ("gpqa", "diamond", 198), ("mmlu-pro", "test", 12032),
 ])
 def test_counts(prepared, bench, split, count):
-    assert len(_rows(prepared / bench / f"{split}.jsonl")) == count
+    assert len(read_jsonl(prepared / bench / f"{split}.jsonl")) == count
 
 
 def test_math500_fields(prepared, mirror_dir):
-    rows = _rows(prepared / "math-500" / "test.jsonl")
-    raw = _rows(mirror_dir / "math-500" / "test.jsonl")
+    rows = read_jsonl(prepared / "math-500" / "test.jsonl")
+    raw = read_jsonl(mirror_dir / "math-500" / "test.jsonl")
     assert list(rows[0]) == ["problem", "subject", "level", "unique_id", "expected_answer", "reference_solution"]
     assert [r["expected_answer"] for r in rows] == [r["answer"] for r in raw]
     assert rows[0]["unique_id"] == "test/precalculus/807.json"
@@ -54,7 +50,7 @@ def test_math500_fields(prepared, mirror_dir):
 @pytest.mark.parametrize("bench", ["aime24", "aime25"])
 def test_aime_is_a_copy(prepared, mirror_dir, bench):
     assert (prepared / bench / "test.jsonl").read_bytes() == (mirror_dir / bench / "test.txt").read_bytes()
-    assert {"id", "problem", "expected_answer", "reference_solution"} <= set(_rows(prepared / bench / "test.jsonl")[0])
+    assert {"id", "problem", "expected_answer", "reference_solution"} <= set(read_jsonl(prepared / bench / "test.jsonl")[0])
 
 
 def _clean(text):
@@ -65,7 +61,7 @@ def test_gpqa_shuffle_matches_documented_procedure(prepared, mirror_dir):
     """random.seed(42) once, then random.shuffle([inc1, inc2, inc3, correct]) per row in file order."""
     with open(mirror_dir / "gpqa" / "gpqa_diamond.csv", newline="", encoding="utf-8") as fh:
         raw = [{k: (v or None) for k, v in r.items()} for r in csv.DictReader(fh)]
-    rows = _rows(prepared / "gpqa" / "diamond.jsonl")
+    rows = read_jsonl(prepared / "gpqa" / "diamond.jsonl")
     random.seed(42)
     expected_letters = []
     for r in raw:
@@ -87,12 +83,12 @@ def test_gpqa_shuffle_matches_documented_procedure(prepared, mirror_dir):
 
 def test_gpqa_seed_option(mirror_dir, tmp_path):
     prepare_benchmarks(["gpqa"], tmp_path, mirror_dir, ["--random_seed", "7"])
-    other = [r["expected_answer"] for r in _rows(tmp_path / "gpqa" / "diamond.jsonl")]
+    other = [r["expected_answer"] for r in read_jsonl(tmp_path / "gpqa" / "diamond.jsonl")]
     assert Counter(other) != {"B": 57, "A": 50, "D": 48, "C": 43}
 
 
 def test_mmlu_pro_fields(prepared):
-    rows = _rows(prepared / "mmlu-pro" / "test.jsonl")
+    rows = read_jsonl(prepared / "mmlu-pro" / "test.jsonl")
     first = rows[0]
     assert list(first)[:5] == ["expected_answer", "examples_type", "subset_for_metrics", *MCQ_KEYS]
     assert first["examples_type"] == "mmlu_pro_few_shot_business"
@@ -107,20 +103,20 @@ def test_mmlu_pro_fields(prepared):
 def test_mmlu_pro_validation_split(mirror_dir, tmp_path):
     written = prepare_benchmarks(["mmlu-pro"], tmp_path, mirror_dir, ["--split=validation"])
     assert [p.name for p in written["mmlu-pro"]] == ["validation.jsonl"]
-    assert len(_rows(tmp_path / "mmlu-pro" / "validation.jsonl")) == 70
+    assert len(read_jsonl(tmp_path / "mmlu-pro" / "validation.jsonl")) == 70
 
 
 def test_hle_from_fixture(tmp_path):
     written = prepare_benchmarks(["hle"], tmp_path, FIXTURES)
     names = [p.name for p in written["hle"]]
     assert names[0] == "text.jsonl" and len(names) == 9
-    rows = _rows(tmp_path / "hle" / "text.jsonl")
+    rows = read_jsonl(tmp_path / "hle" / "text.jsonl")
     assert len(rows) == 9  # 12 invented questions, 3 with an image
     assert list(rows[0]) == ["id", "problem", "expected_answer", "answer_type", "reference_solution",
                              "raw_subject", "subset_for_metrics", "author_name", "canary"]
     assert {"fx04", "fx06", "fx10"}.isdisjoint(r["id"] for r in rows)
-    assert [r["id"] for r in _rows(tmp_path / "hle" / "math.jsonl")] == ["fx01", "fx02", "fx03"]
-    assert _rows(tmp_path / "hle" / "cs.jsonl")[0]["subset_for_metrics"] == "Computer Science/AI"
+    assert [r["id"] for r in read_jsonl(tmp_path / "hle" / "math.jsonl")] == ["fx01", "fx02", "fx03"]
+    assert read_jsonl(tmp_path / "hle" / "cs.jsonl")[0]["subset_for_metrics"] == "Computer Science/AI"
     assert (tmp_path / "hle" / "eng.jsonl").read_text() == ""
     prepare_benchmarks(["hle"], tmp_path / "one", FIXTURES, ["--split", "text"])
     assert [p.name for p in (tmp_path / "one" / "hle").iterdir()] == ["text.jsonl"]

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.files import read_jsonl
+
 from skills.config.errors import UsageError
 from skills.evaluation import grade_file, grade_row, regrade_files
 from skills.evaluation.math_grader import extract_answer, math_equal, search_boxed
@@ -114,10 +116,6 @@ def _write(path: Path, rows):
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
-def _read(path: Path):
-    return [json.loads(line) for line in path.read_text().splitlines()]
-
-
 def test_grade_file_math(tmp_path):
     rows = [
         {"generation": "so \\boxed{\\frac{1}{2}}", "expected_answer": "0.5"},
@@ -131,7 +129,7 @@ def test_grade_file_math(tmp_path):
     path = tmp_path / "output.jsonl"
     _write(path, rows)
     stats = grade_file(path, "math", {"num_workers": 2})
-    out = _read(path)
+    out = read_jsonl(path)
     assert [r["predicted_answer"] for r in out] == ["\\frac{1}{2}", None, "x=3", None, "", "\\sqrt{12}", "7"]
     assert [r["symbolic_correct"] for r in out] == [True, False, True, False, False, True, True]
     assert stats == {"entries": 7, "correct": 4, "no_answer": 2}

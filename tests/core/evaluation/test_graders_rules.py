@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from tests.helpers.files import read_jsonl
+
 from skills.config.errors import UsageError
 from skills.evaluation import MATH_DEFAULTS, grade_file, grade_row
 from skills.evaluation.math_grader import _strip_extras, extract_answer, math_equal, search_boxed
@@ -63,7 +65,7 @@ def test_math_grading_writes_none_and_empty(tmp_path):
             {"generation": "", "expected_answer": "3"}]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     stats = grade_file(path, "math", {"num_workers": 1})
-    out = [json.loads(line) for line in path.read_text().splitlines()]
+    out = read_jsonl(path)
     assert [r["predicted_answer"] for r in out] == [None, "", None]
     assert [r["symbolic_correct"] for r in out] == [False, False, False]
     assert stats["no_answer"] == 2

@@ -13,7 +13,7 @@ from skills.inference.client import (Client, GenerationError, ServerUnavailable,
                                      parse_response, resolve_api_key, retry_after_s,
                                      settings_from_config)
 from skills.inference.config import GenerateConfig
-from stub_server import StubProcess
+from tests.helpers.stub_server import StubProcess
 
 MSGS = [{"role": "user", "content": "hi"}]
 

@@ -9,16 +9,11 @@ from typing import List
 
 import pytest
 
-from conftest import read_jsonl
+from tests.helpers.files import read_jsonl, write_jsonl
 
-from stub_server import StubProcess, generate_cmd
+from tests.helpers.stub_server import StubProcess, generate_cmd
 
 MATH = [{"problem": f"What is {i}+{i}?", "expected_answer": str(2 * i), "id": i} for i in range(6)]
-
-
-def write_jsonl(path: Path, rows) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
 
 
 def run(stub, tmp: Path, *overrides: str, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -15,7 +15,7 @@ import pytest
 
 from skills.inference.merge_chunks import chunk_bounds, chunk_path, merge
 from skills.inference.resume import Journal, finalize, read_journal
-from stub_server import StubProcess, generate_cmd
+from tests.helpers.stub_server import StubProcess, generate_cmd
 
 KEY = "_async_position"
 SEED = int(os.environ.get("SKILLS_CRASH_SEED", "1234"))

@@ -1,15 +1,15 @@
 """ns eval plans for the Nemotron-Nano-9B-v2 tutorial commands (dry run, JSON)."""
 
 import json
-from pathlib import Path
 
 import pytest
+
+from tests.helpers.paths import FIXTURES, REPO_ROOT
 
 from skills.cli.app import main
 
 pytestmark = pytest.mark.usefixtures("no_cluster_config_env")
 
-REPO = Path(__file__).resolve().parent.parent
 MODEL = "/workspace/NVIDIA-Nemotron-Nano-9B-v2"
 COMMON = ["--model=" + MODEL, "--server_type=vllm", "--server_gpus=1",
           "--server_args=--mamba_ssm_cache_dtype float32 "]  # the shell already removed the quotes
@@ -133,7 +133,7 @@ def test_num_jobs_changes_packing_only(capsys, tmp_path, data_dir, num_jobs, exp
 
 def test_slurm_default_one_job_per_seed(capsys, tmp_path, data_dir):
     args = base_args(tmp_path, data_dir, "aime24:8,gpqa:8", cluster="--cluster=example-slurm")
-    plan = plan_for(capsys, [*args, f"--config_dir={REPO / 'cluster_configs'}", *USER])
+    plan = plan_for(capsys, [*args, f"--config_dir={REPO_ROOT / 'cluster_configs'}", *USER])
     assert plan["executor"] == "slurm"
     gen = [j for j in plan["jobs"] if j["kind"] == "generation"]
     assert len(gen) == 16 and all(len(gen_argv(j)) == 1 for j in gen)
@@ -199,7 +199,7 @@ def test_missing_api_key_fails_before_running(capsys, tmp_path, data_dir, monkey
 
 
 def test_extra_datasets_folder(capsys, tmp_path, data_dir):
-    toy = REPO / "tests" / "fixtures" / "toy"
+    toy = FIXTURES / "toy"
     (data_dir / "toy_math").mkdir()
     (data_dir / "toy_math" / "test.jsonl").write_text('{"problem": "1 + 1"}\n')
     plan = plan_for(capsys, [*base_args(tmp_path, data_dir, "toy_math:2"), f"--extra_datasets={toy}"])

@@ -14,20 +14,18 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import read_jsonl
+from tests.helpers.files import read_jsonl
 
 from skills.cli.app import main
 from skills.prompt_sets.fetch import fetch_prompt_set
-from stub_server import StubProcess
+from tests.helpers.stub_server import StubProcess
+from tests.helpers.paths import FIXTURES, NS
 
-REPO = Path(__file__).resolve().parent.parent
-NS = str(Path(sys.executable).parent / "ns")
 JUDGE_TEXT = "extracted_final_answer: 42\nJudgement: yes"
 
 
@@ -36,7 +34,7 @@ def hle_data(tmp_path_factory, mirror_dir) -> Path:
     data = tmp_path_factory.mktemp("data")
     env = os.environ.pop("SKILLS_DATA_MIRROR", None)
     try:
-        assert main(["prepare_data", "hle", f"--data_dir={data}", f"--mirror={REPO / 'tests' / 'fixtures'}",
+        assert main(["prepare_data", "hle", f"--data_dir={data}", f"--mirror={FIXTURES}",
                      "--no-prompts"]) == 0
     finally:
         if env is not None:

@@ -9,18 +9,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import read_jsonl
+from tests.helpers.files import read_jsonl
 
 from skills.cli.app import main
-from stub_server import StubProcess
+from tests.helpers.stub_server import StubProcess
+from tests.helpers.paths import FIXTURES, NS
 
-REPO = Path(__file__).resolve().parent.parent
-NS = str(Path(sys.executable).parent / "ns")
 FAKE_KEY = "sk-test-fake-key-4b1d9e"
 
 
@@ -28,7 +26,7 @@ FAKE_KEY = "sk-test-fake-key-4b1d9e"
 def hle_data(tmp_path, monkeypatch) -> Path:
     monkeypatch.delenv("SKILLS_DATA_MIRROR", raising=False)
     data = tmp_path / "data"
-    assert main(["prepare_data", "hle", f"--data_dir={data}", f"--mirror={REPO / 'tests' / 'fixtures'}"]) == 0
+    assert main(["prepare_data", "hle", f"--data_dir={data}", f"--mirror={FIXTURES}"]) == 0
     return data
 
 

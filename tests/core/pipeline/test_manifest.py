@@ -6,12 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-import sys
 from pathlib import Path
 
-from stub_server import StubProcess
+from tests.helpers.stub_server import StubProcess
+from tests.helpers.paths import NS
 
-NS = str(Path(sys.executable).parent / "ns")
 SECRET = "sk-" + "Zq9" * 8
 
 

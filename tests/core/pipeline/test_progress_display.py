@@ -8,15 +8,14 @@ import os
 import pty
 import select
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from stub_server import StubProcess
+from tests.helpers.stub_server import StubProcess
+from tests.helpers.paths import NS
 
 from skills.pipeline.executors.display import plain_line
 
-NS = str(Path(sys.executable).parent / "ns")
 
 
 def _cmd(stub, tmp_path: Path) -> list:

@@ -10,7 +10,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from slurm_fixtures import local_slurm, sacct_states, slurm_cluster  # noqa: F401
+from tests.helpers.slurm import sacct_states
 
 from skills.pipeline.plan import Job, Plan, ServerSpec
 

@@ -23,14 +23,16 @@ from typing import Dict, List
 import pytest
 import yaml
 
-from conftest import REPO_ROOT, missing
+from tests.helpers.paths import FIXTURES
+from tests.helpers.prereqs import missing
 from skills.config.errors import UsageError
 from skills.inference.config import GenerateConfig
 from skills.inference.prompts import PromptBuilder, load_prompt_config
 from skills.prompt_sets import DEFAULT_COMMIT, MIRROR_NAME, open_set, set_dir
 from skills.prompt_sets.fetch import fetch_prompt_set, verify
 from skills.prompt_sets.few_shot import examples_map
-from stub_server import StubProcess, generate_cmd
+from tests.helpers.stub_server import StubProcess, generate_cmd
+from tests.helpers.files import read_jsonl
 
 LABEL = f"nemo-skills@{DEFAULT_COMMIT}"
 
@@ -52,7 +54,7 @@ def data(tmp_path_factory, mirror_dir: Path, upstream: Path) -> Path:
     assert main(["prepare_data", "gpqa", "mmlu-pro", "math-500", "aime24", "aime25", f"--data_dir={root}",
                  f"--mirror={mirror_dir}"]) == 0
     assert main(["prepare_data", "hle", "--split=text", f"--data_dir={root}",
-                 f"--mirror={REPO_ROOT / 'tests' / 'fixtures'}", "--no-prompts"]) == 0
+                 f"--mirror={FIXTURES}", "--no-prompts"]) == 0
     assert open_set(set_dir(root)) is not None
     return root
 
@@ -249,10 +251,6 @@ def test_few_shot_formatting_and_code_tags(tmp_path, mirror_dir, upstream):
 
 # --------------------------------------------------------------------------- exact requests
 
-def _rows(path: Path, n: int) -> List[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines()[:n]]
-
-
 def _expected(upstream: Path, name: str, row: dict, examples: str = "", system=None) -> List[dict]:
     conf = yaml.safe_load((upstream / "config" / f"{name}.yaml").read_text())
     system = conf.get("system") if system is None else system
@@ -298,10 +296,10 @@ def test_request_messages_equal_the_reference_template(case, data, upstream, rec
     src = data / rel
     if case == "hle-judge":  # judge input: generation rows carry the model's answer
         judged = [dict(r, generation=f"Explanation: ...\nAnswer: {r['expected_answer']}\nConfidence: 90%")
-                  for r in _rows(src, 5)]
+                  for r in read_jsonl(src, 5)]
         src = tmp_path / "generated.jsonl"
         src.write_text("".join(json.dumps(r) + "\n" for r in judged))
-    rows = _rows(src, 5)
+    rows = read_jsonl(src, 5)
     out = tmp_path / "out.jsonl"
     before = len(Path(recording_stub.record).read_text().splitlines()) if Path(recording_stub.record).exists() else 0
     res = subprocess.run(generate_cmd(recording_stub.base_url, f"++input_file={src}", f"++output_file={out}",
@@ -319,7 +317,7 @@ def test_request_messages_equal_the_reference_template(case, data, upstream, rec
 
 def test_per_row_examples_type(data, upstream, recording_stub, tmp_path):
     """``++examples_type`` is formatted with the row: MMLU-Pro rows name their category's examples."""
-    rows = _rows(data / "mmlu-pro/test.jsonl", 3)
+    rows = read_jsonl(data / "mmlu-pro/test.jsonl", 3)
     cfg = GenerateConfig(prompt_config="generic/general-boxed", prompt_set_dir=str(set_dir(data)),
                          examples_type="{examples_type}")
     fs = yaml.safe_load((upstream / "config/generic/general-boxed.yaml").read_text())["few_shot_examples"]

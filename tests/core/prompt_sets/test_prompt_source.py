@@ -7,18 +7,17 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import read_jsonl
+from tests.helpers.files import read_jsonl
 from skills.config.errors import UsageError
 from skills.inference.prompts import load_prompt_config
 from skills.report.build import build_report
-from stub_server import StubProcess
+from tests.helpers.stub_server import StubProcess
+from tests.helpers.paths import NS
 
-NS = str(Path(sys.executable).parent / "ns")
 OWN = "own (generation)"
 
 

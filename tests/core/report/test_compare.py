@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from report_fixtures import write_run
+from tests.core.report.helpers import write_run
+from tests.helpers.files import read_jsonl
 from skills.config.errors import UsageError
 from skills.report.compare import compare_all, compare_dirs, main
 from skills.report.stats import (clopper_pearson, mcnemar, mcnemar_exact, mcnemar_interval, paired_bootstrap,
@@ -217,7 +218,7 @@ def test_judge_verdict_is_the_main_score_when_judged(tmp_path):
 def test_ungraded_rows_are_a_clear_error(tmp_path):
     a = write_run(tmp_path / "a", "gpqa", 5, 1, lambda i, s: True)
     path = Path(a) / "eval-results" / "gpqa" / "output-rs0.jsonl"
-    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    rows = read_jsonl(path)
     del rows[2]["symbolic_correct"]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     with pytest.raises(UsageError, match=r"output-rs0.jsonl:3: the row has no 'symbolic_correct'"):

@@ -11,8 +11,8 @@ from typing import Any, Dict, List
 
 import pytest
 
-from conftest import missing
-from report_fixtures import LONG, make_report_runs, write_run
+from tests.helpers.prereqs import missing
+from tests.core.report.helpers import LONG, make_report_runs, write_run
 from skills.config.errors import UsageError
 from skills.metrics.summarize import summarize_results
 from skills.report.build import build_report, main, parse_tables
@@ -171,7 +171,7 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def browser():
-    from cdp import Browser, find_chromium
+    from tests.helpers.cdp import Browser, find_chromium
 
     if not find_chromium():
         missing("Chromium is not installed (apt-get install chromium)")

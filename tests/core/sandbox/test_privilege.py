@@ -16,7 +16,7 @@ import textwrap
 
 import pytest
 
-from sandbox_helpers import new_marker, sandbox_for
+from tests.core.sandbox.helpers import new_marker, sandbox_for
 from skills.config.errors import UsageError
 from skills.sandbox import Sandbox
 from skills.sandbox.client import SandboxClient
@@ -339,7 +339,7 @@ def test_confined_process_needs_its_read_only_folders_readable(tmp_path, monkeyp
 def test_an_interpreter_others_can_change_runs_from_a_mirror(monkeypatch):
     """A venv whose site-packages anyone may write (umask 0): without a read-only mount a program
     could plant a module for the next one, so it runs from the root-owned mirror instead."""
-    from sandbox_helpers import plain_venv, world_readable_folder
+    from tests.core.sandbox.helpers import plain_venv, world_readable_folder
     from skills.sandbox import probe
     from skills.sandbox.mirror import STORE_ENV, reachable
 

@@ -26,7 +26,7 @@ import time
 
 import pytest
 
-from sandbox_helpers import (MODES, assert_no_marker_processes, marker_processes, new_marker,
+from tests.core.sandbox.helpers import (MODES, assert_no_marker_processes, marker_processes, new_marker,
                              nproc_enforced, paths_with, plain_venv, sandbox_dirs, sandbox_for,
                              world_readable_folder)
 from skills.sandbox import Limits

@@ -17,12 +17,12 @@ import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
-from sandbox_helpers import (assert_no_marker_processes, marker_processes, new_marker, nproc_enforced,
-                             sandbox_dirs, sandbox_for)
+from tests.core.sandbox.helpers import (assert_no_marker_processes, marker_processes, new_marker, nproc_enforced,
+                                        sandbox_dirs, sandbox_for)
+from tests.helpers.paths import REPO_ROOT
 from skills.config.errors import UsageError
 from skills.sandbox import ExecResult, Limits, Sandbox, get_sandbox, run_python
 from skills.sandbox.client import SandboxClient
@@ -31,7 +31,6 @@ from skills.sandbox.launcher import hidden_folders, interpreter_binds
 from skills.servers.health import wait_for_server
 from skills.servers.ports import find_free_port
 
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -214,7 +213,7 @@ def test_programs_end_when_the_caller_dies():
     code = ("import os\nfrom skills.sandbox import Limits, run_python\n"
             "run_python('import time; time.sleep(60)', args=[os.environ['MARK']], limits=Limits(wall_s=1))\n")
     caller = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL,  # marker not in its argv
-                              env={**os.environ, "PYTHONPATH": str(REPO), "MARK": marker})
+                              env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "MARK": marker})
     deadline = time.monotonic() + 30
     while not marker_processes(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -253,7 +252,7 @@ def test_missing_isolation_warns_once_and_flags_results():
     code = ("from skills.sandbox import Sandbox\ns = Sandbox(isolation='none')\n"
             "r = [s.execute('pass') for _ in range(3)]\nprint(r[0].network_isolated, r[0].fs_isolated)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "PYTHONPATH": str(REPO)})
+                         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     assert out.stdout == "False False\n", out.stderr
     warnings = [line for line in out.stderr.splitlines() if line.startswith("warning: sandbox:")]
     assert len(warnings) == 1 and "NO network" in warnings[0]
@@ -287,7 +286,7 @@ def service(tmp_path_factory):
         proc = subprocess.Popen([sys.executable, "-m", "skills.sandbox.server", "--port", str(port),
                                  "--workers", "2", "--max_request_mb", "1", "--max_wall_s", "500"],
                                 stdout=out, stderr=out,
-                                env={**os.environ, "PYTHONPATH": str(REPO),
+                                env={**os.environ, "PYTHONPATH": str(REPO_ROOT),
                                      "SKILLS_SANDBOX_READ_ONLY_ROOTS": str(folder / "exposed")})
     try:
         wait_for_server(sandbox_health_url("127.0.0.1", port), timeout_s=60, process=proc, log_path=log,
@@ -347,7 +346,7 @@ def test_sigterm_kills_executions_in_flight(tmp_path):
     port, marker = find_free_port(), new_marker()
     proc = subprocess.Popen([sys.executable, "-m", "skills.sandbox.server", "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+                            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     try:
         wait_for_server(sandbox_health_url("127.0.0.1", port), timeout_s=60, process=proc, poll_s=0.2)
         client = SandboxClient(f"http://127.0.0.1:{port}")

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.files import read_jsonl
+
 from skills.config.errors import UsageError
 from skills.pipeline.plan import ServerSpec
 from skills.servers.commands import build_server_command, health_url
@@ -146,7 +148,7 @@ def test_start_and_stop_a_real_http_server(tmp_path: Path):
 def test_vllm_tiny_model_answers_trained_boxed(vllm_server, tiny_model: Path, toy_data_dir: Path):
     import httpx
 
-    rows = [json.loads(line) for line in (toy_data_dir / "toy_math" / "test.jsonl").read_text().splitlines()]
+    rows = read_jsonl(toy_data_dir / "toy_math" / "test.jsonl")
     outcomes = json.loads((tiny_model / "trained_outcomes.json").read_text())["toy_math"]
     for row in (rows[0], rows[3]):  # toy_math-00 is trained right, toy_math-03 trained wrong
         resp = httpx.post(

@@ -1,0 +1,31 @@
+"""BFCL v3 fixtures: the checker's environment and the tiny tool-calling model."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.paths import MODELS, REPO_ROOT
+from tests.helpers.prereqs import environment_or_missing
+
+
+@pytest.fixture(scope="session")
+def bfcl_python() -> Path:
+    """Interpreter of the BFCL environment (gorilla at the reference's pin, bfcl-eval 2025.7.17 beside it)."""
+    return Path(environment_or_missing("bfcl", "BFCL"))
+
+
+@pytest.fixture(scope="session")
+def tiny_tool_model(vllm_python: Path, bfcl_python: Path) -> Path:
+    """The tiny tool-calling model (scripts/make_tiny_tool_model.py), built once if .cache lacks it."""
+    model_dir = MODELS / "tiny-tool"
+    if not (model_dir / ".done").exists():
+        cmd = [str(vllm_python), str(REPO_ROOT / "scripts" / "make_tiny_tool_model.py"), "--model-dir", str(model_dir),
+               "--bfcl-python", str(bfcl_python)]
+        result = subprocess.run(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.fail(f"building the tiny tool model failed:\n{result.stdout}\n{result.stderr}")
+    return model_dir
