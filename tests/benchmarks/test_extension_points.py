@@ -109,12 +109,12 @@ def _expected(tiny_model: Path, bench: str) -> dict:
 
 
 @pytest.mark.slow
-def test_toy_family_end_to_end_local(vllm_python, tiny_model, tmp_path, toy_env):
+def test_toy_family_end_to_end_local(vllm_server, tiny_model, tmp_path, toy_env):
+    """On the session's server (the family's own parts are the point; the same run with in-job servers
+    on Slurm is tests/system/test_e2e_slurm.py)."""
     data = toy_data(tmp_path)
     out = tmp_path / "out"
-    cfg = cpu_cluster_yaml(tmp_path, vllm_python)
-    res = subprocess.run([NS, "eval", f"--cluster={cfg}", f"--model={tiny_model}", "--server_type=vllm",
-                          "--server_gpus=1", f"--server_args={cpu_server_args(2048)}", "--benchmarks=toy_group:2",
+    res = subprocess.run([NS, "eval", "--cluster=local", *vllm_server.address_args(), "--benchmarks=toy_group:2",
                           f"--extra_datasets={DEFS}", f"--data_dir={data}", f"--output_dir={out}",
                           "++inference.temperature=0.0", "++inference.tokens_to_generate=32"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=1200, env={**os.environ, **toy_env})

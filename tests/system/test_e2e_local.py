@@ -4,6 +4,10 @@ The tiny model (scripts/make_tiny_model.py) answers a known set of toy problems 
 (``trained_outcomes.json``), so accuracies are exact. The five real benchmarks run on the first
 rows of their mirror-prepared data: the model cannot solve them; these runs prove the plumbing
 (prompts, grading, metrics, tables) on the real data layouts.
+
+Servers: the in-job test and the HLE judge start vLLM inside their jobs (``--server_gpus``), which
+is what they prove; ``ns generate`` and HLE's generation use the session's shared server through
+``--server_address``, as a user's running endpoint (tests/helpers/vllm.py).
 """
 
 from __future__ import annotations
@@ -33,9 +37,8 @@ def expected_accuracy(tiny_model: Path, bench: str, subset: str | None = None) -
 
 def test_ns_generate_through_vllm(vllm_server, tiny_model, toy_data_dir, tmp_path):
     out = tmp_path / "gen"
-    res = ns("generate", "--cluster=local", "--server_type=vllm", f"--server_address={vllm_server.base_url}",
-             f"--model={vllm_server.model}", f"--input_file={toy_data_dir / 'toy_math' / 'test.jsonl'}",
-             f"--output_dir={out}", "--num_random_seeds=2",
+    res = ns("generate", "--cluster=local", *vllm_server.address_args(),
+             f"--input_file={toy_data_dir / 'toy_math' / 'test.jsonl'}", f"--output_dir={out}", "--num_random_seeds=2",
              f"++prompt_config={TOY_DATASETS / 'prompt.yaml'}", "++inference.temperature=0.0",
              "++inference.tokens_to_generate=32", "++eval_type=math", cwd=tmp_path)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
@@ -113,16 +116,17 @@ def test_ns_eval_in_job_server_toy_accuracy_and_five_benchmarks(
     assert again.returncode == 0 and "nothing to generate" in again.stdout + again.stderr
 
 
-def test_hle_with_self_hosted_judge(vllm_python, tiny_model, tmp_path):
+def test_hle_with_self_hosted_judge(vllm_server, vllm_python, tiny_model, tmp_path):
+    """Generation on the session's server (as a user's running endpoint), then the judge: a vLLM
+    server started, used and stopped inside the judge job."""
     data = tmp_path / "data"
     res = ns("prepare_data", "hle", f"--data_dir={data}", f"--mirror={FIXTURES}",
              cwd=tmp_path, env={"HF_TOKEN": ""})
     assert res.returncode == 0, res.stderr
     text_rows = len(read_jsonl(data / "hle" / "text.jsonl"))
     out = tmp_path / "out"
-    args = [f"--cluster={cpu_cluster_yaml(tmp_path, vllm_python)}", f"--model={tiny_model}", "--server_type=vllm",
-            "--server_gpus=1", f"--server_args={SERVER_ARGS}", "--benchmarks=hle:2", f"--data_dir={data}",
-            f"--output_dir={out}", f"--judge_model={tiny_model}", "--judge_server_type=vllm",
+    args = [f"--cluster={cpu_cluster_yaml(tmp_path, vllm_python)}", *vllm_server.address_args(),
+            "--benchmarks=hle:2", f"--data_dir={data}", f"--output_dir={out}", f"--judge_model={tiny_model}", "--judge_server_type=vllm",
             "--judge_server_gpus=1", f"--judge_server_args={SERVER_ARGS}",
             "--extra_judge_args=++inference.tokens_to_generate=48", "++inference.tokens_to_generate=32"]
     res = ns("eval", *args, cwd=tmp_path, env={"OPENAI_API_KEY": ""})

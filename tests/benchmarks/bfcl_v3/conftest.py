@@ -1,4 +1,4 @@
-"""BFCL v3 fixtures: the checker's environment and the tiny tool-calling model."""
+"""BFCL v3 fixtures: the checker's environment, the tiny tool-calling model and its shared server."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from tests.helpers.paths import MODELS, REPO_ROOT
 from tests.helpers.prereqs import environment_or_missing
+from tests.helpers.vllm import SharedServer, SharedServers, cpu_server_args, shared_server
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +30,13 @@ def tiny_tool_model(vllm_python: Path, bfcl_python: Path) -> Path:
         if result.returncode != 0:
             pytest.fail(f"building the tiny tool model failed:\n{result.stdout}\n{result.stderr}")
     return model_dir
+
+
+@shared_server
+def tool_server(shared_servers: SharedServers, tiny_tool_model: Path) -> SharedServer:
+    """vLLM on the tiny tool model with our tool-call parser plugin loaded (--tool-parser-plugin, as the
+    tutorial loads Nemotron's): it parses tool calls for requests that carry tools (server-side
+    parsing) and leaves text completions alone (client-side parsing), so both modes share it."""
+    plugin = tiny_tool_model / "skills_json_tool_parser.py"
+    args = f"{cpu_server_args(2048)} --enable-auto-tool-choice --tool-parser-plugin {plugin} --tool-call-parser skills_json"
+    return shared_servers.get("tool_server", tiny_tool_model, args)

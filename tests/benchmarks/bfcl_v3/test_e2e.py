@@ -1,6 +1,7 @@
 """``ns eval --benchmarks=bfcl_v3`` end to end on the tiny tool model (vLLM on CPU), with tool calls
 parsed by the server (our ``skills_json`` plugin, loaded with --tool-parser-plugin as the tutorial
-loads Nemotron's) and by the client (local chat template + the same format's parser).
+loads Nemotron's) and by the client (local chat template + the same format's parser). Both modes use
+one server, started with the plugin (``tool_server``, conftest.py), through ``--server_address``.
 
 The prepared splits are cut to the entries the model was trained on (2 per single-turn split, 1 per
 multi-turn split); ``trained_outcomes.json`` says what each must generate and how it is graded.
@@ -15,12 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.files import read_jsonl
 from tests.helpers.paths import NS
-from tests.helpers.vllm import VLLM_CPU_ENV
+from tests.helpers.vllm import SharedServer
+from tests.helpers.files import read_jsonl
 from skills.benchmarks.bfcl_v3 import SPLITS
-
-SERVER_ARGS = "--dtype float32 --max-model-len 2048 --enforce-eager"
 
 
 @pytest.fixture(scope="module")
@@ -42,14 +41,10 @@ def bfcl_data(bfcl_python, bwrap, mirror_dir, tiny_tool_model, tmp_path_factory)
 PINNED = "gorilla@d2177992bbba"  # what rows and metrics.json record: the reference's gorilla commit
 
 
-def run_eval(tmp_path: Path, vllm_python: Path, model: Path, data: Path, server_args: str, *overrides: str) -> Path:
+def run_eval(tmp_path: Path, server: SharedServer, data: Path, *overrides: str) -> Path:
     out = tmp_path / "out"
-    env = "\n".join(f'      {k}: "{v}"' for k, v in VLLM_CPU_ENV.items())
-    cfg = tmp_path / "cpu.yaml"
-    cfg.write_text(f"executor: local\nservers:\n  vllm:\n    python: {vllm_python}\n    env:\n{env}\n")
-    res = subprocess.run([NS, "eval", f"--cluster={cfg}", f"--model={model}", "--server_type=vllm", "--server_gpus=1",
-                          f"--server_args={server_args}", "--benchmarks=bfcl_v3", f"--data_dir={data}",
-                          f"--output_dir={out}", "++inference.temperature=0.0", "++inference.tokens_to_generate=200",
+    res = subprocess.run([NS, "eval", "--cluster=local", *server.address_args(), "--benchmarks=bfcl_v3",
+                          f"--data_dir={data}", f"--output_dir={out}", "++inference.temperature=0.0", "++inference.tokens_to_generate=200",
                           "++max_concurrent_requests=4", *overrides],
                          cwd=tmp_path, capture_output=True, text=True, timeout=2400, env=dict(os.environ))
     assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-6000:]
@@ -89,10 +84,8 @@ def check_results(out: Path, model: Path, mode: str) -> None:
 
 
 @pytest.mark.slow
-def test_server_side_parsing(vllm_python, tiny_tool_model, bfcl_data, tmp_path):
-    plugin = tiny_tool_model / "skills_json_tool_parser.py"
-    args = (f"{SERVER_ARGS} --enable-auto-tool-choice --tool-parser-plugin {plugin} --tool-call-parser skills_json")
-    out = run_eval(tmp_path, vllm_python, tiny_tool_model, bfcl_data, args, "++use_client_parsing=False")
+def test_server_side_parsing(tool_server, tiny_tool_model, bfcl_data, tmp_path):
+    out = run_eval(tmp_path, tool_server, bfcl_data, "++use_client_parsing=False")
     check_results(out, tiny_tool_model, "server")
     # summarize_results on the folder: the group table first, its score under "bfcl_v3" in metrics.json
     table = subprocess.run([NS, "summarize_results", str(out / "eval-results")], capture_output=True, text=True)
@@ -104,6 +97,6 @@ def test_server_side_parsing(vllm_python, tiny_tool_model, bfcl_data, tmp_path):
 
 
 @pytest.mark.slow
-def test_client_side_parsing(vllm_python, tiny_tool_model, bfcl_data, tmp_path):
-    out = run_eval(tmp_path, vllm_python, tiny_tool_model, bfcl_data, SERVER_ARGS, "++client_parser=skills_json")
+def test_client_side_parsing(tool_server, tiny_tool_model, bfcl_data, tmp_path):
+    out = run_eval(tmp_path, tool_server, bfcl_data, "++client_parser=skills_json")
     check_results(out, tiny_tool_model, "client")

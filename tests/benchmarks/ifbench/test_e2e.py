@@ -1,5 +1,5 @@
 """``ns eval --benchmarks=ifbench:2`` end to end: mirror-prepared data (12 of its rows), the tiny model
-on vLLM (CPU), grading in .venv-ifbench with the staged NLTK data, metrics and table.
+on the session's vLLM (CPU) server, grading in .venv-ifbench with the staged NLTK data, metrics and table.
 
 The tiny model's answers are letter runs ("A A D D"); rows with checks such answers can pass
 (title case, at most three vowels) sit beside rows they fail. The test checks the layout and that
@@ -18,7 +18,6 @@ import pytest
 
 from tests.helpers.commands import ns
 from tests.helpers.files import read_jsonl
-from tests.helpers.vllm import cpu_cluster_yaml, cpu_server_args
 
 pytestmark = pytest.mark.slow
 ROWS = 12
@@ -57,7 +56,7 @@ def _recompute(files: List[List[dict]]) -> dict:
     return out
 
 
-def test_ns_eval_ifbench_two_seeds(vllm_python, tiny_model, mirror_dir, ifbench_python, tmp_path):
+def test_ns_eval_ifbench_two_seeds(vllm_server, mirror_dir, ifbench_python, tmp_path):
     data = tmp_path / "data"
     res = ns("prepare_data", "ifbench", f"--data_dir={data}", f"--mirror={mirror_dir}", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
@@ -66,8 +65,7 @@ def test_ns_eval_ifbench_two_seeds(vllm_python, tiny_model, mirror_dir, ifbench_
     inputs = read_jsonl(split)
     assert len(inputs) == ROWS
     out = tmp_path / "out"
-    res = ns("eval", f"--cluster={cpu_cluster_yaml(tmp_path, vllm_python)}", f"--model={tiny_model}",
-             "--server_type=vllm", "--server_gpus=1", f"--server_args={cpu_server_args(2048)}", "--benchmarks=ifbench:2",
+    res = ns("eval", "--cluster=local", *vllm_server.address_args(), "--benchmarks=ifbench:2",
              f"--data_dir={data}", f"--output_dir={out}", "++inference.tokens_to_generate=24",
              "++inference.temperature=0.0", cwd=tmp_path, env={"NLTK_DATA": ""})
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
