@@ -12,10 +12,11 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import pytest
 
+from tests.helpers.files import exclusive
 from tests.helpers.paths import MODELS, REPO_ROOT, TOY_DATA
 from tests.helpers.prereqs import missing
 from tests.helpers.vllm import SHARED_SERVER_FIXTURES, SharedServer, SharedServers, shared_server
@@ -63,16 +64,23 @@ def vllm_python() -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_model(vllm_python: Path) -> Path:
+def model_build_lock(tmp_path_factory) -> Path:
+    """A lock file the session's workers share (the parent of each worker's base temp folder)."""
+    return tmp_path_factory.getbasetemp().parent / "model-build.lock"
+
+
+@pytest.fixture(scope="session")
+def tiny_model(vllm_python: Path, model_build_lock) -> Path:
     """Folder of the trained tiny Llama (``trained_outcomes.json`` lists its answers), built with the
     toy data (``.cache/toy-data``) if .cache lacks them (scripts/setup.sh builds both)."""
     model_dir = MODELS / "tiny-llama"
-    if not ((model_dir / ".done").exists() and (TOY_DATA / ".done").exists()):
-        cmd = [str(vllm_python), str(REPO_ROOT / "scripts" / "make_tiny_model.py"),
-               "--model-dir", str(model_dir), "--data-dir", str(TOY_DATA)]
-        result = subprocess.run(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True)
-        if result.returncode != 0:
-            pytest.fail(f"building the tiny model failed:\n{result.stdout}\n{result.stderr}")
+    with exclusive(model_build_lock):  # parallel workers build it once
+        if not ((model_dir / ".done").exists() and (TOY_DATA / ".done").exists()):
+            cmd = [str(vllm_python), str(REPO_ROOT / "scripts" / "make_tiny_model.py"),
+                   "--model-dir", str(model_dir), "--data-dir", str(TOY_DATA)]
+            result = subprocess.run(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True)
+            if result.returncode != 0:
+                pytest.fail(f"building the tiny model failed:\n{result.stdout}\n{result.stderr}")
     return model_dir
 
 
@@ -97,18 +105,37 @@ def vllm_server(shared_servers: SharedServers, tiny_model: Path) -> SharedServer
     return shared_servers.get("vllm_server", tiny_model, "--dtype float32 --max-model-len 2048 --enforce-eager")
 
 
+def _server_of(item: pytest.Item) -> Optional[str]:
+    return next((name for name in item.fixturenames if name in SHARED_SERVER_FIXTURES), None)
+
+
+def _unit_of(item: pytest.Item) -> str:
+    """What must run on one worker: a shared server's tests (one start), the Slurm tests (one cluster
+    start, no two sessions stopping it), else the module (module-scoped fixtures built once)."""
+    return _server_of(item) or ("slurm" if "local_slurm" in item.fixturenames else item.module.__name__)
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Parallel runs (``pytest -n 2 --dist loadgroup``, as scripts/test.sh runs the suite) hand out
+    whole units (``_unit_of``)."""
+    if item.config.pluginmanager.hasplugin("xdist"):
+        item.add_marker(pytest.mark.xdist_group(_unit_of(item)))
+
+
 @pytest.hookimpl(trylast=True)  # after -m/-k deselection
 def pytest_collection_modifyitems(config, items: List[pytest.Item]) -> None:
-    """Tests on a shared server run as one block per server at the end, so that each server lives only
-    while its tests run; the last test of a block releases it (``pytest_runtest_teardown``)."""
-    def server_of(item: pytest.Item):
-        return next((name for name in item.fixturenames if name in SHARED_SERVER_FIXTURES), None)
-
-    order = {name: i for i, name in enumerate(sorted(SHARED_SERVER_FIXTURES))}
-    users = [item for item in items if server_of(item)]
-    users.sort(key=lambda item: order[server_of(item)])  # stable: file order within a block
-    items[:] = [item for item in items if not server_of(item)] + users
-    config.stash[LAST_USERS] = {server_of(item): item.nodeid for item in users}
+    """Units (``_unit_of``) stay together, the longest first so that two workers end together: the
+    Slurm tests, then units with slow tests, then the rest; file order otherwise. The last test of a
+    shared server's unit releases the server (``pytest_runtest_teardown``)."""
+    rank: Dict[str, int] = {}
+    first: Dict[str, int] = {}
+    for index, item in enumerate(items):
+        unit = _unit_of(item)
+        first.setdefault(unit, index)
+        slow = item.get_closest_marker("slow") is not None
+        rank[unit] = min(rank.get(unit, 2), 0 if unit == "slurm" else 1 if slow else 2)
+    items.sort(key=lambda item: (rank[_unit_of(item)], first[_unit_of(item)]))  # stable within a unit
+    config.stash[LAST_USERS] = {_server_of(item): item.nodeid for item in items if _server_of(item)}
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.files import exclusive
 from tests.helpers.paths import MODELS, REPO_ROOT
 from tests.helpers.prereqs import environment_or_missing
 from tests.helpers.vllm import SharedServer, SharedServers, cpu_server_args, shared_server
@@ -20,15 +21,16 @@ def bfcl_python() -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_tool_model(vllm_python: Path, bfcl_python: Path) -> Path:
+def tiny_tool_model(vllm_python: Path, bfcl_python: Path, model_build_lock) -> Path:
     """The tiny tool-calling model (scripts/make_tiny_tool_model.py), built once if .cache lacks it."""
     model_dir = MODELS / "tiny-tool"
-    if not (model_dir / ".done").exists():
-        cmd = [str(vllm_python), str(REPO_ROOT / "scripts" / "make_tiny_tool_model.py"), "--model-dir", str(model_dir),
-               "--bfcl-python", str(bfcl_python)]
-        result = subprocess.run(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True)
-        if result.returncode != 0:
-            pytest.fail(f"building the tiny tool model failed:\n{result.stdout}\n{result.stderr}")
+    with exclusive(model_build_lock):  # parallel workers build it once
+        if not (model_dir / ".done").exists():
+            cmd = [str(vllm_python), str(REPO_ROOT / "scripts" / "make_tiny_tool_model.py"), "--model-dir", str(model_dir),
+                   "--bfcl-python", str(bfcl_python)]
+            result = subprocess.run(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True)
+            if result.returncode != 0:
+                pytest.fail(f"building the tiny tool model failed:\n{result.stdout}\n{result.stderr}")
     return model_dir
 
 

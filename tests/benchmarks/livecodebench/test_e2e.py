@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.files import read_jsonl
+from tests.helpers.files import exclusive, read_jsonl
 from tests.helpers.paths import FIXTURES, MODELS, NS, REPO_ROOT
 from tests.helpers.vllm import cpu_cluster_yaml
 from tests.benchmarks.livecodebench.helpers import MIRROR
@@ -36,16 +36,17 @@ def prepare(root: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_code_model(vllm_python, tmp_path_factory) -> Path:
+def tiny_code_model(vllm_python, model_build_lock, tmp_path_factory) -> Path:
     """The model scripts/setup.sh builds; built here when .cache lacks it."""
     model = MODELS / "tiny-code"
-    if not (model / ".done").exists():
-        data = prepare(tmp_path_factory.mktemp("lcb-train"))
-        res = subprocess.run([str(vllm_python), str(REPO_ROOT / "scripts" / "make_tiny_code_model.py"),
-                              "--questions", str(data / "livecodebench" / f"{SPLIT}.jsonl"), "--model-dir", str(model)],
-                             env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True)
-        if res.returncode != 0:
-            pytest.fail(f"building the tiny code model failed:\n{res.stdout}\n{res.stderr}")
+    with exclusive(model_build_lock):  # parallel workers build it once
+        if not (model / ".done").exists():
+            data = prepare(tmp_path_factory.mktemp("lcb-train"))
+            res = subprocess.run([str(vllm_python), str(REPO_ROOT / "scripts" / "make_tiny_code_model.py"),
+                                  "--questions", str(data / "livecodebench" / f"{SPLIT}.jsonl"), "--model-dir", str(model)],
+                                 env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True)
+            if res.returncode != 0:
+                pytest.fail(f"building the tiny code model failed:\n{res.stdout}\n{res.stderr}")
     return model
 
 

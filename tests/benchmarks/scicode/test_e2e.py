@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.files import read_jsonl
+from tests.helpers.files import exclusive, read_jsonl
 from tests.helpers.paths import MODELS, NS, REPO_ROOT
 from tests.helpers.vllm import cpu_cluster_yaml
 from tests.benchmarks.scicode.helpers import PROMPT, fixture_data_dir, sandbox_python
@@ -33,7 +33,7 @@ EXPECTED = {  # per problem: the graded keys and their statuses
 
 
 @pytest.fixture(scope="session")
-def tiny_scicode(vllm_python) -> Path:
+def tiny_scicode(vllm_python, model_build_lock) -> Path:
     """The tiny SciCode model, (re)built when its inputs changed (~1 min)."""
     script = REPO_ROOT / "scripts" / "make_tiny_scicode_model.py"
     spec = importlib.util.spec_from_file_location("make_tiny_scicode_model", script)
@@ -41,11 +41,12 @@ def tiny_scicode(vllm_python) -> Path:
     spec.loader.exec_module(module)
     model = MODELS / "tiny-scicode"
     done = model / ".done"
-    if not (done.exists() and done.read_text().strip() == module.inputs_digest()):
-        res = subprocess.run([str(vllm_python), str(script), "--model-dir", str(model)], capture_output=True,
-                             text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
-        if res.returncode != 0:
-            pytest.fail(f"building the tiny SciCode model failed:\n{res.stdout}\n{res.stderr}")
+    with exclusive(model_build_lock):  # parallel workers build it once
+        if not (done.exists() and done.read_text().strip() == module.inputs_digest()):
+            res = subprocess.run([str(vllm_python), str(script), "--model-dir", str(model)], capture_output=True,
+                                 text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+            if res.returncode != 0:
+                pytest.fail(f"building the tiny SciCode model failed:\n{res.stdout}\n{res.stderr}")
     return model
 
 

@@ -10,6 +10,7 @@ import socket
 from pathlib import Path
 
 import pytest
+
 from tests.helpers.slurm import sacct_states
 
 from skills.pipeline.plan import Job, Plan, ServerSpec
