@@ -56,9 +56,19 @@ def paths_with(marker: str) -> List[str]:
     return [p for root in roots for p in glob.glob(os.path.join(root, f"*{marker}*"))]
 
 
-def sandbox_dirs() -> set:
-    """This process's sandbox work dirs (other processes on a shared machine make their own)."""
-    return set(glob.glob(os.path.join(tempfile.gettempdir(), f"skills-sandbox-{os.getpid()}-*")))
+def sandbox_dirs(ready: bool = False) -> set:
+    """This process's sandbox work dirs (other processes on a shared machine make their own) that
+    hold a file: an execution's. Launches started ahead wait in empty ones (``ready=True`` lists
+    those too)."""
+    found = set(glob.glob(os.path.join(tempfile.gettempdir(), f"skills-sandbox-{os.getpid()}-*")))
+    return found if ready else {d for d in found if _holds_a_file(d)}
+
+
+def _holds_a_file(folder: str) -> bool:
+    for _root, _dirs, names in os.walk(folder):  # a ready launch may hold empty mount points (bwrap)
+        if names:
+            return True
+    return False
 
 
 def sandbox_for(mode: str, workers: int = 2, python: Optional[str] = None) -> Sandbox:

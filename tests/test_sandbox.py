@@ -209,10 +209,18 @@ def test_run_command_and_module_level_helpers(tmp_path):
     assert sandbox.run_command(["/nonexistent/binary"]).status == "error"
 
 
-def test_programs_end_when_the_caller_dies():
+@pytest.mark.parametrize("mode", ["bwrap", "unshare", "none"])
+def test_programs_end_when_the_caller_dies(mode):
+    """Killing the grading process kills its programs: at once where the whole PID namespace dies
+    with its caller (the program runs in a launch started ahead, before its request), else by the
+    ``timeout`` backstop shortly after the wall-time limit."""
+    ahead = sandbox_for(mode).isolation().starts_ahead  # skips where this level does not work
     marker = new_marker()
-    code = ("import os\nfrom skills.sandbox import Limits, run_python\n"
-            "run_python('import time; time.sleep(60)', args=[os.environ['MARK']], limits=Limits(wall_s=1))\n")
+    wall = 60 if ahead else 1
+    code = ("import os, sys\nfrom skills.sandbox import Limits, Sandbox\n"
+            f"s = Sandbox(isolation={mode!r}, workers=1)\nlimits = Limits(wall_s={wall})\n"
+            "s.execute('pass', limits=limits)\n"  # the next launch starts ahead where it may
+            "s.execute('import time; time.sleep(60)', args=[os.environ['MARK']], limits=limits)\n")
     caller = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL,  # marker not in its argv
                               env={**os.environ, "PYTHONPATH": str(REPO), "MARK": marker})
     deadline = time.monotonic() + 30
@@ -221,11 +229,32 @@ def test_programs_end_when_the_caller_dies():
     assert marker_processes(marker), "the program never started"
     caller.kill()
     caller.wait()
-    assert_no_marker_processes(marker, settle_s=1 + 2 + 3)  # wall_s + the backstop's grace + slack
+    # at once (slack for a loaded machine), or wall_s + the backstop's grace + slack
+    assert_no_marker_processes(marker, settle_s=3 if ahead else 1 + 2 + 3)
     left = glob.glob(os.path.join(tempfile.gettempdir(), f"skills-sandbox-{caller.pid}-*"))
     assert left, "the killed caller could not remove its work dir"
     Sandbox()  # a new sandbox removes work dirs of dead processes
     assert not any(os.path.exists(p) for p in left)
+
+
+def test_launches_ahead_are_used_bounded_and_closed():
+    """Sequential executions with the same limits find their launch started ahead; other limits
+    throw it away; at most one waits per worker slot; close() removes them."""
+    sandbox = Sandbox(workers=2)
+    if not sandbox.isolation().starts_ahead:
+        pytest.skip(f"isolation {sandbox.isolation().mode} starts every launch on request")
+    before = sandbox_dirs(ready=True)
+    for limits in (Limits(), Limits(), Limits(memory_mb=1000), Limits(memory_mb=1000), Limits()):
+        assert sandbox.execute("print(1)", limits=limits).stdout == "1\n"
+    assert sandbox.launches == {"ahead": 2, "on_request": 3}
+    deadline = time.monotonic() + 10
+    while not (sandbox_dirs(ready=True) - before) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    waiting = sandbox_dirs(ready=True) - before
+    assert 1 <= len(waiting) <= sandbox.workers and not (sandbox_dirs() - before)
+    sandbox.close()
+    assert not (sandbox_dirs(ready=True) - before)
+    assert sandbox.execute("pass").status == "sandbox_error"
 
 
 def test_an_interpreter_installed_under_tmp_keeps_bwrap(tmp_path):

@@ -84,10 +84,23 @@ def marker():
     assert not (sandbox_dirs() - before), "a sandbox work dir was left behind"
 
 
-def run(sandbox, code, marker, limits=QUICK, **kwargs):
+def execute(sandbox, code, limits=QUICK, **kwargs):
+    """``sandbox.execute`` on the fast path: where the isolation starts launches ahead, the attack
+    runs in one started before its request (a first execution with the same limits starts it)."""
+    ahead = sandbox.isolation().starts_ahead
+    if ahead:
+        sandbox.execute("pass", limits=limits, read_only=kwargs.get("read_only", ()))
+    before = sandbox.launches["ahead"]
     start = time.monotonic()
-    result = sandbox.execute(code, args=[marker], limits=limits, **kwargs)
+    result = sandbox.execute(code, limits=limits, **kwargs)
     assert time.monotonic() - start < limits.wall_s + 5, "the sandbox did not stop the program on time"
+    if ahead:
+        assert sandbox.launches["ahead"] == before + 1, "the attack did not run in a launch started ahead"
+    return result
+
+
+def run(sandbox, code, marker, limits=QUICK, **kwargs):
+    result = execute(sandbox, code, args=[marker], limits=limits, **kwargs)
     assert not result.as_root, "model code ran as root without SKILLS_SANDBOX_ALLOW_ROOT=1"
     return result
 
@@ -233,7 +246,7 @@ def test_killing_the_parent(sandbox, marker):
         "print('still here', flush=True)\n"
         "os.kill(-1, signal.SIGKILL)  # everything it may signal\n"
     )
-    result = sandbox.execute(code, args=[marker, str(os.getpid())], limits=QUICK)
+    result = execute(sandbox, code, args=[marker, str(os.getpid())])
     assert "still here" in result.stdout, result.stderr  # its parent was not killed under it
     assert result.returncode is not None and not result.timed_out  # and we saw it end
 
@@ -331,36 +344,46 @@ def test_never_root(sandbox, marker):
 
 
 def test_request_env_reaches_the_program_only(sandbox, marker):
-    """The launch chain (bwrap/unshare, timeout, prlimit, setpriv: root's processes) never carries a
-    caller's variable in its environment; the program does."""
+    """The launch chain (bwrap/unshare, prlimit, setpriv, the stage: root's processes up to the uid
+    drop) never carries a caller's variable, in its environment or its command line; the program
+    has it in its environment."""
     if not ROOT:
         pytest.skip("reading the launch chain's environments needs root")
-    seen = {}  # (pid, program name) -> the variable was in its environment
+    seen = {}  # pid -> (program name, the variable is in its environment, ... in its command line)
+
+    def read(pid):
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            cmdline = fh.read()
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            environ = fh.read()
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            ppid = int(fh.read().rsplit(b")", 1)[1].split()[1])
+        name = os.path.basename(cmdline.split(b"\0")[0].decode())
+        return name, b"PROGRAM_SECRET=" in environ, marker.encode() + b"-value" in cmdline, ppid
 
     def scan():
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not any(has for (_, name), has in seen.items() if name == "python"):
-            for pid in marker_processes(marker):
-                try:
-                    with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                        name = os.path.basename(fh.read().split(b"\0")[0].decode())
-                    with open(f"/proc/{pid}/environ", "rb") as fh:
-                        has = b"PROGRAM_SECRET=" in fh.read()
-                except OSError:
-                    continue
-                name = "python" if name.startswith("python") else name
-                seen[(pid, name)] = seen.get((pid, name), False) or has
+        while time.monotonic() < deadline and not any(name.startswith("python") for name, *_ in seen.values()):
+            for pid in marker_processes(marker):  # the program (its argument), then its ancestors
+                while pid not in (0, 1, os.getpid()):
+                    try:
+                        name, has_env, has_arg, ppid = read(pid)
+                    except (OSError, IndexError, ValueError):
+                        break
+                    seen[pid] = (name, has_env, has_arg)
+                    pid = ppid
             time.sleep(0.01)
 
     watcher = threading.Thread(target=scan)
     watcher.start()
     result = run(sandbox, "import os, time\nprint(os.environ['PROGRAM_SECRET'])\ntime.sleep(1)\n", marker,
-                 env={"PROGRAM_SECRET": marker})
+                 env={"PROGRAM_SECRET": marker + "-value"})
     watcher.join()
-    assert result.stdout == f"{marker}\n", result.stderr
-    chain = {name: has for (_, name), has in seen.items() if name != "python"}
-    assert any(has for (_, name), has in seen.items() if name == "python"), seen
-    assert chain and not any(chain.values()), seen  # timeout at least; none of them has it
+    assert result.stdout == f"{marker}-value\n", result.stderr
+    program = {pid: has_env for pid, (name, has_env, _) in seen.items() if name.startswith("python")}
+    chain = {pid: v for pid, v in seen.items() if pid not in program}
+    assert program and all(program.values()), seen
+    assert chain and not any(has_env or has_arg for _, has_env, has_arg in chain.values()), seen
 
 
 def test_work_dir_cannot_be_swapped_for_a_link(sandbox, marker, tmp_path):
@@ -422,7 +445,7 @@ def test_proc_of_the_caller_is_out_of_reach(sandbox, marker, monkeypatch):
             "    print('sysrq DONE')\n"
             "except OSError:\n"
             "    print('sysrq refused')\n")
-    result = sandbox.execute(code, args=[marker, str(os.getpid())], limits=QUICK)
+    result = execute(sandbox, code, args=[marker, str(os.getpid())])
     assert result.status == "completed", result.stderr
     if result.pid_isolated or sandbox.isolation().drop_uid:
         assert "secret" not in result.stdout and "DONE" not in result.stdout, result.stdout

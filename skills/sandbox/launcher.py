@@ -1,14 +1,21 @@
 """The command line and environment of one execution, for a given isolation level.
 
-Everything is applied by small exec-chained tools (``timeout``, ``bwrap`` or ``unshare``,
-``prlimit``, ``setpriv``, ``env``) rather than a ``preexec_fn``: Python documents ``preexec_fn`` as
-unsafe in threaded programs, and graders call the sandbox from many threads. ``timeout`` is a
-backstop: if the calling process dies, the program still ends shortly after its wall-time limit
-(and with a PID namespace, everything it started with it).
+Everything is applied by small exec-chained tools (``bwrap`` or ``unshare``, ``prlimit``,
+``setpriv``, a POSIX shell) rather than a ``preexec_fn``: Python documents ``preexec_fn`` as unsafe
+in threaded programs, and graders call the sandbox from many threads.
 
-Nothing a caller sends reaches the privileged part of the chain: its environment is ours alone,
-and a request's ``env`` (allow-listed by ``check_env``) is set by ``env`` as the last step, after
-the limits and the uid drop, for the program only.
+The chain ends in the *stage*, a few lines of ``sh`` running after the limits and the uid drop. It
+reads one line from stdin (the *go line*: the command and the program's own variables) and then
+runs the command, whose stdin is the rest of that pipe. So the whole chain (namespaces, mounts,
+limits, uid) can be set up before a request arrives, and a request costs one ``exec`` of its
+interpreter. Nothing a caller sends reaches the privileged part of the chain: its environment is
+ours alone, the command and a request's ``env`` (allow-listed by ``check_env``) arrive only in the
+stage, after the uid drop, and are set for the program only.
+
+A chain set up ahead must not outlive its caller: ``bwrap --die-with-parent`` and, for
+``unshare``, ``setpriv --pdeathsig KILL`` in front of ``unshare --kill-child`` kill the whole PID
+namespace when the thread that started it ends. Without a PID namespace (``none``) coreutils'
+``timeout`` stays the backstop, and such chains start only when their request arrives.
 """
 
 from __future__ import annotations
@@ -63,14 +70,20 @@ class Isolation:
     paths: Tuple[str, ...] = ()  # the interpreter's folders: mounted back read-only where hidden
     prlimit: Optional[str] = None  # None: limits are set by a preexec_fn instead
     setpriv: Optional[str] = None
-    timeout: Optional[str] = None
-    env: Optional[str] = None  # path of coreutils' env: sets the program's own variables last
+    timeout: Optional[str] = None  # the backstop where no PID namespace dies with the caller
+    shell: Optional[str] = None  # the POSIX shell of the stage (dash where installed)
     program_env: Tuple[Tuple[str, str], ...] = ()  # set for the program only (a mirror's library path)
     shm: bool = True  # bwrap: a private writable /dev/shm (needs bwrap >= 0.7 for --size)
     nproc_base: int = 0  # processes the uid already has, when RLIMIT_NPROC counts them too
     as_root: bool = False  # model code runs as the host's root (SKILLS_SANDBOX_ALLOW_ROOT=1 only)
     mirror: Optional[str] = None  # where a world-readable mirror of the interpreter lives
     note: str = ""  # what is missing and why, for the warning
+
+    @property
+    def starts_ahead(self) -> bool:
+        """Whether a chain may be started before its request: only where the whole PID namespace
+        dies with the thread that started it (a wall-clock backstop would start counting early)."""
+        return self.mode == "bwrap" or (self.mode == "unshare" and self.setpriv is not None)
 
     @property
     def wrapped(self) -> bool:
@@ -220,17 +233,28 @@ def _unshare(iso: Isolation) -> List[str]:
     argv = [iso.wrapper or "unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "--ipc", "--uts"]
     if os.geteuid() != 0:
         argv[1:1] = ["--user", "--map-root-user"]
+    if iso.starts_ahead:  # unshare has no --die-with-parent: it gets SIGKILL when our thread ends
+        argv[0:0] = [iso.setpriv or "setpriv", "--pdeathsig", "KILL", "--"]
     return argv + ["--"]
 
 
-def build_argv(iso: Isolation, limits: Limits, workdir: str, command: Sequence[str],
-               uid: Optional[int], read_only: Sequence[str] = (),
-               env: Optional[Mapping[str, str]] = None) -> List[str]:
-    """The full exec chain: [bwrap|unshare] [timeout] [prlimit] [setpriv] [env K=V...] command.
+# The stage: the chain's last step, after the limits and the uid drop; it becomes the program.
+# ``$nl`` lets the go line carry newlines inside quotes.
+STAGE_DISCARDED = 125  # the stage's exit status when its chain was never used (EOF, no go line)
+_STAGE_HEAD = "nl='\n'\n"
+_READ_GO = f"IFS= read -r go || exit {STAGE_DISCARDED}\neval \"$go\"\n"
+_RUN = "exec \"$@\"\n"
 
-    Inside a PID namespace ``timeout`` is its first process, so the program is not an init
-    (which ignores signals it has no handler for) and a signal death reaches us as 128 + N.
-    ``env`` (the program's own variables) is applied last, by ``env``, after the uid drop.
+
+def _chain(iso: Isolation, limits: Limits, workdir: str, uid: Optional[int], read_only: Sequence[str],
+           stage: str, stage_args: Sequence[str]) -> List[str]:
+    """[setpriv --pdeathsig] [bwrap|unshare] [timeout] [prlimit] [setpriv] sh -c STAGE.
+
+    Inside ``unshare``'s PID namespace ``timeout`` is the first process (still root as root), so
+    the program is not an init (which ignores signals it has no handler for), a signal death
+    reaches us as 128 + N, and the namespace dies with it when ``unshare`` is killed. It is also
+    the backstop at ``wall_s`` + 2 s where nothing else kills a dead caller's program; a chain
+    started ahead has no wall clock yet, so there its duration is 0 (none).
     """
     if iso.drop_uid and uid is None:
         raise ValueError("this isolation runs programs as a throwaway uid: claim one first")
@@ -239,8 +263,9 @@ def build_argv(iso: Isolation, limits: Limits, workdir: str, command: Sequence[s
         argv += _bwrap(iso, limits, workdir, read_only)
     elif iso.mode == "unshare":
         argv += _unshare(iso)
-    if iso.timeout:
-        argv += [iso.timeout, "-s", "KILL", f"{limits.wall_s + BACKSTOP_GRACE_S:g}"]
+    if iso.mode == "unshare" or (iso.timeout and not iso.starts_ahead):
+        wall = 0 if iso.starts_ahead else limits.wall_s + BACKSTOP_GRACE_S
+        argv += [iso.timeout or "timeout", "-s", "KILL", f"{wall:g}"]
     if iso.prlimit:
         argv += [iso.prlimit] + [
             f"--{_PRLIMIT_NAMES[res]}={soft}:{hard}"
@@ -248,14 +273,46 @@ def build_argv(iso: Isolation, limits: Limits, workdir: str, command: Sequence[s
     if iso.drop_uid:
         argv += [iso.setpriv or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                  "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
-    program_env = [f"{k}={v}" for k, v in (*iso.program_env, *(env or {}).items())]
-    if program_env:
-        if not iso.env:
-            raise UsageError("the sandbox needs coreutils' env to give a program its own variables")
-        if "=" in command[0]:  # env would read it as one more variable
-            raise UsageError(f"sandbox command name must not contain '=': {command[0]}")
-        argv += [iso.env, "--", *program_env]
-    return argv + list(command)
+    return argv + [iso.shell or "/bin/sh", "-c", _STAGE_HEAD + stage + _RUN, "sh", *stage_args]
+
+
+def launch_argv(iso: Isolation, limits: Limits, workdir: str, uid: Optional[int],
+                read_only: Sequence[str] = ()) -> List[str]:
+    """The chain of one execution, without its command: the stage waits for the go line on stdin
+    (``go_line``), so this may start before the request. Everything in it depends on the
+    isolation, the limits and ``read_only``, never on the program, its arguments or variables."""
+    return _chain(iso, limits, workdir, uid, read_only, _READ_GO, ())
+
+
+def _quote(text: str) -> str:
+    """``text`` as one shell word, on one line (newlines become ``$nl``)."""
+    return "'" + text.replace("'", "'\\''").replace("\n", "'\"$nl\"'") + "'"
+
+
+def go_text(command: Sequence[str], env: Mapping[str, str]) -> str:
+    """Shell text for the stage: the command as its arguments, then the program's variables
+    (names from ``check_env`` or our own; values without NUL)."""
+    if not command:
+        raise UsageError("sandbox command is empty")
+    text = "set -- " + " ".join(_quote(arg) for arg in command)
+    if env:
+        text += "; export " + " ".join(_quote(f"{name}={value}") for name, value in env.items())
+    return text
+
+
+def go_line(iso: Isolation, command: Sequence[str], env: Optional[Mapping[str, str]] = None) -> bytes:
+    """What starts a chain from ``launch_argv``: the command and the program's own variables."""
+    text = go_text(command, {**dict(iso.program_env), **(env or {})})
+    return os.fsencode(text) + b"\n"
+
+
+def build_argv(iso: Isolation, limits: Limits, workdir: str, command: Sequence[str],
+               uid: Optional[int], read_only: Sequence[str] = (),
+               env: Optional[Mapping[str, str]] = None) -> List[str]:
+    """The whole chain with its command (a confined long-lived process, whose stdin is its own):
+    the stage gets the go text as its argument instead of reading it."""
+    text = go_text(command, {**dict(iso.program_env), **(env or {})})
+    return _chain(iso, limits, workdir, uid, read_only, 'eval "$1"\n', (text,))
 
 
 def inside_workdir(iso: Isolation, workdir: str) -> str:

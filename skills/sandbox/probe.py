@@ -26,7 +26,7 @@ from typing import Dict, List, Optional, Tuple
 
 from skills.config.errors import UsageError
 from skills.sandbox import mirror
-from skills.sandbox.launcher import Isolation, build_argv, build_env, home_folders, preexec_limits
+from skills.sandbox.launcher import Isolation, build_env, go_line, home_folders, launch_argv, preexec_limits
 from skills.sandbox.types import Limits
 from skills.sandbox.uids import claim_uid
 from skills.sandbox.workdir import WorkDir
@@ -136,13 +136,14 @@ def _try(iso: Isolation, expected: str) -> Optional[str]:
     try:
         with WorkDir(uid, "probe") as workdir:
             limits = Limits(wall_s=PROBE_TIMEOUT_S, cpu_s=PROBE_TIMEOUT_S)
-            argv = build_argv(iso, limits, workdir, [iso.python, "-I", "-c", _PATHS_SCRIPT], uid)
-            out = subprocess.run(argv, cwd=workdir, env=build_env(iso, workdir), capture_output=True,
-                                 text=True, timeout=PROBE_TIMEOUT_S, preexec_fn=preexec_limits(iso, limits))
+            argv = launch_argv(iso, limits, workdir, uid)
+            go = go_line(iso, [iso.python, "-I", "-c", _PATHS_SCRIPT])
+            done = subprocess.run(argv, cwd=workdir, env=build_env(iso, workdir), input=go, capture_output=True,
+                                  timeout=PROBE_TIMEOUT_S, preexec_fn=preexec_limits(iso, limits))
+            out = subprocess.CompletedProcess(argv, done.returncode, done.stdout.decode(errors="replace"),
+                                              done.stderr.decode(errors="replace"))
     except (OSError, subprocess.SubprocessError) as exc:
         return str(exc)
-    except UsageError as exc:  # the chain cannot be built here (no coreutils env for a mirror's library path)
-        return exc.message
     finally:
         if lock is not None:
             os.close(lock)
@@ -185,7 +186,8 @@ def _detect(python: str, mode: str) -> Isolation:
     python = _resolve_python(python)
     expected = _interpreter_paths(python)
     paths = interpreter_folders(python, json.loads(expected))
-    tools = {t: shutil.which(t) for t in ("bwrap", "unshare", "prlimit", "setpriv", "timeout", "env")}
+    tools = {t: shutil.which(t) for t in ("bwrap", "unshare", "prlimit", "setpriv", "timeout")}
+    tools["sh"] = shutil.which("dash") or shutil.which("sh")  # the stage; dash starts fastest
     root = os.geteuid() == 0
     failures: List[str] = []
     if root and not tools["setpriv"]:
@@ -206,7 +208,7 @@ def _detect(python: str, mode: str) -> Isolation:
                                 filesystem=kind == "bwrap", pids=kind != "none", wrapper=tools.get(kind),
                                 hidden=_hidden() if kind == "bwrap" else (), paths=paths,
                                 prlimit=tools["prlimit"], setpriv=tools["setpriv"], timeout=tools["timeout"],
-                                env=tools["env"], shm=shm, nproc_base=nproc_base, as_root=root and not drop)
+                                shell=tools["sh"], shm=shm, nproc_base=nproc_base, as_root=root and not drop)
                 label = f"{kind}{' as a throwaway uid' if drop else ' as root' if root else ''}" \
                         f"{' with /dev/shm' if shm else ''}"
                 error = _try(iso, expected)
