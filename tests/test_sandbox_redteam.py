@@ -31,8 +31,11 @@ from sandbox_helpers import (MODES, assert_no_marker_processes, marker_processes
                              world_readable_folder)
 from skills.sandbox import Limits
 from skills.sandbox.mirror import STORE_ENV, reachable
+from skills.sandbox.stage import STAGE_ENV
 
 QUICK = Limits(wall_s=2, cpu_s=2, memory_mb=256, max_processes=32, max_output_bytes=1 << 20)
+# programs that end by themselves: time to spare on a loaded machine, the same memory and processes
+ROOMY = Limits(wall_s=10, cpu_s=10, memory_mb=256, max_processes=32, max_output_bytes=1 << 20)
 INTERPRETERS = ("inside", "editable", "outside")
 ROOT = os.geteuid() == 0
 
@@ -64,13 +67,29 @@ def interpreters():
         shutil.rmtree(outer, ignore_errors=True)
 
 
-@pytest.fixture(scope="module", params=[(m, i) for m in MODES for i in INTERPRETERS],
-                ids=[f"{m}-{i}" for m in MODES for i in INTERPRETERS])
+# every level and interpreter with the stage the probe picks (compiled where a C compiler works),
+# and every level with the fallback stage (prlimit, setpriv and sh)
+CASES = [(m, i, "auto") for m in MODES for i in INTERPRETERS] + [(m, "editable", "sh") for m in MODES]
+
+
+@pytest.fixture(scope="module", params=CASES,
+                ids=[f"{m}-{i}" + ("-sh" if s == "sh" else "") for m, i, s in CASES])
 def sandbox(request, interpreters):
-    mode, name = request.param
+    mode, name, stage = request.param
     if interpreters[name] is None:
         pytest.skip(f"no {name} interpreter here (a system python3 with its venv module, outside any 0700 folder)")
-    return sandbox_for(mode, python=interpreters[name])
+    saved = os.environ.get(STAGE_ENV)
+    os.environ[STAGE_ENV] = stage
+    try:
+        found = sandbox_for(mode, python=interpreters[name])
+        if stage == "sh":
+            assert found.isolation().stage is None
+        yield found
+    finally:
+        if saved is None:
+            os.environ.pop(STAGE_ENV, None)
+        else:
+            os.environ[STAGE_ENV] = saved
 
 
 @pytest.fixture
@@ -84,7 +103,7 @@ def marker():
     assert not (sandbox_dirs() - before), "a sandbox work dir was left behind"
 
 
-def execute(sandbox, code, limits=QUICK, **kwargs):
+def execute(sandbox, code, limits=ROOMY, **kwargs):
     """``sandbox.execute`` on the fast path: where the isolation starts launches ahead, the attack
     runs in one started before its request (a first execution with the same limits starts it)."""
     ahead = sandbox.isolation().starts_ahead
@@ -99,7 +118,7 @@ def execute(sandbox, code, limits=QUICK, **kwargs):
     return result
 
 
-def run(sandbox, code, marker, limits=QUICK, **kwargs):
+def run(sandbox, code, marker, limits=ROOMY, **kwargs):
     result = execute(sandbox, code, args=[marker], limits=limits, **kwargs)
     assert not result.as_root, "model code ran as root without SKILLS_SANDBOX_ALLOW_ROOT=1"
     return result
@@ -110,7 +129,7 @@ def test_fork_bomb(sandbox, marker):
         pytest.skip("RLIMIT_NPROC does not apply to root without a throwaway uid; a fork bomb would "
                     "hit the shared machine (the sandbox warns about this configuration)")
     code = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
-    result = run(sandbox, code, marker)
+    result = run(sandbox, code, marker, QUICK)
     assert result.timed_out and result.status == "timeout"
 
 

@@ -18,7 +18,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from skills.config.errors import UsageError
 from skills.sandbox import procs
@@ -137,7 +137,8 @@ class Sandbox:
         self._slots: "queue.LifoQueue[int]" = queue.LifoQueue()
         for slot in reversed(range(self.workers)):
             self._slots.put(slot)
-        self._uids: Dict[int, Tuple[int, int]] = {}  # slot -> (throwaway uid, its lock fd), as root
+        # slot -> two (throwaway uid, its lock fd), as root: the execution's and its next launch's
+        self._uids: Dict[int, List[Tuple[int, int]]] = {}
         self._live: Dict[int, Tuple[subprocess.Popen, Optional[int]]] = {}
         self._ahead = Ahead()  # each slot's next launch
         self._launched = {"ahead": 0, "on_request": 0}
@@ -201,12 +202,16 @@ class Sandbox:
         self._ahead.close()
         self._release()
 
-    def _uid(self, slot: int) -> int:
+    def _slot_uids(self, slot: int) -> Tuple[int, int]:
+        """The slot's two throwaway uids: its execution runs as one while its next launch starts
+        ahead as the other (a uid is never shared by two launches that exist at once)."""
         with self._lock:
             if slot not in self._uids:
-                self._uids[slot] = claim_uid()
-                procs.sweep_uid(self._uids[slot][0])  # left behind by a crashed previous holder
-            return self._uids[slot][0]
+                self._uids[slot] = [claim_uid(), claim_uid()]
+                for uid, _lock in self._uids[slot]:
+                    procs.sweep_uid(uid)  # left behind by a crashed previous holder
+            first, second = self._uids[slot]
+            return first[0], second[0]
 
     def kill_all(self) -> None:
         """Kill every execution in flight (server shutdown)."""
@@ -224,28 +229,35 @@ class Sandbox:
         try:
             if self._closed:
                 return ExecResult("", "the sandbox is shutting down", None, "sandbox_error", 0.0, **flags)
-            uid = self._uid(slot) if iso.drop_uid else None
-            launch = self._ahead.take(slot, iso, limits, uid, read_only)
+            uids = self._slot_uids(slot) if iso.drop_uid else (None, None)
+            launch = self._ahead.take(slot, iso, limits, read_only)
             with self._lock:
                 self._launched["ahead" if launch else "on_request"] += 1
             if launch is None:
                 try:
-                    launch = Launch(iso, limits, uid, read_only)
+                    launch = Launch(iso, limits, uids[0], read_only)
                 except OSError as exc:
                     return ExecResult("", f"sandbox could not start the program: {exc}", None, "sandbox_error",
                                       0.0, **flags)
+            # the next launch may start while this program runs where it cannot reach it: another
+            # uid, or no view of the host's temporary folders; else once this one has ended
+            following = uids[1] if launch.uid == uids[0] and iso.drop_uid else uids[0]
+            overlap = iso.starts_ahead and (iso.drop_uid or iso.filesystem)
+            start_next = (lambda: self._ahead.start(slot, iso, limits, following, read_only)) if overlap else None
             try:
-                return self._execute(launch, command, files, stdin, limits, env, flags)
+                return self._execute(launch, command, files, stdin, limits, env, flags, start_next)
             finally:
                 launch.close()
-                if iso.starts_ahead:
-                    self._ahead.start(slot, iso, limits, uid, read_only)
+                if iso.starts_ahead and not overlap:
+                    self._ahead.start(slot, iso, limits, launch.uid, read_only)
         finally:
             self._slots.put(slot)
 
-    def _execute(self, launch: Launch, command, files: Files, stdin, limits: Limits, env, flags) -> ExecResult:
-        """Write the files into the launch's work dir, send its go line and the program's stdin,
-        collect the output; on return nothing of the execution is left running."""
+    def _execute(self, launch: Launch, command, files: Files, stdin, limits: Limits, env, flags,
+                 start_next: Optional[Callable[[], None]] = None) -> ExecResult:
+        """Write the files into the launch's work dir, send its go line and the program's stdin
+        (then ``start_next``), collect the output; on return nothing of the execution is left
+        running."""
         iso, uid, proc = launch.iso, launch.uid, launch.proc
         if self._closed:
             return ExecResult("", "the sandbox is shutting down", None, "sandbox_error", 0.0, **flags)
@@ -261,6 +273,9 @@ class Sandbox:
         start = time.monotonic()
         launch.sent = True
         try:
+            feed = _send(proc, feed)
+            if start_next is not None:
+                start_next()
             out = _collect(proc, limits, start + limits.wall_s, feed)
             if out.reason is None:
                 try:
@@ -289,12 +304,25 @@ class Sandbox:
                           stderr_truncated=out.truncated[1], **flags)
 
 
-def _release(ahead: Ahead, uids: Dict[int, Tuple[int, int]]) -> None:
+def _release(ahead: Ahead, uids: Dict[int, List[Tuple[int, int]]]) -> None:
     """Throw the launches away, then give the throwaway uids back (``close``, or garbage collection)."""
     ahead.close(wait=False)
-    for _uid, lock in uids.values():
-        os.close(lock)
+    for pairs in uids.values():
+        for _uid, lock in pairs:
+            os.close(lock)
     uids.clear()
+
+
+def _send(proc: subprocess.Popen, feed: bytes) -> memoryview:
+    """Write what the pipe takes at once (the go line, a short stdin); the rest is ``_collect``'s."""
+    fd = proc.stdin.fileno()
+    os.set_blocking(fd, False)
+    try:
+        return memoryview(feed)[os.write(fd, feed[:WRITE_CHUNK]):]
+    except BlockingIOError:
+        return memoryview(feed)
+    except OSError:  # the chain ended already (it could not start): _collect reads why
+        return memoryview(feed)[:0]
 
 
 def _killpg(pgid: int) -> None:
@@ -316,7 +344,7 @@ class _Output:
     leftovers: bool = False  # something still held the pipes after the program exited
 
 
-def _collect(proc: subprocess.Popen, limits: Limits, deadline: float, feed: bytes = b"") -> _Output:
+def _collect(proc: subprocess.Popen, limits: Limits, deadline: float, feed: Union[bytes, memoryview] = b"") -> _Output:
     """Write ``feed`` to stdin (then close it) while reading both output pipes until EOF, the
     deadline, or more than ``max_output_bytes`` on one."""
     cap = int(limits.max_output_bytes)

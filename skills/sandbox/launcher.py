@@ -67,11 +67,12 @@ class Isolation:
     pids: bool
     wrapper: Optional[str] = None  # path of bwrap / unshare
     hidden: Tuple[str, ...] = ()  # folders replaced by an empty read-only tmpfs ($HOME, /run)
-    paths: Tuple[str, ...] = ()  # the interpreter's folders: mounted back read-only where hidden
+    paths: Tuple[str, ...] = ()  # the interpreter's (and the stage's) folders: mounted back where hidden
     prlimit: Optional[str] = None  # None: limits are set by a preexec_fn instead
     setpriv: Optional[str] = None
     timeout: Optional[str] = None  # the backstop where no PID namespace dies with the caller
     shell: Optional[str] = None  # the POSIX shell of the stage (dash where installed)
+    stage: Optional[str] = None  # the compiled stage (``stage.c``); None: prlimit, setpriv and sh
     program_env: Tuple[Tuple[str, str], ...] = ()  # set for the program only (a mirror's library path)
     shm: bool = True  # bwrap: a private writable /dev/shm (needs bwrap >= 0.7 for --size)
     nproc_base: int = 0  # processes the uid already has, when RLIMIT_NPROC counts them too
@@ -132,8 +133,9 @@ _PRLIMIT_NAMES = {
 
 
 def preexec_limits(iso: Isolation, limits: Limits) -> Optional[Callable[[], None]]:
-    """Only where ``prlimit`` is missing: set the limits in the forked child."""
-    if iso.prlimit:
+    """Only where neither the compiled stage nor ``prlimit`` is there: set the limits in the
+    forked child."""
+    if iso.stage or iso.prlimit:
         return None
     values = _rlimits(limits, iso.nproc_base)
 
@@ -239,7 +241,9 @@ def _unshare(iso: Isolation) -> List[str]:
 
 
 # The stage: the chain's last step, after the limits and the uid drop; it becomes the program.
-# ``$nl`` lets the go line carry newlines inside quotes.
+# Either the compiled stage (``stage.c``: limits, uid drop and exec in one program) or, where it
+# cannot be built, ``prlimit`` and ``setpriv`` followed by a few lines of sh (``$nl`` lets the sh
+# go line carry newlines inside quotes).
 STAGE_DISCARDED = 125  # the stage's exit status when its chain was never used (EOF, no go line)
 _STAGE_HEAD = "nl='\n'\n"
 _READ_GO = f"IFS= read -r go || exit {STAGE_DISCARDED}\neval \"$go\"\n"
@@ -247,14 +251,15 @@ _RUN = "exec \"$@\"\n"
 
 
 def _chain(iso: Isolation, limits: Limits, workdir: str, uid: Optional[int], read_only: Sequence[str],
-           stage: str, stage_args: Sequence[str]) -> List[str]:
-    """[setpriv --pdeathsig] [bwrap|unshare] [timeout] [prlimit] [setpriv] sh -c STAGE.
+           direct: Optional[Tuple[Sequence[str], Mapping[str, str]]] = None) -> List[str]:
+    """[setpriv --pdeathsig] [bwrap|unshare] [timeout] (stage | prlimit [setpriv] sh -c STAGE).
 
-    Inside ``unshare``'s PID namespace ``timeout`` is the first process (still root as root), so
-    the program is not an init (which ignores signals it has no handler for), a signal death
-    reaches us as 128 + N, and the namespace dies with it when ``unshare`` is killed. It is also
-    the backstop at ``wall_s`` + 2 s where nothing else kills a dead caller's program; a chain
-    started ahead has no wall clock yet, so there its duration is 0 (none).
+    The stage reads the go line from stdin, or with ``direct`` (command, variables) takes them
+    from its arguments. Inside ``unshare``'s PID namespace ``timeout`` is the first process (still
+    root as root), so the program is not an init (which ignores signals it has no handler for), a
+    signal death reaches us as 128 + N, and the namespace dies with it when ``unshare`` is killed.
+    It is also the backstop at ``wall_s`` + 2 s where nothing else kills a dead caller's program;
+    a chain started ahead has no wall clock yet, so there its duration is 0 (none).
     """
     if iso.drop_uid and uid is None:
         raise ValueError("this isolation runs programs as a throwaway uid: claim one first")
@@ -266,14 +271,24 @@ def _chain(iso: Isolation, limits: Limits, workdir: str, uid: Optional[int], rea
     if iso.mode == "unshare" or (iso.timeout and not iso.starts_ahead):
         wall = 0 if iso.starts_ahead else limits.wall_s + BACKSTOP_GRACE_S
         argv += [iso.timeout or "timeout", "-s", "KILL", f"{wall:g}"]
+    rlimits = _rlimits(limits, iso.nproc_base).items()
+    if iso.stage:
+        argv += [iso.stage, *(f"-l{res}:{soft}:{hard}" for res, (soft, hard) in rlimits)]
+        if iso.drop_uid:
+            argv.append(f"-u{uid}:{uid}")
+        if direct is None:
+            return argv + ["-i"]
+        command, env = direct
+        return argv + [f"-e{name}={value}" for name, value in env.items()] + ["--", *command]
     if iso.prlimit:
-        argv += [iso.prlimit] + [
-            f"--{_PRLIMIT_NAMES[res]}={soft}:{hard}"
-            for res, (soft, hard) in _rlimits(limits, iso.nproc_base).items()] + ["--"]
+        argv += [iso.prlimit, *(f"--{_PRLIMIT_NAMES[res]}={soft}:{hard}" for res, (soft, hard) in rlimits), "--"]
     if iso.drop_uid:
         argv += [iso.setpriv or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                  "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
-    return argv + [iso.shell or "/bin/sh", "-c", _STAGE_HEAD + stage + _RUN, "sh", *stage_args]
+    argv += [iso.shell or "/bin/sh", "-c"]
+    if direct is None:
+        return argv + [_STAGE_HEAD + _READ_GO + _RUN, "sh"]
+    return argv + [_STAGE_HEAD + 'eval "$1"\n' + _RUN, "sh", _go_text(*direct)]
 
 
 def launch_argv(iso: Isolation, limits: Limits, workdir: str, uid: Optional[int],
@@ -281,19 +296,16 @@ def launch_argv(iso: Isolation, limits: Limits, workdir: str, uid: Optional[int]
     """The chain of one execution, without its command: the stage waits for the go line on stdin
     (``go_line``), so this may start before the request. Everything in it depends on the
     isolation, the limits and ``read_only``, never on the program, its arguments or variables."""
-    return _chain(iso, limits, workdir, uid, read_only, _READ_GO, ())
+    return _chain(iso, limits, workdir, uid, read_only)
 
 
 def _quote(text: str) -> str:
-    """``text`` as one shell word, on one line (newlines become ``$nl``)."""
+    """``text`` as one sh word, on one line (newlines become ``$nl``)."""
     return "'" + text.replace("'", "'\\''").replace("\n", "'\"$nl\"'") + "'"
 
 
-def go_text(command: Sequence[str], env: Mapping[str, str]) -> str:
-    """Shell text for the stage: the command as its arguments, then the program's variables
-    (names from ``check_env`` or our own; values without NUL)."""
-    if not command:
-        raise UsageError("sandbox command is empty")
+def _go_text(command: Sequence[str], env: Mapping[str, str]) -> str:
+    """sh text for the shell stage: the command as its arguments, then the program's variables."""
     text = "set -- " + " ".join(_quote(arg) for arg in command)
     if env:
         text += "; export " + " ".join(_quote(f"{name}={value}") for name, value in env.items())
@@ -301,18 +313,27 @@ def go_text(command: Sequence[str], env: Mapping[str, str]) -> str:
 
 
 def go_line(iso: Isolation, command: Sequence[str], env: Optional[Mapping[str, str]] = None) -> bytes:
-    """What starts a chain from ``launch_argv``: the command and the program's own variables."""
-    text = go_text(command, {**dict(iso.program_env), **(env or {})})
-    return os.fsencode(text) + b"\n"
+    """What starts a chain from ``launch_argv``: the command and the program's own variables
+    (names from ``check_env`` or our own; no NUL anywhere)."""
+    if not command:
+        raise UsageError("sandbox command is empty")
+    variables = {**dict(iso.program_env), **(env or {})}
+    if not iso.stage:
+        return os.fsencode(_go_text(command, variables)) + b"\n"
+    fields = [b"a" + os.fsencode(arg) for arg in command]
+    fields += [b"e" + os.fsencode(f"{name}={value}") for name, value in variables.items()]
+    payload = b"".join(field + b"\0" for field in fields)
+    return b"%d\n" % len(payload) + payload
 
 
 def build_argv(iso: Isolation, limits: Limits, workdir: str, command: Sequence[str],
                uid: Optional[int], read_only: Sequence[str] = (),
                env: Optional[Mapping[str, str]] = None) -> List[str]:
     """The whole chain with its command (a confined long-lived process, whose stdin is its own):
-    the stage gets the go text as its argument instead of reading it."""
-    text = go_text(command, {**dict(iso.program_env), **(env or {})})
-    return _chain(iso, limits, workdir, uid, read_only, 'eval "$1"\n', (text,))
+    the stage takes the command and the variables from its arguments instead of stdin."""
+    if not command:
+        raise UsageError("sandbox command is empty")
+    return _chain(iso, limits, workdir, uid, read_only, (list(command), {**dict(iso.program_env), **(env or {})}))
 
 
 def inside_workdir(iso: Isolation, workdir: str) -> str:

@@ -48,11 +48,12 @@ class Launch:
             self._workdir.__exit__(None, None, None)
             raise
 
-    def fits(self, iso: Isolation, limits: Limits, uid: Optional[int], read_only: Sequence[str]) -> bool:
-        """Whether this is exactly the chain the request would start now (the caller's working
-        directory, which bwrap hides, may have changed since) and it still waits."""
-        return (not self.sent and self.iso == iso and self.uid == uid and self.proc.poll() is None
-                and launch_argv(iso, limits, self.path, uid, read_only) == self.argv
+    def fits(self, iso: Isolation, limits: Limits, read_only: Sequence[str]) -> bool:
+        """Whether this is exactly the chain the request would start now with this launch's uid
+        (the caller's working directory, which bwrap hides, may have changed since) and it still
+        waits."""
+        return (not self.sent and self.iso == iso and self.proc.poll() is None
+                and launch_argv(iso, limits, self.path, self.uid, read_only) == self.argv
                 and build_env(iso, self.path, limits) == self.env)
 
     def close(self) -> None:
@@ -112,10 +113,10 @@ class Ahead:
         if old is not None:
             old.add_done_callback(_close_launch)
 
-    def take(self, slot: int, iso: Isolation, limits: Limits, uid: Optional[int],
-             read_only: Sequence[str] = ()) -> Optional[Launch]:
-        """``slot``'s launch if it is the one this request needs; None (and it is thrown away)
-        otherwise, or if none was started or it could not start."""
+    def take(self, slot: int, iso: Isolation, limits: Limits, read_only: Sequence[str] = ()) -> Optional[Launch]:
+        """``slot``'s launch if it is the one this request needs (with whichever of the slot's
+        uids it has); None (and it is thrown away) otherwise, or if none was started or it could
+        not start."""
         with self._lock:
             future = self._ready.pop(slot, None)
         if future is None:
@@ -124,7 +125,7 @@ class Ahead:
             launch = future.result()
         except Exception:  # noqa: BLE001 - it could not start: the request starts its own and reports why
             return None
-        if launch.fits(iso, limits, uid, read_only):
+        if launch.fits(iso, limits, read_only):
             return launch
         launch.close()
         return None

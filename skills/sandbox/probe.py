@@ -25,7 +25,7 @@ from dataclasses import replace
 from typing import Dict, List, Optional, Tuple
 
 from skills.config.errors import UsageError
-from skills.sandbox import mirror
+from skills.sandbox import mirror, stage
 from skills.sandbox.launcher import Isolation, build_env, go_line, home_folders, launch_argv, preexec_limits
 from skills.sandbox.types import Limits
 from skills.sandbox.uids import claim_uid
@@ -67,7 +67,7 @@ def detect(python: str, mode: Optional[str] = None) -> Isolation:
     if mode not in MODES:
         raise UsageError(f"unknown sandbox isolation {mode!r}: expected one of {', '.join(MODES)}")
     with _lock:
-        key = (python, mode, str(allow_root()), mirror.store())
+        key = (python, mode, str(allow_root()), mirror.store(), str(stage.wanted()))
         if key not in _cache:
             _cache[key] = _detect(python, mode)
             if _cache[key].note:
@@ -155,6 +155,16 @@ def _try(iso: Isolation, expected: str) -> Optional[str]:
     return lines[-1] if lines else f"exit code {out.returncode}"
 
 
+def _try_stages(iso: Isolation, expected: str, compiled: Optional[str]) -> Tuple[Isolation, Optional[str]]:
+    """``iso`` with the compiled stage if it works there, else with prlimit, setpriv and sh."""
+    if compiled:
+        extra = (os.path.dirname(compiled),) if iso.mode == "bwrap" else ()  # mounted back where hidden
+        staged = replace(iso, stage=compiled, paths=iso.paths + extra)
+        if _try(staged, expected) is None:
+            return staged, None
+    return iso, _try(iso, expected)
+
+
 class _Mirrored:
     """The interpreter's world-readable mirror, built on first need (at most once per probe)."""
 
@@ -187,7 +197,8 @@ def _detect(python: str, mode: str) -> Isolation:
     expected = _interpreter_paths(python)
     paths = interpreter_folders(python, json.loads(expected))
     tools = {t: shutil.which(t) for t in ("bwrap", "unshare", "prlimit", "setpriv", "timeout")}
-    tools["sh"] = shutil.which("dash") or shutil.which("sh")  # the stage; dash starts fastest
+    tools["sh"] = shutil.which("dash") or shutil.which("sh")  # the shell stage; dash starts fastest
+    compiled = stage.compiled()  # limits, uid drop and exec in one program, where it can be built
     root = os.geteuid() == 0
     failures: List[str] = []
     if root and not tools["setpriv"]:
@@ -211,21 +222,21 @@ def _detect(python: str, mode: str) -> Isolation:
                                 shell=tools["sh"], shm=shm, nproc_base=nproc_base, as_root=root and not drop)
                 label = f"{kind}{' as a throwaway uid' if drop else ' as root' if root else ''}" \
                         f"{' with /dev/shm' if shm else ''}"
-                error = _try(iso, expected)
+                found, error = _try_stages(iso, expected, compiled)
                 if error is None and drop and kind != "bwrap" and mirrored.writable():
                     error = "other users can change the interpreter's folders (a program could plant code)"
                 if error is None:
-                    return _with_note(iso, failures)
+                    return _with_note(found, failures)
                 failures.append(f"{label}: {error}")
                 if drop and mirrored.get() is not None:
                     m = mirrored.value
                     iso = replace(iso, python=m.python, mirror=m.folder, paths=tuple(m.map(p) for p in paths),
                                   program_env=(("LD_LIBRARY_PATH", m.library_path),) if m.library_path else ())
-                    error = _try(iso, mirrored.expected_inside())
+                    found, error = _try_stages(iso, mirrored.expected_inside(), compiled)
                     if error is None:
                         failures[-1] = (f"{label}: other users cannot read {python}, so it runs from a "
                                         f"world-readable mirror in {m.folder}")
-                        return _with_note(iso, failures)
+                        return _with_note(found, failures)
                     failures.append(f"{label} from the mirror {m.folder}: {error}")
                 elif drop and mirrored.error and f"({mirrored.error})" not in failures:
                     failures.append(f"({mirrored.error})")
