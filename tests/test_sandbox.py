@@ -257,6 +257,29 @@ def test_launches_ahead_are_used_bounded_and_closed():
     assert sandbox.execute("pass").status == "sandbox_error"
 
 
+def test_a_forked_child_leaves_the_launches_alone():
+    """A grader that forks (a process pool) after using the sandbox: the child inherits the
+    objects, not the launches or the launching thread; it starts its own on request, and closing
+    the sandbox there must not remove the parent's."""
+    sandbox = Sandbox(workers=1)
+    if not sandbox.isolation().starts_ahead:
+        pytest.skip(f"isolation {sandbox.isolation().mode} starts every launch on request")
+    assert sandbox.execute("print(1)").stdout == "1\n"
+    deadline = time.monotonic() + 10
+    while not sandbox.launches or not sandbox._ahead._ready[0].done():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's exit code is the check
+        code = 0 if [sandbox.execute("print(3)").stdout for _ in range(2)] == ["3\n"] * 2 else 1
+        sandbox.close()
+        os._exit(code)
+    assert os.waitpid(child, 0)[1] == 0  # its own executions started on request, then nothing of ours
+    assert sandbox.execute("print(2)").stdout == "2\n"
+    assert sandbox.launches["ahead"] == 1
+    sandbox.close()
+
+
 def test_an_interpreter_installed_under_tmp_keeps_bwrap(tmp_path):
     """A checkout under /tmp (a CI clone, say): bwrap mounts the work dir over /tmp, so the
     interpreter's own folders there are mounted back read-only instead of bwrap failing its probe."""

@@ -305,7 +305,8 @@ class Sandbox:
 
 
 def _release(ahead: Ahead, uids: Dict[int, List[Tuple[int, int]]]) -> None:
-    """Throw the launches away, then give the throwaway uids back (``close``, or garbage collection)."""
+    """Throw the launches away, then give the throwaway uids back (``close``, or garbage collection;
+    in a forked child, which inherits neither, ``Launch.close`` leaves them alone)."""
     ahead.close(wait=False)
     for pairs in uids.values():
         for _uid, lock in pairs:

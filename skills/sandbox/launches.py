@@ -16,6 +16,7 @@ chain ends, so launches ahead are started by one thread that lives as long as it
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -34,6 +35,7 @@ class Launch:
 
     def __init__(self, iso: Isolation, limits: Limits, uid: Optional[int], read_only: Sequence[str] = ()):
         self.iso, self.uid = iso, uid
+        self._owner = os.getpid()  # a forked child inherits this object, never the launch
         self._workdir = WorkDir(uid)
         self.path = self._workdir.__enter__()
         self.sent = False  # the go line went out: a program ran (or runs) in it
@@ -59,7 +61,7 @@ class Launch:
     def close(self) -> None:
         """End it (a launch never used ends at EOF on its stdin), then remove its work dir and,
         without a private filesystem, what its uid left in the shared temporary folders."""
-        if self._closed:
+        if self._closed or os.getpid() != self._owner:
             return
         self._closed = True
         try:
@@ -99,10 +101,16 @@ class Ahead:
         self._lock = threading.Lock()
         self._pool: Optional[ThreadPoolExecutor] = None
         self._closed = False
+        self._owner = os.getpid()  # a forked child (no launching thread there) starts its own on request
+
+    def _forked(self) -> bool:
+        return os.getpid() != self._owner
 
     def start(self, slot: int, iso: Isolation, limits: Limits, uid: Optional[int],
               read_only: Sequence[str] = ()) -> None:
         """Start ``slot``'s next launch in the background (once its last one is closed)."""
+        if self._forked():
+            return
         with self._lock:
             if self._closed:
                 return
@@ -117,6 +125,8 @@ class Ahead:
         """``slot``'s launch if it is the one this request needs (with whichever of the slot's
         uids it has); None (and it is thrown away) otherwise, or if none was started or it could
         not start."""
+        if self._forked():
+            return None
         with self._lock:
             future = self._ready.pop(slot, None)
         if future is None:
@@ -133,6 +143,8 @@ class Ahead:
     def close(self, wait: bool = True) -> None:
         """Throw every launch away; ``wait=False`` (a finalizer, maybe on the launching thread
         itself) leaves those still starting to be closed by that thread once started."""
+        if self._forked():
+            return
         with self._lock:
             self._closed = True
             ready, self._ready = list(self._ready.values()), {}

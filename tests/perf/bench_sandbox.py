@@ -7,7 +7,7 @@ the same with stdin) of the same interpreter. Candidates run in blocks, interlea
 round, so a busy moment on a shared machine hits them alike; the figures are medians over rounds.
 At 1 worker the ratio is per-execution latency; at all cores it is throughput (CPU-bound).
 
-    python tests/perf/bench_sandbox.py [--python PY] [--rounds 7] [--calls 20] [--workers 1,2]
+    python tests/perf/bench_sandbox.py [--python PY] [--rounds 9] [--calls 15] [--workers 1,2]
         [--levels bwrap,unshare,none] [--no-service]
 
 Goal (issue 26): <= 1.5x a bare spawn with bubblewrap and the uid drop (as root), the service
@@ -90,7 +90,7 @@ def candidates(python: str, levels: List[str], workers: int, service: bool):
             print(f"  ({level}: unavailable here: {exc.message[:160]})")
             continue
         uid = "uid drop" if iso.drop_uid else "as root" if iso.as_root else "own uid"
-        found[f"{level} ({uid})"] = tasks(sandbox)
+        found[f"{level} ({uid}{', sh stage' if not iso.stage else ''})"] = tasks(sandbox)
         sandboxes[level] = sandbox
         closers.append(sandbox.close)
     if service and sandboxes:
@@ -140,15 +140,16 @@ def measure(python: str, levels: List[str], workers: int, rounds: int, calls: in
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--python", default=None, help="interpreter of the programs (default: the sandbox's)")
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--calls", type=int, default=15)
     parser.add_argument("--workers", default=f"1,{len(os.sched_getaffinity(0))}")
     parser.add_argument("--levels", default="bwrap,unshare,none")
     parser.add_argument("--no-service", action="store_true")
     args = parser.parse_args()
     python = args.python or default_python()
     print(f"interpreter {python}; bare spawn = subprocess.run([python, '-c', 'pass']); "
-          f"{'root' if os.geteuid() == 0 else 'not root'}, {len(os.sched_getaffinity(0))} cores")
+          f"{'root' if os.geteuid() == 0 else 'not root'}, {len(os.sched_getaffinity(0))} cores, "
+          f"load average {os.getloadavg()[0]:.1f}")
     for workers in sorted({int(w) for w in args.workers.split(",")}):
         measure(python, args.levels.split(","), workers, args.rounds, args.calls * workers, not args.no_service)
     print(f"load average {os.getloadavg()[0]:.1f} on {len(os.sched_getaffinity(0))} cores")
