@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,7 +28,8 @@ from skills.config.errors import UsageError
 from skills.sandbox import ExecResult, Limits, Sandbox, get_sandbox, run_python
 from skills.sandbox.client import SandboxClient
 from skills.sandbox.launch import build_sandbox_command, sandbox_health_url
-from skills.sandbox.launcher import hidden_folders, interpreter_binds
+from skills.sandbox.launcher import WARM_BASE, hidden_folders, interpreter_binds, warm_possible
+from skills.sandbox.stage import STAGE_ENV
 from skills.servers.health import wait_for_server
 from skills.servers.ports import find_free_port
 
@@ -237,16 +239,24 @@ def test_programs_end_when_the_caller_dies(mode):
     assert not any(os.path.exists(p) for p in left)
 
 
-def test_launches_ahead_are_used_bounded_and_closed():
-    """Sequential executions with the same limits find their launch started ahead; other limits
-    throw it away; at most one waits per worker slot; close() removes them."""
-    sandbox = Sandbox(workers=2)
+def _fast(sandbox) -> int:
+    return sandbox.launches["warm"] + sandbox.launches["ahead"]
+
+
+@pytest.mark.parametrize("mode", ["unshare", "bwrap-sh"])
+def test_launches_ahead_are_used_bounded_and_closed(mode, monkeypatch):
+    """Where executions do not come from a warm launcher: sequential ones with the same limits
+    find their launch started ahead; other limits throw it away; at most one waits per worker
+    slot; close() removes them."""
+    if mode == "bwrap-sh":  # bubblewrap without the compiled stage: no warm launcher
+        monkeypatch.setenv(STAGE_ENV, "sh")
+    sandbox = sandbox_for(mode.split("-")[0])
     if not sandbox.isolation().starts_ahead:
         pytest.skip(f"isolation {sandbox.isolation().mode} starts every launch on request")
     before = sandbox_dirs(ready=True)
     for limits in (Limits(), Limits(), Limits(memory_mb=1000), Limits(memory_mb=1000), Limits()):
         assert sandbox.execute("print(1)", limits=limits).stdout == "1\n"
-    assert sandbox.launches == {"ahead": 2, "on_request": 3}
+    assert sandbox.launches == {"warm": 0, "ahead": 2, "on_request": 3}
     deadline = time.monotonic() + 10
     while not (sandbox_dirs(ready=True) - before) and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -257,18 +267,50 @@ def test_launches_ahead_are_used_bounded_and_closed():
     assert sandbox.execute("pass").status == "sandbox_error"
 
 
+def test_warm_launchers_serve_their_slot_and_are_replaced_when_the_view_changes(monkeypatch):
+    """Bubblewrap as root with the compiled stage: a slot's executions come from its warm
+    launcher, whatever their limits; a new interpreter view (the hidden working directory here)
+    replaces it; a dead launcher is replaced, not reported; close() ends it and removes its folder."""
+    sandbox = sandbox_for("bwrap")
+    if not warm_possible(sandbox.isolation()):
+        pytest.skip("no warm launcher here (needs bubblewrap as root and a C compiler)")
+    before = sandbox_dirs(ready=True)
+    for limits in (Limits(), Limits(memory_mb=1000), Limits(wall_s=3)):
+        assert sandbox.execute("print(1)", limits=limits).stdout == "1\n"
+    # the slot's folder of work dirs is detached before the program runs: only its mount point shows
+    assert sandbox.execute(f"import os; print(os.listdir({WARM_BASE!r}))").stdout == "[]\n"
+    first = sandbox._warm[0]
+    assert sandbox.launches == {"warm": 4, "ahead": 0, "on_request": 0}
+    elsewhere = tempfile.mkdtemp(dir="/var/tmp")  # not under /tmp: bwrap hides it while it is the cwd
+    try:
+        Path(elsewhere, "caller.txt").write_text("the caller's")
+        monkeypatch.chdir(elsewhere)  # a new working directory to hide: a new view
+        result = sandbox.execute(f"import os; print(os.listdir('/tmp'), os.listdir({elsewhere!r}))")
+        assert result.stdout == "['main.py'] []\n", result.stderr
+    finally:
+        shutil.rmtree(elsewhere)
+    assert sandbox._warm[0] is not first and first.proc.poll() is not None
+    os.kill(sandbox._warm[0].proc.pid, signal.SIGKILL)  # the launcher dies between executions
+    sandbox._warm[0].proc.wait()
+    assert sandbox.execute("print(2)").stdout == "2\n" and sandbox.launches["warm"] == 6
+    assert not (sandbox_dirs() - before)
+    sandbox.close()
+    assert not (sandbox_dirs(ready=True) - before)
+
+
 def test_a_forked_child_leaves_the_launches_alone():
     """A grader that forks (a process pool) after using the sandbox: the child inherits the
-    objects, not the launches or the launching thread; it starts its own on request, and closing
-    the sandbox there must not remove the parent's."""
+    objects, not the launches, warm launchers or the launching thread; it starts its own on
+    request, and closing the sandbox there must not end or remove the parent's."""
     sandbox = Sandbox(workers=1)
     if not sandbox.isolation().starts_ahead:
         pytest.skip(f"isolation {sandbox.isolation().mode} starts every launch on request")
     assert sandbox.execute("print(1)").stdout == "1\n"
     deadline = time.monotonic() + 10
-    while not sandbox.launches or not sandbox._ahead._ready[0].done():
+    while not sandbox._warm and not (sandbox._ahead._ready and sandbox._ahead._ready[0].done()):
         assert time.monotonic() < deadline
         time.sleep(0.02)
+    fast = _fast(sandbox)
     child = os.fork()
     if child == 0:  # pragma: no cover - the child's exit code is the check
         code = 0 if [sandbox.execute("print(3)").stdout for _ in range(2)] == ["3\n"] * 2 else 1
@@ -276,7 +318,7 @@ def test_a_forked_child_leaves_the_launches_alone():
         os._exit(code)
     assert os.waitpid(child, 0)[1] == 0  # its own executions started on request, then nothing of ours
     assert sandbox.execute("print(2)").stdout == "2\n"
-    assert sandbox.launches["ahead"] == 1
+    assert _fast(sandbox) == fast + 1
     sandbox.close()
 
 

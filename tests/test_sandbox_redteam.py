@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -31,6 +32,7 @@ from sandbox_helpers import (MODES, assert_no_marker_processes, marker_processes
                              world_readable_folder)
 from skills.sandbox import Limits
 from skills.sandbox.mirror import STORE_ENV, reachable
+from skills.sandbox.launcher import warm_possible
 from skills.sandbox.stage import STAGE_ENV
 
 QUICK = Limits(wall_s=2, cpu_s=2, memory_mb=256, max_processes=32, max_output_bytes=1 << 20)
@@ -104,17 +106,19 @@ def marker():
 
 
 def execute(sandbox, code, limits=ROOMY, **kwargs):
-    """``sandbox.execute`` on the fast path: where the isolation starts launches ahead, the attack
-    runs in one started before its request (a first execution with the same limits starts it)."""
+    """``sandbox.execute`` on the fast path: where the isolation allows it, the attack runs in the
+    slot's warm launcher (bubblewrap as root), else in a launch started before its request (a first
+    execution with the same limits starts it)."""
     ahead = sandbox.isolation().starts_ahead
     if ahead:
         sandbox.execute("pass", limits=limits, read_only=kwargs.get("read_only", ()))
-    before = sandbox.launches["ahead"]
+    before = sandbox.launches
     start = time.monotonic()
     result = sandbox.execute(code, limits=limits, **kwargs)
     assert time.monotonic() - start < limits.wall_s + 5, "the sandbox did not stop the program on time"
     if ahead:
-        assert sandbox.launches["ahead"] == before + 1, "the attack did not run in a launch started ahead"
+        path = "warm" if warm_possible(sandbox.isolation(), kwargs.get("read_only", ())) else "ahead"
+        assert sandbox.launches[path] == before[path] + 1, f"the attack did not run on the fast path ({path})"
     return result
 
 
@@ -433,6 +437,30 @@ def test_work_dir_cannot_be_swapped_for_a_link(sandbox, marker, tmp_path):
     assert os.stat(tempfile.gettempdir()).st_mode == tmp_mode
     if sandbox.isolation().drop_uid or sandbox.isolation().filesystem:
         assert "swapped" not in result.stdout, result.stdout
+
+
+def test_another_execution_is_out_of_reach(sandbox, marker):
+    """Two programs at once (two worker slots): one leaves a file in its work dir and waits, the
+    other searches the temporary folders, /dev and /run (where a warm launcher keeps its slot's
+    work dirs) for it."""
+    hider = "import sys, time\nopen(sys.argv[1] + '-hidden', 'w').write('x')\ntime.sleep(3)\n"
+    seeker = ("import os, sys\nname = sys.argv[1] + '-hidden'\nfound = []\n"
+              "for root in ('/tmp', '/var/tmp', '/dev', '/run'):\n"
+              "    for here, dirs, files in os.walk(root):\n"
+              "        if here.count('/') > 3:\n"
+              "            dirs[:] = []\n"
+              "        found += [here] if name in files else []\n"
+              "print(found)\n")
+    with ThreadPoolExecutor(1) as pool:
+        hiding = pool.submit(sandbox.execute, hider, args=[marker], limits=ROOMY)
+        time.sleep(1)  # it has written its file
+        result = execute(sandbox, seeker, args=[marker])
+        assert hiding.result().status == "completed"
+    assert result.status == "completed", result.stderr
+    if result.fs_isolated or sandbox.isolation().drop_uid:
+        assert result.stdout == "[]\n", result.stdout
+    else:  # the same uid and the host's folders: flagged and warned
+        assert "fs_isolated=false" in sandbox.isolation().note
 
 
 def test_no_inherited_file_descriptors(sandbox, marker):

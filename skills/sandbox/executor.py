@@ -22,8 +22,9 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Uni
 
 from skills.config.errors import UsageError
 from skills.sandbox import procs
-from skills.sandbox.launcher import Isolation, check_env, go_line
+from skills.sandbox.launcher import Isolation, check_env, go_line, warm_possible
 from skills.sandbox.launches import Ahead, Launch
+from skills.sandbox.warm import Warm, WarmError
 from skills.sandbox.mirror import writable_by_others
 from skills.sandbox.probe import detect
 from skills.sandbox.types import ExecResult, Limits
@@ -140,17 +141,19 @@ class Sandbox:
         # slot -> two (throwaway uid, its lock fd), as root: the execution's and its next launch's
         self._uids: Dict[int, List[Tuple[int, int]]] = {}
         self._live: Dict[int, Tuple[subprocess.Popen, Optional[int]]] = {}
-        self._ahead = Ahead()  # each slot's next launch
-        self._launched = {"ahead": 0, "on_request": 0}
+        self._ahead = Ahead()  # each slot's next launch, and the thread that starts warm launchers
+        self._warm: Dict[int, Warm] = {}  # slot -> its warm launcher (bubblewrap as root)
+        self._launched = {"warm": 0, "ahead": 0, "on_request": 0}
         self._lock = threading.Lock()
         self._closed = False
         # launches ahead run as the slots' uids: thrown away before the uids are given back
-        self._release = weakref.finalize(self, _release, self._ahead, self._uids)
+        self._release = weakref.finalize(self, _release, self._ahead, self._warm, self._uids)
         reap_stale()
 
     @property
     def launches(self) -> Dict[str, int]:
-        """How many executions found their launch started ahead, and how many started their own."""
+        """How many executions came from a warm launcher, found their launch started ahead, or
+        started their own."""
         with self._lock:
             return dict(self._launched)
 
@@ -230,6 +233,14 @@ class Sandbox:
             if self._closed:
                 return ExecResult("", "the sandbox is shutting down", None, "sandbox_error", 0.0, **flags)
             uids = self._slot_uids(slot) if iso.drop_uid else (None, None)
+            launch = self._warm_launch(slot, iso, limits, uids[0], read_only)
+            if launch is not None:
+                with self._lock:
+                    self._launched["warm"] += 1
+                try:
+                    return self._execute(launch, command, files, stdin, limits, env, flags)
+                finally:
+                    launch.close()
             launch = self._ahead.take(slot, iso, limits, read_only)
             with self._lock:
                 self._launched["ahead" if launch else "on_request"] += 1
@@ -252,6 +263,24 @@ class Sandbox:
                     self._ahead.start(slot, iso, limits, launch.uid, read_only)
         finally:
             self._slots.put(slot)
+
+    def _warm_launch(self, slot: int, iso: Isolation, limits: Limits, uid: Optional[int], read_only):
+        """An execution of the slot's warm launcher (started, or replaced, as needed), or None
+        where there is none for this isolation or it failed (the request then starts a launch)."""
+        if not warm_possible(iso, read_only) or self._ahead.forked():
+            return None
+        warm = self._warm.get(slot)
+        if warm is not None and not warm.fits(iso, limits, read_only):
+            self._warm.pop(slot).close()
+            warm = None
+        try:
+            if warm is None:
+                warm = self._warm[slot] = self._ahead.call(Warm, iso, limits, read_only)
+            return warm.launch(uid, limits)
+        except (OSError, WarmError, RuntimeError):
+            if self._warm.get(slot) is not None:
+                self._warm.pop(slot).close()
+            return None
 
     def _execute(self, launch: Launch, command, files: Files, stdin, limits: Limits, env, flags,
                  start_next: Optional[Callable[[], None]] = None) -> ExecResult:
@@ -304,10 +333,13 @@ class Sandbox:
                           stderr_truncated=out.truncated[1], **flags)
 
 
-def _release(ahead: Ahead, uids: Dict[int, List[Tuple[int, int]]]) -> None:
-    """Throw the launches away, then give the throwaway uids back (``close``, or garbage collection;
-    in a forked child, which inherits neither, ``Launch.close`` leaves them alone)."""
+def _release(ahead: Ahead, warm: Dict[int, Warm], uids: Dict[int, List[Tuple[int, int]]]) -> None:
+    """Throw the launches away, end the warm launchers, then give the throwaway uids back
+    (``close``, or garbage collection; in a forked child, which inherits none of them, they are
+    left alone)."""
     ahead.close(wait=False)
+    for slot in list(warm):
+        warm.pop(slot).close()
     for pairs in uids.values():
         for _uid, lock in pairs:
             os.close(lock)

@@ -231,6 +231,46 @@ def _bwrap(iso: Isolation, limits: Limits, workdir: str, read_only: Sequence[str
     return argv + ["--"]
 
 
+WARM_BASE = "/dev/.skills-sandbox"  # where a warm launcher sees its slot's work dirs (detached per execution)
+WARM_CAPS = "CAP_SYS_ADMIN,CAP_NET_ADMIN,CAP_SETUID,CAP_SETGID,CAP_SETPCAP"
+
+
+def warm_possible(iso: Isolation, read_only: Sequence[str] = ()) -> bool:
+    """Whether executions can come from a warm launcher (``stage.c -z``): bubblewrap as root with
+    the compiled stage, and nothing to mount back under /tmp (the work dir covers it)."""
+    return (iso.mode == "bwrap" and iso.drop_uid and bool(iso.stage)
+            and not any(within(p, INSIDE_WORKDIR) for p in (*iso.paths, *read_only)))
+
+
+def warm_argv(iso: Isolation, base: str, control_fd: int, read_only: Sequence[str] = ()) -> List[str]:
+    """A worker slot's warm launcher: bwrap holding the filesystem view every execution shares
+    (read-only root, hidden folders, the interpreter and ``read_only`` mounted back, a minimal
+    /dev, the slot's work dirs in ``base`` at WARM_BASE), with the capabilities to give each
+    execution its own PID, mount, IPC and network namespaces, /proc, /dev/shm and /tmp (see
+    stage.c). The host's /proc stays under it only for the launcher; every execution mounts its own."""
+    if not warm_possible(iso, read_only):
+        raise ValueError("no warm launcher for this isolation")
+    tops = hidden_folders(iso)
+    argv = [iso.wrapper or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev"]
+    for folder in tops:
+        argv += ["--tmpfs", folder]
+    argv += _ro_binds([*interpreter_binds(iso, tops), *read_only], tops)
+    for folder in tops:
+        argv += ["--remount-ro", folder]
+    argv += ["--bind", base, WARM_BASE, "--chdir", "/",
+             "--unshare-ipc", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent",
+             "--new-session", "--cap-add", WARM_CAPS, "--", iso.stage, f"-z{control_fd}:{WARM_BASE}"]
+    return argv
+
+
+def warm_request(uid: Optional[int], limits: Limits, name: str, nproc_base: int = 0) -> bytes:
+    """One execution's request to a warm launcher (its stdin, stdout and stderr go along)."""
+    ids = f"{uid} {uid}" if uid is not None else "- -"
+    shm = int(limits.max_file_mb) * 1024 * 1024
+    rlimits = " ".join(f"{res}:{soft}:{hard}" for res, (soft, hard) in _rlimits(limits, nproc_base).items())
+    return f"run {ids} {shm} {name} {rlimits}".encode()
+
+
 def _unshare(iso: Isolation) -> List[str]:
     argv = [iso.wrapper or "unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "--ipc", "--uts"]
     if os.geteuid() != 0:

@@ -103,13 +103,14 @@ class Ahead:
         self._closed = False
         self._owner = os.getpid()  # a forked child (no launching thread there) starts its own on request
 
-    def _forked(self) -> bool:
+    def forked(self) -> bool:
+        """In a forked child: no launching thread there; executions start on request."""
         return os.getpid() != self._owner
 
     def start(self, slot: int, iso: Isolation, limits: Limits, uid: Optional[int],
               read_only: Sequence[str] = ()) -> None:
         """Start ``slot``'s next launch in the background (once its last one is closed)."""
-        if self._forked():
+        if self.forked():
             return
         with self._lock:
             if self._closed:
@@ -121,11 +122,21 @@ class Ahead:
         if old is not None:
             old.add_done_callback(_close_launch)
 
+    def call(self, function, *args):
+        """``function(*args)`` on the launching thread (what it starts dies with that thread only)."""
+        with self._lock:
+            if self._closed or self.forked():
+                raise RuntimeError("the sandbox is closed")
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="sandbox-ahead")
+            future = self._pool.submit(function, *args)
+        return future.result()
+
     def take(self, slot: int, iso: Isolation, limits: Limits, read_only: Sequence[str] = ()) -> Optional[Launch]:
         """``slot``'s launch if it is the one this request needs (with whichever of the slot's
         uids it has); None (and it is thrown away) otherwise, or if none was started or it could
         not start."""
-        if self._forked():
+        if self.forked():
             return None
         with self._lock:
             future = self._ready.pop(slot, None)
@@ -143,7 +154,7 @@ class Ahead:
     def close(self, wait: bool = True) -> None:
         """Throw every launch away; ``wait=False`` (a finalizer, maybe on the launching thread
         itself) leaves those still starting to be closed by that thread once started."""
-        if self._forked():
+        if self.forked():
             return
         with self._lock:
             self._closed = True

@@ -3,9 +3,11 @@
 For each isolation level that works here (bwrap, unshare, none) and for the HTTP service (at the
 strongest level) against the library: the time per execution of a trivial program (``pass``) and
 of a stdin program, called back to back, next to ``subprocess.run([python, "-c", "pass"])`` (and
-the same with stdin) of the same interpreter. Candidates run in blocks, interleaved round after
-round, so a busy moment on a shared machine hits them alike; the figures are medians over rounds.
-At 1 worker the ratio is per-execution latency; at all cores it is throughput (CPU-bound).
+the same with stdin) of the same interpreter, and the CPU time per ``pass`` execution of
+everything started (as root, from a cgroup of the benchmark's own: independent of the machine's
+load). Candidates run in blocks, interleaved round after round, so a busy moment on a shared
+machine hits them alike; the figures are medians over rounds. At 1 worker the time ratio is
+per-execution latency; at all cores it is throughput, bounded by CPU.
 
     python tests/perf/bench_sandbox.py [--python PY] [--rounds 9] [--calls 15] [--workers 1,2]
         [--levels bwrap,unshare,none] [--no-service]
@@ -23,7 +25,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
@@ -38,17 +40,53 @@ LIMITS = Limits(wall_s=30, cpu_s=30)
 ECHO = "print(int(input()) * 2)\n"  # the stdin program: one "test" of a contest problem
 
 
-def per_call(task: Callable[[int], None], calls: int, workers: int) -> float:
+class CpuMeter:
+    """CPU time of this process and everything it starts (sandboxes, the service), from a cgroup v2
+    of its own: unlike wall time it does not depend on what else the machine runs. Needs root and a
+    cgroup2 mount; without them the figures are left out."""
+
+    def __init__(self) -> None:
+        self.folder: Optional[str] = None
+        try:
+            mounts = [line.split() for line in open("/proc/self/mountinfo")]
+            root = next(f[4] for f in mounts if f[f.index("-") + 1] == "cgroup2")
+            folder = os.path.join(root, f"skills-bench-sandbox-{os.getpid()}")
+            os.mkdir(folder)
+            with open(os.path.join(folder, "cgroup.procs"), "w") as fh:
+                fh.write(str(os.getpid()))
+            self.folder, self.root = folder, root
+        except (OSError, StopIteration, ValueError):
+            pass
+
+    def seconds(self) -> Optional[float]:
+        if self.folder is None:
+            return None
+        with open(os.path.join(self.folder, "cpu.stat")) as fh:
+            return int(next(line.split()[1] for line in fh if line.startswith("usage_usec"))) / 1e6
+
+    def close(self) -> None:
+        if self.folder is not None:
+            with open(os.path.join(self.root, "cgroup.procs"), "w") as fh:
+                fh.write(str(os.getpid()))
+            try:
+                os.rmdir(self.folder)
+            except OSError:  # a process of ours is still in it (a service being stopped)
+                pass
+
+
+def per_call(task: Callable[[int], None], calls: int, workers: int, meter: CpuMeter) -> Tuple[float, Optional[float]]:
     """Seconds per call of ``task``, ``calls`` of them back to back on ``workers`` threads
-    (wall time x workers / calls: at 1 worker the latency, at all cores the CPU-bound cost)."""
-    start = time.perf_counter()
+    (wall time x workers / calls: at 1 worker the latency, at all cores the CPU-bound cost), and
+    CPU seconds per call (everything started, launches ahead included)."""
+    cpu, start = meter.seconds(), time.perf_counter()
     if workers == 1:
         for i in range(calls):
             task(i)
     else:
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(task, range(calls)))
-    return (time.perf_counter() - start) * workers / calls
+    wall = (time.perf_counter() - start) * workers / calls
+    return wall, None if cpu is None else (meter.seconds() - cpu) / calls
 
 
 def start_service(python: str, workers: int) -> subprocess.Popen:
@@ -90,7 +128,8 @@ def candidates(python: str, levels: List[str], workers: int, service: bool):
             print(f"  ({level}: unavailable here: {exc.message[:160]})")
             continue
         uid = "uid drop" if iso.drop_uid else "as root" if iso.as_root else "own uid"
-        found[f"{level} ({uid}{', sh stage' if not iso.stage else ''})"] = tasks(sandbox)
+        stage = "" if getattr(iso, "stage", "older") else ", sh stage"  # an older checkout has neither
+        found[f"{level} ({uid}{stage})"] = tasks(sandbox)
         sandboxes[level] = sandbox
         closers.append(sandbox.close)
     if service and sandboxes:
@@ -102,39 +141,46 @@ def candidates(python: str, levels: List[str], workers: int, service: bool):
     return found, sandboxes, closers
 
 
-def measure(python: str, levels: List[str], workers: int, rounds: int, calls: int, service: bool) -> None:
+def measure(python: str, levels: List[str], workers: int, rounds: int, calls: int, service: bool,
+            meter: CpuMeter) -> None:
     found, sandboxes, closers = candidates(python, levels, workers, service)
     try:
         for trivial, echo in found.values():  # warm caches, probes and the service's connection
             for _ in range(2):
                 trivial(0), echo(1)
-        times: Dict[str, List[List[float]]] = {name: [[], []] for name in found}
+        times: Dict[str, List[List[float]]] = {name: [[], [], []] for name in found}
         for _ in range(rounds):
-            for name, pair in found.items():
-                for kind, task in enumerate(pair):
-                    times[name][kind].append(per_call(task, calls, workers))
+            for name, (trivial, echo) in found.items():
+                wall, cpu = per_call(trivial, calls, workers, meter)
+                times[name][0].append(wall)
+                if cpu is not None:
+                    times[name][2].append(cpu)
+                times[name][1].append(per_call(echo, calls, workers, meter)[0])
     finally:
-        launched = {level: sandbox.launches for level, sandbox in sandboxes.items()}
+        launched = {level: getattr(sandbox, "launches", None) for level, sandbox in sandboxes.items()}
         for close in closers:
             close()
-    base = [statistics.median(t) for t in times["bare spawn"]]
+    base = [statistics.median(t) if t else None for t in times["bare spawn"]]
     library = None
     print(f"{workers} worker(s), median of {rounds} rounds x {calls} calls back to back "
-          f"({'latency' if workers == 1 else 'throughput, CPU-bound'}):")
-    print(f"  {'':24s} {'pass':>9s} {'ratio':>6s}   {'stdin':>9s} {'ratio':>6s}")
-    for name, (trivial, echo) in times.items():
-        ms = [1000 * statistics.median(trivial), 1000 * statistics.median(echo)]
-        ratios = [statistics.median(trivial) / base[0], statistics.median(echo) / base[1]]
+          f"({'latency' if workers == 1 else 'throughput, CPU-bound'}); CPU: everything started, per call:")
+    print(f"  {'':30s} {'pass':>9s} {'ratio':>6s}   {'stdin':>9s} {'ratio':>6s}   {'CPU pass':>9s} {'ratio':>6s}")
+    for name, series in times.items():
+        ms = [1000 * statistics.median(t) if t else None for t in series]
+        cells = []
+        for value, ref in zip(ms, base):
+            cells.append(f"{value:6.1f} ms {value / (1000 * ref):5.2f}x" if value is not None else f"{'-':>9s} {'':6s}")
         note = ""
         level = name.split(" ")[0]
         if level in launched:
             got = launched[level]
-            note = f"   launches started ahead: {got['ahead']}/{got['ahead'] + got['on_request']}"
+            if got is not None:
+                note = f"   launches started ahead: {got['ahead']}/{got['ahead'] + got['on_request']}"
             library = library or (name, ms)
         elif name.startswith("service") and library:
-            note = (f"   service / library ({library[0].split(' ')[0]}): {ms[0] / library[1][0]:.2f}x, "
-                    f"{ms[1] / library[1][1]:.2f}x")
-        print(f"  {name:24s} {ms[0]:6.1f} ms {ratios[0]:5.2f}x   {ms[1]:6.1f} ms {ratios[1]:5.2f}x{note}")
+            note = f"   service / library: {ms[0] / library[1][0]:.2f}x, {ms[1] / library[1][1]:.2f}x" + (
+                f", CPU {ms[2] / library[1][2]:.2f}x" if ms[2] and library[1][2] else "")
+        print(f"  {name:30s} {'   '.join(cells)}{note}")
 
 
 def main() -> int:
@@ -150,8 +196,13 @@ def main() -> int:
     print(f"interpreter {python}; bare spawn = subprocess.run([python, '-c', 'pass']); "
           f"{'root' if os.geteuid() == 0 else 'not root'}, {len(os.sched_getaffinity(0))} cores, "
           f"load average {os.getloadavg()[0]:.1f}")
-    for workers in sorted({int(w) for w in args.workers.split(",")}):
-        measure(python, args.levels.split(","), workers, args.rounds, args.calls * workers, not args.no_service)
+    meter = CpuMeter()
+    try:
+        for workers in sorted({int(w) for w in args.workers.split(",")}):
+            measure(python, args.levels.split(","), workers, args.rounds, args.calls * workers, not args.no_service,
+                    meter)
+    finally:
+        meter.close()
     print(f"load average {os.getloadavg()[0]:.1f} on {len(os.sched_getaffinity(0))} cores")
     return 0
 
