@@ -91,10 +91,13 @@ def nproc_enforced(sandbox: Sandbox) -> bool:
     return os.geteuid() != 0 or sandbox.isolation().drop_uid
 
 
-def world_readable_folder(prefix: str) -> str:
+def world_readable_folder(prefix: str, outside_tmp: bool = False) -> str:
     """A fresh folder other users can enter (pytest's own are 0700), for interpreters and mirrors
-    that a throwaway uid must reach; the caller removes it."""
-    folder = tempfile.mkdtemp(prefix=prefix)
+    that a throwaway uid must reach; the caller removes it. ``outside_tmp``: in /var/tmp where
+    there is one (bubblewrap's work dir covers /tmp: interpreters there need a launch of their own
+    rather than a warm launcher)."""
+    parent = "/var/tmp" if outside_tmp and os.path.isdir("/var/tmp") and os.access("/var/tmp", os.W_OK) else None
+    folder = tempfile.mkdtemp(prefix=prefix, dir=parent)
     os.chmod(folder, 0o755)
     return folder
 

@@ -26,7 +26,7 @@ from sandbox_helpers import (assert_no_marker_processes, marker_processes, new_m
                              sandbox_dirs, sandbox_for)
 from skills.config.errors import UsageError
 from skills.sandbox import ExecResult, Limits, Sandbox, get_sandbox, run_python
-from skills.sandbox.client import SandboxClient
+from skills.sandbox.client import SandboxClient, SandboxUnavailable
 from skills.sandbox.launch import build_sandbox_command, sandbox_health_url
 from skills.sandbox.launcher import WARM_BASE, hidden_folders, interpreter_binds, warm_possible
 from skills.sandbox.stage import STAGE_ENV
@@ -358,6 +358,44 @@ def test_get_sandbox_picks_local_or_http(monkeypatch):
     assert isinstance(get_sandbox(), Sandbox)
     monkeypatch.setenv("SKILLS_SANDBOX_URL", "http://127.0.0.1:1")
     assert isinstance(get_sandbox(), SandboxClient)
+
+
+def test_client_reconnects_and_gives_up_in_one_line(monkeypatch):
+    """A kept-alive connection the service closed is replaced at once (the request is not lost);
+    a service that cannot be reached is SandboxUnavailable after a few tries, never a result."""
+    import http.server
+
+    from skills.sandbox import client as client_module
+
+    class Closing(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # advertises keep-alive, then closes after every answer
+
+        def do_GET(self):
+            body = json.dumps({"status": "ok", "seen": self.server.seen}).encode()
+            self.server.seen += 1
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            self.close_connection = True
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Closing)
+    server.seen = 0
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = SandboxClient(f"http://127.0.0.1:{server.server_address[1]}")
+        assert [client.health()["seen"] for _ in range(3)] == [0, 1, 2]
+    finally:
+        server.shutdown()
+        server.server_close()
+    monkeypatch.setattr(client_module.time, "sleep", lambda _s: None)
+    with pytest.raises(SandboxUnavailable, match="unreachable"):
+        SandboxClient(f"http://127.0.0.1:{find_free_port()}").execute("pass")
+    with pytest.raises(UsageError, match="http"):
+        SandboxClient("ftp://example.org")
 
 
 def test_launch_line():

@@ -45,7 +45,7 @@ ROOT = os.geteuid() == 0
 @pytest.fixture(scope="module")
 def interpreters():
     """name -> interpreter (None: not available here, with the reason) and a private mirror store."""
-    outer = world_readable_folder("skills-redteam-")
+    outer = world_readable_folder("skills-redteam-", outside_tmp=True)  # so bwrap levels get warm launchers
     private = os.path.join(outer, "private")
     os.mkdir(private, 0o700)
     store = os.path.join(outer, "mirrors")
@@ -86,6 +86,8 @@ def sandbox(request, interpreters):
         found = sandbox_for(mode, python=interpreters[name])
         if stage == "sh":
             assert found.isolation().stage is None
+        elif mode == "bwrap" and ROOT and found.isolation().stage:  # the attacks meet the warm launcher
+            assert warm_possible(found.isolation()), found.isolation()
         yield found
     finally:
         if saved is None:

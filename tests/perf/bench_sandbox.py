@@ -149,6 +149,9 @@ def measure(python: str, levels: List[str], workers: int, rounds: int, calls: in
             for _ in range(2):
                 trivial(0), echo(1)
         times: Dict[str, List[List[float]]] = {name: [[], [], []] for name in found}
+        paired: List[float] = []  # service / library, one call each in turn: the fairest comparison
+        names = list(found)
+        service_name = next((n for n in names if n.startswith("service")), None)
         for _ in range(rounds):
             for name, (trivial, echo) in found.items():
                 wall, cpu = per_call(trivial, calls, workers, meter)
@@ -156,6 +159,10 @@ def measure(python: str, levels: List[str], workers: int, rounds: int, calls: in
                 if cpu is not None:
                     times[name][2].append(cpu)
                 times[name][1].append(per_call(echo, calls, workers, meter)[0])
+            if service_name and workers == 1 and len(names) > 2:
+                pairs = [(per_call(found[names[1]][0], 1, 1, meter)[0], per_call(found[service_name][0], 1, 1, meter)[0])
+                         for _ in range(calls)]
+                paired.append(statistics.median(s for _, s in pairs) / statistics.median(lib for lib, _ in pairs))
     finally:
         launched = {level: getattr(sandbox, "launches", None) for level, sandbox in sandboxes.items()}
         for close in closers:
@@ -175,11 +182,12 @@ def measure(python: str, levels: List[str], workers: int, rounds: int, calls: in
         if level in launched:
             got = launched[level]
             if got is not None:
-                note = f"   launches started ahead: {got['ahead']}/{got['ahead'] + got['on_request']}"
+                note = "   " + ", ".join(f"{kind.replace('_', ' ')} {n}" for kind, n in got.items() if n)
             library = library or (name, ms)
         elif name.startswith("service") and library:
             note = f"   service / library: {ms[0] / library[1][0]:.2f}x, {ms[1] / library[1][1]:.2f}x" + (
-                f", CPU {ms[2] / library[1][2]:.2f}x" if ms[2] and library[1][2] else "")
+                f", CPU {ms[2] / library[1][2]:.2f}x" if ms[2] and library[1][2] else "") + (
+                f", calls in turn {statistics.median(paired):.2f}x" if paired else "")
         print(f"  {name:30s} {'   '.join(cells)}{note}")
 
 
