@@ -325,7 +325,7 @@ class Sandbox:
         duration = time.monotonic() - start
         rc = proc.returncode
         if rc is not None and iso.wrapped and 128 < rc <= 128 + 64:
-            rc = -(rc - 128)  # bwrap, the stage's shell and timeout report "killed by signal N" as 128 + N
+            rc = -(rc - 128)  # bwrap, a warm launch and timeout report "killed by signal N" as 128 + N
         timed_out = out.reason == "timeout" or rc == -signal.SIGXCPU
         status = out.reason or ("timeout" if timed_out else "completed" if rc == 0 else "error")
         return ExecResult(_text(out.data[0]), _text(out.data[1]), None if out.reason else rc, status,

@@ -1,21 +1,23 @@
 """The command line and environment of one execution, for a given isolation level.
 
-Everything is applied by small exec-chained tools (``bwrap`` or ``unshare``, ``prlimit``,
-``setpriv``, a POSIX shell) rather than a ``preexec_fn``: Python documents ``preexec_fn`` as unsafe
-in threaded programs, and graders call the sandbox from many threads.
+Everything is applied by exec-chained programs (``bwrap`` or ``unshare``, then the *stage*) rather
+than a ``preexec_fn``: Python documents ``preexec_fn`` as unsafe in threaded programs, and graders
+call the sandbox from many threads.
 
-The chain ends in the *stage*, a few lines of ``sh`` running after the limits and the uid drop. It
-reads one line from stdin (the *go line*: the command and the program's own variables) and then
-runs the command, whose stdin is the rest of that pipe. So the whole chain (namespaces, mounts,
-limits, uid) can be set up before a request arrives, and a request costs one ``exec`` of its
-interpreter. Nothing a caller sends reaches the privileged part of the chain: its environment is
-ours alone, the command and a request's ``env`` (allow-listed by ``check_env``) arrive only in the
-stage, after the uid drop, and are set for the program only.
+The stage is the chain's last step: the compiled ``stage.c`` (limits, uid drop, no_new_privs), or
+where it cannot be built ``prlimit``, ``setpriv`` and a few lines of ``sh``. Only after the limits
+and the uid drop does it read the *go message* from stdin (the command and the program's own
+variables) and become the program, whose stdin is the rest of that pipe. So the whole chain
+(namespaces, mounts, limits, uid) can be set up before a request arrives, and nothing a caller
+sends reaches the privileged part of the chain: its environment is ours alone, and neither a
+request's arguments nor its ``env`` (allow-listed by ``check_env``) is on any command line.
 
 A chain set up ahead must not outlive its caller: ``bwrap --die-with-parent`` and, for
 ``unshare``, ``setpriv --pdeathsig KILL`` in front of ``unshare --kill-child`` kill the whole PID
 namespace when the thread that started it ends. Without a PID namespace (``none``) coreutils'
-``timeout`` stays the backstop, and such chains start only when their request arrives.
+``timeout`` stays the backstop, and such chains start only when their request arrives. With
+bubblewrap as root, ``warm_argv`` is the long-lived bwrap of a worker slot's warm launcher
+(``warm.py``), which gives each execution fresh namespaces without a bwrap of its own.
 """
 
 from __future__ import annotations
