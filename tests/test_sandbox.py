@@ -30,6 +30,7 @@ from skills.sandbox.client import SandboxClient, SandboxUnavailable
 from skills.sandbox.launch import build_sandbox_command, sandbox_health_url
 from skills.sandbox.launcher import WARM_BASE, hidden_folders, interpreter_binds, warm_possible
 from skills.sandbox.stage import STAGE_ENV
+from skills.sandbox.warm import Warm
 from skills.servers.health import wait_for_server
 from skills.servers.ports import find_free_port
 
@@ -296,6 +297,24 @@ def test_warm_launchers_serve_their_slot_and_are_replaced_when_the_view_changes(
     assert not (sandbox_dirs() - before)
     sandbox.close()
     assert not (sandbox_dirs(ready=True) - before)
+
+
+def test_a_warm_launcher_that_cannot_start_is_not_tried_again(monkeypatch):
+    """Where the warm launcher's bwrap cannot start (a container that withholds a capability it
+    keeps, say), executions still run, from bwrap chains, and the launcher is not retried."""
+    from skills.sandbox import launcher
+
+    sandbox = sandbox_for("bwrap")
+    if not warm_possible(sandbox.isolation()):
+        pytest.skip("no warm launcher here (needs bubblewrap as root and a C compiler)")
+    from skills.sandbox import executor
+
+    monkeypatch.setattr(launcher, "WARM_CAPS", "CAP_NOT_A_CAPABILITY")
+    started = []
+    monkeypatch.setattr(executor, "Warm", lambda *a: started.append(a) or Warm(*a))
+    assert [sandbox.execute("print(1)").stdout for _ in range(3)] == ["1\n"] * 3
+    assert sandbox.launches["warm"] == 0 and sandbox.launches["ahead"] == 2 and len(started) == 1
+    sandbox.close()
 
 
 def test_a_forked_child_leaves_the_launches_alone():

@@ -143,6 +143,7 @@ class Sandbox:
         self._live: Dict[int, Tuple[subprocess.Popen, Optional[int]]] = {}
         self._ahead = Ahead()  # each slot's next launch, and the thread that starts warm launchers
         self._warm: Dict[int, Warm] = {}  # slot -> its warm launcher (bubblewrap as root)
+        self._no_warm: set = set()  # isolations whose fresh warm launcher failed: not tried again
         self._launched = {"warm": 0, "ahead": 0, "on_request": 0}
         self._lock = threading.Lock()
         self._closed = False
@@ -267,19 +268,22 @@ class Sandbox:
     def _warm_launch(self, slot: int, iso: Isolation, limits: Limits, uid: Optional[int], read_only):
         """An execution of the slot's warm launcher (started, or replaced, as needed), or None
         where there is none for this isolation or it failed (the request then starts a launch)."""
-        if not warm_possible(iso, read_only) or self._ahead.forked():
+        if not warm_possible(iso, read_only) or iso in self._no_warm or self._ahead.forked():
             return None
         warm = self._warm.get(slot)
         if warm is not None and not warm.fits(iso, limits, read_only):
             self._warm.pop(slot).close()
             warm = None
+        fresh = warm is None
         try:
-            if warm is None:
+            if fresh:
                 warm = self._warm[slot] = self._ahead.call(Warm, iso, limits, read_only)
             return warm.launch(uid, limits)
         except (OSError, WarmError, RuntimeError):
             if self._warm.get(slot) is not None:
                 self._warm.pop(slot).close()
+            if fresh:  # it cannot work here (a container without CAP_NET_ADMIN, say): bwrap chains then
+                self._no_warm.add(iso)
             return None
 
     def _execute(self, launch: Launch, command, files: Files, stdin, limits: Limits, env, flags,
