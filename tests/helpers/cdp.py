@@ -3,7 +3,7 @@
 Chromium started with ``--remote-debugging-pipe`` reads JSON commands (NUL-terminated) on fd 3
 and writes answers and events on fd 4. That is all the report tests need: open a file, evaluate
 JavaScript, collect console errors and uncaught exceptions, take screenshots. Used by
-tests/test_report.py, tests/perf/bench_report.py and scripts/report_screenshots.py.
+tests/core/report/test_report.py, tests/perf/bench_report.py and scripts/report_screenshots.py.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 fields, restricted decoding of private tests, code extraction, the grader's configuration, the
 metric type and the summarize tables (hand-built result folders in the reference layout).
 
-Programs graded by the harness in the sandbox: tests/test_livecodebench_harness.py.
+Programs graded by the harness in the sandbox: test_harness.py.
 """
 
 from __future__ import annotations
