@@ -26,8 +26,8 @@ def tiny_tool_model(vllm_python: Path, bfcl_python: Path, model_build_lock) -> P
     model_dir = MODELS / "tiny-tool"
     with exclusive(model_build_lock):  # parallel workers build it once
         if not (model_dir / ".done").exists():
-            cmd = [str(vllm_python), str(REPO_ROOT / "scripts" / "make_tiny_tool_model.py"), "--model-dir", str(model_dir),
-                   "--bfcl-python", str(bfcl_python)]
+            cmd = [str(vllm_python), str(REPO_ROOT / "scripts" / "make_tiny_tool_model.py"),
+                   "--model-dir", str(model_dir), "--bfcl-python", str(bfcl_python)]
             result = subprocess.run(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True)
             if result.returncode != 0:
                 pytest.fail(f"building the tiny tool model failed:\n{result.stdout}\n{result.stderr}")
@@ -40,5 +40,6 @@ def tool_server(shared_servers: SharedServers, tiny_tool_model: Path) -> SharedS
     tutorial loads Nemotron's): it parses tool calls for requests that carry tools (server-side
     parsing) and leaves text completions alone (client-side parsing), so both modes share it."""
     plugin = tiny_tool_model / "skills_json_tool_parser.py"
-    args = f"{cpu_server_args(2048)} --enable-auto-tool-choice --tool-parser-plugin {plugin} --tool-call-parser skills_json"
+    args = (f"{cpu_server_args(2048)} --enable-auto-tool-choice --tool-parser-plugin {plugin} "
+            "--tool-call-parser skills_json")
     return shared_servers.get("tool_server", tiny_tool_model, args)

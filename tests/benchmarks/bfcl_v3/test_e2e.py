@@ -44,8 +44,8 @@ PINNED = "gorilla@d2177992bbba"  # what rows and metrics.json record: the refere
 def run_eval(tmp_path: Path, server: SharedServer, data: Path, *overrides: str) -> Path:
     out = tmp_path / "out"
     res = subprocess.run([NS, "eval", "--cluster=local", *server.address_args(), "--benchmarks=bfcl_v3",
-                          f"--data_dir={data}", f"--output_dir={out}", "++inference.temperature=0.0", "++inference.tokens_to_generate=200",
-                          "++max_concurrent_requests=4", *overrides],
+                          f"--data_dir={data}", f"--output_dir={out}", "++inference.temperature=0.0",
+                          "++inference.tokens_to_generate=200", "++max_concurrent_requests=4", *overrides],
                          cwd=tmp_path, capture_output=True, text=True, timeout=2400, env=dict(os.environ))
     assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-6000:]
     assert "overall_accuracy" in res.stdout  # the group metrics job printed the group table

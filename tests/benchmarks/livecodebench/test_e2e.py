@@ -43,7 +43,8 @@ def tiny_code_model(vllm_python, model_build_lock, tmp_path_factory) -> Path:
         if not (model / ".done").exists():
             data = prepare(tmp_path_factory.mktemp("lcb-train"))
             res = subprocess.run([str(vllm_python), str(REPO_ROOT / "scripts" / "make_tiny_code_model.py"),
-                                  "--questions", str(data / "livecodebench" / f"{SPLIT}.jsonl"), "--model-dir", str(model)],
+                                  "--questions", str(data / "livecodebench" / f"{SPLIT}.jsonl"),
+                                  "--model-dir", str(model)],
                                  env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True)
             if res.returncode != 0:
                 pytest.fail(f"building the tiny code model failed:\n{res.stdout}\n{res.stderr}")
