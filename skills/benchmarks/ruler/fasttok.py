@@ -1,0 +1,214 @@
+"""The token list a Hugging Face fast BPE tokenizer gives a text, exactly, from cached pieces.
+
+RULER's generators measure every ~130k-token prompt with ``tokenizer.tokenize(text)`` (and niah
+once more up to the answer); the Rust tokenizer spends most of that time in its pre-tokenizer, an
+Oniguruma regex over the whole text, while the prompts of a task are mostly the same few thousand
+pieces. This computes the same list from the same tokenizer, piece by piece, when its pipeline is
+one we can reason about (else ``build`` says why and the caller keeps the real call):
+
+- no normalizer (or NFC, the identity on ASCII); a BPE model without dropout; ``tokenize`` as
+  transformers defines it (no remote-code override);
+- a pre-tokenizer that is a regex split followed by byte-level mapping, with a pattern from
+  ``PATTERNS`` (GPT-2's ByteLevel, Llama 3, Qwen2, o200k, Tekken). A BPE model never merges across
+  pre-tokenizer pieces, so the tokens of a text are the concatenation of each piece's tokens, and
+  the tokens of a piece do not depend on where it stands.
+
+Exactness rests on two facts, both checked by ``tests/test_ruler_accel.py`` against the real
+tokenizer on random texts for every pattern:
+
+1. On ASCII text each pattern's ASCII form (``\\p{L}`` -> ``[A-Za-z]``, ``\\p{N}`` -> ``[0-9]``, ...)
+   compiled by Python's ``re`` splits exactly like the original compiled by Oniguruma: both are
+   leftmost-first backtracking engines and the classes agree on ASCII. So ASCII text is split
+   here, and each distinct piece is tokenized once by the real tokenizer (in batches) and cached.
+2. A space between two ASCII letters always starts a new piece, and the pieces before and after
+   it are those of the two halves tokenized alone: in every pattern no match holds a letter
+   followed by a space, none looks behind, and the only lookahead ``(?!\\S)`` follows whitespace.
+   So a text with non-ASCII characters is cut at such spaces around them; the ASCII parts go the
+   fast way and the small non-ASCII islands through the real tokenizer.
+
+A text holding an added token's content (``<|im_start|>``...) goes through the real call whole.
+The caller (``accel``) also compares the first calls with the real ones and falls back for good on
+any difference. Runs inside RULER's environment: standard library only, the tokenizer is given.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+import unicodedata
+from typing import Dict, List, Optional, Sequence, Tuple
+
+GPT2 = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+LLAMA3 = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+QWEN2 = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+_UPPER, _LOWER = r"[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]", r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]"
+_SUFFIX = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+O200K = (rf"""[^\r\n\p{{L}}\p{{N}}]?{_UPPER}*{_LOWER}+{_SUFFIX}|[^\r\n\p{{L}}\p{{N}}]?{_UPPER}+{_LOWER}*{_SUFFIX}|"""
+         r"""\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+""")
+TEKKEN = (rf"""[^\r\n\p{{L}}\p{{N}}]?{_UPPER}*{_LOWER}+|[^\r\n\p{{L}}\p{{N}}]?{_UPPER}+{_LOWER}*|"""
+          r"""\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+""")
+
+# pattern -> the same pattern on ASCII text, for Python's re with re.ASCII (\s is then [ \t\n\r\f\v])
+_A_SUFFIX = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+PATTERNS: Dict[str, str] = {
+    GPT2: r"""'s|'t|'re|'ve|'m|'ll|'d| ?[A-Za-z]+| ?[0-9]+| ?[^\sA-Za-z0-9]+|\s+(?!\S)|\s+""",
+    LLAMA3: r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\nA-Za-z0-9]?[A-Za-z]+|[0-9]{1,3}| ?[^\sA-Za-z0-9]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""",
+    QWEN2: r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\nA-Za-z0-9]?[A-Za-z]+|[0-9]| ?[^\sA-Za-z0-9]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""",
+    O200K: (rf"""[^\r\nA-Za-z0-9]?[A-Z]*[a-z]+{_A_SUFFIX}|[^\r\nA-Za-z0-9]?[A-Z]+[a-z]*{_A_SUFFIX}|"""
+            r"""[0-9]{1,3}| ?[^\sA-Za-z0-9]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"""),
+    TEKKEN: (r"""[^\r\nA-Za-z0-9]?[A-Z]*[a-z]+|[^\r\nA-Za-z0-9]?[A-Z]+[a-z]*|"""
+             r"""[0-9]| ?[^\sA-Za-z0-9]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"""),
+}
+
+CUT = re.compile(r"(?<=[A-Za-z]) (?=[A-Za-z])")  # a piece always starts at such a space
+NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+TRANSFORMERS_METHODS = ("tokenize", "_encode_plus", "_batch_encode_plus", "_convert_encoding")
+MAX_PIECES = 400_000  # cached pieces before the cache starts over (~60 MB)
+MAX_ISLANDS = 20_000
+
+
+class Unsupported(Exception):
+    """The tokenizer's pipeline is not one this module can reproduce exactly."""
+
+
+def _state(component) -> Optional[dict]:
+    return None if component is None else json.loads(component.__getstate__())
+
+
+def ascii_pattern(backend) -> Tuple[str, bool]:
+    """(ASCII form of the split pattern, whether the normalizer is NFC) of a ``tokenizers.Tokenizer``,
+    or Unsupported."""
+    norm = _state(backend.normalizer)
+    if norm is not None and norm.get("type") != "NFC":
+        raise Unsupported(f"normalizer {norm.get('type')}")
+    pre = _state(backend.pre_tokenizer)
+    if pre is None:
+        raise Unsupported("no pre-tokenizer (BPE over the whole text)")
+    if pre.get("type") == "ByteLevel" and pre.get("use_regex", True):
+        pattern, tail = GPT2, pre
+    elif pre.get("type") == "Sequence" and len(pre.get("pretokenizers", [])) == 2:
+        split, tail = pre["pretokenizers"]
+        if (split.get("type") != "Split" or "Regex" not in split.get("pattern", {})
+                or split.get("behavior") != "Isolated" or split.get("invert")):
+            raise Unsupported(f"pre-tokenizer {json.dumps(split)[:120]}")
+        pattern = split["pattern"]["Regex"]
+        if tail.get("type") != "ByteLevel" or tail.get("use_regex", True):
+            raise Unsupported(f"pre-tokenizer step {tail.get('type')} after the split")
+    else:
+        raise Unsupported(f"pre-tokenizer {pre.get('type')}")
+    if tail.get("add_prefix_space"):
+        raise Unsupported("ByteLevel add_prefix_space")
+    if pattern not in PATTERNS:
+        raise Unsupported(f"split pattern {pattern[:60]}... is not one of the known ones")
+    model = backend.model
+    if type(model).__name__ != "BPE" or getattr(model, "dropout", None):
+        raise Unsupported(f"model {type(model).__name__}" + (" with dropout" if type(model).__name__ == "BPE" else ""))
+    return PATTERNS[pattern], norm is not None
+
+
+class PieceTokenizer:
+    """``tokenize(text)`` of ``hf`` (a transformers fast tokenizer), computed from cached pieces."""
+
+    def __init__(self, hf) -> None:
+        backend = getattr(hf, "backend_tokenizer", None)
+        if backend is None:
+            raise Unsupported(f"{type(hf).__name__} is not a fast (Rust) tokenizer")
+        for name in TRANSFORMERS_METHODS:
+            method = getattr(type(hf), name, None)
+            if method is not None and not getattr(method, "__module__", "").startswith("transformers."):
+                raise Unsupported(f"{type(hf).__name__}.{name} is overridden outside transformers")
+        pattern, self.nfc = ascii_pattern(backend)
+        self.hf, self.backend = hf, backend
+        self.split = re.compile(pattern, re.ASCII).findall
+        hf.tokenize("a")  # the backend now has the settings the real call uses (no truncation, no padding)
+        if backend.truncation is not None or backend.padding is not None:
+            raise Unsupported("the tokenizer truncates or pads")
+        contents = sorted({t.content for t in backend.get_added_tokens_decoder().values() if t.content}, key=len,
+                          reverse=True)
+        self.added = re.compile("|".join(map(re.escape, contents))) if contents else None
+        self.added_first = {c[0] for c in contents}
+        self.pieces: Dict[str, Tuple[str, ...]] = {}
+        self.islands: Dict[str, Tuple[str, ...]] = {}
+        self.names: Dict[str, str] = {}  # one string object per token
+        self.stats = {"pieces_tokenized": 0, "islands_tokenized": 0, "whole": 0}
+
+    def _has_added(self, text: str) -> bool:
+        if self.added is None:
+            return False
+        if any(c in text for c in self.added_first) and self.added.search(text):
+            return True
+        if self.nfc and not text.isascii():
+            normal = unicodedata.normalize("NFC", text)
+            return normal != text and self.added.search(normal) is not None
+        return False
+
+    def _fill(self, wanted: Sequence[str], cache: Dict[str, Tuple[str, ...]], limit: int) -> int:
+        """Tokenize the ``wanted`` strings not in ``cache`` (the real tokenizer, one batch); a full
+        cache starts over. Returns how many were tokenized."""
+        missing = [t for t in dict.fromkeys(wanted) if t not in cache]
+        if len(cache) + len(missing) > limit:
+            cache.clear()
+            missing = list(dict.fromkeys(wanted))
+        names = self.names
+        for text, enc in zip(missing, self.backend.encode_batch(missing, add_special_tokens=False)):
+            cache[text] = tuple([names.setdefault(t, t) for t in enc.tokens])
+        return len(missing)
+
+    def _ascii(self, text: str, out: List[str]) -> None:
+        pieces = self.split(text)
+        cache = self.pieces
+        try:
+            parts = [cache[p] for p in pieces]
+        except KeyError:
+            for p in dict.fromkeys(pieces):  # a piece split alone stays one piece (true of these patterns)
+                if p not in cache and self.split(p) != [p]:
+                    raise Unsupported(f"piece {p!r} does not split into itself") from None
+            self.stats["pieces_tokenized"] += self._fill(pieces, cache, MAX_PIECES)
+            parts = [cache[p] for p in pieces]
+        for part in parts:
+            out.extend(part)
+
+    def _segments(self, text: str) -> List[Tuple[int, int, bool]]:
+        """(start, end, ascii) spans covering ``text``: each non-ASCII run widened to the nearest cuts."""
+        islands: List[List[int]] = []
+        cuts: Optional[List[int]] = None
+        for run in NON_ASCII.finditer(text):
+            if cuts is None:
+                cuts = [m.start() for m in CUT.finditer(text)]
+            i = bisect.bisect_right(cuts, run.start())
+            start = cuts[i - 1] if i > 0 else 0
+            j = bisect.bisect_left(cuts, run.end())
+            end = cuts[j] if j < len(cuts) else len(text)
+            if islands and start <= islands[-1][1]:
+                islands[-1][1] = max(islands[-1][1], end)
+            else:
+                islands.append([start, end])
+        spans, pos = [], 0
+        for start, end in islands:
+            if start > pos:
+                spans.append((pos, start, True))
+            spans.append((start, end, False))
+            pos = end
+        if pos < len(text):
+            spans.append((pos, len(text), True))
+        return spans
+
+    def tokenize(self, text: str) -> List[str]:
+        if self._has_added(text):
+            self.stats["whole"] += 1
+            return self.hf.tokenize(text)
+        out: List[str] = []
+        if text.isascii():
+            self._ascii(text, out)
+            return out
+        spans = self._segments(text)
+        islands = [text[a:b] for a, b, plain in spans if not plain]
+        self.stats["islands_tokenized"] += self._fill(islands, self.islands, MAX_ISLANDS)
+        found = iter([self.islands[s] for s in islands])
+        for a, b, plain in spans:
+            if plain:
+                self._ascii(text[a:b], out)
+            else:
+                out.extend(next(found))
+        return out
