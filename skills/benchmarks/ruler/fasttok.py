@@ -33,10 +33,10 @@ any difference. Runs inside RULER's environment: standard library only, the toke
 
 from __future__ import annotations
 
-import bisect
 import json
 import re
 import unicodedata
+from itertools import chain
 from typing import Dict, List, Optional, Sequence, Tuple
 
 GPT2 = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
@@ -158,32 +158,39 @@ class PieceTokenizer:
     def _ascii(self, text: str, out: List[str]) -> None:
         pieces = self.split(text)
         cache = self.pieces
+        mark = len(out)
         try:
-            parts = [cache[p] for p in pieces]
+            out.extend(chain.from_iterable(map(cache.__getitem__, pieces)))
         except KeyError:
+            del out[mark:]
             for p in dict.fromkeys(pieces):  # a piece split alone stays one piece (true of these patterns)
                 if p not in cache and self.split(p) != [p]:
                     raise Unsupported(f"piece {p!r} does not split into itself") from None
             self.stats["pieces_tokenized"] += self._fill(pieces, cache, MAX_PIECES)
-            parts = [cache[p] for p in pieces]
-        for part in parts:
-            out.extend(part)
+            out.extend(chain.from_iterable(map(cache.__getitem__, pieces)))
+
+    @staticmethod
+    def _cut_before(text: str, pos: int) -> int:
+        """The last cut before ``pos`` (0: none)."""
+        width = 256
+        while True:
+            low = max(0, pos - width)
+            found = [m.start() for m in CUT.finditer(text, low, pos)]
+            if found or low == 0:
+                return found[-1] if found else 0
+            width *= 8
 
     def _segments(self, text: str) -> List[Tuple[int, int, bool]]:
         """(start, end, ascii) spans covering ``text``: each non-ASCII run widened to the nearest cuts."""
         islands: List[List[int]] = []
-        cuts: Optional[List[int]] = None
         for run in NON_ASCII.finditer(text):
-            if cuts is None:
-                cuts = [m.start() for m in CUT.finditer(text)]
-            i = bisect.bisect_right(cuts, run.start())
-            start = cuts[i - 1] if i > 0 else 0
-            j = bisect.bisect_left(cuts, run.end())
-            end = cuts[j] if j < len(cuts) else len(text)
-            if islands and start <= islands[-1][1]:
-                islands[-1][1] = max(islands[-1][1], end)
+            if islands and run.start() < islands[-1][1]:
+                start = islands[-1][0]
+                islands.pop()
             else:
-                islands.append([start, end])
+                start = self._cut_before(text, run.start())
+            after = CUT.search(text, run.end())
+            islands.append([start, after.start() if after else len(text)])
         spans, pos = [], 0
         for start, end in islands:
             if start > pos:
