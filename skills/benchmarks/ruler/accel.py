@@ -155,6 +155,8 @@ def install(script: Path, verify: bool) -> List[Callable[[], str]]:
         module.select_tokenizer = select_tokenizer
     else:
         _say(f"no {ruler_tokenizer}; tokenization is not accelerated")
+    if "sent_tokenize" not in script.read_text(encoding="utf-8", errors="replace"):
+        return summaries  # (NLTK costs half a second and 60 MB to import)
     try:
         import nltk.tokenize
     except ImportError:
