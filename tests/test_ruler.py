@@ -401,3 +401,20 @@ def test_runner_failure_names_the_last_line(tmp_path):
 
     with pytest.raises(UsageError, match=r"exit code 1\): ValueError: no haystack fits"):
         _fake_run(tmp_path, "fail", Limits(60, 60))
+
+
+def test_default_workers_fit_the_cpus_and_the_memory(monkeypatch):
+    """One task per CPU, but no more generators than the available memory holds (each niah keeps
+    ~1.1 GB of word pairs, every task its rows until the end)."""
+    opts = rp.parse_options({**BASE, "max_seq_length": "131072"})
+    each = rp.task_memory_mb(opts)
+    assert 1500 < each < 1600  # 500 rows of ~130k tokens
+    monkeypatch.setattr(rp.os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(rp, "available_mb", lambda: 5 * each + 1)
+    assert rp.default_workers(opts, 13) == 5
+    monkeypatch.setattr(rp, "available_mb", lambda: 100.0)
+    assert rp.default_workers(opts, 13) == 1
+    monkeypatch.setattr(rp, "available_mb", lambda: None)
+    assert rp.default_workers(opts, 13) == 13 and rp.default_workers(opts, 3) == 3
+    monkeypatch.setattr(rp.os, "cpu_count", lambda: 2)
+    assert rp.default_workers(opts, 13) == 2

@@ -51,7 +51,7 @@ class Options:
     num_samples: int = 500
     template_tokens: int = 50
     random_seed: int = 42
-    num_workers: int = 0  # 0: one per CPU, at most one per task
+    num_workers: int = 0  # 0: one per CPU, at most one per task, as many as the memory holds
     task_timeout: float = 6 * 3600.0
     stall_timeout: float = 1800.0
     tmp_data_dir: Optional[str] = None  # where raw generator output goes (default: inside the setup folder)
@@ -192,6 +192,30 @@ def generator_argv(python: str, opts: Options, info: dict, task: str, work: Path
                    "--model_template_token", str(info["template_tokens"])]
 
 
+def task_memory_mb(opts: Options) -> float:
+    """A generator's peak memory, roughly: niah's 6.2 M word pairs and the libraries (~1.1 GB), then
+    every row kept until the file is written at the end (~4.5 bytes of text per token)."""
+    return 1200 + opts.num_samples * opts.max_seq_length * 5 / 1e6
+
+
+def available_mb() -> Optional[float]:
+    try:
+        with open("/proc/meminfo") as fh:
+            fields = dict(line.split(":", 1) for line in fh)
+        return int(fields["MemAvailable"].split()[0]) / 1024
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def default_workers(opts: Options, tasks: int) -> int:
+    """One task per CPU, as many as the available memory holds (at least one)."""
+    workers = min(tasks, os.cpu_count() or 1)
+    memory = available_mb()
+    if memory is not None:
+        workers = min(workers, max(1, int(memory // task_memory_mb(opts))))
+    return workers
+
+
 class Reporter:
     """Plain progress lines: per task at most every ``$SKILLS_PROGRESS_INTERVAL`` seconds (30)."""
 
@@ -293,7 +317,7 @@ def prepare(ctx) -> List[Path]:
             _write(root / task / STAMP, json.dumps(_stamp(opts, commit, task, {k: digests[k] for k in names})))
             report.say(task, f"{n} rows in {time.monotonic() - t0:.0f} s")
 
-        workers = opts.num_workers or min(len(todo), os.cpu_count() or 1)
+        workers = opts.num_workers or default_workers(opts, len(todo))
         print(f"ruler.{opts.setup}: {len(todo)} task(s) with {workers} worker(s), RULER {RULER.repo}@{commit[:12]} "
               f"in {python}", flush=True)
         try:
