@@ -37,7 +37,7 @@ import json
 import re
 import unicodedata
 from itertools import chain
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 GPT2 = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 LLAMA3 = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
@@ -64,8 +64,7 @@ PATTERNS: Dict[str, str] = {
 CUT = re.compile(r"(?<=[A-Za-z]) (?=[A-Za-z])")  # a piece always starts at such a space
 NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 TRANSFORMERS_METHODS = ("tokenize", "_encode_plus", "_batch_encode_plus", "_convert_encoding")
-MAX_PIECES = 400_000  # cached pieces before the cache starts over (~60 MB)
-MAX_ISLANDS = 20_000
+MAX_CACHED = 400_000  # cached pieces and islands before the cache starts over (~60-100 MB)
 
 
 class Unsupported(Exception):
@@ -128,8 +127,7 @@ class PieceTokenizer:
                           reverse=True)
         self.added = re.compile("|".join(map(re.escape, contents))) if contents else None
         self.added_first = {c[0] for c in contents}
-        self.pieces: Dict[str, Tuple[str, ...]] = {}
-        self.islands: Dict[str, Tuple[str, ...]] = {}
+        self.cache: Dict[str, Tuple[str, ...]] = {}  # ASCII piece or non-ASCII island -> its tokens
         self.names: Dict[str, str] = {}  # one string object per token
         self.stats = {"pieces_tokenized": 0, "islands_tokenized": 0, "whole": 0}
 
@@ -143,31 +141,22 @@ class PieceTokenizer:
             return normal != text and self.added.search(normal) is not None
         return False
 
-    def _fill(self, wanted: Sequence[str], cache: Dict[str, Tuple[str, ...]], limit: int) -> int:
-        """Tokenize the ``wanted`` strings not in ``cache`` (the real tokenizer, one batch); a full
-        cache starts over. Returns how many were tokenized."""
-        missing = [t for t in dict.fromkeys(wanted) if t not in cache]
-        if len(cache) + len(missing) > limit:
+    def _fill(self, units: List[str]) -> None:
+        """Tokenize the ``units`` not cached yet (the real tokenizer, one batch); a full cache starts over."""
+        cache = self.cache
+        missing = [u for u in dict.fromkeys(units) if u not in cache]
+        for unit in missing:  # an ASCII piece split alone stays one piece (true of these patterns)
+            if unit.isascii() and self.split(unit) != [unit]:
+                raise Unsupported(f"piece {unit!r} does not split into itself")
+        if len(cache) + len(missing) > MAX_CACHED:
             cache.clear()
-            missing = list(dict.fromkeys(wanted))
+            missing = list(dict.fromkeys(units))
         names = self.names
-        for text, enc in zip(missing, self.backend.encode_batch(missing, add_special_tokens=False)):
-            cache[text] = tuple([names.setdefault(t, t) for t in enc.tokens])
-        return len(missing)
-
-    def _ascii(self, text: str, out: List[str]) -> None:
-        pieces = self.split(text)
-        cache = self.pieces
-        mark = len(out)
-        try:
-            out.extend(chain.from_iterable(map(cache.__getitem__, pieces)))
-        except KeyError:
-            del out[mark:]
-            for p in dict.fromkeys(pieces):  # a piece split alone stays one piece (true of these patterns)
-                if p not in cache and self.split(p) != [p]:
-                    raise Unsupported(f"piece {p!r} does not split into itself") from None
-            self.stats["pieces_tokenized"] += self._fill(pieces, cache, MAX_PIECES)
-            out.extend(chain.from_iterable(map(cache.__getitem__, pieces)))
+        for unit, enc in zip(missing, self.backend.encode_batch(missing, add_special_tokens=False)):
+            cache[unit] = tuple([names.setdefault(t, t) for t in enc.tokens])
+        islands = sum(not u.isascii() for u in missing)
+        self.stats["pieces_tokenized"] += len(missing) - islands
+        self.stats["islands_tokenized"] += islands
 
     @staticmethod
     def _cut_before(text: str, pos: int) -> int:
@@ -205,17 +194,17 @@ class PieceTokenizer:
         if self._has_added(text):
             self.stats["whole"] += 1
             return self.hf.tokenize(text)
-        out: List[str] = []
         if text.isascii():
-            self._ascii(text, out)
-            return out
-        spans = self._segments(text)
-        islands = [text[a:b] for a, b, plain in spans if not plain]
-        self.stats["islands_tokenized"] += self._fill(islands, self.islands, MAX_ISLANDS)
-        found = iter([self.islands[s] for s in islands])
-        for a, b, plain in spans:
-            if plain:
-                self._ascii(text[a:b], out)
-            else:
-                out.extend(next(found))
-        return out
+            units = self.split(text)
+        else:  # ASCII pieces, and the non-ASCII islands whole
+            units = []
+            for start, end, plain in self._segments(text):
+                if plain:
+                    units += self.split(text[start:end])
+                else:
+                    units.append(text[start:end])
+        try:
+            return list(chain.from_iterable(map(self.cache.__getitem__, units)))
+        except KeyError:
+            self._fill(units)
+            return list(chain.from_iterable(map(self.cache.__getitem__, units)))
