@@ -12,6 +12,7 @@ at 4096 tokens): byte-identical files.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import re
@@ -72,6 +73,19 @@ def pre_tokenizer(pattern: str):
 
 def pieces(pre, text: str) -> list:
     return [p for p, _ in pre.pre_tokenize_str(text)]
+
+
+def test_the_known_patterns_are_the_published_ones():
+    """As tokenizer.json files spell them (Meta-Llama-3; Mistral-NeMo, also NeMo's tiktoken pattern;
+    GPT-4o's o200k): a pattern that differs by one character is simply not accelerated."""
+    published = {
+        "llama3": r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+""",
+        "tekken": r"""[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+""",
+        "o200k": r"""[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+""",
+    }
+    for name, spelled in published.items():
+        assert json.loads(f'"{spelled}"') == PATTERNS[name], name
+    assert set(fasttok.PATTERNS) == set(PATTERNS.values())
 
 
 # -- the two facts, on pieces ---------------------------------------------------------------------
@@ -144,6 +158,12 @@ def test_token_lists_equal_the_real_call(name, nfc):
     assert engine.stats["pieces_tokenized"] > 0 and engine.stats["islands_tokenized"] > 0 and engine.stats["whole"] > 0
 
 
+def test_a_full_cache_starts_over(monkeypatch):
+    monkeypatch.setattr(fasttok, "MAX_CACHED", 60)
+    engine = _check_tokens(synthetic(fasttok.GPT2, False), seed=8, count=300)
+    assert engine.stats["restarts"] > 10
+
+
 def test_token_lists_of_smollm2_equal_the_real_call():
     if not (SMOLLM2 / ".done").exists():
         missing(f"no SmolLM2 model at {SMOLLM2} (scripts/setup.sh converts it)")
@@ -181,7 +201,7 @@ def test_other_pipelines_are_left_to_the_real_call(change, reason):
 class Engine:
     def __init__(self, answer):
         self.answer, self.calls = answer, 0
-        self.stats = {"pieces_tokenized": 0, "islands_tokenized": 0, "whole": 0}
+        self.stats = {"pieces_tokenized": 0, "islands_tokenized": 0, "whole": 0, "restarts": 0}
 
     def tokenize(self, text):
         self.calls += 1
@@ -247,6 +267,50 @@ def test_sentence_cache_returns_copies_and_forgets_old_texts():
         cache(f"{i}.x")
     cache("a.b")
     assert calls == ["a.b", *(f"{i}.x" for i in range(accel.SENTENCE_CACHE)), "a.b"] and cache.hits == 1
+
+
+FAKE_TOKENIZER = """
+class HFTokenizer:
+    def __init__(self, model_path):
+        from transformers import AutoTokenizer
+        self.tokenizer = AutoTokenizer.from_pretrained(model_path)
+
+    def text_to_tokens(self, text):
+        return self.tokenizer.tokenize(text)
+
+
+def select_tokenizer(tokenizer_type, tokenizer_path):
+    return HFTokenizer(tokenizer_path)
+"""
+FAKE_GENERATOR = """
+import os, sys
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tokenizer import select_tokenizer
+from helper import WORDS
+TOKENIZER = select_tokenizer("hf", sys.argv[1])
+if __name__ == "__main__":
+    text = " ".join(WORDS * 200) + " naïve déjà"
+    print("rows", sys.argv[1:], len(TOKENIZER.text_to_tokens(text)), TOKENIZER.text_to_tokens(text)[-4:])
+"""
+
+
+def test_accel_runs_the_script_as_python_would(tmp_path):
+    """A RULER-like layout (``data/tokenizer.py``, ``data/synthetic/<script>.py`` importing a sibling
+    module): same output as ``python script.py``, the tokenizer object's calls answered fast."""
+    synthetic(fasttok.GPT2, False).save_pretrained(tmp_path / "tok")
+    (tmp_path / "data" / "synthetic").mkdir(parents=True)
+    (tmp_path / "data" / "tokenizer.py").write_text(FAKE_TOKENIZER)
+    (tmp_path / "data" / "synthetic" / "helper.py").write_text("WORDS = ['The', 'grass', 'is', 'green.']\n")
+    script = tmp_path / "data" / "synthetic" / "gen.py"
+    script.write_text(FAKE_GENERATOR)
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    bare = subprocess.run([sys.executable, str(script), str(tmp_path / "tok"), "x"], capture_output=True, text=True,
+                          env=env, cwd=tmp_path)
+    fast = subprocess.run([sys.executable, "-m", "skills.benchmarks.ruler.accel", str(script), str(tmp_path / "tok"),
+                           "x"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert bare.returncode == 0 and fast.returncode == 0, bare.stderr[-2000:] + fast.stderr[-2000:]
+    assert "rows" in bare.stdout and fast.stdout == bare.stdout
+    assert "ruler accel: 2 text_to_tokens calls" in fast.stderr and "1 repeated texts reused" in fast.stderr
 
 
 # -- RULER's own generators: the same bytes -------------------------------------------------------

@@ -156,7 +156,14 @@ def full_run(args, tasks: List[str], env: Dict[str, str], tmp: Path) -> int:
                                                      ",".join(tasks), args.num_workers, data, mode), env)
         size = sum(f.stat().st_size for f in data.rglob("test.jsonl"))
         got[mode] = digests(data / "ruler" / "bench", tasks)
-        print(out[-3000:] if mode == "accel" else "", end="")
+        if mode == "accel":
+            print(f"{'task':<16} {'wall s':>7} {'CPU s':>7} {'tokenizer CPU s':>16}  (accelerated, each task's log)")
+            walls = dict(re.findall(r"ruler\.bench\.(\w+): \d+ rows in (\d+) s", out))
+            for task in tasks:
+                log = (data / "ruler" / "bench" / ".logs" / f"{task}.log").read_text(errors="replace")
+                cpu = re.findall(r"ruler accel: \S+: ([\d.]+) CPU s in all", log)
+                tok = re.findall(r"text_to_tokens calls in ([\d.]+) CPU s", log)
+                print(f"{task:<16} {walls.get(task, '?'):>7} {cpu[-1] if cpu else '?':>7} {tok[-1] if tok else '?':>16}")
         print(f"full run, {mode}: {len(tasks)} tasks x {args.num_samples} samples at {args.max_seq_length} tokens, "
               f"{args.num_workers} worker(s): wall {wall:.0f} s ({wall / 60:.1f} min), CPU {usage['cpu']:.0f} s, "
               f"peak memory of all generators {peak:.0f} MB (largest process {usage['maxrss_mb']:.0f} MB), "

@@ -93,7 +93,8 @@ class TextToTokens:
         stats = self.engine.stats
         return (head + f": {self.fast} from cached pieces, {self.repeats} repeated texts reused, "
                 f"{stats['pieces_tokenized']} pieces and {stats['islands_tokenized']} non-ASCII spans tokenized, "
-                f"{stats['whole']} texts with added tokens tokenized whole" + (" (all verified)" if self.verify else ""))
+                f"{stats['whole']} texts with added tokens tokenized whole, cache started over {stats['restarts']} times"
+                + (" (all verified)" if self.verify else ""))
 
 
 def wrap_tokenizer(tokenizer, verify: bool) -> Optional[TextToTokens]:
@@ -181,6 +182,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     runpy.run_path(str(script), run_name="__main__")
     for summary in summaries:
         _say(summary())
+    _say(f"{script.name}: {time.process_time():.1f} CPU s in all")
     return 0
 
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import unicodedata
 from itertools import chain
 from typing import Dict, List, Optional, Tuple
@@ -128,8 +129,7 @@ class PieceTokenizer:
         self.added = re.compile("|".join(map(re.escape, contents))) if contents else None
         self.added_first = {c[0] for c in contents}
         self.cache: Dict[str, Tuple[str, ...]] = {}  # ASCII piece or non-ASCII island -> its tokens
-        self.names: Dict[str, str] = {}  # one string object per token
-        self.stats = {"pieces_tokenized": 0, "islands_tokenized": 0, "whole": 0}
+        self.stats = {"pieces_tokenized": 0, "islands_tokenized": 0, "whole": 0, "restarts": 0}
 
     def _has_added(self, text: str) -> bool:
         if self.added is None:
@@ -150,10 +150,10 @@ class PieceTokenizer:
                 raise Unsupported(f"piece {unit!r} does not split into itself")
         if len(cache) + len(missing) > MAX_CACHED:
             cache.clear()
+            self.stats["restarts"] += 1
             missing = list(dict.fromkeys(units))
-        names = self.names
         for unit, enc in zip(missing, self.backend.encode_batch(missing, add_special_tokens=False)):
-            cache[unit] = tuple([names.setdefault(t, t) for t in enc.tokens])
+            cache[unit] = tuple(map(sys.intern, enc.tokens))  # one string object per token name
         islands = sum(not u.isascii() for u in missing)
         self.stats["pieces_tokenized"] += len(missing) - islands
         self.stats["islands_tokenized"] += islands
