@@ -97,7 +97,7 @@ class TextToTokens:
                 + (" (all verified)" if self.verify else ""))
 
 
-def wrap_tokenizer(tokenizer, verify: bool) -> Optional[TextToTokens]:
+def wrap_tokenizer(tokenizer, verify: bool) -> TextToTokens:
     """Replace ``tokenizer.text_to_tokens`` (a RULER tokenizer object) on this instance."""
     hf = getattr(tokenizer, "tokenizer", None)
     engine = None
@@ -139,7 +139,9 @@ def install(script: Path, verify: bool) -> List[Callable[[], str]]:
     """Hooks for ``script`` (RULER's ``scripts/data/synthetic/<task>.py``); returns summary callbacks."""
     summaries: List[Callable[[], str]] = []
     ruler_tokenizer = script.resolve().parent.parent / "tokenizer.py"
-    if ruler_tokenizer.is_file():
+    if importlib.util.find_spec("tokenizer") is not None:  # the script would import that one, not RULER's
+        _say("a module named tokenizer is importable before RULER's; tokenization is not accelerated")
+    elif ruler_tokenizer.is_file():
         spec = importlib.util.spec_from_file_location("tokenizer", ruler_tokenizer)
         module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
         sys.modules["tokenizer"] = module  # the script's ``from tokenizer import select_tokenizer`` finds it
@@ -148,9 +150,7 @@ def install(script: Path, verify: bool) -> List[Callable[[], str]]:
 
         def select_tokenizer(*args, **kwargs):
             tokenizer = select(*args, **kwargs)
-            stand_in = wrap_tokenizer(tokenizer, verify)
-            if stand_in is not None:
-                summaries.append(stand_in.summary)
+            summaries.append(wrap_tokenizer(tokenizer, verify).summary)
             return tokenizer
 
         module.select_tokenizer = select_tokenizer
