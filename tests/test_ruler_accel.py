@@ -164,6 +164,30 @@ def test_a_full_cache_starts_over(monkeypatch):
     assert engine.stats["restarts"] > 10
 
 
+SENTENCES = ["The grass is green.", "The sky is blue!", "Is it?", "Déjà vu.", "Here we go. There and back again.",
+             "It's 12 o'clock.\nThe end.", "One of the magic numbers for x-y is: 1234567."]
+
+
+@pytest.mark.parametrize("limits", [{}, {"MAX_CHUNKS": 40, "LEARNING": 10, "MAX_CHUNK_CHARS": 60, "SKIP_AFTER_NEW": 0},
+                                    {"LEARNING": 1, "SKIP_AFTER_NEW": 2}])
+def test_texts_of_repeated_sentences_equal_the_real_call(limits, monkeypatch):
+    """Haystacks of sentences with a few new ones inserted (RULER's): whole chunks come from the
+    cache, through every path (learning, mostly new text, a full chunk cache, too long chunks)."""
+    for name, value in limits.items():
+        monkeypatch.setattr(fasttok, name, value)
+    hf = synthetic(fasttok.O200K, False)
+    engine, rng = fasttok.PieceTokenizer(hf), random.Random(4)
+    haystacks = [" ".join(rng.choice(SENTENCES) for _ in range(rng.randint(1, 200))) for _ in range(5)]
+    for i in range(400):
+        text = rng.choice(haystacks)
+        for _ in range(rng.randint(0, 3)):
+            at = rng.randint(0, len(text))
+            text = text[:at] + rng.choice([" New words here.", random_text(rng, non_ascii=True), "\n"]) + text[at:]
+        text = text[:rng.randint(0, len(text))] if i % 3 == 0 else text  # niah's prefix up to the answer
+        assert engine.tokenize(text) == hf.tokenize(text), text
+    assert 0 < engine.stats["chunks_new"] < engine.stats["chunks"] / 2
+
+
 def test_token_lists_of_smollm2_equal_the_real_call():
     if not (SMOLLM2 / ".done").exists():
         missing(f"no SmolLM2 model at {SMOLLM2} (scripts/setup.sh converts it)")

@@ -4,7 +4,7 @@ RULER's generators measure every ~130k-token prompt with ``tokenizer.tokenize(te
 once more up to the answer); the Rust tokenizer spends most of that time in its pre-tokenizer, an
 Oniguruma regex over the whole text, while the prompts of a task are mostly the same few thousand
 pieces. This computes the same list from the same tokenizer, piece by piece, when its pipeline is
-one we can reason about (else ``build`` says why and the caller keeps the real call):
+one we can reason about (else ``Unsupported`` says why, and the caller keeps the real call):
 
 - no normalizer (or NFC, the identity on ASCII); a BPE model without dropout; ``tokenize`` as
   transformers defines it (no remote-code override);
@@ -24,7 +24,10 @@ tokenizer on random texts for every pattern:
    it are those of the two halves tokenized alone: in every pattern no match holds a letter
    followed by a space, none looks behind, and the only lookahead ``(?!\\S)`` follows whitespace.
    So a text with non-ASCII characters is cut at such spaces around them; the ASCII parts go the
-   fast way and the small non-ASCII islands through the real tokenizer.
+   fast way and the small non-ASCII islands through the real tokenizer. And a long text is cut
+   into chunks after each sentence's first word (``SENTENCE``, also such a space), each chunk's
+   tokens kept: RULER's haystacks repeat the same sentences in every sample, so most of a prompt
+   is a few thousand dictionary lookups (text that is mostly new goes by pieces, uncached).
 
 A text holding an added token's content (``<|im_start|>``...) goes through the real call whole.
 The caller (``accel``) also compares the first calls with the real ones and falls back for good on
@@ -63,9 +66,16 @@ PATTERNS: Dict[str, str] = {
 }
 
 CUT = re.compile(r"(?<=[A-Za-z]) (?=[A-Za-z])")  # a piece always starts at such a space
+# Chunk ends: after a sentence's first word, at a cut ("... green. The| sky"): where a long text's
+# sentences repeat from sample to sample (RULER's haystacks), whole chunks are looked up at once.
+SENTENCE = re.compile(r"[.!?]\s+[A-Z][a-z]*(?= [A-Za-z])", re.ASCII)
 NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 TRANSFORMERS_METHODS = ("tokenize", "_encode_plus", "_batch_encode_plus", "_convert_encoding")
 MAX_CACHED = 400_000  # cached pieces and islands before the cache starts over (~60-100 MB)
+MAX_CHUNKS = 100_000  # cached chunks (~50 MB)
+MAX_CHUNK_CHARS = 4096  # longer chunks (text without sentences: cwe, fwe) are not kept
+LEARNING = 2_000  # chunks cached whatever the hit rate, while the cache holds fewer than this
+SKIP_AFTER_NEW = 8  # after a mostly new text, the calls that skip the chunks
 
 
 class Unsupported(Exception):
@@ -129,7 +139,10 @@ class PieceTokenizer:
         self.added = re.compile("|".join(map(re.escape, contents))) if contents else None
         self.added_first = {c[0] for c in contents}
         self.cache: Dict[str, Tuple[str, ...]] = {}  # ASCII piece or non-ASCII island -> its tokens
-        self.stats = {"pieces_tokenized": 0, "islands_tokenized": 0, "whole": 0, "restarts": 0}
+        self.chunks: Dict[str, Tuple[str, ...]] = {}  # ASCII chunk or non-ASCII island -> its tokens
+        self.skip = 0  # calls left that go straight to the pieces
+        self.stats = {"pieces_tokenized": 0, "islands_tokenized": 0, "whole": 0, "restarts": 0, "chunks": 0,
+                      "chunks_new": 0}
 
     def _has_added(self, text: str) -> bool:
         if self.added is None:
@@ -190,21 +203,70 @@ class PieceTokenizer:
             spans.append((pos, len(text), True))
         return spans
 
-    def tokenize(self, text: str) -> List[str]:
-        if self._has_added(text):
-            self.stats["whole"] += 1
-            return self.hf.tokenize(text)
-        if text.isascii():
-            units = self.split(text)
-        else:  # ASCII pieces, and the non-ASCII islands whole
-            units = []
-            for start, end, plain in self._segments(text):
-                if plain:
-                    units += self.split(text[start:end])
-                else:
-                    units.append(text[start:end])
+    def _units(self, spans: List[Tuple[str, bool]]) -> List[str]:
+        """ASCII pieces and non-ASCII islands of consecutive (text, ascii) spans."""
+        units: List[str] = []
+        for part, plain in spans:
+            if plain:
+                units += self.split(part)
+            else:
+                units.append(part)
+        return units
+
+    def _pieces(self, units: List[str]) -> List[str]:
         try:
             return list(chain.from_iterable(map(self.cache.__getitem__, units)))
         except KeyError:
             self._fill(units)
             return list(chain.from_iterable(map(self.cache.__getitem__, units)))
+
+    def _chunked(self, spans: List[Tuple[str, bool]], chunks: List[Tuple[str, bool]]) -> List[str]:
+        """The tokens of ``chunks`` when some are not cached: new ones are cached unless most of
+        the text is new (then it is text the cache would not see again: pieces only)."""
+        found = self.chunks
+        distinct = dict.fromkeys(chunks)
+        missing = [c for c in distinct if c[0] not in found]
+        if 2 * len(missing) > len(distinct) and len(found) >= LEARNING:
+            self.skip = SKIP_AFTER_NEW  # new text: the next few calls likely too, skip the chunks
+            return self._pieces(self._units(spans))
+        keep = [c for c in missing if len(c[0]) <= MAX_CHUNK_CHARS]
+        if len(found) + len(keep) > MAX_CHUNKS:
+            found.clear()
+            self.stats["restarts"] += 1
+            return self._pieces(self._units(spans))
+        split = [self.split(c) if plain else [c] for c, plain in keep]
+        self._fill(list(chain.from_iterable(split)))
+        cache = self.cache
+        for (chunk, _), pieces in zip(keep, split):
+            found[chunk] = tuple(chain.from_iterable(map(cache.__getitem__, pieces)))
+        self.stats["chunks_new"] += len(keep)
+        out: List[str] = []
+        for chunk, plain in chunks:
+            tokens = found.get(chunk)
+            out.extend(tokens if tokens is not None else self._pieces(self._units([(chunk, plain)])))
+        return out
+
+    def tokenize(self, text: str) -> List[str]:
+        if self._has_added(text):
+            self.stats["whole"] += 1
+            return self.hf.tokenize(text)
+        spans = [(text, True)] if text.isascii() else [(text[a:b], plain) for a, b, plain in self._segments(text)]
+        if self.skip:
+            self.skip -= 1
+            return self._pieces(self._units(spans))
+        chunks: List[Tuple[str, bool]] = []  # ASCII spans cut at SENTENCE ends, islands whole
+        for part, plain in spans:
+            if not plain:
+                chunks.append((part, False))
+                continue
+            start = 0
+            for end in SENTENCE.finditer(part):
+                chunks.append((part[start:end.end()], True))
+                start = end.end()
+            if start < len(part):
+                chunks.append((part[start:], True))
+        self.stats["chunks"] += len(chunks)
+        try:
+            return list(chain.from_iterable(map(self.chunks.__getitem__, [c for c, _ in chunks])))
+        except KeyError:
+            return self._chunked(spans, chunks)
