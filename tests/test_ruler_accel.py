@@ -225,7 +225,8 @@ def test_other_pipelines_are_left_to_the_real_call(change, reason):
 class Engine:
     def __init__(self, answer):
         self.answer, self.calls = answer, 0
-        self.stats = {"pieces_tokenized": 0, "islands_tokenized": 0, "whole": 0, "restarts": 0}
+        self.stats = {"pieces_tokenized": 0, "islands_tokenized": 0, "whole": 0, "restarts": 0, "chunks": 0,
+                      "chunks_new": 0}
 
     def tokenize(self, text):
         self.calls += 1

@@ -92,6 +92,7 @@ class TextToTokens:
             return head + f" (real tokenizer; {self.repeats} repeated texts reused)"
         stats = self.engine.stats
         return (head + f": {self.fast} from cached pieces, {self.repeats} repeated texts reused, "
+                f"{stats['chunks'] - stats['chunks_new']} of {stats['chunks']} sentence chunks found cached, "
                 f"{stats['pieces_tokenized']} pieces and {stats['islands_tokenized']} non-ASCII spans tokenized, "
                 f"{stats['whole']} texts with added tokens tokenized whole, cache started over {stats['restarts']} times"
                 + (" (all verified)" if self.verify else ""))
