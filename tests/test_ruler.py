@@ -418,3 +418,7 @@ def test_default_workers_fit_the_cpus_and_the_memory(monkeypatch):
     assert rp.default_workers(opts, 13) == 13 and rp.default_workers(opts, 3) == 3
     monkeypatch.setattr(rp.os, "cpu_count", lambda: 2)
     assert rp.default_workers(opts, 13) == 2
+
+
+def test_the_longest_tasks_start_first():
+    assert sorted(rp.LONGEST_FIRST) == sorted(TASKS)

@@ -40,6 +40,9 @@ EXAMPLE = ("ns prepare_data ruler --setup nemotron_nano_128k --tokenizer_path nv
 STAMP = ".prepared.json"  # settings a task's file was generated with
 ACCELERATE = ("true", "false", "verify")
 ACCEL = "skills.benchmarks.ruler.accel"
+# Start order: the longest tasks first (accelerated, 131072 tokens), so none runs alone at the end.
+LONGEST_FIRST = ("niah_multikey_2", "qa_2", "niah_multivalue", "niah_multikey_3", "niah_multikey_1",
+                 "niah_single_2", "niah_single_3", "niah_multiquery", "qa_1", "niah_single_1", "cwe", "fwe", "vt")
 
 
 @dataclass(frozen=True)
@@ -322,7 +325,7 @@ def prepare(ctx) -> List[Path]:
               f"in {python}", flush=True)
         try:
             with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-                futures = {pool.submit(one, t): t for t in todo}
+                futures = {pool.submit(one, t): t for t in sorted(todo, key=LONGEST_FIRST.index)}
                 try:
                     for fut in concurrent.futures.as_completed(futures):
                         try:
