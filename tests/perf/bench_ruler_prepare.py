@@ -8,13 +8,13 @@ the generator's own tqdm line the wall time of its sample loop; the rest is the 
 ``fixed + 500 x loop / N`` wall seconds alone, converted to CPU seconds at the run's CPU/wall ratio
 (the machine's load), summed over the tasks: the projection to 13 x 500. It also compares the two
 ``test.jsonl`` of every task (sha256): the accelerated files must be the bare ones, byte for byte.
-Pass 2 (``--scaling``) runs all tasks accelerated with ``--num_workers W`` at 1x, 4x and 16x N
-samples: wall, CPU and the peak memory of all generators together (sampled from /proc).
+Pass 2 (``--scaling M``) runs all tasks accelerated with ``--num_workers W`` at M, 4M and 16M
+samples per task: wall, CPU and the peak memory of all generators together (sampled from /proc).
 ``--full`` instead runs the real thing accelerated: 500 samples per task (or ``--num_samples``) at
 the length, W workers; ``--full_bare`` also runs it bare and compares the bytes (40+ minutes here).
 
     python tests/perf/bench_ruler_prepare.py [--max_seq_length 131072] [--samples 10] [--tasks a,b]
-        [--num_workers 2] [--tokenizer DIR] [--scaling] [--full [--full_bare]]
+        [--num_workers 2] [--tokenizer DIR] [--scaling M] [--full [--full_bare]]
 
 Not a test: numbers depend on the machine and its load (CPU seconds less than wall). Needs
 .venv-ruler (scripts/setup.sh), a data mirror with RULER's code and inputs (``--mirror``; cwe gets a
@@ -180,10 +180,11 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tokenizer", default=str(ROOT / ".cache" / "models" / "smollm2-135m-instruct"))
     p.add_argument("--max_seq_length", type=int, default=131072)
-    p.add_argument("--samples", type=int, default=10, help="samples per task in pass 1 (pass 2: 1x, 4x, 16x)")
+    p.add_argument("--samples", type=int, default=10, help="samples per task in pass 1")
     p.add_argument("--tasks", default=",".join(TASKS))
     p.add_argument("--num_workers", type=int, default=os.cpu_count() or 1)
-    p.add_argument("--scaling", action="store_true", help="pass 2: all tasks accelerated at 1x, 4x, 16x samples")
+    p.add_argument("--scaling", type=int, default=0, metavar="N",
+                   help="pass 2: all tasks accelerated at N, 4N and 16N samples per task")
     p.add_argument("--full", action="store_true", help="one real run, accelerated: --num_samples per task")
     p.add_argument("--full_bare", action="store_true", help="with --full: also bare, and compare the bytes")
     p.add_argument("--num_samples", type=int, default=500, help="with --full")
@@ -243,11 +244,13 @@ def main() -> int:
         if args.scaling:
             print(f"pass 2: all {k} tasks accelerated, --num_workers {args.num_workers}")
             print(f"{'work':<5} {'samples':>7} {'wall s':>7} {'CPU s':>7} {'CPU/smpl':>9} {'peak MB':>8}", flush=True)
+            base = args.scaling
             for scale in (1, 4, 16):
-                usage, wall, peak, _ = measured(ns_command(args.tokenizer, args.max_seq_length, n * scale, ",".join(tasks),
-                                                           args.num_workers, tmp / f"scale{scale}", "accel"), env)
-                print(f"{scale:>3}x  {n * scale:7d} {wall:7.0f} {usage['cpu']:7.0f} {usage['cpu'] / (n * scale * k):9.3f} "
-                      f"{peak:8.0f}", flush=True)
+                usage, wall, peak, _ = measured(ns_command(args.tokenizer, args.max_seq_length, base * scale,
+                                                           ",".join(tasks), args.num_workers, tmp / f"scale{scale}",
+                                                           "accel"), env)
+                print(f"{scale:>3}x  {base * scale:7d} {wall:7.0f} {usage['cpu']:7.0f} "
+                      f"{usage['cpu'] / (base * scale * k):9.3f} {peak:8.0f}", flush=True)
         return 0 if len(same) == k else 1
 
 
