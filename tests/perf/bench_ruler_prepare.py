@@ -237,8 +237,9 @@ def main() -> int:
         print(f"projected {k} tasks x 500 samples at {args.max_seq_length}: bare {total['bare']:.0f} CPU s "
               f"({minutes(total['bare'])}), accelerated {total['accel']:.0f} CPU s ({minutes(total['accel'])}; "
               f"slowest task {slowest['accel'] / 60:.1f} min): {total['bare'] / max(total['accel'], 1e-9):.1f}x less "
-              f"CPU; goal {GOAL_CPU:.0f} CPU s (10 min on 2 cores): "
-              + ("met" if total["accel"] <= GOAL_CPU else f"{total['accel'] / GOAL_CPU:.2f}x over"))
+              + (f"CPU; goal {GOAL_CPU:.0f} CPU s (10 min on 2 cores): "
+                 + ("met" if total["accel"] <= GOAL_CPU else f"{total['accel'] / GOAL_CPU:.2f}x over")
+                 if (args.max_seq_length, k) == (131072, len(TASKS)) else "CPU (the goal is for the 13 at 131072)"))
         print(f"bytes: {len(same)}/{k} tasks identical bare vs accelerated (sha256 of test.jsonl)"
               + ("" if len(same) == k else f"; DIFFERENT: {', '.join(t for t in tasks if t not in same)}"), flush=True)
         if args.scaling:
