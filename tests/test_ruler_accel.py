@@ -11,6 +11,7 @@ at 4096 tokens): byte-identical files.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -125,6 +126,7 @@ def test_a_space_between_ascii_letters_is_a_cut(name):
 
 # -- token lists ----------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=None)
 def synthetic(pattern: str, nfc: bool):
     """A byte-level BPE tokenizer with ``pattern``, trained on texts like the checked ones (so whitespace
     runs, digits and contractions have merges), an added token, wrapped as transformers wraps one."""
