@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from skills.config.errors import UsageError
 from skills.metrics.summarize import result_files, summarize_results
 from skills.report import figures
-from skills.report.compare import HEADER, CompareResult, compare_dirs, notes, render_text, table_rows
+from skills.report.compare import HEADER, CompareResult, compare_dirs, legend, notes, render_text, table_rows
 from skills.report.page import SampleChunks, majority, plotly_js, render
 from skills.report.runs import BenchmarkRun, find_runs, load_benchmark
 from skills.report.scores import extractor_for
@@ -97,12 +97,17 @@ def bench_payload(run: BenchmarkRun, metric_type: str, metrics: Dict[str, Any], 
 
 
 def compare_payload(res: CompareResult) -> Dict[str, Any]:
-    rows = [{"name": c.name, "cells": list(cells), "diff": 100 * c.result.diff, "low": 100 * c.result.low,
-             "high": 100 * c.result.high, "significant": c.result.significant}
-            for c, cells in zip(res.comparisons, table_rows(res))]
+    rows = []
+    for c, cells in zip(res.comparisons, table_rows(res)):
+        r = c.result
+        rows.append({"name": c.name, "cells": list(cells), "diff": 100 * c.diff,
+                     "low": 100 * (r.low if r else c.diff), "high": 100 * (r.high if r else c.diff),
+                     "significant": c.significant, "tested": r is not None, "family": c.family})
     return {
         "a": res.dir_a, "b": res.dir_b, "header": list(HEADER), "rows": rows, "text": render_text(res),
-        "figure": figures.compare_forest(rows, "B - A with 95% intervals (grey: not significant)"),
+        "legend": legend(res),
+        "figure": figures.compare_forest(rows, "B - A with 95% intervals (blue: significant after Holm; grey: not; "
+                                               "hollow: too few problems)"),
         "flips": [{"name": c.name, "a_only": c.flips.a_only[:MAX_FLIPS_SHOWN], "b_only": c.flips.b_only[:MAX_FLIPS_SHOWN]}
                   for c in res.comparisons if c.subset is None],
         "notes": notes(res),

@@ -328,10 +328,11 @@
   function buildCompare(sec, s) {
     DATA.compare.forEach(function (res) {
       sec.appendChild(el("h2", { text: "A = " + res.a + "   vs   B = " + res.b }));
+      (res.legend || []).forEach(function (line) { sec.appendChild(el("p", { cls: "muted", text: line })); });
       var head = el("tr", null), body = el("tbody", null);
       res.header.forEach(function (h) { head.appendChild(el("th", { text: h })); });
       res.rows.forEach(function (r) {
-        var tr = el("tr", { cls: r.significant ? "sig" : "nonsig" });
+        var tr = el("tr", { cls: (r.significant ? "sig" : r.tested ? "nonsig" : "untested") + " " + r.family });
         r.cells.forEach(function (c) { tr.appendChild(el("td", { text: c })); });
         body.appendChild(tr);
       });
