@@ -125,8 +125,10 @@ def build_report(eval_dir: str, out: Optional[str] = None, compare: Sequence[str
     root, found = find_runs(eval_dir, benchmarks, metric_type, extra_datasets, warn=False)  # summarize warns
     text, metrics = summary(eval_dir, benchmarks, metric_type, extra_datasets)
     tables = parse_tables(text)
+    legend = [line for line in text.splitlines() if line.startswith("± = ")]
     payload: Dict[str, Any] = {"tables": tables, "benchmarks": [], "compare": [], "skipped": [],
-                               "note": "Tables as printed by ns summarize_results --show_ci (values in %)."}
+                               "note": " ".join(["Tables as printed by ns summarize_results --show_ci (values in %).",
+                                                 *legend])}
     chunks: List[List[str]] = []
     runs: Dict[str, BenchmarkRun] = {}
     raw = 0
