@@ -15,18 +15,17 @@ prompt-set fields of ``skills.report.runs``). Later folders are each compared wi
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from skills.config.errors import UsageError
+from skills.report.run import find_manifest, read_json
 from skills.report.runs import PROMPT_FIELDS, BenchmarkRun, find_runs, load_benchmark
 from skills.report.scores import extractor_for
 from skills.report.stats import PairedResult, hierarchical_bootstrap, holm, mcnemar
 
-MANIFEST_NAME = "manifest.json"
 # Fewer problems than this get no verdict: with a handful of problems a resampled interval is too
 # narrow (every resample repeats the same few differences) and no test can tell a model from noise.
 MIN_PROBLEMS = 20
@@ -40,6 +39,7 @@ class Flips:
 
     a_only: List[int]  # right in A, wrong in B
     b_only: List[int]  # wrong in A, right in B
+    means: Dict[int, Tuple[float, float]] = field(default_factory=dict)  # flipped problem -> (A, B) seed-mean score
 
 
 @dataclass
@@ -97,24 +97,15 @@ class CompareResult:
     skipped: List[str] = field(default_factory=list)
     resamples: int = 10_000
     seed: int = 0
+    runs_b: Dict[str, BenchmarkRun] = field(default_factory=dict)  # B's benchmarks as loaded (for the report)
 
 
 # --------------------------------------------------------------------------- same data?
 
 def read_manifest(results_dir: Path) -> Optional[Dict[str, Any]]:
-    """The run manifest of a results folder (``<out>`` or ``<out>/eval-results``), if the run wrote
-    one as ``<out>/manifest.json`` or ``<out>/eval-results/manifest.json``."""
-    candidates = [results_dir / MANIFEST_NAME, results_dir / "eval-results" / MANIFEST_NAME]
-    if results_dir.name == "eval-results":
-        candidates.append(results_dir.parent / MANIFEST_NAME)
-    for path in candidates:
-        if path.is_file():
-            try:
-                data = json.loads(path.read_text())
-            except (OSError, ValueError) as exc:
-                raise UsageError(f"{path}: unreadable manifest ({exc})") from None
-            return data if isinstance(data, dict) else None
-    return None
+    """The merged run manifest of a results folder (``<out>/manifest.json``; ``skills.report.run``)."""
+    path = find_manifest(results_dir)
+    return read_json(path) if path is not None else None
 
 
 def manifest_differences(bench: str, dir_a: Path, dir_b: Path) -> List[str]:
@@ -177,7 +168,8 @@ def flips(a_mean: Sequence[float], b_mean: Sequence[float], index: Sequence[int]
     order = sorted(range(len(index)), key=lambda j: (-abs(b_mean[j] - a_mean[j]), index[j]))
     a_only = [index[j] for j in order if a_mean[j] >= 0.5 > b_mean[j]]
     b_only = [index[j] for j in order if b_mean[j] >= 0.5 > a_mean[j]]
-    return Flips(a_only, b_only)
+    means = {index[j]: (a_mean[j], b_mean[j]) for j in order if (a_mean[j] >= 0.5) != (b_mean[j] >= 0.5)}
+    return Flips(a_only, b_only, means)
 
 
 def compare_benchmark(a: BenchmarkRun, b: BenchmarkRun, metric: Optional[str] = None,
@@ -243,6 +235,7 @@ def compare_dirs(dir_a: str, dir_b: str, benchmarks: Optional[str] = None, metri
     res.forced = problems
     for a, b in pairs:
         res.comparisons.extend(compare_benchmark(a, b, metric, resamples, seed))
+        res.runs_b[b.name] = b
     adjust(res.comparisons)
     return res
 
