@@ -12,6 +12,8 @@
 # They are separate because nemo-run pins leptonai<0.47, whose pins conflict with vLLM's, and
 # the IFBench package's declared requirements are heavy and unneeded by its checkers, and
 # bfcl-eval pins numpy 1.26, tree-sitter 0.21 and a dozen API SDKs.
+# `bash scripts/setup.sh --demo` builds only what scripts/demo.sh uses: .venv without extras and,
+# at the same time, .venv-vllm, then SmolLM2 (~2.5 min and ~4.2 GB instead of ~9 min and ~7 GB).
 # Knobs: SKILLS_VLLM_VENV (server venv, default <repo>/.venv-vllm), PYTHON (default python3),
 #        SKILLS_SKIP_VLLM=1 (orchestrator only), SKILLS_SKIP_SMOLLM2=1 (no 540 MB demo model),
 #        SKILLS_SKIP_BFCL=1 (no BFCL environment nor tiny tool model), SKILLS_SKIP_RULER=1 (no RULER generators).
@@ -25,6 +27,14 @@ VLLM_VENV="${SKILLS_VLLM_VENV:-$ROOT/.venv-vllm}"
 MODELS="$ROOT/.cache/models"
 TOY_DATA="$ROOT/.cache/toy-data"
 
+PROFILE=all
+for arg in "$@"; do
+  case "$arg" in
+    --demo) PROFILE=demo ;;
+    *) echo "scripts/setup.sh: unknown argument '$arg' (--demo builds only what scripts/demo.sh uses)" >&2; exit 2 ;;
+  esac
+done
+
 log() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 # A stamp records the inputs of a step; the step re-runs when they change.
 stamp_ok() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
@@ -35,20 +45,40 @@ pip_in() {
 }
 
 # --- .venv: orchestrator -------------------------------------------------------------------------
+# The demo needs only skills itself; the full set-up adds nemo-run (Slurm), test tools and HF datasets.
 MAIN_KEY="$(cat pyproject.toml setup.py | sha256sum | cut -c1-16)"
 MAIN_STAMP="$VENV/.skills-setup-stamp"
-if stamp_ok "$MAIN_STAMP" "$MAIN_KEY"; then
-  log ".venv up to date"
-else
-  log "creating .venv (skills + nemo-run + tests)"
+CORE_STAMP="$VENV/.skills-setup-stamp-core"
+setup_main() {
+  if stamp_ok "$MAIN_STAMP" "$MAIN_KEY" || { [ "$PROFILE" = demo ] && stamp_ok "$CORE_STAMP" "$MAIN_KEY"; }; then
+    log ".venv up to date"
+    return
+  fi
   [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
   pip_in "$VENV" install -q --upgrade pip
-  pip_in "$VENV" install -q -e '.[slurm,test,hf]'
-  "$VENV/bin/python" -c 'import nemo_run, skills'
-  echo "$MAIN_KEY" >"$MAIN_STAMP"
+  if [ "$PROFILE" = demo ]; then
+    log "creating .venv (skills only; ~30 s)"
+    pip_in "$VENV" install -q -e .
+    "$VENV/bin/python" -c 'import skills'
+    echo "$MAIN_KEY" >"$CORE_STAMP"
+  else
+    log "creating .venv (skills + nemo-run + tests)"
+    pip_in "$VENV" install -q -e '.[slurm,test,hf]'
+    "$VENV/bin/python" -c 'import nemo_run, skills'
+    echo "$MAIN_KEY" >"$MAIN_STAMP"
+  fi
   log ".venv ready"
+}
+
+if [ "$PROFILE" = demo ]; then
+  # the two environments the demo needs, side by side (pip mostly waits on unpacking), then its model
+  setup_main & MAIN_PID=$!
+fi
+if [ "$PROFILE" = all ]; then
+  setup_main
 fi
 
+if [ "$PROFILE" = all ]; then
 # --- .venv-sandbox: what untrusted programs may import (graded code: SciCode, LiveCodeBench) -----
 # The code sandbox runs model-written programs with this interpreter. Pins follow the reference's
 # sandbox image (scipy 1.10.1 still has `simps`, which SciCode problems call); the LiveCodeBench
@@ -142,7 +172,10 @@ else
   log "$RULER_VENV ready"
 fi
 
+fi  # PROFILE=all: the grader and data-generator environments
+
 if [ "${SKILLS_SKIP_VLLM:-0}" = 1 ]; then
+  [ "$PROFILE" = demo ] && { wait "$MAIN_PID" || exit 1; }
   log "SKILLS_SKIP_VLLM=1: skipping the vLLM environment and the models"
   exit 0
 fi
@@ -168,8 +201,13 @@ else
   log "$VLLM_VENV ready"
 fi
 
+if [ "$PROFILE" = demo ]; then
+  wait "$MAIN_PID" || { log ".venv failed (see above)"; exit 1; }
+fi
+
 # --- models --------------------------------------------------------------------------------------
 mkdir -p "$MODELS"
+if [ "$PROFILE" = all ]; then
 # Rebuilt when its generator changes (the stamp holds the script's hash).
 TINY_KEY="$(sha256sum scripts/make_tiny_model.py | cut -c1-16)"
 TINY_STAMP="$MODELS/tiny-llama/.setup-stamp"
@@ -223,6 +261,8 @@ else
     --model-dir "$MODELS/tiny-tool" --bfcl-python "$BFCL_VENV/bin/python"
   echo "$TOOL_KEY" >"$TOOL_STAMP"
 fi
+
+fi  # PROFILE=all: the tiny test models
 
 if [ "${SKILLS_SKIP_SMOLLM2:-0}" = 1 ]; then
   log "SKILLS_SKIP_SMOLLM2=1: skipping SmolLM2"
