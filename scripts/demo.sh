@@ -44,7 +44,7 @@ echo "== Evaluating SmolLM2-135M-Instruct on vLLM (CPU)"
     --data_dir="$OUT/data" \
     --benchmarks=math-500:3,aime24:3,aime25:3,gpqa:3,mmlu-pro:3 \
     ++max_samples=6 \
-    ++inference.tokens_to_generate=256 \
+    ++inference.tokens_to_generate=192 \
     ++inference.temperature=0.6 \
     ++inference.top_p=0.95
 

