@@ -31,7 +31,12 @@ bash scripts/setup.sh --demo
 echo "== Preparing data from $MIRROR"
 "$NS" prepare_data math-500 aime24 aime25 gpqa mmlu-pro --data_dir "$OUT/data" --mirror "$MIRROR"
 
-echo "== Evaluating SmolLM2-135M-Instruct on vLLM (CPU)"
+# bf16 where the CPU computes it natively (AVX512-BF16 / AMX: 1.6x the tokens/s of f32 on a 2-core
+# EPYC), f32 elsewhere (emulated bf16 is several times slower).
+DTYPE=float32
+if grep -qE 'avx512_bf16|amx_bf16' /proc/cpuinfo 2>/dev/null; then DTYPE=bfloat16; fi
+
+echo "== Evaluating SmolLM2-135M-Instruct on vLLM (CPU, $DTYPE)"
 # --no-enable-chunked-prefill: vLLM's CPU build crashes ("CPU Generator does not use offset") when a
 # seeded request's prompt is prefilled in chunks; see docs/cluster-configs.md.
 "$NS" eval \
@@ -39,7 +44,7 @@ echo "== Evaluating SmolLM2-135M-Instruct on vLLM (CPU)"
     --model="$MODEL" \
     --server_type=vllm \
     --server_gpus=1 \
-    --server_args="--dtype float32 --max-model-len 2048 --enforce-eager --no-enable-chunked-prefill --max-num-batched-tokens 2048" \
+    --server_args="--dtype $DTYPE --max-model-len 2048 --enforce-eager --no-enable-chunked-prefill --max-num-batched-tokens 2048" \
     --output_dir="$OUT" \
     --data_dir="$OUT/data" \
     --benchmarks=math-500:3,aime24:3,aime25:3,gpqa:3,mmlu-pro:3 \

@@ -74,8 +74,9 @@ setup_main() {
 }
 
 if [ "$PROFILE" = demo ]; then
-  # the two environments the demo needs, side by side (pip mostly waits on unpacking), then its model
-  setup_main & MAIN_PID=$!
+  # the small environment beside the big one, at a lower priority: it takes the CPU the vLLM
+  # install leaves idle and never slows it down (that install, then SmolLM2, is the critical path)
+  ( renice -n 10 -p "$BASHPID" >/dev/null 2>&1 || true; setup_main ) & MAIN_PID=$!
 fi
 if [ "$PROFILE" = all ]; then
   setup_main

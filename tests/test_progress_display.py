@@ -137,6 +137,9 @@ def test_seeds_in_numeric_order_and_plan_order(tmp_path):
     assert [r["label"] for r in planned][:4] == ["b rs0", "b rs2", "b rs10", "a rs0"]
     assert planned[0]["state"] == "pending"
     assert split_label("aime24 rs10 chunk2 judge") == ("aime24 judge", 10, 2)
+    for label in ("c rs0 chunk0", "c rs0 chunk1", "c rs0"):  # a chunked seed, then its merge's grading
+        (tmp_path / f"{label.replace(' ', '_')}.json").write_text(json.dumps({"label": label, "state": "done"}))
+    assert [r["label"] for r in read_runs(tmp_path) if r["label"].startswith("c ")] == ["c rs0 chunk0", "c rs0 chunk1"]
 
 
 def test_plain_line_format():

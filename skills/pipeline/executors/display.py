@@ -56,6 +56,9 @@ def read_runs(folder: Path, expected: Iterable[str] = ()) -> List[Dict[str, Any]
             continue  # being replaced right now
         if isinstance(info, dict) and info.get("label"):
             runs[str(info["label"])] = info
+    chunked = {split_label(label)[:2] for label in runs if split_label(label)[2] >= 0}
+    for label in [x for x in runs if split_label(x)[2] < 0 and split_label(x)[:2] in chunked]:
+        del runs[label]  # a chunked seed's merge and grading: its chunks already count it
     order: Dict[str, int] = {}
     for label in expected:
         runs.setdefault(label, {"label": label, "state": "pending", "done": 0, "total": 0})
