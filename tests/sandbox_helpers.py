@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import glob
 import os
+import subprocess
 import tempfile
 import time
 import uuid
-from typing import List
+from typing import List, Optional
 
 import pytest
 
@@ -51,20 +52,26 @@ def assert_no_marker_processes(marker: str, settle_s: float = 0.0) -> None:
 
 def paths_with(marker: str) -> List[str]:
     """Files named after ``marker`` in the real $HOME and temp folders (never the sandbox's)."""
-    roots = {os.path.expanduser("~"), tempfile.gettempdir(), "/tmp"}
+    roots = {os.path.expanduser("~"), tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"}
     return [p for root in roots for p in glob.glob(os.path.join(root, f"*{marker}*"))]
 
 
 def sandbox_dirs() -> set:
-    return set(glob.glob(os.path.join(tempfile.gettempdir(), "skills-sandbox-*")))
+    """This process's sandbox work dirs (other processes on a shared machine make their own)."""
+    return set(glob.glob(os.path.join(tempfile.gettempdir(), f"skills-sandbox-{os.getpid()}-*")))
 
 
-def sandbox_for(mode: str, workers: int = 2) -> Sandbox:
-    """A sandbox forced to ``mode``; skips when that isolation does not work on this machine."""
-    sandbox = Sandbox(isolation=mode, workers=workers)
+def sandbox_for(mode: str, workers: int = 2, python: Optional[str] = None) -> Sandbox:
+    """A sandbox forced to ``mode``; skips when that isolation does not work on this machine, or
+    (as root) when it refuses to run ``python`` without root: then the refusal must be the one
+    line that says what to do."""
+    sandbox = Sandbox(isolation=mode, workers=workers, python=python)
     try:
         sandbox.isolation()
     except UsageError as exc:
+        if "never runs as root" in exc.message:
+            assert "\n" not in exc.message and "SKILLS_SANDBOX_ALLOW_ROOT=1" in exc.message, exc.message
+            pytest.skip(f"refused (never root): isolation '{mode}' cannot run {sandbox.python} as a throwaway uid here")
         pytest.skip(f"isolation '{mode}' unavailable here: {exc.message}")
     return sandbox
 
@@ -72,3 +79,18 @@ def sandbox_for(mode: str, workers: int = 2) -> Sandbox:
 def nproc_enforced(sandbox: Sandbox) -> bool:
     """RLIMIT_NPROC never applies to root's own uid: it needs a throwaway uid or a non-root user."""
     return os.geteuid() != 0 or sandbox.isolation().drop_uid
+
+
+def world_readable_folder(prefix: str) -> str:
+    """A fresh folder other users can enter (pytest's own are 0700), for interpreters and mirrors
+    that a throwaway uid must reach; the caller removes it."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(folder, 0o755)
+    return folder
+
+
+def plain_venv(folder: str, python: str) -> str:
+    """A venv without pip made by ``python`` in ``folder``; returns its interpreter."""
+    subprocess.run([python, "-m", "venv", "--without-pip", os.path.join(folder, "venv")], check=True,
+                   capture_output=True)
+    return os.path.join(folder, "venv", "bin", "python")

@@ -39,6 +39,9 @@ def bfcl_data(bfcl_python, bwrap, mirror_dir, tiny_tool_model, tmp_path_factory)
     return data
 
 
+PINNED = "gorilla@d2177992bbba"  # what rows and metrics.json record: the reference's gorilla commit
+
+
 def run_eval(tmp_path: Path, vllm_python: Path, model: Path, data: Path, server_args: str, *overrides: str) -> Path:
     out = tmp_path / "out"
     env = "\n".join(f'      {k}: "{v}"' for k, v in VLLM_CPU_ENV.items())
@@ -66,9 +69,12 @@ def check_results(out: Path, model: Path, mode: str) -> None:
             assert row["generation"] == expected[f"{mode}_generation"], row["id"]
             assert row["is_correct"] is expected["correct"], row["id"]
             assert row["result"] == row["generation"]
+            assert row["bfcl_checker"] == PINNED  # gorilla at the reference's pin graded it
             if split.startswith("multi_turn"):
                 assert row["bfcl_sandbox"] == "bwrap" and len(row["num_generated_tokens_list"]) > 1
+                assert row["bfcl_build"] == PINNED  # ... and ran its simulated APIs
         members[split] = json.loads((folder / "metrics.json").read_text())[f"bfcl_v3.{split}"]["pass@1"]
+        assert members[split]["bfcl_checker"] == PINNED
         assert members[split]["num_entries"] == len(rows)
         assert members[split]["accuracy"] == pytest.approx(100.0 * sum(r["is_correct"] for r in rows) / len(rows))
     group = json.loads((out / "eval-results" / "bfcl_v3" / "metrics.json").read_text())
@@ -79,6 +85,7 @@ def check_results(out: Path, model: Path, mode: str) -> None:
     assert group["multi_turn"]["overall_multi_turn"] == {"accuracy": 75.0, "num_entries": 4}
     assert group["overall_accuracy"] == {"accuracy": pytest.approx(175 / 3), "num_entries": 30}
     assert group["live_single_turn"]["live_relevance"] == members["live_relevance"]
+    assert group["bfcl_checker"] == PINNED
 
 
 @pytest.mark.slow

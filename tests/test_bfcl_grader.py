@@ -1,4 +1,4 @@
-"""The bfcl grader (bfcl-eval 2025.7.17's checker, per entry, in .venv-bfcl) on crafted generations:
+"""The bfcl grader (gorilla's checker at the reference's pin, per entry, in .venv-bfcl) on crafted generations:
 each split family right and wrong, the reference's row format, confinement of the multi-turn eval."""
 
 from __future__ import annotations
@@ -184,7 +184,7 @@ def test_agrees_with_bfcl_evaluate(bfcl_python, bwrap, mirror_dir, tmp_path):
     import os
     import subprocess
 
-    model = "o3-2025-04-16-FC"
+    model = "o3-mini-2025-01-31-FC"  # the reference's checker model (gorilla at its pin)
     root = tmp_path / "root"
     (root / "result" / model).mkdir(parents=True)
     for split in ("live_simple", "irrelevance", "live_relevance"):

@@ -158,3 +158,18 @@ def test_summarize_group_folder_itself_and_seed_mismatch(tmp_path, capsys):
     (tmp_path / "eval-results" / "bfcl_v3" / "bfcl_v3.java" / "output-rs1.jsonl").unlink()
     assert summarize_main([str(tmp_path / "eval-results")]) == 2
     assert "different numbers of seeds" in capsys.readouterr().err
+
+
+def test_metrics_json_records_the_checker_without_printing_it(tmp_path, capsys):
+    write_group(tmp_path, seeds=1)
+    for path in (tmp_path / "eval-results" / "bfcl_v3").glob("*/output-rs0.jsonl"):
+        checker = "bfcl-eval==2025.7.17" if "live_relevance" in str(path) else "gorilla@d2177992bbba"
+        rows = [{**json.loads(x), "bfcl_checker": checker} for x in path.read_text().splitlines()]
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert summarize_main([str(tmp_path / "eval-results")]) == 0
+    out = capsys.readouterr().out
+    saved = json.loads((tmp_path / "eval-results" / "metrics.json").read_text())
+    assert saved["bfcl_v3.simple"]["pass@1"]["bfcl_checker"] == "gorilla@d2177992bbba"
+    assert saved["bfcl_v3.live_relevance"]["pass@1"]["bfcl_checker"] == "bfcl-eval==2025.7.17"
+    assert saved["bfcl_v3"]["bfcl_checker"] == ["bfcl-eval==2025.7.17", "gorilla@d2177992bbba"]  # a mix shows
+    assert "bfcl_checker" not in out and "gorilla" not in out  # tables stay the reference's

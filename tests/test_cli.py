@@ -202,7 +202,7 @@ def test_subprocess_errors_have_no_traceback(tmp_path):
 
 def test_generate_plan(capsys, tmp_path):
     inp = tmp_path / "in.jsonl"
-    inp.write_text("{}\n")
+    inp.write_text('{"problem": "1 + 1"}\n')  # read at plan time: a line lacking the prompt's field fails now
     rc, out, err = run(capsys, ["generate", "--cluster=local", "--model=/m", "--server_type=vllm",
                                 "--server_gpus=1", f"--input_file={inp}", f"--output_dir={tmp_path / 'g'}",
                                 "--num_random_seeds=2", "--num_chunks=2", "++prompt_config=generic/math",

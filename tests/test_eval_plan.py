@@ -201,7 +201,7 @@ def test_missing_api_key_fails_before_running(capsys, tmp_path, data_dir, monkey
 def test_extra_datasets_folder(capsys, tmp_path, data_dir):
     toy = REPO / "tests" / "fixtures" / "toy"
     (data_dir / "toy_math").mkdir()
-    (data_dir / "toy_math" / "test.jsonl").write_text("{}\n")
+    (data_dir / "toy_math" / "test.jsonl").write_text('{"problem": "1 + 1"}\n')
     plan = plan_for(capsys, [*base_args(tmp_path, data_dir, "toy_math:2"), f"--extra_datasets={toy}"])
     argv = gen_argv(plan["jobs"][0])[0]
     assert "++eval_type=math" in argv and any(a.startswith("++prompt_config=") for a in argv)

@@ -218,3 +218,82 @@ def test_grading_through_the_sandbox_service(data, local_sandbox, tmp_path, monk
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+# ------------------------------------------------------------------------------ never as root (issue 21)
+KNOWS_ITS_UID = "import os\nn = int(input())\nprint(2 * n if os.geteuid() != 0 else -1)"
+
+
+@pytest.mark.parametrize("mode", ["unshare", "none"])
+def test_grading_from_a_0700_home_without_bubblewrap(mode, local_sandbox, tmp_path, request):
+    """A checkout under root's 0700 home (the sandbox environment reached through it), no
+    bubblewrap: programs are graded as a non-root uid, or grading stops at once with one line;
+    with SKILLS_SANDBOX_ALLOW_ROOT=1 they run as root and every row says so."""
+    import os
+    import shutil
+    import time
+
+    from sandbox_helpers import world_readable_folder
+
+    if os.geteuid() != 0:
+        pytest.skip("the case is root's: as another user programs never run as root")
+    home = tmp_path / "root-home"
+    home.mkdir(mode=0o700)
+    (home / "venv").symlink_to(os.path.realpath(os.path.dirname(os.path.dirname(local_sandbox))))
+    out = home / "output.jsonl"
+    out.write_text(json.dumps({"task_id": "abc360_b", "release_version": "v3",
+                               "generation": f"{F}python\n{KNOWS_ITS_UID}\n{F}"}) + "\n")
+    mirrors = Path(world_readable_folder("skills-lcb-mirrors-"))
+    request.addfinalizer(lambda: shutil.rmtree(mirrors, ignore_errors=True))
+    env = {**os.environ, "SKILLS_SANDBOX_ISOLATION": mode, "SKILLS_SANDBOX_MIRROR_DIR": str(mirrors / "python"),
+           "SKILLS_SANDBOX_PYTHON": str(home / "venv" / "bin" / "python")}
+    env.pop("SKILLS_SANDBOX_URL", None)
+    env.pop("SKILLS_SANDBOX_ALLOW_ROOT", None)
+    argv = [sys.executable, "-m", "skills.cli.app", "evaluate", "--eval_type=livecodebench", str(out),
+            f"++eval_config.test_file={MIRROR / 'livecodebench' / 'test3.jsonl'}"]
+
+    def evaluate(extra_env):
+        start = time.monotonic()
+        res = subprocess.run(argv, cwd=home, env={**env, **extra_env}, capture_output=True, text=True, timeout=300)
+        return res, time.monotonic() - start
+
+    res, _ = evaluate({})
+    if res.returncode == 0:  # a throwaway uid ran it (from a mirror of the environment)
+        (row,) = read_jsonl(out)
+        assert row["graded_list"] == [True] and "sandbox_as_root" not in row, res.stderr
+    else:
+        errors = [line for line in res.stderr.splitlines() if line.lower().startswith("error:")]
+        assert res.returncode == 2 and len(errors) == 1 and "SKILLS_SANDBOX_ALLOW_ROOT=1" in errors[0], res.stderr
+        assert "graded_list" not in read_jsonl(out)[0]
+    # no usable mirror store: the only ways left are root or nothing
+    os.chmod(mirrors, 0o777)
+    res, took = evaluate({})
+    errors = [line for line in res.stderr.splitlines() if line.lower().startswith("error:")]
+    assert res.returncode == 2 and len(errors) == 1 and "never runs as root" in errors[0], res.stderr
+    assert "Traceback" not in res.stderr and took < 60
+    res, _ = evaluate({"SKILLS_SANDBOX_ALLOW_ROOT": "1"})
+    if res.returncode == 2 and "does not work here" in res.stderr:
+        pytest.skip(f"isolation '{mode}' does not work here even as root")
+    assert res.returncode == 0, res.stderr
+    (row,) = read_jsonl(out)
+    assert row["sandbox_as_root"] is True and row["graded_list"] == [False]  # it saw uid 0
+    assert list(row)[-1] == "graded_list" and "model code runs as ROOT" in res.stderr
+
+
+def test_the_whole_problem_limit_is_the_references_with_no_600_s_cap(monkeypatch):
+    """(timeout + 1) x tests + 5 s, as the reference's harness, however many tests; wall time only."""
+    from skills.benchmarks.livecodebench import grader
+    from skills.sandbox import ExecResult
+
+    seen = []
+
+    class Recorder:
+        def execute(self, code, files, limits):
+            seen.append(limits)
+            return ExecResult("", "", 0, "completed", 0.1)
+
+    monkeypatch.setattr(grader, "_sandbox", lambda: (Recorder(), {}))
+    verdict = run_program("print(1)", json.dumps({"inputs": [], "outputs": []}), 200, timeout=6)
+    assert verdict.passed is False and verdict.results == [-1] * 200  # no verdict: every test failed
+    (limits,) = seen
+    assert limits.wall_s == (6 + 1) * 200 + 5 + grader.STARTUP_S and limits.cpu_s is None

@@ -198,16 +198,24 @@ def test_few_shot_modules_are_never_executed(tmp_path):
 
 # --------------------------------------------------------------------------- resolution
 
-def test_resolution_order_and_prompt_source(tmp_path, mirror_dir, upstream):
+def test_resolution_order_and_prompt_source(tmp_path, mirror_dir, upstream, monkeypatch):
+    monkeypatch.delenv("SKILLS_PROMPT_SOURCE")
     pset = fetch_prompt_set(tmp_path, mirror=mirror_dir)
     ref = load_prompt_config("generic/math", prompt_set_dir=str(pset.root))
     assert ref.path == pset.root / "config/generic/math.yaml" and ref.source == LABEL and ref.notice is None
     assert load_prompt_config("nemo_skills/prompt/config/judge/hle", prompt_set_dir=str(pset.root)).source == LABEL
-    own = load_prompt_config("generic/math", prompt_set_dir="none")
+    own = load_prompt_config("generic/math", prompt_set_dir="none", prompt_source="own")
     assert own.source == "skills-builtin" and own.path.parent.name == "generic"
     assert "own wording" in own.notice and "disabled" in own.notice
-    absent = load_prompt_config("generic/math", prompt_set_dir=str(tmp_path / "nowhere"))
+    absent = load_prompt_config("generic/math", prompt_set_dir=str(tmp_path / "nowhere"), prompt_source="own")
     assert "no reference prompt set at" in absent.notice and "ns prepare_data" in absent.notice
+    # without ++prompt_source=own, a missing reference wording is an error, never a quiet stand-in
+    with pytest.raises(UsageError, match=r"prompt generic/math: no reference prompt set at .*nowhere.* add "
+                                         r"\+\+prompt_source=own"):
+        load_prompt_config("generic/math", prompt_set_dir=str(tmp_path / "nowhere"))
+    with pytest.raises(UsageError, match="disabled"):
+        load_prompt_config("generic/math", prompt_set_dir="none")
+    assert load_prompt_config("generic/math", prompt_set_dir=str(pset.root), prompt_source="own").source == LABEL
     mine = tmp_path / "mine.yaml"
     mine.write_text("user: 'Q: {problem}'\n")
     explicit = load_prompt_config(str(mine), prompt_set_dir=str(pset.root))
@@ -218,7 +226,8 @@ def test_resolution_order_and_prompt_source(tmp_path, mirror_dir, upstream):
     with pytest.raises(UsageError, match="did you mean generic/math"):
         load_prompt_config("generic/maht", prompt_set_dir=str(pset.root))
     with pytest.raises(UsageError, match="needs the reference prompt set"):
-        load_prompt_config("generic/math", examples_type="math_text_detailed", prompt_set_dir="none")
+        load_prompt_config("generic/math", examples_type="math_text_detailed", prompt_set_dir="none",
+                           prompt_source="own")
     with pytest.raises(UsageError, match="did you mean math_text_detailed"):
         load_prompt_config("generic/math", examples_type="math_text_detaild", prompt_set_dir=str(pset.root))
 

@@ -19,7 +19,7 @@ SHIPPED = ["generic/default", "generic/math", "generic/general-boxed", "generic/
 
 
 def cfg(**kw) -> GenerateConfig:
-    c = GenerateConfig(prompt_config=kw.pop("prompt_config", "generic/math"), prompt_set_dir="none")
+    c = GenerateConfig(prompt_config=kw.pop("prompt_config", "generic/math"), prompt_set_dir="none", prompt_source="own")
     for k, v in kw.items():
         setattr(c, k, v)
     return c

@@ -21,7 +21,7 @@ def _run(stub, tmp: Path, *overrides: str) -> subprocess.CompletedProcess:
     src = tmp / "in.jsonl"
     src.write_text("".join(json.dumps({"problem": f"p{i}"}) + "\n" for i in range(2)))
     return subprocess.run(generate_cmd(stub.base_url, f"++input_file={src}", f"++output_file={tmp / 'out.jsonl'}",
-                                       "++prompt_config=generic/math", "++prompt_set_dir=none", *overrides),
+                                       "++prompt_config=generic/math", "++prompt_set_dir=none", "++prompt_source=own", *overrides),
                           cwd=tmp, capture_output=True, text=True, timeout=120)
 
 

@@ -244,7 +244,7 @@ def test_options_defaults_are_the_reference_s():
     assert rp.parse_options(BASE).tasks == TASKS
 
 
-INFO = {"scripts": "/pkg/data/synthetic", "template_tokens": 5, "version": "26.3", "tasks": {
+INFO = {"scripts": "/ruler/scripts/data/synthetic", "template_tokens": 5, "tasks": {
     "fwe": {"kind": "freq_words_extraction", "args": {"alpha": 2.0}, "tokens_to_generate": 50,
             "template": "T {context}", "answer_prefix": " Answer:"},
     "qa_1": {"kind": "qa", "args": {"dataset": "squad"}, "tokens_to_generate": 32, "template": "Q {query}",
@@ -253,13 +253,17 @@ INFO = {"scripts": "/pkg/data/synthetic", "template_tokens": 5, "version": "26.3
 
 
 def test_budgets_and_generator_command_lines(tmp_path):
+    """The command line RULER's prepare.py --prepare_for_ns builds (the generator subtracts the
+    base template's tokens itself, and fwe its answer)."""
     opts = rp.parse_options({**BASE, "tasks": "fwe,qa_1"})
-    assert rp.budget(opts, INFO, "qa_1") == 4096 - 50 - 5
-    assert rp.budget(opts, INFO, "fwe") == 4096 - 50 - 5 - 50  # fwe keeps room for its answer
-    argv = rp.generator_argv("py", opts, INFO, "qa_1", tmp_path)
-    assert argv[:2] == ["py", "/pkg/data/synthetic/qa.py"]
-    assert argv[argv.index("--max_seq_length") + 1] == "4041" and argv[argv.index("--dataset") + 1] == "squad"
-    assert argv[-4:] == ["--pre_samples", "0", "--template", "Q {query} Answer:"]
+    assert rp.budget(opts, INFO, "qa_1") == rp.budget(opts, INFO, "fwe") == 4096 - 50
+    scripts = tmp_path / "work" / "scripts" / "data" / "synthetic"
+    argv = rp.generator_argv("py", opts, INFO, "qa_1", tmp_path / "out", scripts)
+    assert argv[:2] == ["py", str(scripts / "qa.py")]
+    assert argv[argv.index("--max_seq_length") + 1] == "4046" and argv[argv.index("--dataset") + 1] == "squad"
+    assert argv[argv.index("--save_dir") + 1] == str(tmp_path / "out") and argv[argv.index("--save_name") + 1] == "qa_1"
+    assert argv[-6:] == ["--pre_samples", "0", "--template", "Q {query} Answer:", "--model_template_token", "5"]
+    assert "--pre_samples" not in rp.generator_argv("py", opts, INFO, "fwe", tmp_path, scripts)
     with pytest.raises(UsageError, match="too small"):
         rp.budget(rp.parse_options({**BASE, "max_seq_length": "250"}), INFO, "qa_1")
 
@@ -267,21 +271,22 @@ def test_budgets_and_generator_command_lines(tmp_path):
 def test_row_conversion(tmp_path):
     src = tmp_path / "raw.jsonl"
     prefix = " The special magic number for k is"
-    raw = [{"index": 0, "input": "Text 7654321 text. The question?" + prefix, "outputs": ["7654321"], "length": 90},
-           {"index": 1, "input": "More 1234567. The question?" + prefix, "outputs": ["1234567"], "length": 80}]
+    raw = [{"index": 5, "input": "Text 7654321 text. The question?", "outputs": ["7654321"], "length": 90,
+            "length_w_model_temp": 95, "answer_prefix": prefix, "token_position_answer": 2},
+           {"index": 1, "input": "More 1234567. The question?", "outputs": ["1234567"], "length": 80,
+            "length_w_model_temp": 85, "answer_prefix": prefix}]
     src.write_text("".join(json.dumps(r) + "\n" for r in raw))
     dest = tmp_path / "test.jsonl"
-    assert rows.convert(src, dest, " The special magic {type_needle_v} for {query}", True, 2) == 2
+    assert rows.convert(src, dest, 2) == 2
     got = [json.loads(line) for line in dest.read_text().splitlines()]
     assert got[0] == {"index": 5, "question": "Text 7654321 text. The question?", "expected_answer": ["7654321"],
                       "length": 90, "generation": "The special magic number for k is"}
-    assert got[1]["index"] == 5  # niah: the answer's offset in the question, as the reference writes it
-    rows.convert(src, dest, " The special magic {type_needle_v} for {query}", False, 2)
-    assert [json.loads(line)["index"] for line in dest.read_text().splitlines()] == [0, 1]
+    assert got[1]["index"] == 1 and list(got[1]) == ["index", "question", "expected_answer", "length", "generation"]
     with pytest.raises(UsageError, match="2 rows generated, 3 asked for"):
-        rows.convert(src, tmp_path / "other.jsonl", prefix, False, 3)
-    with pytest.raises(UsageError, match="answer prefix"):
-        rows.convert(src, tmp_path / "other.jsonl", " Answer:", False, 2)
+        rows.convert(src, tmp_path / "other.jsonl", 3)
+    src.write_text(json.dumps({"index": 0, "input": "x", "outputs": ["y"], "length": 3}) + "\n")
+    with pytest.raises(UsageError, match="no answer_prefix"):
+        rows.convert(src, tmp_path / "other.jsonl", 1)
     assert not (tmp_path / "other.jsonl").exists()  # nothing half-written
 
 
@@ -314,7 +319,7 @@ import os, subprocess, sys, time
 mode = sys.argv[1]
 child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
 open(sys.argv[2], "w").write(str(child.pid))
-print("Max length 1993 | Current length 849 | Noises: 10", flush=True)
+print("INFO:__main__:Testing haystack size: 10, resulting tokens: 849/1993", flush=True)
 sys.stderr.write("  0%|          | 0/1 [00:00<?, ?it/s]\r100%|##| 1/1 [00:00<00:00]\n")
 for i in range(4):
     sys.stderr.write(f"\r 50%|##| {i}/3 [00:01<00:01, 2.00it/s]")
@@ -328,7 +333,7 @@ if mode == "fail":
     sys.exit(1)
 while True:  # "hang": silent; "busy": keeps printing sizing lines, never finishes
     if mode == "busy":
-        print("Max length 1993 | Current length 900 | Noises: 10", flush=True)
+        print("INFO:__main__:Testing haystack size: 11, resulting tokens: 900/1993", flush=True)
     time.sleep(0.2)
 '''
 
@@ -366,7 +371,7 @@ def test_runner_progress_and_log(tmp_path):
 
     _fake_run(tmp_path, "ok", Limits(60, 60))
     log = (tmp_path / "logs" / "t.log").read_text()
-    assert "Current length 849" in log and "3/3" in log
+    assert "resulting tokens: 849/1993" in log and "3/3" in log
     st = Status(total=3)
     for line in log.replace("\r", "\n").splitlines():
         st.feed(line.encode())

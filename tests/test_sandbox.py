@@ -27,6 +27,7 @@ from skills.config.errors import UsageError
 from skills.sandbox import ExecResult, Limits, Sandbox, get_sandbox, run_python
 from skills.sandbox.client import SandboxClient
 from skills.sandbox.launch import build_sandbox_command, sandbox_health_url
+from skills.sandbox.launcher import hidden_folders, interpreter_binds
 from skills.servers.health import wait_for_server
 from skills.servers.ports import find_free_port
 
@@ -70,7 +71,8 @@ def test_fresh_work_dir_each_time_and_removed(sandbox):
     first, second = sandbox.execute(code), sandbox.execute(code)
     # an interpreter installed under /tmp is mounted back inside the work dir (covering /tmp)
     iso = sandbox.isolation()
-    mounts = {p.split("/")[2] for p in iso.binds if p.startswith("/tmp/")} if iso.mode == "bwrap" else set()
+    binds = interpreter_binds(iso, hidden_folders(iso)) if iso.mode == "bwrap" else []
+    mounts = {p.split("/")[2] for p in binds if p.startswith("/tmp/")}
     assert first.stdout == second.stdout == f"{sorted({'main.py'} | mounts)}\n"
     assert not (sandbox_dirs() - before)
 
@@ -91,13 +93,15 @@ def test_environment_is_allow_listed(sandbox, monkeypatch):
     monkeypatch.setenv("SOME_TOKEN", "secret-value")
     monkeypatch.setenv("LANG", "C.UTF-8")
     result = sandbox.execute("import os, json\nprint(json.dumps(dict(os.environ)))",
-                             env={"EXTRA": "given explicitly"})
+                             env={"PROGRAM_EXTRA": "given explicitly", "OMP_NUM_THREADS": "3"})
     env = json.loads(result.stdout)
     assert "secret-value" not in result.stdout
-    assert env["EXTRA"] == "given explicitly" and env["LANG"] == "C.UTF-8" and env["OMP_NUM_THREADS"] == "1"
+    assert env["PROGRAM_EXTRA"] == "given explicitly" and env["LANG"] == "C.UTF-8"
+    assert env["OMP_NUM_THREADS"] == "3" and env["OPENBLAS_NUM_THREADS"] == "1"  # the caller's, over the default
     assert set(env) <= {"LANG", "LC_ALL", "LC_CTYPE", "TZ", "PATH", "HOME", "TMPDIR", "PWD", "USER", "LOGNAME",
-                        "EXTRA", "PYTHONDONTWRITEBYTECODE", "PYTHONIOENCODING", "PYTHONNOUSERSITE",
-                        "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "MPLBACKEND"}
+                        "PROGRAM_EXTRA", "PYTHONDONTWRITEBYTECODE", "PYTHONIOENCODING", "PYTHONNOUSERSITE",
+                        "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "MPLBACKEND",
+                        "LD_LIBRARY_PATH"}  # the last: a mirrored interpreter's libpython (docs/sandbox.md)
 
 
 def test_wall_time_limit(sandbox):
@@ -281,7 +285,8 @@ def service(tmp_path_factory):
     (folder / "private.txt").write_text("private")
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "skills.sandbox.server", "--port", str(port),
-                                 "--workers", "2", "--max_request_mb", "1"], stdout=out, stderr=out,
+                                 "--workers", "2", "--max_request_mb", "1", "--max_wall_s", "500"],
+                                stdout=out, stderr=out,
                                 env={**os.environ, "PYTHONPATH": str(REPO),
                                      "SKILLS_SANDBOX_READ_ONLY_ROOTS": str(folder / "exposed")})
     try:
@@ -308,8 +313,9 @@ def test_service_health_and_execute(service):
 
 def test_service_rejects_bad_requests(service):
     client = SandboxClient(service[1])
-    with pytest.raises(UsageError, match="wall_s"):
-        client.execute("pass", limits=Limits(wall_s=100000))
+    assert client.health()["max_limits"]["wall_s"] == 500 and client.health()["as_root"] is False
+    with pytest.raises(UsageError, match=r"wall_s=501 \(maximum 500"):
+        client.execute("pass", limits=Limits(wall_s=501))
     with pytest.raises(UsageError, match="too large"):
         client.execute("x = 1\n" * 300000)  # above --max_request_mb 1
     req = urllib.request.Request(service[1] + "/execute", data=b"{not json", method="POST")
@@ -366,3 +372,26 @@ def _swallow(func, *args, **kwargs):
         func(*args, **kwargs)
     except Exception:  # the server went away mid-request: expected here
         pass
+
+
+def test_no_cpu_limit_and_library_thread_defaults_on_request(sandbox):
+    code = ("import os, resource\nprint(resource.getrlimit(resource.RLIMIT_CPU)[0] == resource.RLIM_INFINITY,"
+            " os.environ.get('OMP_NUM_THREADS'), os.environ.get('MKL_NUM_THREADS'))")
+    assert sandbox.execute(code).stdout == "False 1 1\n"
+    assert sandbox.execute(code, limits=Limits(cpu_s=None, threads=None)).stdout == "True None None\n"
+    assert sandbox.execute(code, limits=Limits(threads=3)).stdout == "False 3 3\n"
+    for bad in (dict(threads=0), dict(threads=1.5), dict(wall_s=float("nan")), dict(cpu_s=float("inf")),
+                dict(wall_s=None), dict(memory_mb=True)):
+        with pytest.raises(UsageError):
+            Limits(**bad)
+
+
+def test_limits_json_round_trip_and_ceiling():
+    from skills.sandbox.server import MAX_LIMITS, parse_request
+
+    limits = Limits.from_dict({"cpu_s": None, "threads": None, "wall_s": 708, "memory_mb": 100 * 1024})
+    assert Limits.from_dict(json.loads(json.dumps(limits.__dict__))) == limits
+    assert parse_request({"code": "", "limits": limits.__dict__})["limits"] == limits  # within the maximum
+    assert limits.exceeds(MAX_LIMITS) is None
+    with pytest.raises(UsageError, match="wall_s=3601"):
+        parse_request({"code": "", "limits": {"wall_s": 3601}})

@@ -1,33 +1,76 @@
-"""Red-team programs against the sandbox, under every isolation mode that works on this machine.
+"""Red-team programs against the sandbox, at every isolation level that works on this machine and
+with three interpreters: a venv inside a 0700 folder (a throwaway uid cannot read it: the default
+layout of a container), this test run's own interpreter (an editable install of skills), and a venv
+of a system Python outside any 0700 folder.
 
 Each case asserts containment: the call returns on time, no process carrying the case's unique
-marker is left running, and nothing named after the marker appears in the real $HOME or /tmp.
-Where a mode cannot contain an attack (no network namespace, a writable filesystem) the test asserts
-that the result is flagged and that the sandbox says so, instead of pretending.
+marker is left running, nothing named after the marker appears in the real $HOME or the shared
+temporary folders, and (as root) the program never ran as root. Where a level cannot contain an
+attack (no network namespace, a writable filesystem) the test asserts that the result is flagged
+and that the sandbox says so, instead of pretending; a level that refuses an interpreter (as root,
+rather than run it as root) skips with that refusal asserted.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
 import pytest
 
 from sandbox_helpers import (MODES, assert_no_marker_processes, marker_processes, new_marker,
-                             nproc_enforced, paths_with, sandbox_dirs, sandbox_for)
+                             nproc_enforced, paths_with, plain_venv, sandbox_dirs, sandbox_for,
+                             world_readable_folder)
 from skills.sandbox import Limits
+from skills.sandbox.mirror import STORE_ENV, reachable
 
 QUICK = Limits(wall_s=2, cpu_s=2, memory_mb=256, max_processes=32, max_output_bytes=1 << 20)
+INTERPRETERS = ("inside", "editable", "outside")
+ROOT = os.geteuid() == 0
 
 
-@pytest.fixture(scope="module", params=MODES)
-def sandbox(request):
-    return sandbox_for(request.param)
+@pytest.fixture(scope="module")
+def interpreters():
+    """name -> interpreter (None: not available here, with the reason) and a private mirror store."""
+    outer = world_readable_folder("skills-redteam-")
+    private = os.path.join(outer, "private")
+    os.mkdir(private, 0o700)
+    store = os.path.join(outer, "mirrors")
+    os.mkdir(store, 0o755)
+    found = {"inside": plain_venv(private, sys.executable), "editable": sys.executable}
+    system = next((p for p in ("/usr/bin/python3", "/usr/local/bin/python3")
+                   if os.path.exists(p) and reachable(p) and reachable(os.path.dirname(os.path.realpath(p)))), None)
+    try:
+        found["outside"] = plain_venv(outer, system) if system else None
+    except subprocess.CalledProcessError:  # a system Python without its venv module
+        found["outside"] = None
+    saved = os.environ.get(STORE_ENV)
+    os.environ[STORE_ENV] = store  # mirrors of these throwaway venvs must not pile up in /var/cache
+    try:
+        yield found
+    finally:
+        if saved is None:
+            os.environ.pop(STORE_ENV, None)
+        else:
+            os.environ[STORE_ENV] = saved
+        shutil.rmtree(outer, ignore_errors=True)
+
+
+@pytest.fixture(scope="module", params=[(m, i) for m in MODES for i in INTERPRETERS],
+                ids=[f"{m}-{i}" for m in MODES for i in INTERPRETERS])
+def sandbox(request, interpreters):
+    mode, name = request.param
+    if interpreters[name] is None:
+        pytest.skip(f"no {name} interpreter here (a system python3 with its venv module, outside any 0700 folder)")
+    return sandbox_for(mode, python=interpreters[name])
 
 
 @pytest.fixture
@@ -45,6 +88,7 @@ def run(sandbox, code, marker, limits=QUICK, **kwargs):
     start = time.monotonic()
     result = sandbox.execute(code, args=[marker], limits=limits, **kwargs)
     assert time.monotonic() - start < limits.wall_s + 5, "the sandbox did not stop the program on time"
+    assert not result.as_root, "model code ran as root without SKILLS_SANDBOX_ALLOW_ROOT=1"
     return result
 
 
@@ -102,7 +146,7 @@ def test_writes_to_home_and_tmp(sandbox, marker):
         assert result.status == "completed", result.stderr
         leaked = paths_with(marker)
         assert not [p for p in leaked if "-env" in p], "$HOME/$TMPDIR must point into the work dir"
-        if result.fs_isolated:
+        if result.fs_isolated or sandbox.isolation().drop_uid:  # a throwaway uid's files are removed after
             assert not leaked
         else:  # without bubblewrap only file permissions protect the real /tmp: flagged and warned
             assert "fs_isolated=false" in sandbox.isolation().note
@@ -240,3 +284,187 @@ def test_sys_exit_inside_tests_does_not_fake_a_pass(sandbox, marker):
 def test_input_without_stdin(sandbox, marker):
     result = run(sandbox, "print(input())\n", marker)
     assert result.status == "error" and "EOFError" in result.stderr and not result.timed_out
+
+
+# ---------------------------------------------------------------------------------------- issue 21
+NEVER_ROOT = """
+import ctypes, os, sys
+print('ids', os.getuid(), os.geteuid(), os.getgid(), os.getegid(), sorted(os.getgroups()))
+status = dict(l.split(':', 1) for l in open('/proc/self/status') if ':' in l)
+print('caps', status['CapEff'].strip(), status['CapPrm'].strip(), status['CapBnd'].strip(),
+      'nnp', status['NoNewPrivs'].strip())
+for action, path in (('read', '/etc/shadow'), ('write', '/etc/' + sys.argv[1]), ('write', '/root/' + sys.argv[1]),
+                     ('read', '/proc/1/environ'), ('write', '/proc/sys/kernel/hostname')):
+    try:
+        open(path, 'r' if action == 'read' else 'w').close()
+        print(action, path, 'DONE')
+    except OSError as e:
+        print(action, path, 'refused')
+for call in ('setuid', 'setgid'):
+    try:
+        getattr(os, call)(0)
+        print(call, 'DONE')
+    except OSError:
+        print(call, 'refused')
+libc = ctypes.CDLL(None, use_errno=True)
+print('chroot', 'DONE' if libc.chroot(b'/') == 0 else 'refused')
+"""
+
+
+def test_never_root(sandbox, marker):
+    """As root the program is a throwaway uid with no capabilities and no way back (no_new_privs:
+    setuid binaries do not raise it)."""
+    if not ROOT:
+        pytest.skip("not root: the program runs as this user (or as root inside a user namespace)")
+    try:
+        result = run(sandbox, NEVER_ROOT, marker)
+    finally:
+        for path in (f"/etc/{marker}", f"/root/{marker}"):
+            if os.path.exists(path):
+                os.remove(path)
+    assert result.status == "completed", result.stderr
+    lines = result.stdout.splitlines()
+    uid, euid, gid, egid = map(int, lines[0].split()[1:5])
+    assert 0 not in (uid, euid, gid, egid) and lines[0].endswith("[]"), lines[0]
+    assert lines[1].split()[1:4] == ["0000000000000000"] * 3 and lines[1].endswith("nnp 1"), lines[1]
+    assert "DONE" not in result.stdout, result.stdout
+
+
+def test_request_env_reaches_the_program_only(sandbox, marker):
+    """The launch chain (bwrap/unshare, timeout, prlimit, setpriv: root's processes) never carries a
+    caller's variable in its environment; the program does."""
+    if not ROOT:
+        pytest.skip("reading the launch chain's environments needs root")
+    seen = {}  # (pid, program name) -> the variable was in its environment
+
+    def scan():
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(has for (_, name), has in seen.items() if name == "python"):
+            for pid in marker_processes(marker):
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                        name = os.path.basename(fh.read().split(b"\0")[0].decode())
+                    with open(f"/proc/{pid}/environ", "rb") as fh:
+                        has = b"PROGRAM_SECRET=" in fh.read()
+                except OSError:
+                    continue
+                name = "python" if name.startswith("python") else name
+                seen[(pid, name)] = seen.get((pid, name), False) or has
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=scan)
+    watcher.start()
+    result = run(sandbox, "import os, time\nprint(os.environ['PROGRAM_SECRET'])\ntime.sleep(1)\n", marker,
+                 env={"PROGRAM_SECRET": marker})
+    watcher.join()
+    assert result.stdout == f"{marker}\n", result.stderr
+    chain = {name: has for (_, name), has in seen.items() if name != "python"}
+    assert any(has for (_, name), has in seen.items() if name == "python"), seen
+    assert chain and not any(chain.values()), seen  # timeout at least; none of them has it
+
+
+def test_work_dir_cannot_be_swapped_for_a_link(sandbox, marker, tmp_path):
+    """A program renames its work dir and leaves a link to a victim folder in its place: cleaning
+    up afterwards must not follow it (as root that chmod-ed or emptied the victim)."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("x")
+    os.chmod(victim, 0o751)
+    tmp_mode = os.stat(tempfile.gettempdir()).st_mode
+    code = (
+        "import os, sys\n"
+        "here = os.getcwd()\n"
+        "for target in (here, os.path.dirname(here)):\n"
+        "    try:\n"
+        "        os.rename(target, target + '-' + sys.argv[1])\n"
+        "        os.symlink(%r, target)\n"
+        "        print('swapped', target)\n"
+        "    except OSError as e:\n"
+        "        print('refused', target, e.errno)\n"
+        "os.makedirs('sub/deeper')\n"
+        "os.symlink(%r, 'sub/deeper/link')\n"
+        "os.chmod('sub/deeper', 0o500)\n"
+        "os.chmod('sub', 0o500)\n" % (str(victim), str(victim)))
+    result = run(sandbox, code, marker)
+    assert result.status == "completed", result.stderr
+    assert (victim / "keep.txt").read_text() == "x" and stat.S_IMODE(os.stat(victim).st_mode) == 0o751
+    assert os.stat(tempfile.gettempdir()).st_mode == tmp_mode
+    if sandbox.isolation().drop_uid or sandbox.isolation().filesystem:
+        assert "swapped" not in result.stdout, result.stdout
+
+
+def test_no_inherited_file_descriptors(sandbox, marker):
+    code = ("import os\nfds = sorted(int(f) for f in os.listdir('/proc/self/fd'))\nprint(fds)\n"
+            "for fd in range(3, 64):\n"
+            "    try:\n"
+            "        os.fstat(fd)\n"
+            "        print('open', fd, os.readlink(f'/proc/self/fd/{fd}'))\n"
+            "    except OSError:\n"
+            "        pass\n")
+    result = run(sandbox, code, marker, stdin="in")
+    assert result.status == "completed", result.stderr
+    first, *rest = result.stdout.splitlines()
+    assert eval(first)[:3] == [0, 1, 2] and len(eval(first)) <= 4, result.stdout  # + listdir's own
+    assert all("/proc/" in line for line in rest), result.stdout
+
+
+def test_proc_of_the_caller_is_out_of_reach(sandbox, marker, monkeypatch):
+    monkeypatch.setenv("CALLER_SECRET_TOKEN", marker + "-secret")
+    code = ("import os, sys\n"
+            "me = int(sys.argv[2])\n"
+            "for name in ('environ', 'mem', 'cwd/x', 'root/etc/shadow', 'fd/0'):\n"
+            "    try:\n"
+            "        print(name, open(f'/proc/{me}/{name}', 'rb').read(64))\n"
+            "    except OSError as e:\n"
+            "        print(name, 'refused')\n"
+            "try:\n"
+            "    open('/proc/sysrq-trigger', 'w').write('h')\n"
+            "    print('sysrq DONE')\n"
+            "except OSError:\n"
+            "    print('sysrq refused')\n")
+    result = sandbox.execute(code, args=[marker, str(os.getpid())], limits=QUICK)
+    assert result.status == "completed", result.stderr
+    if result.pid_isolated or sandbox.isolation().drop_uid:
+        assert "secret" not in result.stdout and "DONE" not in result.stdout, result.stdout
+        assert result.stdout.count("refused") == 6, result.stdout
+    else:  # same uid, same /proc: flagged and warned
+        assert "pid_isolated=false" in sandbox.isolation().note
+
+
+def test_planted_launch_tools_are_never_run(sandbox, marker):
+    """Files named like the chain's tools (and the interpreter), executable or not, in the work dir:
+    the chain names every tool by absolute path and the program's PATH does not start there."""
+    script = f"#!/bin/sh\necho pwned > /tmp/{marker}-$(basename $0)\n"
+    names = ("timeout", "prlimit", "setpriv", "env", "bwrap", "unshare", "python", "python3", "sh")
+    code = ("import os, subprocess\nfor n in %r:\n    os.chmod(n, 0o755)\n"
+            "print(subprocess.run(['env', 'true']).returncode)\n" % (names,))
+    result = run(sandbox, code, marker, files={n: script for n in names})
+    assert result.status == "completed" and result.stdout == "0\n", result.stderr
+
+
+def test_the_interpreter_cannot_be_changed_by_a_program(sandbox, marker):
+    """Whatever interpreter runs the programs (a venv, its mirror) is read-only to them: one
+    program cannot plant code for the next."""
+    code = ("import os, sys, json\n"
+            "name = 'planted_' + sys.argv[1] + '.py'\n"
+            "for t in (sys.prefix, os.path.dirname(json.__file__), os.path.dirname(os.__file__)):\n"
+            "    try:\n"
+            "        open(os.path.join(t, name), 'w').close()\n"
+            "        print('wrote', os.path.join(t, name))\n"
+            "    except OSError:\n"
+            "        print('refused', t)\n"
+            "try:\n"
+            "    open(json.__file__, 'a').close()\n"
+            "    print('opened', json.__file__)\n"
+            "except OSError:\n"
+            "    print('refused', json.__file__)\n")
+    result = run(sandbox, code, marker)
+    written = [line.split(" ", 1)[1] for line in result.stdout.splitlines() if line.startswith("wrote ")]
+    for path in written:  # only where the program runs as the interpreter's owner (checked below)
+        if os.path.exists(path):
+            os.remove(path)
+    assert result.status == "completed", result.stderr
+    if result.fs_isolated or sandbox.isolation().drop_uid:
+        assert not written and "opened" not in result.stdout, result.stdout
+    else:  # the program runs as the interpreter's owner on a writable filesystem: flagged
+        assert "fs_isolated=false" in sandbox.isolation().note

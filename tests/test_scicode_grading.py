@@ -195,3 +195,22 @@ def test_statuses_through_the_sandbox_service(tmp_path, data, rows, service, mon
     outside.write_bytes((data / "scicode" / "test_data.h5").read_bytes())
     with pytest.raises(UsageError, match="outside the folders this service exposes"):
         graded(tmp_path, [line], test_data=str(outside))
+
+
+REPORTS_LIMITS = ("\nimport os as _os, resource as _r\n"
+                  "print('LIMITS', _r.getrlimit(_r.RLIMIT_CPU)[0] == _r.RLIM_INFINITY, _r.getrlimit(_r.RLIMIT_AS)[0],"
+                  " _os.environ.get('OMP_NUM_THREADS'), _os.environ.get('OPENBLAS_NUM_THREADS'))\n")
+
+
+@pytest.mark.parametrize("config, expected", [
+    ({}, f"LIMITS True {100 * 1024 ** 3} None None"),  # the reference's: wall time only, 100 GiB, BLAS on all cores
+    ({"cpu_s": 20, "memory_mb": 4096, "threads": 2}, f"LIMITS False {4096 * 1024 ** 2} 2 2"),  # ++eval_config.*
+])
+def test_the_references_limits_and_overrides(tmp_path, data, rows, monkeypatch, config, expected):
+    monkeypatch.delenv("SKILLS_SANDBOX_URL", raising=False)
+    sandbox_python()
+    p = rows["9103"]
+    program = generation(p, [RIGHT["9103"][0] + REPORTS_LIMITS])["9103.1"]
+    (row,) = graded(tmp_path, [{**p, "generation": {"9103.1": program}}], data_dir=str(data), **config)
+    assert statuses(row) == ["completed"], row["eval_status"]
+    assert expected in row["eval_status"][0]["stdout"]

@@ -131,10 +131,12 @@ def emit_plan(plan, dry_run, cluster) -> int:
 
         sys.stdout.write(render(plan, dry_run.format))
         return 0
+    from skills.pipeline.common import check_model_paths
     from skills.pipeline.eval_plan import check_env
     from skills.pipeline.executors import run_plan
 
     check_env(plan)
+    check_model_paths(plan.jobs, cluster)
     if not plan.jobs:
         for note in plan.notes:
             print(note)
@@ -145,8 +147,8 @@ def emit_plan(plan, dry_run, cluster) -> int:
         print(f"note: {note}", file=sys.stderr)
     from skills.pipeline.manifest import finish_run, write_run
 
-    record = write_run(plan, ["ns", *sys.argv[1:]], cluster)
-    rc = run_plan(plan, cluster)
-    if cluster.executor != "slurm":
-        finish_run(record, rc)
+    records = []  # the manifest is written once the run has started (not for a refused one)
+    rc = run_plan(plan, cluster, on_start=lambda: records.append(write_run(plan, ["ns", *sys.argv[1:]], cluster)))
+    if cluster.executor != "slurm" and records:
+        finish_run(records[0], rc)
     return rc

@@ -15,6 +15,8 @@ def start_sandbox(
     workers: Optional[int] = O("workers", "Programs run at once (default: the cores)."),
     python: Optional[str] = O("python", "Interpreter for untrusted code (default: the cluster config's "
                                         "'sandbox' environment, else this one)."),
+    max_wall_s: Optional[float] = O("max_wall_s", "Longest wall time one request may ask for, in seconds "
+                                                  "(default 3600)."),
     cluster=None,
 ) -> int:
     """Serve POST /execute and GET /health; clients use $SKILLS_SANDBOX_URL=http://HOST:PORT."""
@@ -31,4 +33,6 @@ def start_sandbox(
         argv += ["--workers", str(workers)]
     if python:
         argv += ["--python", python]
+    if max_wall_s is not None:
+        argv += ["--max_wall_s", str(max_wall_s)]
     return main(argv)

@@ -27,6 +27,10 @@ class InferenceConfig:
     top_logprobs: Optional[int] = None
     timeout: Optional[float] = 14400.0  # seconds per request (null: no limit); long enough for 32k-65k-token reasoning
     reasoning_effort: Optional[str] = None
+    # OpenAI API, models that are not o-series / gpt-5: None sends presence_penalty=repetition_penalty,
+    # as the reference does (its quirk: 1.0 by default, the tutorials' judge setting); a number sends
+    # that number to any server instead
+    presence_penalty: Optional[float] = None
     stop: List[str] = field(default_factory=list)
     extra_body: Dict[str, Any] = field(default_factory=dict)
 
@@ -71,6 +75,10 @@ class GenerateConfig:
     # folder of the fetched reference prompt set (None: $SKILLS_PROMPT_SET_DIR, else
     # <data_dir>/.prompt-sets/nemo-skills/<commit>; "none": only our own prompts/)
     prompt_set_dir: Optional[str] = None
+    # reference: a prompt whose reference wording is missing (set not fetched or disabled) is an
+    # error; own: our prompts/ wording stands in, and tables, metrics.json and reports mark it
+    # (None: $SKILLS_PROMPT_SOURCE, else reference)
+    prompt_source: Optional[str] = None
     code_tags: Optional[str] = None  # code_tags/<name>.yaml of the prompt set (few-shot code markers)
     prompt_format: str = "ns"  # ns (prompt_config) | openai (input lines carry `messages`)
     prompt_suffix: str = ""
@@ -98,11 +106,18 @@ class GenerateConfig:
     generation_key: str = "generation"
     async_position_key: str = "_async_position"  # input index carried by journal lines
     stop_phrase: Optional[str] = None
+    # the generation ends before the first stop phrase (stop_phrase, inference.stop), as the
+    # reference cuts it; True keeps the phrase at the end of the generation
+    keep_stop_phrase: bool = False
     dry_run: bool = False
 
     # reasoning models: split "<think>...</think>answer"
     parse_reasoning: bool = False
     end_reasoning_string: str = "</think>"
+    # with parse_reasoning: a generation without end_reasoning_string becomes "" (the reference's
+    # rule) even when the server's reasoning parser already moved the thoughts to reasoning_content;
+    # True keeps such a content as the answer
+    trust_server_reasoning: bool = False
 
     # grading after generation (see skills.evaluation)
     eval_type: Optional[str] = None  # math | multichoice | ...

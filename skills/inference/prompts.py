@@ -4,8 +4,11 @@ Which file ``++prompt_config=NAME`` names, in order:
 
 1. an existing file (``x.yaml``, or any existing path),
 2. ``config/NAME.yaml`` of the fetched reference prompt set (``skills.prompt_sets``),
-3. our own ``prompts/NAME.yaml`` (the fallback for machines that cannot fetch; its wording is ours,
-   so the run says so in one line and every output line records ``prompt_source``).
+3. our own ``prompts/NAME.yaml``: for a prompt the reference has (the set is missing or disabled)
+   only when asked with ``++prompt_source=own`` (otherwise one line says so and nothing runs): its
+   wording is ours, so the run says so, every output line records ``prompt_source``, and tables,
+   ``metrics.json`` and reports mark the benchmark. Prompts only we have (``upstream: false``) need
+   no asking.
 
 Messages, as the reference builds them: ``[system] + [user]``; ``system`` is sent exactly as written
 (never ``str.format``-ed) and ``++system_message`` (any value, also ``''``) replaces it; ``user`` is
@@ -18,6 +21,7 @@ with no separator; ``{examples}`` is ``prefix + joined + suffix``, or empty when
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import string
 from dataclasses import dataclass, field
@@ -96,7 +100,11 @@ def prompt_notice(cfg: Any) -> Optional[str]:
     """The one-line notice a job would print for its prompt (None when the reference's words are used)."""
     if cfg.prompt_format != "ns" or not cfg.prompt_config:
         return None
-    return load_prompt_config(cfg.prompt_config, None, 0, cfg.prompt_set_dir, cfg.data_dir).notice
+    return load_prompt_config(cfg.prompt_config, None, 0, cfg.prompt_set_dir, cfg.data_dir,
+                              prompt_source=OWN).notice
+
+
+REFERENCE, OWN = "reference", "own"  # ++prompt_source
 
 
 def _load_yaml(path: Path) -> Dict[str, Any]:
@@ -158,7 +166,14 @@ def load_code_tags(name: str, pset: Any) -> Dict[str, str]:
 
 def load_prompt_config(name: str, examples_type: Optional[str] = None, num_examples: int = 0,
                        prompt_set_dir: Optional[str] = None, data_dir: Optional[str] = None,
-                       code_tags: Optional[str] = None) -> PromptConfig:
+                       code_tags: Optional[str] = None, prompt_source: Optional[str] = None) -> PromptConfig:
+    """``prompt_source``: ``reference`` refuses our wording where the reference has its own (see the
+    module docstring), ``own`` lets it stand in; None: ``$SKILLS_PROMPT_SOURCE``, else reference."""
+    from skills.prompt_sets import SOURCE_ENV
+
+    prompt_source = prompt_source or os.environ.get(SOURCE_ENV) or REFERENCE
+    if prompt_source not in (REFERENCE, OWN):
+        raise UsageError(f"prompt_source must be {REFERENCE} or {OWN}, not '{prompt_source}'")
     path, source, notice, pset = resolve_prompt(name, prompt_set_dir, data_dir)
     data = _load_yaml(path)
     if "user" not in data:
@@ -172,6 +187,12 @@ def load_prompt_config(name: str, examples_type: Optional[str] = None, num_examp
     few_shot = _few_shot(path, data)
     if data.get("upstream") is False:
         notice = None
+    if notice is not None and prompt_source != OWN:
+        from skills.prompt_sets import describe_missing, wanted_dir
+
+        raise UsageError(f"{notice.split(':', 1)[0]}: {describe_missing(wanted_dir(prompt_set_dir, data_dir))}; "
+                         "add ++prompt_source=own to run on skills' own wording instead (its scores are not "
+                         "comparable with published NeMo-Skills numbers)")
     if examples_type is not None:
         few_shot.examples_type = examples_type
     if num_examples > 0:
@@ -230,7 +251,7 @@ class PromptBuilder:
         if cfg.prompt_format == "ns":
             self.prompt = load_prompt_config(
                 cfg.prompt_config, cfg.examples_type, cfg.few_shot_examples, getattr(cfg, "prompt_set_dir", None),
-                cfg.data_dir, getattr(cfg, "code_tags", None))
+                cfg.data_dir, getattr(cfg, "code_tags", None), getattr(cfg, "prompt_source", None))
             self.source = self.prompt.source
 
     def _fill(self, template: str, fields: Dict[str, Any], what: str, where: str) -> str:

@@ -21,16 +21,17 @@ def split_reasoning(text: str, end_string: str = "</think>") -> Dict[str, Any]:
     }
 
 
-def apply_reasoning(row: Dict[str, Any], key: str, end_string: str) -> None:
+def apply_reasoning(row: Dict[str, Any], key: str, end_string: str, trust_server: bool = False) -> None:
     """Rewrite ``row[key]`` in place; keep the full text in ``_full_generation``.
 
-    When the server's reasoning parser already moved the thoughts to ``reasoning_content``, the
-    content is the answer as it is: blanking it for lacking ``</think>`` (what the reference does,
-    NeMo-Skills#1390) would silently score every answer as missing. Thinking then counts as finished
-    unless the request stopped on the length limit with no answer text.
+    As the reference: a text without ``end_string`` becomes ``""``, also when the server's reasoning
+    parser already moved the thoughts to ``reasoning_content`` (so ``++parse_reasoning=True`` and a
+    server-side parser together score every answer as missing, NeMo-Skills#1390). ``trust_server``
+    (``++trust_server_reasoning=True``) keeps such a content as the answer instead; thinking then
+    counts as finished unless the request stopped on the length limit with no answer text.
     """
     text = row.get(key) or ""
-    if row.get("reasoning_content") and end_string not in text:
+    if trust_server and row.get("reasoning_content") and end_string not in text:
         row["_full_generation"] = text
         row["_generation_finished_thinking"] = bool(text.strip()) or row.get("finish_reason") != "length"
         return

@@ -8,11 +8,14 @@ express. The planners call the same checks before any job exists.
 
 from __future__ import annotations
 
+import math
+import re
 import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from skills.config.errors import UsageError
+from skills.config.secrets import mask_url
 from skills.inference.config import GenerateConfig
 
 
@@ -101,6 +104,7 @@ def check_config(cfg: GenerateConfig) -> None:
         raise UsageError("prompt_format=ns needs ++prompt_config=NAME (or ++prompt_format=openai)")
     if cfg.prompt_format == "openai" and cfg.prompt_config:
         raise UsageError("prompt_format=openai builds prompts from each line's 'messages'; drop ++prompt_config")
+    check_values(cfg)
     if cfg.inference.endpoint_type not in ("chat", "text", "responses"):
         raise UsageError(f"inference.endpoint_type must be chat, text or responses, not '{cfg.inference.endpoint_type}'")
     strategy = cfg.server.context_limit_retry_strategy
@@ -120,6 +124,7 @@ def check_config(cfg: GenerateConfig) -> None:
     if cfg.start_assistant_response_key and cfg.prompt_format == "ns" and cfg.inference.endpoint_type != "text":
         raise UsageError("start_assistant_response_key needs ++inference.endpoint_type=text (a chat request has no "
                          "assistant text to start; the reference refuses it too)")
+    check_openai_reasoning(cfg)
     if cfg.inference.endpoint_type == "text" and cfg.inference.tokens_to_generate is None:
         raise UsageError("inference.endpoint_type=text needs ++inference.tokens_to_generate")
     if cfg.use_completions_api:
@@ -147,7 +152,67 @@ def check_config(cfg: GenerateConfig) -> None:
         from skills.inference.prompts import load_prompt_config
 
         load_prompt_config(cfg.prompt_config, cfg.examples_type, cfg.few_shot_examples, cfg.prompt_set_dir,
-                           cfg.data_dir, cfg.code_tags)
+                           cfg.data_dir, cfg.code_tags, cfg.prompt_source)
+
+
+def check_openai_reasoning(cfg: GenerateConfig) -> None:
+    """The OpenAI API's o-series / gpt-5 models take no sampling settings: the reference refuses
+    non-default ones rather than drop them, and so do we (a run must not look sampled when it is not)."""
+    from skills.inference.client import is_openai_reasoning_model
+
+    if cfg.server.server_type != "openai" or not is_openai_reasoning_model(cfg.server.model):
+        return
+    inf = cfg.inference
+    for key, value, default in (("temperature", inf.temperature, 0.0), ("top_p", inf.top_p, 0.95),
+                                ("repetition_penalty", inf.repetition_penalty, 1.0),
+                                ("top_logprobs", inf.top_logprobs, None)):
+        if value != default:
+            raise UsageError(f"inference.{key}={value}: {cfg.server.model} is an OpenAI reasoning model, which takes "
+                             f"no {key} (leave it at {default}, as the reference requires)")
+
+
+def _finite(name: str, value: Any, low: Optional[float] = None, high: Optional[float] = None) -> None:
+    """A number in [low, high]: NaN or infinity would be sent as null (the server's default) or refused."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise UsageError(f"{name} must be a finite number, got {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f">= {low:g}" if high is None else f"between {low:g} and {high:g}"
+        raise UsageError(f"{name} must be {bounds}, got {value!r}")
+
+
+URL_SCHEME = re.compile(r"^https?://[^/\s?#]+", re.IGNORECASE)
+
+
+def check_url(value: Optional[str], what: str) -> None:
+    """``http(s)://host...``: without a scheme a client would poll a URL that can never answer."""
+    if value in (None, "", "None") or "${" in str(value):  # unset, or read from the environment
+        return
+    if not URL_SCHEME.match(str(value)):
+        raise UsageError(f"{what} {mask_url(value)!r} is not an http(s) URL (write e.g. http://{value}"
+                         f"{'' if '/v1' in str(value) else '/v1'})")
+
+
+def check_values(cfg: GenerateConfig) -> None:
+    """Numbers and URLs a server would misread (NaN goes out as null) or never answer."""
+    inf = cfg.inference
+    _finite("inference.temperature", inf.temperature, 0.0)
+    _finite("inference.top_p", inf.top_p, 0.0, 1.0)
+    _finite("inference.min_p", inf.min_p, 0.0, 1.0)
+    _finite("inference.repetition_penalty", inf.repetition_penalty, 0.0)
+    _finite("inference.timeout", inf.timeout, 0.0)
+    if inf.tokens_to_generate is not None and inf.tokens_to_generate < 1:
+        raise UsageError(f"inference.tokens_to_generate must be >= 1 (or null: the server's limit), "
+                         f"got {inf.tokens_to_generate}")
+    if inf.top_logprobs is not None and inf.top_logprobs < 0:
+        raise UsageError(f"inference.top_logprobs must be >= 0, got {inf.top_logprobs}")
+    server = cfg.server
+    for name in ("retry_base_delay_s", "retry_max_delay_s", "retry_after_max_s", "wait_for_server_s"):
+        _finite(f"server.{name}", getattr(server, name), 0.0)
+    if server.max_retries < 0:
+        raise UsageError(f"server.max_retries must be >= 0, got {server.max_retries}")
+    check_url(server.base_url, "server.base_url")
 
 
 def input_path(cfg: GenerateConfig) -> Path:

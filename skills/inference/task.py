@@ -7,12 +7,15 @@ its own ``++`` schema (``config_class``) and checks run before any job.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from skills.config.errors import UsageError
+from skills.config.fingerprint import Fingerprint
 from skills.inference.client import Client, Completion
 from skills.inference.config import GenerateConfig
 from skills.inference.prompts import PromptBuilder, messages_to_text
@@ -23,19 +26,27 @@ STATS = ("num_generated_tokens", "num_reasoning_tokens", "num_answer_tokens",
          "generation_start_time", "generation_end_time", "generation_time")
 
 
+def cut_at_stop(text: str, stops: List[str], keep: bool = False) -> str:
+    """The text up to the earliest stop phrase: without it, as the reference's ``remove_stop_phrases``
+    cuts (its phrases are regular expressions by accident; here they are plain text), or with it
+    (``keep``)."""
+    found = [(pos, stop) for stop in stops if stop and (pos := text.find(stop)) >= 0]
+    if not found:
+        return text
+    pos, stop = min(found, key=lambda f: (f[0], -len(f[1])))
+    return text[: pos + len(stop)] if keep else text[:pos]
+
+
 def build_output(cfg: GenerateConfig, row: Dict[str, Any], comp: Completion, start: float, end: float) -> dict:
     """Output line: generation fields first, then every input field they do not replace."""
-    text = comp.text
-    for stop in list(cfg.inference.stop) + ([cfg.stop_phrase] if cfg.stop_phrase else []):
-        pos = text.find(stop) if stop else -1
-        if pos >= 0:
-            text = text[: pos + len(stop)]
+    text = cut_at_stop(comp.text, list(cfg.inference.stop) + ([cfg.stop_phrase] if cfg.stop_phrase else []),
+                       cfg.keep_stop_phrase)
     key = cfg.generation_key
     out: Dict[str, Any] = {key: text}
     out.update(comp.extra)
     out["finish_reason"] = comp.finish_reason
     if cfg.parse_reasoning:
-        apply_reasoning(out, key, cfg.end_reasoning_string)
+        apply_reasoning(out, key, cfg.end_reasoning_string, cfg.trust_server_reasoning)
     if cfg.add_generation_stats:
         out["num_generated_tokens"] = comp.num_generated_tokens
         out["generation_start_time"] = start
@@ -47,6 +58,28 @@ def build_output(cfg: GenerateConfig, row: Dict[str, Any], comp: Completion, sta
     for k, v in row.items():
         if k not in out:
             out[k] = v
+    return out
+
+
+def _public(value: Any) -> Any:
+    """A mapping without its secret entries (``extra_body.api_key``): fingerprints are written to files."""
+    from skills.config.secrets import is_secret_setting
+
+    if isinstance(value, dict):
+        return {k: _public(v) for k, v in value.items() if not is_secret_setting(str(k), v)}
+    return value
+
+
+def _settings(cfg: Any, prefix: str = "") -> List[Tuple[str, Any]]:
+    """(dotted name, value) of every field; nested configs are walked, mappings (``extra_body``...)
+    stay whole, so that a key added to one is a change of that setting."""
+    out: List[Tuple[str, Any]] = []
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            out += _settings(value, f"{prefix}{f.name}.")
+        else:
+            out.append((f"{prefix}{f.name}", value))
     return out
 
 
@@ -86,6 +119,41 @@ class GenerationTask:
             msgs = builder.messages(row, f"{src}:{lineno}", suffix=self.chat)
             requests.append(msgs if self.chat else messages_to_text(msgs, self.cfg, row))
         return requests
+
+    # settings that do not change what a row's request or output line is (where the server is, how
+    # long to wait, how many requests at once, what happens after generation): a resume may change them.
+    # Besides these, any key ending in ``timeout`` or ``_s`` (seconds) and secrets are left out.
+    fingerprint_ignores: Tuple[str, ...] = (
+        "input_file", "output_file", "benchmark", "data_dir", "split", "prompt_set_dir", "skip_filled",
+        "dry_run", "max_concurrent_requests", "soft_fail", "eval_type", "eval_config", "skip_grading",
+        "enable_litellm_cache", "async_position_key", "wait_for_sandbox", "sandbox", "tokenizer",
+        "server.base_url", "server.host", "server.port", "server.api_key_env_var", "server.max_retries",
+        "server.enable_soft_fail", "server.use_v1_endpoint", "server.tokenizer",
+    )
+
+    def fingerprint(self, src: Path, requests: List[Any]) -> Fingerprint:
+        """What the rows of a run depend on, recorded in the resume journal: a resume whose
+        fingerprint differs would mix rows made from different inputs or settings, so it is refused.
+
+        The input file's content, every request as prepared (prompts built from it), and every
+        setting except ``fingerprint_ignores``; a subclass adds what else its rows depend on."""
+        from skills.config.fingerprint import canonical, file_digest
+        from skills.config.secrets import is_secret_setting
+
+        fp = Fingerprint()
+        fp.add("input file", file_digest(src))
+        digest = hashlib.sha256()
+        for request in requests:
+            digest.update(canonical(request).encode("utf-8", "surrogatepass") + b"\n")
+        fp.add("prompts", "sha256:" + digest.hexdigest()[:16])
+        fp.add("rows", len(requests))
+        for name, value in _settings(self.cfg):
+            last = name.rsplit(".", 1)[-1]
+            if any(name == ig or name.startswith(ig + ".") for ig in self.fingerprint_ignores) \
+                    or last.endswith(("timeout", "_s")) or is_secret_setting(name, value):
+                continue
+            fp.add(name, _public(value))
+        return fp
 
     def describe(self, request: Any) -> str:
         """The example request printed in the job log."""

@@ -38,6 +38,9 @@ class Scorer:
     compute_no_answer: bool = True
     answer_key: Optional[str] = None  # field whose None means "no answer" (and that majority votes on)
     main_methods: Tuple[str, ...] = ()  # what `ns report` / `ns compare` call correct, first present wins
+    # row fields naming the code that graded (e.g. BFCL's checker build): copied into every mode of
+    # metrics.json (one value, or the sorted distinct values when files differ), never printed
+    recorded_fields: Tuple[str, ...] = ()
 
     def __init__(self) -> None:
         self._layouts: Dict[Hashable, Layout] = {}

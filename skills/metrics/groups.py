@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Tuple
 
 from skills.config.errors import UsageError
 from skills.metrics.base import Metrics
+from skills.metrics.provenance import WORDING_KEY
 from skills.registry import Registry
 
 
@@ -25,7 +26,7 @@ def _group_entry(prefix: str, members: List[str], results: Dict[str, Metrics]) -
     for mode, metrics in first.items():
         entry: Dict[str, Any] = {}
         for name in members:
-            if set(results[name].get(mode, {})) != set(metrics):
+            if _measured(results[name].get(mode, {})) != _measured(metrics):
                 raise UsageError(f"Cannot group {prefix}: {name} and {members[0]} have different metrics in {mode}")
         for key, value in metrics.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -35,8 +36,16 @@ def _group_entry(prefix: str, members: List[str], results: Dict[str, Metrics]) -
                 entry["num_benchmarks_in_group"] = len(members)
             else:
                 entry[key] = int(avg) if isinstance(value, int) else avg
+        wording = sorted({results[n][mode][WORDING_KEY] for n in members if WORDING_KEY in results[n].get(mode, {})})
+        if wording:  # one member on skills' own prompt words marks the group
+            entry[WORDING_KEY] = "; ".join(wording)
         out[mode] = entry
     return out
+
+
+def _measured(metrics: Dict[str, Any]) -> set:
+    """The metric names of a mode, without provenance marks (strings naming prompts or code)."""
+    return {k for k, v in metrics.items() if not isinstance(v, (str, list))}
 
 
 def add_benchmark_groups(results: Dict[str, Metrics], scorers: Dict[str, Tuple[Any, int]],

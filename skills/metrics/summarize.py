@@ -22,7 +22,7 @@ from skills.data.io import atomic_open
 from skills.metrics.base import Metrics, Scorer
 from skills.metrics.compute import compute_metrics
 from skills.metrics.groups import add_benchmark_groups
-from skills.metrics.provenance import bench_sources, sidecar_path, table_warning
+from skills.metrics.provenance import WORDING_KEY, bench_sources, marks, sidecar_path, table_warning
 from skills.metrics.table import render_table
 from skills.metrics.types import make_scorer, metric_type_for
 
@@ -108,7 +108,10 @@ def result_files(bench_dir: Path, fail_on_incomplete: bool = False) -> List[Path
     if strays and files:
         print(f"Warning: {bench_dir.name}: ignoring {', '.join(strays)} (not a result file name)", file=sys.stderr)
     if not files:
-        raise UsageError(f"{bench_dir} has no complete result files (output.jsonl or output-rs<N>.jsonl)")
+        aside = sorted(p.name for p in bench_dir.glob(".output*.jsonl.previous"))
+        hint = (f"; a rerun that did not complete keeps the previous results in {', '.join(aside)} (finish the "
+                "rerun, or rename them back)") if aside else ""
+        raise UsageError(f"{bench_dir} has no complete result files (output.jsonl or output-rs<N>.jsonl){hint}")
     return files
 
 
@@ -188,7 +191,13 @@ def summarize_results(
         except OSError:
             pass  # a read-only results folder can still be summarized
         sources[d.name] = bench_sources(d.name, files, warnings)
+        bench_marks = marks(sources[d.name], files, scorer.recorded_fields)
+        if WORDING_KEY in bench_marks:
+            warnings.append(f"{d.name} was made with skills' own prompt wording ({bench_marks[WORDING_KEY]}), not the "
+                            "reference's: its numbers are not comparable with published NeMo-Skills results")
         for name, metrics in compute_metrics(d.name, files, scorer, max_samples, max_seq_len, show_ci).items():
+            for mode in metrics.values():
+                mode.update(bench_marks)
             results[name] = metrics
             scorers[name] = (scorer, len(files))
     if skipped and not results:
@@ -201,7 +210,8 @@ def summarize_results(
         if name in group_entries:
             continue
         scorer, n = scorers[name]
-        lines = render_table(name, metrics, scorer.evaluations_to_print(n), scorer.metrics_to_print(), show_ci)
+        lines = render_table(name, metrics, scorer.evaluations_to_print(n), scorer.metrics_to_print(), show_ci,
+                             hidden=scorer.recorded_fields)
         if lines:
             blocks.append(lines)
     out: List[str] = []

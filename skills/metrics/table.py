@@ -8,9 +8,10 @@ also get `` [<low>%, <high>%]`` from ``<metric>_ci95`` (never in the default tab
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 from skills.metrics.base import Metrics
+from skills.metrics.provenance import WORDING_KEY
 
 MODE_COLUMN = "evaluation_mode"
 
@@ -54,12 +55,19 @@ def render_table(
     modes: List[str],
     columns: Optional[Dict[str, str]],
     show_ci: bool = False,
+    hidden: Sequence[str] = (),
 ) -> List[str]:
-    """Lines of one table (title, header, rows); ``columns`` maps metric -> "int" | "percent"."""
+    """Lines of one table (title, header, rows); ``columns`` maps metric -> "int" | "percent";
+    ``hidden`` keys are never printed. A ``prompt_wording`` mark (skills' own prompt words, see
+    ``skills.metrics.provenance``) is always the last column, so such a table cannot pass for the
+    reference's."""
     modes = [m for m in modes if m in metrics]
     if not modes:
         return []
     candidates = list(columns) if columns is not None else list(metrics[modes[0]])
+    candidates = [c for c in candidates if c not in hidden and c != WORDING_KEY]
+    if all(WORDING_KEY in metrics[m] for m in modes):
+        candidates.append(WORDING_KEY)
     present = [c for c in candidates if all(c in metrics[m] for m in modes)]
     cells: Dict[str, List[Optional[str]]] = {}
     for col in present:

@@ -24,9 +24,9 @@ from skills.config.overrides import validate_overrides
 from skills.config.secrets import move_secret_overrides
 from skills.pipeline.common import (
     PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_program,
-    check_reserved, check_server_options, chunk_ids_for, client_overrides, default_data_dir, make_server,
-    output_name, pack, parallel_command, parse_json_kwargs, program_argv, prompt_set_for_plan, seed_overrides,
-    set_prompt_env, shell_join,
+    check_input, check_reserved, check_resume, check_server_options, chunk_ids_for, client_overrides, default_data_dir,
+    make_server, output_name, pack, parallel_command, parse_json_kwargs, program_argv, prompt_set_for_plan,
+    seed_overrides, set_prompt_env, shell_join,
 )
 from skills.pipeline.compat import check_extra_datasets_type, job_concurrency
 from skills.pipeline.plan import Job, Plan
@@ -265,8 +265,9 @@ def build_jobs(groups: List[List[Eval]], names: List[str], kind: str, server_opt
     """One job per group of evals: its server, its sidecars, the evals run side by side."""
     jobs = []
     for name, group in zip(names, groups):
-        server = make_server(server_opts, o.cluster, ports)
-        client, secrets = client_overrides(server_opts, server)
+        prefix = "SKILLS_JUDGE" if kind == "judge" else "SKILLS_SERVER"
+        server = make_server(server_opts, o.cluster, ports, prefix)
+        client, secrets = client_overrides(server_opts, server, prefix)
         needed_env.update(secrets)
         sequential = getattr(o, "single_node_mode", "parallel") == "sequential"
         shares, lanes = job_concurrency([e.tokens for e in group], server is None and not sequential)
@@ -306,7 +307,7 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
     input_file = _input_file(data_dir, name, split, o.cluster)
     n = spec.num_samples if count is None else count
     seeds: List[Optional[int]] = list(range(o.starting_seed, o.starting_seed + n)) if n > 0 else [None]
-    num_chunks = o.num_chunks if o.num_chunks is not None else spec.num_chunks
+    num_chunks = o.num_chunks if o.num_chunks is not None else (spec.num_chunks or None)
     chunks = chunk_ids_for(num_chunks, o.chunk_ids)
     needs_judge = spec.judge is not None or o.judge.any_set
     sub = [spec.group, name] if spec.group else [name]
@@ -334,6 +335,7 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
 
         bench.prompt_notice = prompt_notice(cfg)
     evals, done = [], 0
+    remote = o.cluster.is_slurm and o.cluster.ssh_tunnel is not None  # the outputs are on the cluster
     for seed in seeds:
         merged = os.path.join(gen_dir, output_name(seed))
         for chunk in chunks:
@@ -350,11 +352,15 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
             tokens = [f"++input_file={input_file}", f"++output_file={merged}",
                       f"++skip_filled={not o.rerun_done}",  # a rerun regenerates (old files kept aside)
                       *seed_overrides(seed), *chunk_toks, *defaults, *user, *extra]
+            if not o.rerun_done and not remote:
+                check_resume([*tokens[:3], *sample_client, *tokens[3:]], name, module, prompt_check, path)
             post = None
             wandb = getattr(o, "wandb", None)
             if wandb is not None and wandb.log_samples and seed == seeds[0]:  # the first seed, as the reference
                 post = wandb.samples_command(merged, o.expname, guard=chunk is not None)
             evals.append(Eval(name, seed, chunk, tokens, path, marker, module, merge, tuple(sidecars), post))
+    if evals and not remote:
+        check_input([f"++input_file={input_file}", *probe], name, module, prompt_check)
     if evals and grader is not None and not separate:
         check_environment(grader, o.cluster)  # graded inside the generation job
     if evals or separate:

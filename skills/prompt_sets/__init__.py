@@ -31,6 +31,7 @@ SET_NAME = "nemo-skills"
 DEFAULT_COMMIT = "0b012df8a09cd4730d31b16e90a0d8f13d145fb8"
 COMMIT_ENV = "SKILLS_PROMPTS_COMMIT"  # pick another upstream commit
 DIR_ENV = "SKILLS_PROMPT_SET_DIR"  # a fetched set's folder (set by the planners for every job), or "none"
+SOURCE_ENV = "SKILLS_PROMPT_SOURCE"  # default of ++prompt_source (reference | own); the planners pass it on
 MIRROR_NAME = "nemo-skills-prompts"  # <mirror>/nemo-skills-prompts laid out like upstream nemo_skills/prompt/
 FOLDERS = ("config", "few_shot_examples", "code_tags")
 MANIFEST = "manifest.json"

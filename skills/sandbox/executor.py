@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import queue
 import selectors
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,10 +21,12 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from skills.config.errors import UsageError
 from skills.sandbox import procs
-from skills.sandbox.launcher import Isolation, build_argv, build_env, preexec_limits
+from skills.sandbox.launcher import Isolation, build_argv, build_env, check_env, preexec_limits
+from skills.sandbox.mirror import writable_by_others
 from skills.sandbox.probe import detect
-from skills.sandbox.uids import claim_uid
 from skills.sandbox.types import ExecResult, Limits
+from skills.sandbox.uids import claim_uid
+from skills.sandbox.workdir import WorkDir, reap_stale, remove_files_of
 
 Files = Mapping[str, Union[str, bytes]]
 MAIN_FILE = "main.py"
@@ -55,15 +56,45 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
-def _write_files(workdir: str, files: Files) -> None:
-    for name, content in files.items():
+def _file_paths(files: Files) -> Dict[str, str]:
+    """Each file's normalized path inside the work dir; UsageError for anything that could leave
+    it, collide or not be written."""
+    out: Dict[str, str] = {}
+    folders: set = set()
+    taken: set = set()
+    for name in files:
+        if not isinstance(name, str) or not name or "\0" in name:
+            raise UsageError(f"sandbox file names must be non-empty text without NUL characters: {name!r}")
         rel = os.path.normpath(name)
         if os.path.isabs(name) or rel == "." or rel.split(os.sep)[0] == "..":
             raise UsageError(f"sandbox file name must be relative and inside the work dir: {name!r}")
+        parents = {os.sep.join(rel.split(os.sep)[:i]) for i in range(1, rel.count(os.sep) + 1)}
+        if rel in folders or rel in taken or parents & taken:
+            raise UsageError(f"sandbox file {name!r} collides with another file's path")
+        folders |= parents
+        taken.add(rel)
+        out[name] = rel
+    return out
+
+
+def _write_files(workdir: str, files: Files) -> None:
+    for name, rel in _file_paths(files).items():
+        content = files[name]
+        if not isinstance(content, (str, bytes)):
+            raise UsageError(f"sandbox file {name!r}: content must be text or bytes")
         path = os.path.join(workdir, rel)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as f:
-            f.write(content.encode() if isinstance(content, str) else content)
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "xb") as f:  # a fresh work dir: nothing there to follow or overwrite
+                f.write(content.encode() if isinstance(content, str) else content)
+        except OSError as exc:
+            raise UsageError(f"sandbox file {name!r} cannot be written: {exc.strerror or exc}") from None
+
+
+def check_args(args: Sequence[str]) -> List[str]:
+    if isinstance(args, str) or not all(isinstance(a, str) and "\0" not in a for a in args):
+        raise UsageError("sandbox args must be a list of strings without NUL characters")
+    return list(args)
 
 
 def check_read_only(paths: Sequence[str]) -> List[str]:
@@ -72,7 +103,7 @@ def check_read_only(paths: Sequence[str]) -> List[str]:
         raise UsageError("sandbox read_only must be a list of paths, not one string")
     out = []
     for path in paths:
-        if not isinstance(path, str) or not os.path.isabs(path):
+        if not isinstance(path, str) or "\0" in path or not os.path.isabs(path):
             raise UsageError(f"sandbox read_only paths must be absolute: {path!r}")
         if not os.path.exists(path):
             raise UsageError(f"sandbox read_only path does not exist: {path}")
@@ -84,33 +115,7 @@ def _chown_tree(workdir: str, uid: int) -> None:
     os.chown(workdir, uid, uid)
     for folder, dirs, names in os.walk(workdir):
         for name in dirs + names:
-            os.chown(os.path.join(folder, name), uid, uid)
-
-
-def _workdir_prefix(pid: int) -> str:
-    return f"skills-sandbox-{pid}-"
-
-
-def reap_stale_workdirs() -> None:
-    """Remove work dirs left by processes that died mid-execution (SIGKILL, a Slurm time limit)."""
-    tmp = tempfile.gettempdir()
-    for name in os.listdir(tmp):
-        parts = name.split("-")
-        if name.startswith("skills-sandbox-") and len(parts) > 3 and parts[2].isdigit():
-            if not os.path.exists(f"/proc/{parts[2]}"):
-                _rmtree(os.path.join(tmp, name))
-
-
-def _rmtree(path: str) -> None:
-    def retry(func, p, _exc):  # a program may have chmod-ed its own files read-only
-        try:
-            os.chmod(os.path.dirname(p), 0o700)
-            os.chmod(p, 0o700)
-            func(p)
-        except OSError:
-            pass
-
-    shutil.rmtree(path, onerror=retry)
+            os.chown(os.path.join(folder, name), uid, uid, follow_symlinks=False)
 
 
 class Sandbox:
@@ -129,7 +134,7 @@ class Sandbox:
         self._live: Dict[int, Tuple[subprocess.Popen, Optional[int]]] = {}
         self._lock = threading.Lock()
         self._closed = False
-        reap_stale_workdirs()
+        reap_stale()
 
     def isolation(self, python: Optional[str] = None) -> Isolation:
         return detect(python or self.python, self.mode)
@@ -149,11 +154,17 @@ class Sandbox:
         where the sandbox hides the host (``$HOME``, ``/tmp``): large data such as test targets,
         which ``files`` would copy for every execution.
         """
-        if files and MAIN_FILE in files:
+        if files and MAIN_FILE in _file_paths(files).values():
             raise UsageError(f"sandbox files must not include {MAIN_FILE} (the code runs as {MAIN_FILE})")
+        env, args, read_only = check_env(env), check_args(args), check_read_only(read_only)
         iso = self.isolation(python)
+        if iso.drop_uid and not iso.filesystem:  # no read-only mount: only file permissions protect it
+            changeable = [p for p in read_only if writable_by_others(p)]
+            if changeable:
+                raise UsageError(f"sandbox read_only path {changeable[0]} is writable by other users: a program "
+                                 "could change it for the next one (chmod go-w it, or install bubblewrap)")
         return self._run(iso, [iso.python, MAIN_FILE, *args], {**(files or {}), MAIN_FILE: code},
-                         stdin, limits or Limits(), env, check_read_only(read_only))
+                         stdin, limits or Limits(), env, read_only)
 
     def run_command(self, argv: Sequence[str], *, stdin: Union[str, bytes, None] = None,
                     files: Optional[Files] = None, limits: Optional[Limits] = None,
@@ -161,7 +172,8 @@ class Sandbox:
         """Run any program (a compiler, a built binary) under the same isolation and limits."""
         if not argv:
             raise UsageError("sandbox command is empty")
-        return self._run(self.isolation(), list(argv), dict(files or {}), stdin, limits or Limits(), env)
+        argv, env = check_args(argv), check_env(env)
+        return self._run(self.isolation(), argv, dict(files or {}), stdin, limits or Limits(), env)
 
     def close(self) -> None:
         """Refuse new executions and kill the ones in flight (server shutdown, interpreter exit)."""
@@ -192,21 +204,25 @@ class Sandbox:
 
     def _run(self, iso: Isolation, command, files: Files, stdin, limits: Limits, env,
              read_only: Sequence[str] = ()) -> ExecResult:
+        _file_paths(files)  # bad names are the caller's error, before a slot is taken
         slot = self._slots.get()
-        uid = self._uid(slot) if iso.drop_uid else None
-        workdir = tempfile.mkdtemp(prefix=_workdir_prefix(os.getpid()))
         try:
-            _write_files(workdir, files)
-            if uid is not None:
-                _chown_tree(workdir, uid)
-            return self._spawn(iso, command, workdir, stdin, limits, env, uid, read_only)
+            uid = self._uid(slot) if iso.drop_uid else None
+            with WorkDir(uid) as workdir:
+                _write_files(workdir, files)
+                if uid is not None:
+                    _chown_tree(workdir, uid)
+                try:
+                    return self._spawn(iso, command, workdir, stdin, limits, env, uid, read_only)
+                finally:
+                    if uid is not None and not iso.filesystem:
+                        remove_files_of(uid)  # what it left in the host's /tmp, /var/tmp, /dev/shm
         finally:
-            _rmtree(workdir)
             self._slots.put(slot)
 
     def _spawn(self, iso, command, workdir, stdin, limits, env, uid, read_only=()) -> ExecResult:
         flags = dict(isolation=iso.mode, network_isolated=iso.network, fs_isolated=iso.filesystem,
-                     pid_isolated=iso.pids)
+                     pid_isolated=iso.pids, as_root=iso.as_root)
         if self._closed:
             return ExecResult("", "the sandbox is shutting down", None, "sandbox_error", 0.0, **flags)
         stdin_file = None
@@ -217,8 +233,8 @@ class Sandbox:
         start = time.monotonic()
         try:
             proc = subprocess.Popen(
-                build_argv(iso, limits, workdir, command, uid, read_only), cwd=workdir,
-                env=build_env(iso, workdir, env), stdin=stdin_file or subprocess.DEVNULL,
+                build_argv(iso, limits, workdir, command, uid, read_only, env), cwd=workdir,
+                env=build_env(iso, workdir, limits), stdin=stdin_file or subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
                 preexec_fn=preexec_limits(iso, limits))
         except OSError as exc:

@@ -4,6 +4,12 @@ Candidates are tried strongest first by running the interpreter through the real
 configuration is chosen only if it works here: bubblewrap missing, user namespaces disabled, an
 interpreter in a folder the throwaway uid cannot read, ... Whatever is missing is said once, in one
 loud line on stderr, and every result carries the flags.
+
+As root, model code never runs as uid 0: each candidate drops to a throwaway uid. Where the
+interpreter is unreadable for that uid (a venv under root's 0700 home) and bubblewrap cannot mount
+it back, a world-readable mirror of it is tried (``mirror``); where nothing works the probe refuses
+with one line saying what to do. Only ``SKILLS_SANDBOX_ALLOW_ROOT=1`` lets root run it, and then
+every result says ``as_root``.
 """
 
 from __future__ import annotations
@@ -19,18 +25,26 @@ from dataclasses import replace
 from typing import Dict, List, Optional, Tuple
 
 from skills.config.errors import UsageError
-from skills.sandbox.launcher import INSIDE_WORKDIR, Isolation, build_argv, build_env, preexec_limits
+from skills.sandbox import mirror
+from skills.sandbox.launcher import Isolation, build_argv, build_env, home_folders, preexec_limits
 from skills.sandbox.types import Limits
 from skills.sandbox.uids import claim_uid
+from skills.sandbox.workdir import WorkDir
 
 MODES = ("auto", "bwrap", "unshare", "none")
 ISOLATION_ENV = "SKILLS_SANDBOX_ISOLATION"  # force a mode; a forced mode that does not work is an error
+ALLOW_ROOT_ENV = "SKILLS_SANDBOX_ALLOW_ROOT"  # "1": run model code as root where no throwaway uid works
 PROBE_TIMEOUT_S = 30.0
+# -I: neither the caller's working directory nor its environment can change what the probe sees
 _PATHS_SCRIPT = ("import json, os, sys; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix, "
                  "sys.base_exec_prefix, os.path.realpath(sys.executable)] + [p for p in sys.path if p]))")
+ROOT_HINT = ("install bubblewrap; or let the sandbox mirror the interpreter (needs a root-owned "
+             f"${mirror.STORE_ENV}, default {mirror.DEFAULT_STORE}); or set SKILLS_SANDBOX_PYTHON to an "
+             "interpreter other users can read (e.g. a venv of /usr/bin/python3 outside any 0700 folder); "
+             f"{ALLOW_ROOT_ENV}=1 accepts running model code as root")
 
 _lock = threading.Lock()
-_cache: Dict[Tuple[str, str], Isolation] = {}
+_cache: Dict[Tuple[str, ...], Isolation] = {}
 
 
 def default_mode() -> str:
@@ -40,13 +54,20 @@ def default_mode() -> str:
     return mode
 
 
+def allow_root() -> bool:
+    value = os.environ.get(ALLOW_ROOT_ENV, "").strip()
+    if value not in ("", "0", "1"):
+        raise UsageError(f"{ALLOW_ROOT_ENV}={value!r}: expected 1 (or unset)")
+    return value == "1"
+
+
 def detect(python: str, mode: Optional[str] = None) -> Isolation:
     """The strongest working isolation for ``python`` (cached; thread-safe)."""
     mode = mode or default_mode()
     if mode not in MODES:
         raise UsageError(f"unknown sandbox isolation {mode!r}: expected one of {', '.join(MODES)}")
     with _lock:
-        key = (python, mode)
+        key = (python, mode, str(allow_root()), mirror.store())
         if key not in _cache:
             _cache[key] = _detect(python, mode)
             if _cache[key].note:
@@ -61,34 +82,36 @@ def _resolve_python(python: str) -> str:
     return os.path.abspath(found)
 
 
-def _within(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip("/") + "/")
-
-
 def _interpreter_paths(python: str) -> str:
-    """The interpreter's prefixes and sys.path as JSON, run outside any sandbox."""
-    out = subprocess.run([python, "-E", "-c", _PATHS_SCRIPT], capture_output=True, text=True,
-                         timeout=PROBE_TIMEOUT_S, env=build_env(_bare(python), tempfile.gettempdir()))
+    """The interpreter's prefixes and sys.path as JSON, run outside any sandbox (in an empty folder)."""
+    with tempfile.TemporaryDirectory(prefix="skills-sandbox-paths-") as empty:
+        out = subprocess.run([python, "-I", "-c", _PATHS_SCRIPT], capture_output=True, text=True, cwd=empty,
+                             timeout=PROBE_TIMEOUT_S, env=build_env(_bare(python), empty))
     if out.returncode != 0:
         lines = out.stderr.strip().splitlines()
         raise UsageError(f"sandbox interpreter {python} does not run: {lines[-1] if lines else out.returncode}")
     return out.stdout.strip()
 
 
-def _hidden_and_binds(python: str, paths_json: str) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
-    """$HOME and /run become empty (credentials live there) and /tmp is the work dir; the
-    interpreter's own folders inside them are mounted back read-only."""
-    home = os.path.realpath(os.path.expanduser("~"))
-    hidden = tuple(h for h in (home, "/run") if h != "/" and os.path.isdir(h) and not os.path.islink(h))
-    paths = json.loads(paths_json) + [os.path.dirname(python), os.path.dirname(os.path.realpath(python))]
-    wanted = set()
-    for path in paths:
-        for p in {path, os.path.realpath(path)}:
-            p = p if os.path.isdir(p) else os.path.dirname(p)
-            if os.path.isdir(p) and any(_within(p, h) for h in (*hidden, INSIDE_WORKDIR)):
-                wanted.add(p)
-    binds = [p for p in sorted(wanted) if not any(q != p and _within(p, q) for q in wanted)]
-    return hidden, tuple(binds)
+def interpreter_folders(python: str, info: List[str]) -> Tuple[str, ...]:
+    """The interpreter's own folders: its prefixes, its executable's folder, and the sys.path entries
+    that are absolute existing folders. Path hooks (an editable install's ``__editable__...``),
+    zip files and relative entries are never folders to mount: resolved, they would name the
+    caller's working directory."""
+    found = [os.path.dirname(python), os.path.dirname(os.path.realpath(python)), *info[:4],
+             os.path.dirname(info[4])]
+    found += [p for p in info[5:] if os.path.isabs(p)]
+    out = []
+    for path in found:
+        for p in (os.path.normpath(path), os.path.realpath(path)):
+            if os.path.isabs(p) and os.path.isdir(p) and p != "/":
+                out.append(p)
+    return tuple(dict.fromkeys(out))
+
+
+def _hidden() -> Tuple[str, ...]:
+    """$HOME and /run become empty under bwrap (credentials live there)."""
+    return tuple(h for h in (*home_folders(), "/run") if h != "/" and os.path.isdir(h) and not os.path.islink(h))
 
 
 def _bare(python: str) -> Isolation:
@@ -109,19 +132,18 @@ def _try(iso: Isolation, expected: str) -> Optional[str]:
     """None when the interpreter runs through this configuration and sees the same prefixes and
     sys.path as outside, else why not. (Where its own folders are unreadable, e.g. under /root for
     a throwaway uid, CPython still starts from frozen modules and may pick another stdlib.)"""
-    workdir = tempfile.mkdtemp(prefix=f"skills-sandbox-{os.getpid()}-probe-")
     uid, lock = claim_uid() if iso.drop_uid else (None, None)
     try:
-        if uid is not None:
-            os.chown(workdir, uid, uid)
-        limits = Limits(wall_s=PROBE_TIMEOUT_S, cpu_s=PROBE_TIMEOUT_S)
-        argv = build_argv(iso, limits, workdir, [iso.python, "-E", "-c", _PATHS_SCRIPT], uid)
-        out = subprocess.run(argv, cwd=workdir, env=build_env(iso, workdir), capture_output=True,
-                             text=True, timeout=PROBE_TIMEOUT_S, preexec_fn=preexec_limits(iso, limits))
+        with WorkDir(uid, "probe") as workdir:
+            limits = Limits(wall_s=PROBE_TIMEOUT_S, cpu_s=PROBE_TIMEOUT_S)
+            argv = build_argv(iso, limits, workdir, [iso.python, "-I", "-c", _PATHS_SCRIPT], uid)
+            out = subprocess.run(argv, cwd=workdir, env=build_env(iso, workdir), capture_output=True,
+                                 text=True, timeout=PROBE_TIMEOUT_S, preexec_fn=preexec_limits(iso, limits))
     except (OSError, subprocess.SubprocessError) as exc:
         return str(exc)
+    except UsageError as exc:  # the chain cannot be built here (no coreutils env for a mirror's library path)
+        return exc.message
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
         if lock is not None:
             os.close(lock)
     if out.returncode == 0 and out.stdout.strip() == expected:
@@ -132,44 +154,96 @@ def _try(iso: Isolation, expected: str) -> Optional[str]:
     return lines[-1] if lines else f"exit code {out.returncode}"
 
 
+class _Mirrored:
+    """The interpreter's world-readable mirror, built on first need (at most once per probe)."""
+
+    def __init__(self, python: str, expected: str):
+        self.python, self.expected = python, expected
+        self._done, self.value, self.error = False, None, None
+
+    def get(self) -> Optional[mirror.Mirror]:
+        if not self._done:
+            self._done = True
+            info = json.loads(self.expected)
+            if mirror.needed(self.python, info[:4] + info[5:]):
+                try:
+                    self.value = mirror.mirror(self.python, info)
+                except (OSError, mirror.MirrorError) as exc:
+                    self.error = f"no mirror of it: {exc}"
+        return self.value
+
+    def writable(self) -> bool:
+        """Whether a throwaway uid could change the interpreter where no read-only mount protects it."""
+        info = json.loads(self.expected)
+        return mirror.changeable(self.python, info[:4] + info[5:])
+
+    def expected_inside(self) -> str:
+        return json.dumps([self.value.map(p) for p in json.loads(self.expected)])
+
+
 def _detect(python: str, mode: str) -> Isolation:
     python = _resolve_python(python)
     expected = _interpreter_paths(python)
-    tools = {t: shutil.which(t) for t in ("bwrap", "unshare", "prlimit", "setpriv", "timeout")}
+    paths = interpreter_folders(python, json.loads(expected))
+    tools = {t: shutil.which(t) for t in ("bwrap", "unshare", "prlimit", "setpriv", "timeout", "env")}
     root = os.geteuid() == 0
     failures: List[str] = []
-    for kind in ("bwrap", "unshare", "none"):
-        if mode not in ("auto", kind):
-            continue
-        if kind != "none" and not tools[kind]:
-            failures.append(f"{kind} is not installed")
-            continue
-        hidden, binds = _hidden_and_binds(python, expected) if kind == "bwrap" else ((), ())
-        drops = [True, False] if root and tools["setpriv"] else [False]
-        for drop, shm in [(d, s) for d in drops for s in ([True, False] if kind == "bwrap" else [False])]:
-            nproc_base = _own_process_count() + 64 if kind == "none" and not root else 0
-            iso = Isolation(mode=kind, python=python, drop_uid=drop, network=kind != "none",
-                            filesystem=kind == "bwrap", pids=kind != "none", wrapper=tools.get(kind),
-                            hidden=hidden, binds=binds, prlimit=tools["prlimit"], setpriv=tools["setpriv"],
-                            timeout=tools["timeout"], shm=shm, nproc_base=nproc_base)
-            error = _try(iso, expected)
-            if error is None:
-                return _with_note(iso, failures)
-            failures.append(f"{kind}{' as a throwaway uid' if drop else ''}{' with /dev/shm' if shm else ''}: "
-                            f"{error}")
-    raise UsageError(f"sandbox isolation '{mode}' does not work here ({'; '.join(failures)})")
+    if root and not tools["setpriv"]:
+        failures.append("setpriv is not installed (it drops root to a throwaway uid)")
+    passes = ([True] if tools["setpriv"] else []) + ([False] if allow_root() else []) if root else [False]
+    mirrored = _Mirrored(python, expected)
+    for drop in passes:
+        for kind in ("bwrap", "unshare", "none"):
+            if mode not in ("auto", kind):
+                continue
+            if kind != "none" and not tools[kind]:
+                if f"{kind} is not installed" not in failures:
+                    failures.append(f"{kind} is not installed")
+                continue
+            for shm in ([True, False] if kind == "bwrap" else [False]):
+                nproc_base = _own_process_count() + 64 if kind == "none" and not root else 0
+                iso = Isolation(mode=kind, python=python, drop_uid=drop, network=kind != "none",
+                                filesystem=kind == "bwrap", pids=kind != "none", wrapper=tools.get(kind),
+                                hidden=_hidden() if kind == "bwrap" else (), paths=paths,
+                                prlimit=tools["prlimit"], setpriv=tools["setpriv"], timeout=tools["timeout"],
+                                env=tools["env"], shm=shm, nproc_base=nproc_base, as_root=root and not drop)
+                label = f"{kind}{' as a throwaway uid' if drop else ' as root' if root else ''}" \
+                        f"{' with /dev/shm' if shm else ''}"
+                error = _try(iso, expected)
+                if error is None and drop and kind != "bwrap" and mirrored.writable():
+                    error = "other users can change the interpreter's folders (a program could plant code)"
+                if error is None:
+                    return _with_note(iso, failures)
+                failures.append(f"{label}: {error}")
+                if drop and mirrored.get() is not None:
+                    m = mirrored.value
+                    iso = replace(iso, python=m.python, mirror=m.folder, paths=tuple(m.map(p) for p in paths),
+                                  program_env=(("LD_LIBRARY_PATH", m.library_path),) if m.library_path else ())
+                    error = _try(iso, mirrored.expected_inside())
+                    if error is None:
+                        failures[-1] = (f"{label}: other users cannot read {python}, so it runs from a "
+                                        f"world-readable mirror in {m.folder}")
+                        return _with_note(iso, failures)
+                    failures.append(f"{label} from the mirror {m.folder}: {error}")
+                elif drop and mirrored.error and f"({mirrored.error})" not in failures:
+                    failures.append(f"({mirrored.error})")
+    why = "; ".join(failures)
+    if root and not allow_root():
+        raise UsageError(f"sandbox isolation '{mode}' cannot run {python} as a throwaway uid here, and model code "
+                         f"never runs as root: {ROOT_HINT} ({why})")
+    raise UsageError(f"sandbox isolation '{mode}' does not work here ({why})")
 
 
 def _with_note(iso: Isolation, failures: List[str]) -> Isolation:
     why = f" ({'; '.join(failures)})" if failures else ""
     notes = []
+    if iso.as_root:
+        notes.append(f"model code runs as ROOT on the host ({ALLOW_ROOT_ENV}=1): it can read and change whatever "
+                     "root can, and max_processes is not enforced; results are flagged as_root=true")
     if iso.mode == "none":
         notes.append("NO network, PID or filesystem isolation for untrusted code: results are flagged "
                      "network_isolated=false, pid_isolated=false, fs_isolated=false; install bubblewrap")
     elif iso.mode == "unshare":
         notes.append("no read-only filesystem for untrusted code (network and PIDs are isolated); "
                      "results are flagged fs_isolated=false; install bubblewrap")
-    if os.geteuid() == 0 and not iso.drop_uid:
-        notes.append("running as root without a throwaway uid, so max_processes is not enforced "
-                     "(make the sandbox interpreter readable by other users)")
     return replace(iso, note="; ".join(notes) + why) if notes else iso

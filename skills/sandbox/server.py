@@ -1,14 +1,16 @@
 """The sandbox as an HTTP service (``ns start_sandbox``, the ``--with_sandbox`` sidecar).
 
     python -m skills.sandbox.server --port 6000 [--host 127.0.0.1] [--workers N] [--python PY]
-        [--read_only_root DIR ...]
+        [--read_only_root DIR ...] [--max_wall_s 3600]
 
 ``GET /health`` answers once isolation has been probed; ``POST /execute`` takes the arguments of
 ``Sandbox.execute`` as JSON (``code``, ``stdin``, ``files``, ``limits``, ``args``, ``env``,
 ``read_only``) and returns an ``ExecResult``. ``read_only`` host paths must lie in a folder the
 service was started with (``--read_only_root``, ``$SKILLS_SANDBOX_READ_ONLY_ROOTS``): a caller must
-not be able to read the service user's files through it. At most ``workers`` programs run at a time; SIGTERM or SIGINT kills the
-ones in flight before the process exits, so stopping the service leaves nothing running.
+not be able to read the service user's files through it, and ``env`` names must be on the sandbox's
+allow-list (never loader or interpreter settings). At most ``workers`` programs run at a time;
+SIGTERM or SIGINT kills the ones in flight before the process exits, so stopping the service leaves
+nothing running.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import binascii
 import os
+from dataclasses import asdict, replace
 import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -25,13 +29,17 @@ from typing import Any, Dict, Optional, Sequence
 from aiohttp import web
 
 from skills.config.errors import UsageError
-from skills.sandbox.executor import READ_ONLY_ROOTS_ENV, Sandbox, default_workers
+from skills.sandbox.executor import READ_ONLY_ROOTS_ENV, Sandbox, check_args, default_workers
+from skills.sandbox.launcher import check_env, within
 from skills.sandbox.types import Limits
 
 MAX_REQUEST_MB = 256  # a LiveCodeBench problem's tests can be tens of MB, even compressed
-# The most a request may ask for; a client cannot pin a worker for hours or fill the disk.
-MAX_LIMITS = Limits(cpu_s=600, wall_s=600, memory_mb=65536, max_processes=1024, max_file_mb=1024,
-                    max_open_files=4096, max_output_bytes=64 * 1024 * 1024)
+MAX_WALL_S = 3600.0  # LiveCodeBench's whole-problem limit is 7 s per test + 5: 513 tests fit
+# The most a request may ask for; a client cannot pin a worker for long or fill the disk. Memory
+# is address space per process: SciCode's reference value is 100 GiB. CPU time is bounded by the
+# wall clock anyway.
+MAX_LIMITS = Limits(cpu_s=None, wall_s=MAX_WALL_S, memory_mb=128 * 1024, max_processes=1024, max_file_mb=1024,
+                    max_open_files=4096, max_output_bytes=64 * 1024 * 1024, threads=1024)
 _FIELDS = {"code", "stdin", "files", "limits", "args", "env", "read_only"}
 
 
@@ -42,11 +50,16 @@ def read_only_roots(given: Sequence[str] = ()) -> list:
 
 
 def _check_read_only(paths: Any, roots: Sequence[str]) -> list:
-    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+    """Paths inside the exposed folders, also once links are resolved: a link inside a root that
+    leads out of every root is refused (``..`` and relative paths are too)."""
+    if not isinstance(paths, list) or not all(isinstance(p, str) and "\0" not in p for p in paths):
         raise UsageError("'read_only' must be a list of absolute paths")
-    for path in paths:  # links inside a root are followed: whoever owns the root placed them
-        norm = os.path.abspath(path)
-        if not any(norm == r or norm.startswith(r.rstrip("/") + "/") for r in roots):
+    real_roots = [os.path.realpath(r) for r in roots]
+    for path in paths:
+        if not os.path.isabs(path):
+            raise UsageError(f"read_only path {path!r} must be absolute")
+        norm, real = os.path.abspath(path), os.path.realpath(path)
+        if not (any(within(norm, r) for r in roots) and any(within(real, r) for r in real_roots)):
             allowed = ", ".join(roots) or "none (start the service with --read_only_root DIR)"
             raise UsageError(f"read_only path {path} is outside the folders this service exposes ({allowed})")
     return paths
@@ -58,7 +71,10 @@ def _decode_files(files: Any) -> Dict[str, Any]:
     out: Dict[str, Any] = {}
     for name, value in files.items():
         if isinstance(value, dict) and isinstance(value.get("base64"), str):
-            out[name] = base64.b64decode(value["base64"])
+            try:
+                out[name] = base64.b64decode(value["base64"], validate=True)
+            except binascii.Error:
+                raise UsageError(f"file {name!r}: invalid base64") from None
         elif isinstance(value, str):
             out[name] = value
         else:
@@ -80,11 +96,10 @@ def parse_request(body: Any, ceiling: Limits = MAX_LIMITS, roots: Sequence[str] 
     if stdin is not None and not isinstance(stdin, str):
         raise UsageError("'stdin' must be a string or null")
     args = body.get("args") or []
-    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+    if not isinstance(args, list):
         raise UsageError("'args' must be a list of strings")
-    env = body.get("env") or {}
-    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
-        raise UsageError("'env' must be an object of strings")
+    args = check_args(args)
+    env = check_env(body.get("env") or {})  # loader and interpreter settings are refused here
     limits = Limits.from_dict(body.get("limits"))
     too_high = limits.exceeds(ceiling)
     if too_high:
@@ -94,7 +109,7 @@ def parse_request(body: Any, ceiling: Limits = MAX_LIMITS, roots: Sequence[str] 
 
 
 def make_app(sandbox: Sandbox, max_request_mb: int = MAX_REQUEST_MB,
-             roots: Sequence[str] = ()) -> web.Application:
+             roots: Sequence[str] = (), ceiling: Limits = MAX_LIMITS) -> web.Application:
     pool = ThreadPoolExecutor(max_workers=sandbox.workers, thread_name_prefix="sandbox")
     busy = {"n": 0}
 
@@ -102,12 +117,13 @@ def make_app(sandbox: Sandbox, max_request_mb: int = MAX_REQUEST_MB,
         iso = sandbox.isolation()
         return web.json_response({
             "status": "ok", "workers": sandbox.workers, "busy": busy["n"], "isolation": iso.mode,
-            "network_isolated": iso.network, "fs_isolated": iso.filesystem, "pid_isolated": iso.pids})
+            "network_isolated": iso.network, "fs_isolated": iso.filesystem, "pid_isolated": iso.pids,
+            "as_root": iso.as_root, "max_limits": asdict(ceiling)})
 
     async def execute(request: web.Request) -> web.Response:
         try:
-            kwargs = parse_request(await request.json(), roots=roots)
-        except ValueError:
+            kwargs = parse_request(await request.json(), ceiling, roots)
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
             return web.json_response({"error": "request body is not valid JSON"}, status=400)
         except UsageError as exc:
             return web.json_response({"error": exc.message}, status=400)
@@ -133,13 +149,14 @@ def make_app(sandbox: Sandbox, max_request_mb: int = MAX_REQUEST_MB,
 
 
 async def serve(sandbox: Sandbox, host: str, port: int, max_request_mb: int = MAX_REQUEST_MB,
-                roots: Sequence[str] = ()) -> None:
+                roots: Sequence[str] = (), ceiling: Limits = MAX_LIMITS) -> None:
     iso = await asyncio.get_running_loop().run_in_executor(None, sandbox.isolation)
-    runner = web.AppRunner(make_app(sandbox, max_request_mb, roots), handle_signals=False)
+    runner = web.AppRunner(make_app(sandbox, max_request_mb, roots, ceiling), handle_signals=False)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     print(f"sandbox: serving on http://{host}:{port} with {sandbox.workers} workers, isolation "
-          f"{iso.mode} (network {iso.network}, filesystem {iso.filesystem}, pids {iso.pids})",
+          f"{iso.mode} (network {iso.network}, filesystem {iso.filesystem}, pids {iso.pids}"
+          f"{', AS ROOT' if iso.as_root else ''})",
           file=sys.stderr, flush=True)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -158,15 +175,19 @@ def main(argv: Optional[list] = None) -> int:
     parser.add_argument("--python", default=None, help="interpreter for untrusted code "
                         "(default: $SKILLS_SANDBOX_PYTHON or this one)")
     parser.add_argument("--max_request_mb", type=int, default=MAX_REQUEST_MB)
+    parser.add_argument("--max_wall_s", type=float, default=MAX_WALL_S,
+                        help="longest wall time one request may ask for (seconds)")
     parser.add_argument("--read_only_root", action="append", default=[],
                         help=f"folder whose files requests may read (read_only); also ${READ_ONLY_ROOTS_ENV}")
     args = parser.parse_args(argv)
     try:
         if args.workers is not None and args.workers < 1:
             raise UsageError(f"--workers must be at least 1, got {args.workers}")
+        ceiling = replace(MAX_LIMITS, wall_s=args.max_wall_s)
         sandbox = Sandbox(python=args.python, workers=args.workers or default_workers())
         sandbox.isolation()
-        asyncio.run(serve(sandbox, args.host, args.port, args.max_request_mb, read_only_roots(args.read_only_root)))
+        asyncio.run(serve(sandbox, args.host, args.port, args.max_request_mb, read_only_roots(args.read_only_root),
+                          ceiling))
     except UsageError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return exc.exit_code

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 from typing import Tuple
 
 UID_BASE = 100_000_000
@@ -19,12 +20,29 @@ LOCK_DIR = "/tmp/skills-sandbox-uids"  # one fixed place, whatever $TMPDIR each 
 
 def claim_uid() -> Tuple[int, int]:
     """(uid, lock fd): the lowest free throwaway uid; close the fd to give it back."""
-    os.makedirs(LOCK_DIR, mode=0o700, exist_ok=True)
+    _check_lock_dir()
     for uid in range(UID_BASE, UID_BASE + UID_COUNT):
-        fd = os.open(os.path.join(LOCK_DIR, str(uid)), os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+        fd = os.open(os.path.join(LOCK_DIR, str(uid)), os.O_CREAT | os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW,
+                     0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return uid, fd
         except BlockingIOError:
             os.close(fd)
     raise RuntimeError("no free throwaway uid for the sandbox")
+
+
+def is_throwaway(uid: int) -> bool:
+    return UID_BASE <= uid < UID_BASE + UID_COUNT
+
+
+def _check_lock_dir() -> None:
+    """The lock folder is in /tmp, where programs at weaker levels can write: one that someone
+    else made (to steer which uids we think are free) is refused, never used."""
+    try:
+        os.mkdir(LOCK_DIR, 0o700)
+    except FileExistsError:
+        pass
+    info = os.lstat(LOCK_DIR)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+        raise RuntimeError(f"{LOCK_DIR} is not a private folder of this user (made by someone else?): remove it")

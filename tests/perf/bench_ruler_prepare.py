@@ -1,4 +1,5 @@
-"""Time and memory of ``ns prepare_data ruler`` (RULER's own generators), measured, then extrapolated.
+"""Time and memory of ``ns prepare_data ruler`` (RULER's own generators at the reference's commit),
+measured, then extrapolated.
 
 Pass 1 runs each task alone (one worker per run, W runs at a time) with N samples: the CPU seconds
 of its processes (user + sys), its wall time, and from the generator's own tqdm line the wall time
@@ -12,9 +13,11 @@ once: 500 samples per task (or ``--num_samples``) at 131072 tokens with W worker
         [--num_workers 2] [--tokenizer DIR] [--skip_pass2] [--full]
 
 The default (8192 tokens) takes a few minutes and mostly measures start-up; ``--max_seq_length
-131072 --samples 3`` models the tutorial's setup (about 20 CPU-minutes for the 13 tasks). Not a
-test: numbers depend on the machine and its load. Needs .venv-ruler (scripts/setup.sh) and a
-tokenizer (default: SmolLM2's in .cache/models).
+131072 --samples 3`` models the tutorial's setup. Not a test: numbers depend on the machine and its
+load. Needs .venv-ruler (scripts/setup.sh), a data mirror with RULER's code and inputs (``--mirror``;
+cwe gets a stand-in word list when it has no english_words.json, see ``standin_mirror``) and a
+tokenizer (default: SmolLM2's in .cache/models). The goal: 13 x 500 at 131072 within 10 minutes on
+2 cores (docs/benchmarks.md, RULER, says how far off it is).
 """
 
 from __future__ import annotations
@@ -41,12 +44,35 @@ RUSAGE = ("import json, resource, subprocess, sys; rc = subprocess.run(sys.argv[
           "print(json.dumps({'rc': rc, 'cpu': u.ru_utime + u.ru_stime, 'maxrss_mb': u.ru_maxrss / 1024}), file=sys.stderr)")
 
 
+MIRROR: List[str] = []  # --mirror DIR --allow_input_mismatch when a stand-in word list is used
+
+
 def ns_command(tok: str, length: int, samples: int, tasks: str, workers: int, data: Path) -> List[str]:
     ns = Path(sys.executable).with_name("ns")
     head = [str(ns)] if ns.exists() else [sys.executable, "-m", "skills.cli.app"]
     return head + ["prepare_data", "ruler", "--setup", "bench", "--tokenizer_path", tok, "--max_seq_length",
                    str(length), "--num_samples", str(samples), "--tasks", tasks, "--num_workers", str(workers),
-                   "--data_dir", str(data), "--no-prompts"]
+                   "--data_dir", str(data), "--no-prompts", *MIRROR]
+
+
+def standin_mirror(mirror: Path, dest: Path) -> None:
+    """``mirror`` plus a stand-in ``ruler/english_words.json`` when it has none (RULER's is a Git LFS
+    object): 100,000 wonderwords adjective-noun pairs, so cwe can draw the >8,169 distinct words a
+    long context needs. Timing only: cwe's rows then differ from the reference's."""
+    import itertools
+
+    dest.mkdir(parents=True)
+    for entry in mirror.iterdir():
+        if entry.name != "ruler":
+            (dest / entry.name).symlink_to(entry)
+    (dest / "ruler").mkdir()
+    for entry in (mirror / "ruler").iterdir():
+        (dest / "ruler" / entry.name).symlink_to(entry)
+    if not (dest / "ruler" / "english_words.json").exists():
+        lists = mirror / "ruler" / "wonderwords-2.2.0"
+        nouns, adjs = [(lists / f).read_text().splitlines() for f in ("nounlist.txt", "adjectivelist.txt")]
+        pairs = itertools.islice((f"{a}{n}" for a in adjs for n in nouns if a and n), 100_000)
+        (dest / "ruler" / "english_words.json").write_text(json.dumps({str(i): w for i, w in enumerate(pairs)}))
 
 
 def sample_loop_seconds(log: str, samples: int) -> float:
@@ -119,11 +145,16 @@ def main() -> int:
     p.add_argument("--full", action="store_true", help="one real run: 131072 tokens, 500 samples per task")
     p.add_argument("--skip_pass2", action="store_true", help="pass 1 only")
     p.add_argument("--num_samples", type=int, default=500, help="with --full")
+    p.add_argument("--mirror", default=os.environ.get("SKILLS_DATA_MIRROR"),
+                   help="data mirror with ruler-upstream/ and ruler/ (default $SKILLS_DATA_MIRROR)")
     args = p.parse_args()
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
                SKILLS_PROGRESS_INTERVAL="600")
     tasks = [t for t in args.tasks.split(",") if t]
     with tempfile.TemporaryDirectory(prefix="bench-ruler-") as tmp:
+        if args.mirror:
+            standin_mirror(Path(args.mirror), Path(tmp) / "mirror")
+            MIRROR.extend(["--mirror", str(Path(tmp) / "mirror"), "--allow_input_mismatch"])
         if args.full:
             usage, wall, peak, out = measured(ns_command(args.tokenizer, 131072, args.num_samples, ",".join(tasks),
                                                          args.num_workers, Path(tmp) / "full"), env)

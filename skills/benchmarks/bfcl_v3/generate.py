@@ -11,7 +11,9 @@ Prompts are the data's ``question`` turns (no prompt config). Two ways to get to
   as a text completion, and parsed by ``++model_name``'s BFCL handler parser (in the bfcl
   environment) or by ``++client_parser`` (ours, e.g. ``skills_json``). A text answer stays text.
 
-Multi-turn entries run turn by turn through bfcl-eval's simulated APIs in a confined worker:
+Multi-turn entries run turn by turn through gorilla's simulated APIs in a confined worker (the
+build ``++bfcl_build``, default ``pinned``: gorilla at the reference's commit; ``pypi``: bfcl-eval
+2025.7.17; every row records it as ``bfcl_build``, and grading uses the same build):
 after each step that decodes to calls, the calls are executed and their results go back as ``tool``
 messages; a step without calls ends the turn; more than bfcl-eval's step limit per turn ends the
 entry (the checker then fails it). miss_func's holdout turns add the held-out functions and ask
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+from skills.benchmarks.bfcl_v3 import PINNED, PYPI
 from skills.config.errors import UsageError
 from skills.inference.client import GenerationError
 from skills.inference.config import GenerateConfig
@@ -50,6 +53,7 @@ class BFCLGenerateConfig(GenerateConfig):
     model_name: Optional[str] = None  # BFCL local-model id whose parser reads completions ("-FC" added)
     client_parser: Optional[str] = None  # or our own parser: skills_json, module:function
     execute_timeout: float = 60.0  # seconds to run one step's calls in the simulated APIs
+    bfcl_build: str = PINNED  # which gorilla code: pinned (the reference's commit) | pypi (bfcl-eval 2025.7.17)
 
 
 @dataclass
@@ -97,6 +101,8 @@ class BFCLTask(GenerationTask):
             raise UsageError("++client_parser only applies to client-side parsing (++use_client_parsing=True)")
         if cfg.execute_timeout <= 0:
             raise UsageError("execute_timeout must be > 0")
+        if cfg.bfcl_build not in (PINNED, PYPI):
+            raise UsageError(f"bfcl_build must be {PINNED} or {PYPI}, not '{cfg.bfcl_build}'")
         check_config(dataclasses.replace(cfg, prompt_format="openai"))
 
     def __init__(self, cfg: BFCLGenerateConfig):
@@ -106,6 +112,7 @@ class BFCLTask(GenerationTask):
         self.keys = itertools.count()
         self.template: Optional[str] = None
         self.parser = None
+        self.build_label = cfg.bfcl_build  # the worker's identity once it runs
 
     # -------------------------------------------------------------------------------- set-up
     def prepare(self, entries: List[Tuple[int, Dict[str, Any]]], src: Path) -> List[Any]:
@@ -137,9 +144,13 @@ class BFCLTask(GenerationTask):
 
                 self.parser = get_parser(self.cfg.client_parser)
         if needs_worker and not self.cfg.dry_run:
-            from skills.benchmarks.bfcl_v3.runtime import Worker
+            from skills.benchmarks.bfcl_v3.runtime import Worker, WorkerError
 
-            self.worker = Worker(timeout_s=self.cfg.execute_timeout + 300)
+            self.worker = Worker(timeout_s=self.cfg.execute_timeout + 300, build=self.cfg.bfcl_build)
+            try:
+                self.build_label = self.worker.identity()["checker"]
+            except WorkerError as exc:
+                raise UsageError(f"bfcl: {exc}") from None
             if self.cfg.use_client_parsing and self.cfg.model_name:
                 known = self._call_sync("model", model_name=model_name(self.cfg))
                 if not known["known"]:
@@ -216,7 +227,10 @@ class BFCLTask(GenerationTask):
             raise
         if self.cfg.parse_reasoning and isinstance(message.get("content"), str):
             text, end = message["content"], self.cfg.end_reasoning_string
-            message["content"] = text.split(end)[-1].lstrip("\n") if end in text else ""
+            if end in text:
+                message["content"] = text.split(end)[-1].lstrip("\n")
+            elif not (self.cfg.trust_server_reasoning and comp.extra.get("reasoning_content")):
+                message["content"] = ""  # as the reference (see docs/generation.md, parse_reasoning)
         return Step(message, generation, ids, comp.num_generated_tokens or 0)
 
     # -------------------------------------------------------------------------------- one entry
@@ -228,6 +242,7 @@ class BFCLTask(GenerationTask):
             out.update(generation_start_time=start, generation_end_time=end, generation_time=end - start)
         else:
             out.pop("num_generated_tokens", None)
+        out["bfcl_build"] = self.build_label
         for key, value in row.items():
             out.setdefault(key, value)
         return out

@@ -1,4 +1,5 @@
-"""The ``bfcl`` metric type: ``accuracy`` = the checker's ``is_correct`` (pass@k, pass@1[avg-of-k])."""
+"""The ``bfcl`` metric type: ``accuracy`` = the checker's ``is_correct`` (pass@k, pass@1[avg-of-k]).
+``metrics.json`` also records which gorilla code graded (the rows' ``bfcl_checker``)."""
 
 from typing import Any, Dict, List
 
@@ -7,6 +8,7 @@ from skills.metrics.base import Scorer
 
 class BFCLScorer(Scorer):
     compute_no_answer = False
+    recorded_fields = ("bfcl_checker",)
 
     def score_dict(self, prediction: Dict[str, Any]) -> Dict[str, Any]:
         return {"accuracy": bool(prediction["is_correct"])}

@@ -2,10 +2,10 @@
 
 Upstream files: a mirror laid out like upstream (``<mirror>/bfcl_v3/BFCL_v3_<split>.json`` and
 ``multi_turn_func_doc/``), else downloaded from GitHub at the v1.3 commit. Either way their SHA-256
-must match the pinned ones below (the same bytes ship in ``bfcl-eval==2025.7.17``, whose checker
-grades them). The rows themselves (function docs with language hints, OpenAI ``tools``) are built
-by bfcl-eval's own functions in the bfcl environment (``worker.py prepare``), so they equal what the
-reference writes. ``--split NAME`` prepares one split (default: all).
+must match the pinned ones below (the reference's prepare clones v1.3; the same bytes ship in
+``bfcl-eval==2025.7.17``). The rows themselves (function docs with language hints, OpenAI ``tools``)
+are built by gorilla's own functions in the bfcl environment (``worker.py prepare``; both builds
+give the same bytes), so they equal what the reference writes. ``--split NAME`` prepares one split (default: all).
 """
 
 from __future__ import annotations

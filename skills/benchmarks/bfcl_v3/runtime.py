@@ -24,7 +24,7 @@ import threading
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from skills.benchmarks.bfcl_v3 import ENVIRONMENT
+from skills.benchmarks.bfcl_v3 import ENVIRONMENT, PINNED
 from skills.config.errors import UsageError
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[3]
@@ -39,7 +39,7 @@ def bfcl_python() -> str:
         return sys.executable
     python = environment_python(ENVIRONMENT)
     if python is None:
-        raise UsageError(f"BFCL needs the '{ENVIRONMENT}' environment (bfcl-eval==2025.7.17): run scripts/setup.sh, "
+        raise UsageError(f"BFCL needs the '{ENVIRONMENT}' environment (gorilla's checker): run scripts/setup.sh, "
                          f"add environments.{ENVIRONMENT} to the cluster config, or set {python_env_var(ENVIRONMENT)}")
     return python
 
@@ -76,22 +76,26 @@ class WorkerDied(WorkerError):
 class Worker:
     """A confined ``python -m skills.benchmarks.bfcl_v3.worker`` in the bfcl environment."""
 
-    def __init__(self, python: Optional[str] = None, timeout_s: float = 600.0):
+    def __init__(self, python: Optional[str] = None, timeout_s: float = 600.0, build: str = PINNED):
         self.python = python or bfcl_python()
         self.timeout_s = timeout_s
+        self.build = build  # which gorilla code (see the package docstring)
+        self._identity: Optional[Dict[str, Any]] = None
         self.proc: Optional[subprocess.Popen] = None
         self.isolation = "none"
         self.lock = threading.Lock()
         self.seq = 0
         self.starts = 0  # incarnation: state kept in the worker (simulated APIs) dies with it
         self.workdir: Optional[str] = None
+        self.confined = None  # skills.sandbox.confine.Confined of the running worker
 
     def start(self) -> None:
         self.starts += 1
-        if self.workdir is None:
-            self.workdir = tempfile.mkdtemp(prefix="skills-bfcl-")
-        run = confined([self.python, "-m", "skills.benchmarks.bfcl_v3.worker"], self.workdir)
-        self.isolation = run.isolation
+        self._release()  # a previous incarnation's uid and work dir
+        self.workdir = tempfile.mkdtemp(prefix="skills-bfcl-")
+        run = self.confined = confined([self.python, "-m", "skills.benchmarks.bfcl_v3.worker", "--build", self.build],
+                                       self.workdir)
+        self.isolation = run.isolation + (" as root" if run.as_root else "")
         self.proc = subprocess.Popen(run.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                      env=run.env, cwd=run.cwd, bufsize=1)
 
@@ -127,6 +131,15 @@ class Worker:
             answer["_incarnation"] = self.starts
             return answer
 
+    def identity(self) -> Dict[str, Any]:
+        """What gorilla code the worker runs (``checker``: ``gorilla@<commit>`` / ``bfcl-eval==<v>``);
+        a ``WorkerError`` when the environment does not hold the build asked for."""
+        if self._identity is None:
+            answer = self.call("identity")
+            answer.pop("_incarnation", None)
+            self._identity = answer
+        return self._identity
+
     def close(self) -> None:
         proc, self.proc = self.proc, None
         if proc is not None:
@@ -136,6 +149,13 @@ class Worker:
             except (OSError, subprocess.TimeoutExpired):
                 proc.kill()
                 proc.wait()
+        self._release()
+
+    def _release(self) -> None:
+        """After the worker ended: its uid back to the sandbox, its work dir removed."""
+        if self.confined is not None:
+            self.confined.release()
+            self.confined = None
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None

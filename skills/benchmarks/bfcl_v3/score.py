@@ -8,7 +8,8 @@ Rules (eval-metrics.md 9; keys and values as the reference writes them):
   accuracies, weighted = mean weighted by ``num_entries``; ``num_entries`` is always the sum;
 - simple/java/javascript are first averaged into one "simple" entry; non-live and multi-turn are
   unweighted, live is weighted, overall is the unweighted mean of non-live, live and multi-turn;
-- ``irrelevance``, ``live_irrelevance`` and ``live_relevance`` are the splits' whole mode dicts.
+- ``irrelevance``, ``live_irrelevance`` and ``live_relevance`` are the splits' whole mode dicts;
+- ``bfcl_checker`` (ours): which gorilla code graded the splits.
 """
 
 from __future__ import annotations
@@ -69,6 +70,10 @@ def split_entries(members: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
     return out
 
 
+def _as_list(value: Any) -> List[str]:
+    return [] if value is None else list(value) if isinstance(value, list) else [str(value)]
+
+
 class BFCLGroupScore(GroupScore):
     def compute(self, group: str, members: Dict[str, Any]) -> Dict[str, Any]:
         e = split_entries(members)
@@ -88,8 +93,12 @@ class BFCLGroupScore(GroupScore):
         }
         multi = {"overall_multi_turn": combine([e[s] for s in MULTI_TURN])}
         overall = combine([non_live["overall_non_live"], live["overall_live"], multi["overall_multi_turn"]])
-        return {"overall_accuracy": overall, "non_live_single_turn": non_live, "live_single_turn": live,
-                "multi_turn": multi}
+        out = {"overall_accuracy": overall, "non_live_single_turn": non_live, "live_single_turn": live,
+               "multi_turn": multi}
+        checkers = sorted({c for v in e.values() for c in _as_list(v.get("bfcl_checker"))})
+        if checkers:  # which gorilla code graded (the splits' recorded bfcl_checker)
+            out["bfcl_checker"] = checkers[0] if len(checkers) == 1 else checkers
+        return out
 
     def table(self, group: str, entry: Dict[str, Any]) -> List[str]:
         rows = []

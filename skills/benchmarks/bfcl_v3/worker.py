@@ -1,4 +1,7 @@
-"""The bfcl-eval side: a JSON-lines service run in the bfcl environment, confined (see ``runtime``).
+"""The gorilla (bfcl_eval) side: a JSON-lines service run in the bfcl environment, confined (see ``runtime``).
+
+``--build pinned|pypi`` picks the gorilla code before anything of it is imported (see the package's
+docstring): ``pypi`` puts ``<sys.prefix>/bfcl-builds/bfcl-eval-2025.7.17`` first on the path.
 
 Requests on stdin, one answer per line on stdout, in order (``seq`` echoed). Operations:
 
@@ -8,13 +11,15 @@ Requests on stdin, one answer per line on stdout, in order (``seq`` echoed). Ope
 - ``constants``: the step limit and the holdout-turn user prompt of bfcl-eval;
 - ``execute`` / ``drop``: decode one assistant step's calls and run them on the entry's simulated
   API instances (kept per ``key`` + entry id until dropped);
-- ``grade``: the verdict of bfcl-eval's own per-category runner on a one-entry list;
+- ``identity``: which gorilla code this worker runs (``gorilla@<commit>`` or ``bfcl-eval==<version>``);
+- ``grade``: the verdict of gorilla's own per-category runner on a one-entry list;
 - ``model`` / ``parse``: whether a BFCL model id has a local-inference handler, and that handler's
   parser of a raw completion (client-side parsing by ``model_name``).
 
-Only the standard library and bfcl_eval are imported. The protocol uses private copies of stdin and
+Only the standard library, bfcl_eval and the package's constants are imported. The protocol uses private copies of stdin and
 stdout; code run by ``eval`` sees /dev/null and stderr instead, so it cannot corrupt the protocol.
-``python -m skills.benchmarks.bfcl_v3.worker prepare RAW_DIR OUT_DIR SPLIT...`` writes prepared splits.
+``python -m skills.benchmarks.bfcl_v3.worker [--build B] prepare RAW_DIR OUT_DIR SPLIT...`` writes prepared
+splits; ``... identity`` prints the identity as JSON.
 """
 
 from __future__ import annotations
@@ -27,10 +32,11 @@ import sys
 import tempfile
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
-MODEL = "o3-2025-04-16-FC"  # an OpenAI FC handler: decodes {name: "json args"} lists, names with . -> _
-BFCL_VERSION = "2025.7.17"
+MODEL = "o3-mini-2025-01-31-FC"  # the reference's checker model: an OpenAI FC handler ({name: "json args"} lists)
+# bfcl-eval 2025.7.17 no longer has that model; this one decodes the same way
+ALIASES = {"o3-mini-2025-01-31-FC": "o3-2025-04-16-FC"}
 GRADE_TIMEOUT_S = 60.0
 EXECUTE_TIMEOUT_S = 60.0
 
@@ -62,8 +68,9 @@ def op_tools(req: Dict[str, Any]) -> Dict[str, Any]:
     from bfcl_eval.model_handler.model_style import ModelStyle
     from bfcl_eval.model_handler.utils import convert_to_tool, func_doc_language_specific_pre_processing
 
+    style = getattr(ModelStyle, "OpenAI_Completions", None) or ModelStyle.OpenAI  # renamed after the pin
     functions = func_doc_language_specific_pre_processing(req["functions"], req["category"])
-    tools = convert_to_tool(copy.deepcopy(functions), GORILLA_TO_OPENAPI, ModelStyle.OpenAI_Completions)
+    tools = convert_to_tool(copy.deepcopy(functions), GORILLA_TO_OPENAPI, style)
     return {"functions": functions, "tools": tools}
 
 
@@ -136,13 +143,10 @@ def op_parse(req: Dict[str, Any]) -> Dict[str, Any]:
 
 # ----------------------------------------------------------------------------- grading side
 class Checker:
-    """bfcl-eval's per-category runners on one entry at a time (any subset of a split, no state kept)."""
+    """gorilla's per-category runners on one entry at a time (any subset of a split, no state kept).
+    Questions and possible answers are the build's own data files, as ``bfcl evaluate`` reads them."""
 
     def __init__(self, model: str):
-        from importlib.metadata import version
-
-        if version("bfcl-eval") != BFCL_VERSION:  # its data (possible answers) must be gorilla v1.3's
-            raise RuntimeError(f"BFCL v3 needs bfcl-eval=={BFCL_VERSION}, found {version('bfcl-eval')}")
         from bfcl_eval.eval_checker import eval_runner
 
         self.model = model
@@ -196,9 +200,12 @@ _CHECKERS: Dict[str, Checker] = {}
 
 
 def op_grade(req: Dict[str, Any]) -> Dict[str, Any]:
+    from bfcl_eval.constants.model_config import MODEL_CONFIG_MAPPING
     from bfcl_eval.eval_checker.multi_turn_eval import multi_turn_utils
 
     model = req.get("model") or MODEL
+    if model not in MODEL_CONFIG_MAPPING:
+        model = ALIASES.get(model, model)
     if model not in _CHECKERS:
         _CHECKERS[model] = Checker(model)
     try:
@@ -253,20 +260,76 @@ def prepare_splits(raw: Path, out: Path, splits: List[str]) -> None:
         print(f"{split}: {len(rows)} entries", file=sys.stderr)
 
 
-OPS = {"tools": op_tools, "constants": op_constants, "execute": op_execute, "drop": op_drop, "model": op_model,
+# ----------------------------------------------------------------------------- which gorilla
+_IDENTITY: Dict[str, Any] = {}
+
+
+def select_build(build: str) -> None:
+    """Put the requested build first on the path (before bfcl_eval is imported)."""
+    from skills.benchmarks.bfcl_v3 import BUILDS_DIR, PINNED, PYPI, PYPI_FOLDER
+
+    if build == PYPI:
+        folder = Path(sys.prefix) / BUILDS_DIR / PYPI_FOLDER
+        if not (folder / "bfcl_eval").is_dir():
+            raise RuntimeError(f"the bfcl environment {sys.prefix} has no {PYPI_FOLDER} build ({folder}): "
+                               "rebuild it with scripts/setup.sh")
+        sys.path.insert(0, str(folder))
+    elif build != PINNED:
+        raise RuntimeError(f"unknown BFCL build '{build}' (known: {PINNED}, {PYPI})")
+    _IDENTITY["build"] = build
+
+
+def identity() -> Dict[str, Any]:
+    """``checker``: ``gorilla@<commit>`` for a source build (its version carries the commit, as
+    setuptools-scm writes it), ``bfcl-eval==<version>`` for a release; an error when the build asked
+    for is not what the environment holds (a v1.3-only environment cannot stand in for the pin)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from skills.benchmarks.bfcl_v3 import PINNED, PYPI, PYPI_VERSION
+
+    build = _IDENTITY.get("build", PINNED)
+    try:
+        found = version("bfcl-eval")
+    except PackageNotFoundError:
+        raise RuntimeError(f"bfcl_eval is not installed in {sys.prefix}: run scripts/setup.sh") from None
+    commit = found.split("+g", 1)[1].split(".")[0] if "+g" in found else None
+    label = f"gorilla@{commit}" if commit else f"bfcl-eval=={found}"
+    if build == PYPI and found != PYPI_VERSION:
+        raise RuntimeError(f"the {PYPI} build must be bfcl-eval=={PYPI_VERSION}, found {label}")
+    if build == PINNED and commit is None:
+        raise RuntimeError(f"the bfcl environment {sys.prefix} holds {label}, not gorilla at the reference's pin: "
+                           "rebuild it with scripts/setup.sh, or ask for the release with ++bfcl_build=pypi")
+    import bfcl_eval
+
+    return {"build": build, "checker": label, "version": found, "path": str(Path(bfcl_eval.__file__).parent)}
+
+
+def op_identity(req: Dict[str, Any]) -> Dict[str, Any]:
+    return identity()
+
+
+OPS = {"identity": op_identity, "tools": op_tools, "constants": op_constants, "execute": op_execute, "drop": op_drop, "model": op_model,
        "parse": op_parse, "grade": op_grade}
 
 
-def serve() -> None:
+def serve(problem: Optional[str] = None) -> None:
     proto_in = os.fdopen(os.dup(0), "r", encoding="utf-8")
     proto_out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
     os.dup2(2, 1)
     sys.stdin, sys.stdout = open(os.devnull), sys.stderr
+    broken = problem
+    if broken is None:
+        try:
+            identity()
+        except RuntimeError as exc:  # not the gorilla asked for: every request says why
+            broken = str(exc)
     for line in proto_in:
         req = json.loads(line)
         try:
+            if broken:
+                raise RuntimeError(broken)
             answer = OPS[req["op"]](req)
         except Exception as exc:
             answer = {"error": f"{req.get('op')}: {type(exc).__name__}: {exc}"}
@@ -281,10 +344,29 @@ def main(argv: List[str]) -> int:
     os.environ["BFCL_PROJECT_ROOT"] = tempfile.mkdtemp(prefix="bfcl_root_")
     # its checker builds the model's OpenAI client (never called); the worker gets no real key
     os.environ.setdefault("OPENAI_API_KEY", "not-a-key")
-    if argv and argv[0] == "prepare":
-        prepare_splits(Path(argv[1]), Path(argv[2]), argv[3:])
+    from skills.benchmarks.bfcl_v3 import PINNED
+
+    build = PINNED
+    if argv[:1] == ["--build"]:
+        build, argv = argv[1], argv[2:]
+    try:
+        select_build(build)
+        problem = None
+    except RuntimeError as exc:
+        problem = str(exc)
+    if argv and argv[0] in ("identity", "prepare"):
+        try:
+            if problem:
+                raise RuntimeError(problem)
+            if argv[0] == "identity":  # python -m skills.benchmarks.bfcl_v3.worker [--build B] identity
+                print(json.dumps(identity()))
+            else:
+                prepare_splits(Path(argv[1]), Path(argv[2]), argv[3:])
+        except RuntimeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         return 0
-    serve()
+    serve(problem)
     return 0
 
 

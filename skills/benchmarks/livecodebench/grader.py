@@ -4,11 +4,12 @@ then private ones, ``timeout`` seconds per test, stopping at the first failure.
 
 Like the reference it grades inline, right after generation, writing ``completion`` (the extracted
 code), ``question_id``, ``code_list`` and ``graded_list`` (``[True]`` only when every test passed).
-Rows are dispatched from threads; the sandbox decides how many programs run at once. Each program
-gets the upstream whole-problem limit, ``(timeout + 1) * tests + 5`` seconds (at most 600 s through
-the sandbox service); a program killed, exiting early or printing no verdict fails every test, as
-upstream. With ``$SKILLS_SANDBOX_URL`` (the ``sandbox`` sidecar of ``ns eval``) the service runs
-the programs; otherwise the local sandbox does, with ``$SKILLS_SANDBOX_PYTHON`` or ``.venv-sandbox``.
+Rows are dispatched from threads; the sandbox decides how many programs run at once. The limits are
+the reference harness's: ``timeout`` seconds of wall time per test (its own alarm) and the whole-problem
+limit ``(timeout + 1) * tests + 5`` seconds (plus our start-up allowance), no CPU-time limit; a
+program killed, exiting early or printing no verdict fails every test, as upstream. With
+``$SKILLS_SANDBOX_URL`` (the ``sandbox`` sidecar of ``ns eval``) the service runs the programs;
+otherwise the local sandbox does, with ``$SKILLS_SANDBOX_PYTHON`` or ``.venv-sandbox``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from skills.config.errors import UsageError
 from skills.evaluation.registry import GradeContext, Grader
 
 STARTUP_S = 3.0  # interpreter start, numpy and harness import, on top of the upstream limit
-SERVICE_MAX_WALL_S = 600.0  # the sandbox service's ceiling for one execution (the local one has none)
 DRIVER = Path(__file__).with_name("driver.py")  # the program the sandbox runs (our code, not the model's)
 
 
@@ -42,7 +42,8 @@ class LiveCodeBenchConfig:
     test_file: Optional[str] = None  # upstream-schema rows with tests (default: found from data_dir/split)
     timeout: int = field(default=6, metadata=_positive())  # seconds per test, as upstream
     num_processes: int = field(default=12, metadata=_positive())  # programs in flight (the sandbox caps it)
-    memory_mb: int = field(default=4096, metadata=_positive())  # address space per process
+    # address space per process; the reference's sandbox allows 50 GiB (docs/sandbox.md: why less)
+    memory_mb: int = field(default=4096, metadata=_positive())
     language: str = "python"
     interpreter: str = "python"
     # accepted so that the reference's command lines work; the sandbox here is chosen by the
@@ -58,29 +59,31 @@ class Verdict:
     results: List[Any]  # per test as the harness reports: True, False, -1 .. -4 (stops at a failure)
     metadata: Dict[str, Any]
     status: str  # ok | no_result | timeout | error ...
+    as_root: bool = False  # ran as root (only with SKILLS_SANDBOX_ALLOW_ROOT=1)
 
 
 def _sandbox():
-    """(sandbox, execute kwargs, longest wall limit): the service if configured (it picks the
-    interpreter and caps the limit), else the local sandbox with ``.venv-sandbox``'s interpreter."""
+    """(sandbox, execute kwargs): the service if configured (it picks the interpreter), else the
+    local sandbox with ``.venv-sandbox``'s interpreter."""
     from skills.sandbox import Sandbox, get_sandbox
 
     sandbox = get_sandbox()
     if not isinstance(sandbox, Sandbox):
-        return sandbox, {}, SERVICE_MAX_WALL_S
+        return sandbox, {}
     python = sandbox_python()
-    return sandbox, ({"python": python} if python else {}), float("inf")
+    return sandbox, ({"python": python} if python else {})
 
 
 def _execute(job: dict, wall_s: float, memory_mb: int):
+    """The driver's result and verdict. A limit above a sandbox service's maximum is its 400 (a
+    UsageError naming the maximum): grading stops rather than cut a problem short."""
     from skills.sandbox import Limits
 
-    sandbox, kwargs, ceiling = _sandbox()
+    sandbox, kwargs = _sandbox()
     nonce = secrets.token_hex(16)
     code = DRIVER.read_text(encoding="utf-8")
     files = {"job.json.gz": gzip.compress(json.dumps({**job, "nonce": nonce}).encode())}
-    wall_s = min(wall_s, ceiling)
-    limits = Limits(wall_s=wall_s, cpu_s=wall_s, memory_mb=memory_mb)
+    limits = Limits(wall_s=wall_s, cpu_s=None, memory_mb=memory_mb)
     result = sandbox.execute(code, files=files, limits=limits, **kwargs)
     for line in reversed(result.stdout.splitlines()):
         if line.startswith(nonce):
@@ -110,9 +113,9 @@ def run_program(code: str, sample: str, num_tests: int, timeout: int = 6, memory
         # upstream: no result from the worker process -> every test counts as failed
         why = "timeout" if result.timed_out else (verdict or {}).get("status", "no_verdict")
         meta = {"error": (verdict or {}).get("error") or result.stderr.strip()[-300:], "status": result.status}
-        return Verdict(False, [-1] * num_tests, meta, why)
+        return Verdict(False, [-1] * num_tests, meta, why, result.as_root)
     results = verdict["results"]
-    return Verdict(all(r > 0 for r in results), results, verdict["metadata"], "ok")
+    return Verdict(all(r > 0 for r in results), results, verdict["metadata"], "ok", result.as_root)
 
 
 def check(rows: List[dict], cfg: LiveCodeBenchConfig, ctx: GradeContext) -> None:
@@ -148,7 +151,12 @@ def grade(rows: List[dict], cfg: LiveCodeBenchConfig, ctx: GradeContext) -> None
         for verdict in pool.map(one, rows):
             verdicts.append(verdict)
             bar.update(1)
+    as_root = any(v.as_root for v in verdicts)  # never by default: SKILLS_SANDBOX_ALLOW_ROOT=1 was set
     for row, verdict in zip(rows, verdicts):
+        row.pop("sandbox_as_root", None)
+        if as_root:  # before graded_list, which stays the last field as the reference writes it
+            row.pop("graded_list", None)
+            row["sandbox_as_root"] = True
         row["graded_list"] = [verdict.passed]
 
 

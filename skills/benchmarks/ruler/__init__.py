@@ -1,7 +1,8 @@
 """RULER: 13 synthetic long-context tasks, generated per model tokenizer and context length.
 
 ``ns prepare_data ruler --setup NAME --tokenizer_path TOK --max_seq_length N`` runs RULER's own
-generators (PyPI ``nvidia-long-context-eval``, in the ``ruler`` environment) and writes
+generators (NVIDIA/RULER at the reference's commit, fetched into the data dir, see ``upstream``; in
+the ``ruler`` environment) and writes
 ``<data_dir>/ruler/NAME/<task>/test.jsonl`` plus reference-style definitions: the group
 ``ruler.NAME`` and its members ``ruler.NAME.<task>``. Those files in the data dir win; without them
 (``ns summarize_results`` on a results folder alone) ``member`` below defines every ``ruler.*`` name

@@ -1,13 +1,16 @@
 """``ns prepare_data ruler --setup NAME --tokenizer_path TOK --max_seq_length N [...]``.
 
-RULER's own generators (PyPI ``nvidia-long-context-eval``) run in the ``ruler`` environment, one
-process per task, several tasks at a time (``--num_workers``), each under a wall-clock and a stall
-limit (see ``runner``). Budgets follow the reference: ``N`` minus ``--template_tokens`` (room for
-the chat template) minus the tokens of RULER's base model template; fwe also keeps room for its
-answer, as RULER's current code does. Output: ``<data_dir>/ruler/NAME/<task>/test.jsonl`` (the
-reference's rows, see ``rows``) and reference-style definitions, so ``ns eval --benchmarks
-ruler.NAME`` finds the group. A task whose file was made with the same settings is kept as is, so
-an interrupted preparation resumes with the tasks still missing.
+RULER's own generators, at the commit the reference's prepare clones (``upstream``: fetched into
+the data dir with the inputs they read), run in the ``ruler`` environment, one process per task,
+several tasks at a time (``--num_workers``), each under a wall-clock and a stall limit (see
+``runner``). Each generator gets the command line RULER's ``prepare.py --prepare_for_ns`` gives it:
+the budget ``N`` minus ``--template_tokens`` (room for the chat template), the task's
+``synthetic.yaml`` arguments and ``constants.py`` template + answer prefix, and
+``--model_template_token`` (the tokens of RULER's base template, which the generator subtracts).
+Output: ``<data_dir>/ruler/NAME/<task>/test.jsonl`` (the reference's rows, see ``rows``) and
+reference-style definitions, so ``ns eval --benchmarks ruler.NAME`` finds the group. A task whose
+file was made with the same settings and RULER commit is kept as is, so an interrupted preparation
+resumes with the tasks still missing.
 """
 
 from __future__ import annotations
@@ -24,11 +27,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from skills.benchmarks.ruler import SETUP_NAME, TASKS, rows
-from skills.benchmarks.ruler.describe import DISTRIBUTION
+from skills.benchmarks.ruler import SETUP_NAME, TASKS, rows, upstream
 from skills.benchmarks.ruler.runner import Limits, Status, run
 from skills.config.errors import UsageError
 from skills.data.io import atomic_open
+from skills.data.upstream import RULER
 
 EXAMPLE = ("ns prepare_data ruler --setup nemotron_nano_128k --tokenizer_path nvidia/NVIDIA-Nemotron-Nano-9B-v2 "
            "--max_seq_length 131072 --data_dir DIR")
@@ -48,6 +51,7 @@ class Options:
     task_timeout: float = 6 * 3600.0
     stall_timeout: float = 1800.0
     tmp_data_dir: Optional[str] = None  # where raw generator output goes (default: inside the setup folder)
+    allow_input_mismatch: bool = False  # accept a mirror's input that is not the one RULER pins (a stand-in)
 
 
 def _number(extra: Dict[str, str], key: str, default, kind=int, minimum=1):
@@ -63,6 +67,13 @@ def _number(extra: Dict[str, str], key: str, default, kind=int, minimum=1):
     if value < minimum:
         raise UsageError(f"ruler: --{key} must be >= {minimum}, got {raw}")
     return value
+
+
+def _flag(extra: Dict[str, str], key: str) -> bool:
+    raw = str(extra.pop(key, "false")).lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise UsageError(f"ruler: --{key} takes no value (or true/false), got {raw!r}")
+    return raw in ("true", "1")
 
 
 def parse_options(extra: Dict[str, str]) -> Options:
@@ -84,6 +95,7 @@ def parse_options(extra: Dict[str, str]) -> Options:
         random_seed=_number(extra, "random_seed", 42, minimum=0), num_workers=_number(extra, "num_workers", 0, minimum=0),
         task_timeout=_number(extra, "task_timeout", 6 * 3600.0, float, 0),
         stall_timeout=_number(extra, "stall_timeout", 1800.0, float, 0), tmp_data_dir=extra.pop("tmp_data_dir", None),
+        allow_input_mismatch=_flag(extra, "allow_input_mismatch"),
     )
     if extra:
         raise UsageError(f"ruler: unknown prepare_data option --{next(iter(extra))}")
@@ -92,7 +104,7 @@ def parse_options(extra: Dict[str, str]) -> Options:
 
 def ruler_python() -> str:
     """The ``ruler`` environment: ``$SKILLS_PYTHON_RULER``, ``<repo>/.venv-ruler``, or this
-    interpreter when it has the package."""
+    interpreter when it has RULER's imports."""
     import importlib.util
 
     from skills.evaluation.external import environment_python, python_env_var
@@ -100,11 +112,11 @@ def ruler_python() -> str:
     python = environment_python("ruler")
     if python:
         return python
-    if importlib.util.find_spec("long_context_eval") is not None:
+    if all(importlib.util.find_spec(m) is not None for m in ("wonderwords", "nltk", "transformers", "tenacity")):
         return sys.executable
-    raise UsageError("ruler: RULER's generators (nvidia-long-context-eval) are not set up: run scripts/setup.sh "
-                     f"(it builds .venv-ruler), map environments.ruler in the cluster config, or set "
-                     f"{python_env_var('ruler')}")
+    raise UsageError("ruler: the environment for RULER's generators (wonderwords, nltk, transformers, ...) is not "
+                     "set up: run scripts/setup.sh (it builds .venv-ruler), map environments.ruler in the cluster "
+                     f"config, or set {python_env_var('ruler')}")
 
 
 def generator_env(opts: Options, mirror: Optional[Path], data_dir: Path) -> Dict[str, str]:
@@ -119,12 +131,13 @@ def generator_env(opts: Options, mirror: Optional[Path], data_dir: Path) -> Dict
     return env
 
 
-def describe(python: str, opts: Options, env: Dict[str, str], download_dir: Optional[Path]) -> dict:
-    """What the installed package says (see ``describe.py``), run in its environment."""
+def describe(python: str, opts: Options, env: Dict[str, str], scripts: Path, download_dir: Optional[Path]) -> dict:
+    """What RULER's files say (see ``describe.py``), read in its environment."""
     from skills.evaluation.external import PACKAGE_ROOT
 
-    argv = [python, "-m", "skills.benchmarks.ruler.describe", "--tokenizer_path", opts.tokenizer_path,
-            "--tasks", ",".join(opts.tasks)] + (["--nltk_download_dir", str(download_dir)] if download_dir else [])
+    argv = [python, "-m", "skills.benchmarks.ruler.describe", "--scripts", str(scripts), "--tokenizer_path",
+            opts.tokenizer_path, "--tasks", ",".join(opts.tasks)]
+    argv += ["--nltk_download_dir", str(download_dir)] if download_dir else []
     env = dict(env, PYTHONPATH=os.pathsep.join(p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH")) if p))
     proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if proc.returncode != 0:
@@ -135,27 +148,30 @@ def describe(python: str, opts: Options, env: Dict[str, str], download_dir: Opti
 
 
 def budget(opts: Options, info: dict, task: str) -> int:
-    """What the generator may fill: prompt (+ answer prefix) + tokens to generate stay within it."""
+    """``--max_seq_length`` of RULER's generator: the length minus ``--template_tokens``, as the
+    reference's prepare passes it (the generator itself subtracts the base template's tokens, and fwe
+    also its answer). Too small to hold the base template, the answer and a little text: an error."""
     cfg = info["tasks"][task]
-    room = opts.max_seq_length - opts.template_tokens - info["template_tokens"]
-    if cfg["kind"] == "freq_words_extraction":  # the packaged fwe checks the prompt alone
-        room -= cfg["tokens_to_generate"]
-    if room <= cfg["tokens_to_generate"] + 200:
+    room = opts.max_seq_length - opts.template_tokens
+    if room - info["template_tokens"] <= cfg["tokens_to_generate"] + 200:
         raise UsageError(f"ruler: --max_seq_length {opts.max_seq_length} leaves {room} tokens for {task}; too small")
     return room
 
 
-def generator_argv(python: str, opts: Options, info: dict, task: str, work: Path) -> List[str]:
+def generator_argv(python: str, opts: Options, info: dict, task: str, work: Path, scripts: Path) -> List[str]:
+    """The generator's command line, as RULER's ``prepare.py --prepare_for_ns`` builds it (``scripts``:
+    the generators' folder of the working copy)."""
     cfg = info["tasks"][task]
-    argv = [python, str(Path(info["scripts"]) / f"{cfg['kind']}.py"), "--save_dir", str(work), "--save_name", task,
-            "--subset", "test", "--tokenizer_type", "hf", "--tokenizer_path", opts.tokenizer_path,
+    argv = [python, str(scripts / f"{cfg['kind']}.py"), "--save_dir", str(work), "--save_name", task,
+            "--subset", "test", "--tokenizer_path", opts.tokenizer_path, "--tokenizer_type", "hf",
             "--max_seq_length", str(budget(opts, info, task)), "--tokens_to_generate", str(cfg["tokens_to_generate"]),
             "--num_samples", str(opts.num_samples), "--random_seed", str(opts.random_seed)]
     for key, value in cfg["args"].items():
         argv += [f"--{key}", str(value)]
     if cfg["kind"] == "qa":
         argv += ["--pre_samples", "0"]
-    return argv + ["--template", cfg["template"] + cfg["answer_prefix"]]
+    return argv + ["--template", cfg["template"] + cfg["answer_prefix"],
+                   "--model_template_token", str(info["template_tokens"])]
 
 
 class Reporter:
@@ -186,16 +202,23 @@ class Reporter:
             self.say(task, f"{st.done}/{st.total} samples ({elapsed})")
 
 
-def _stamp(opts: Options, info: dict, task: str) -> dict:
+def _stamp(opts: Options, commit: str, task: str, inputs: Dict[str, str]) -> dict:
     keep = ("tokenizer_path", "max_seq_length", "num_samples", "template_tokens", "random_seed")
-    return {**{k: v for k, v in asdict(opts).items() if k in keep}, "task": task, "package_version": info["version"]}
+    return {**{k: v for k, v in asdict(opts).items() if k in keep}, "task": task, "ruler_commit": commit,
+            "inputs": inputs}
 
 
 def up_to_date(folder: Path, stamp: dict) -> bool:
+    """The task's file was made with these settings, this RULER commit and these input files (those
+    not fetched yet are not compared: a kept file never needs a download)."""
     try:
-        return (folder / "test.jsonl").is_file() and json.loads((folder / STAMP).read_text()) == stamp
+        made = json.loads((folder / STAMP).read_text())
+        if not (folder / "test.jsonl").is_file():
+            return False
     except (OSError, ValueError):
         return False
+    same = {k: v for k, v in made.items() if k != "inputs"} == {k: v for k, v in stamp.items() if k != "inputs"}
+    return same and all(made.get("inputs", {}).get(k) == v for k, v in stamp["inputs"].items())
 
 
 def prepare(ctx) -> List[Path]:
@@ -205,8 +228,10 @@ def prepare(ctx) -> List[Path]:
     data_dir = Path(ctx.data_dir)
     root = data_dir / "ruler" / opts.setup
     python = ruler_python()
+    code = upstream.fetch_code(data_dir, ctx.mirror)
+    commit = upstream.commit_of(code)
     env = generator_env(opts, ctx.mirror, data_dir)
-    info = describe(python, opts, env, None if ctx.mirror else data_dir / "nltk_data")
+    info = describe(python, opts, env, code / "scripts", None if ctx.mirror else data_dir / "nltk_data")
     if info["needs_punkt"] and not info["punkt"]:
         where = (f"nor in {ctx.mirror}/ruler/nltk_data" if ctx.mirror
                  else f"and downloading it into {data_dir / 'nltk_data'} failed (offline? use --mirror)")
@@ -214,48 +239,61 @@ def prepare(ctx) -> List[Path]:
     for task in opts.tasks:
         budget(opts, info, task)  # a too small --max_seq_length fails before anything runs
     report = Reporter(opts.setup)
-    todo = [t for t in opts.tasks if not up_to_date(root / t, _stamp(opts, info, t))]
+    cached = upstream.inputs_dir(data_dir)
+
+    def known_inputs(task: str) -> Dict[str, str]:
+        names = upstream.needed_inputs({task: info["tasks"][task]})
+        return upstream.input_digests({n: cached / n for n in names if (cached / n).is_file()})
+
+    todo = [t for t in opts.tasks if not up_to_date(root / t, _stamp(opts, commit, t, known_inputs(t)))]
     for task in opts.tasks:
         if task not in todo:
             report.say(task, f"up to date ({root / task / 'test.jsonl'}; delete the folder to generate it again)")
     work_root = Path(opts.tmp_data_dir) if opts.tmp_data_dir else root / ".work"
-    limits = Limits(opts.task_timeout, opts.stall_timeout)
-    cancel = threading.Event()
-
-    def one(task: str) -> None:
-        cfg, work = info["tasks"][task], work_root / task
-        report.say(task, f"generating {opts.num_samples} samples with a budget of {budget(opts, info, task)} tokens")
-        t0 = time.monotonic()
-        try:
-            run(generator_argv(python, opts, info, task, work), env, root / ".logs" / f"{task}.log", limits,
-                f"ruler.{opts.setup}.{task}", opts.num_samples, lambda st: report.status(task, st), cancel)
-            (root / task / STAMP).unlink(missing_ok=True)
-            n = rows.convert(work / task / "test.jsonl", root / task / "test.jsonl", cfg["answer_prefix"],
-                             cfg["kind"] == "niah", opts.num_samples)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        _write(root / task / "__init__.py", rows.task_definition(task))
-        _write(root / task / STAMP, json.dumps(_stamp(opts, info, task)))
-        report.say(task, f"{n} rows in {time.monotonic() - t0:.0f} s")
-
-    workers = opts.num_workers or min(len(todo), os.cpu_count() or 1)
     errors: List[str] = []
     if todo:
-        print(f"ruler.{opts.setup}: {len(todo)} task(s) with {workers} worker(s), RULER from {DISTRIBUTION} "
-              f"{info['version']} in {python}", flush=True)
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = {pool.submit(one, t): t for t in todo}
+        inputs = upstream.ensure_inputs(upstream.needed_inputs({t: info["tasks"][t] for t in todo}), data_dir,
+                                        ctx.mirror, code, python, opts.allow_input_mismatch)
+        scripts = upstream.working_copy(code, inputs, work_root / "ruler")
+        digests = upstream.input_digests(inputs)
+        limits = Limits(opts.task_timeout, opts.stall_timeout)
+        cancel = threading.Event()
+
+        def one(task: str) -> None:
+            cfg, work = info["tasks"][task], work_root / task
+            report.say(task, f"generating {opts.num_samples} samples with a budget of {budget(opts, info, task)} tokens")
+            t0 = time.monotonic()
             try:
-                for fut in concurrent.futures.as_completed(futures):
-                    try:
-                        fut.result()
-                    except UsageError as exc:  # the other tasks go on: their files are kept
-                        errors.append(exc.message)
-                        print(f"error: {exc.message}", file=sys.stderr, flush=True)
-            except BaseException:
-                cancel.set()  # Ctrl-C or a bug: no generator outlives us, none starts
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
+                run(generator_argv(python, opts, info, task, work, scripts), env, root / ".logs" / f"{task}.log",
+                    limits, f"ruler.{opts.setup}.{task}", opts.num_samples, lambda st: report.status(task, st), cancel)
+                (root / task / STAMP).unlink(missing_ok=True)
+                n = rows.convert(work / task / "test.jsonl", root / task / "test.jsonl", opts.num_samples)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+            _write(root / task / "__init__.py", rows.task_definition(task))
+            names = upstream.needed_inputs({task: cfg})
+            _write(root / task / STAMP, json.dumps(_stamp(opts, commit, task, {k: digests[k] for k in names})))
+            report.say(task, f"{n} rows in {time.monotonic() - t0:.0f} s")
+
+        workers = opts.num_workers or min(len(todo), os.cpu_count() or 1)
+        print(f"ruler.{opts.setup}: {len(todo)} task(s) with {workers} worker(s), RULER {RULER.repo}@{commit[:12]} "
+              f"in {python}", flush=True)
+        try:
+            with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+                futures = {pool.submit(one, t): t for t in todo}
+                try:
+                    for fut in concurrent.futures.as_completed(futures):
+                        try:
+                            fut.result()
+                        except UsageError as exc:  # the other tasks go on: their files are kept
+                            errors.append(exc.message)
+                            print(f"error: {exc.message}", file=sys.stderr, flush=True)
+                except BaseException:
+                    cancel.set()  # Ctrl-C or a bug: no generator outlives us, none starts
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
+        finally:
+            shutil.rmtree(work_root / "ruler", ignore_errors=True)
     if not opts.tmp_data_dir and work_root.is_dir() and not any(work_root.iterdir()):
         work_root.rmdir()
     done = [t for t in TASKS if (root / t / "__init__.py").is_file() and (root / t / "test.jsonl").is_file()]

@@ -1,11 +1,11 @@
 """Generator rows -> the reference's rows, and the reference-style definitions of a prepared setup.
 
-The packaged generators write ``{index, input, outputs, length}`` with the answer prefix at the end
-of ``input``. The reference's rows split it off as RULER's NeMo-Skills mode does (at the last
-occurrence of the prefix's first 10 characters): ``question`` is the text before it,
-``generation`` the stripped prefix, which the text endpoint appends after the chat template so the
-model continues the answer. For niah tasks ``index`` is the character offset of the first answer in
-the question (RULER's NeMo-Skills mode overwrites it so).
+RULER's generators (NeMo-Skills mode) write ``{index, input, outputs, length, length_w_model_temp,
+answer_prefix}`` (niah also ``token_position_answer``; its ``index`` is the first answer's character
+offset in the input), the input already cut before the answer prefix. The reference keeps
+``index``, ``question`` = input, ``expected_answer`` = outputs, ``length`` and ``generation`` = the
+stripped answer prefix, which the text endpoint appends after the chat template so the model
+continues the answer.
 """
 
 from __future__ import annotations
@@ -19,24 +19,21 @@ from skills.config.errors import UsageError
 from skills.data.io import atomic_open
 
 
-def convert(src: Path, dest: Path, answer_prefix: str, niah: bool, expected_rows: int) -> int:
+def convert(src: Path, dest: Path, expected_rows: int) -> int:
     """Stream ``src`` (generator output) into ``dest`` atomically; returns the number of rows."""
-    marker = answer_prefix[:10]
     count = 0
     with open(src, encoding="utf-8") as fin, atomic_open(dest) as fout:
         for count, line in enumerate(fin, 1):
             row = json.loads(line)
-            text = row["input"]
-            cut = text.rfind(marker) if marker else len(text)
-            if cut < 0:
-                raise UsageError(f"{src}:{count}: the answer prefix {marker!r} is not in the input")
-            question = text[:cut]
+            missing = [k for k in ("index", "input", "outputs", "length", "answer_prefix") if k not in row]
+            if missing:
+                raise UsageError(f"{src}:{count}: not a RULER generator row (no {', '.join(missing)})")
             fout.write(json.dumps({
-                "index": question.find(row["outputs"][0]) if niah else row["index"],
-                "question": question,
+                "index": row["index"],
+                "question": row["input"],
                 "expected_answer": row["outputs"],
                 "length": row["length"],
-                "generation": text[cut:].strip(),
+                "generation": row["answer_prefix"].strip(),
             }) + "\n")
         if count != expected_rows:
             raise UsageError(f"{src}: {count} rows generated, {expected_rows} asked for")

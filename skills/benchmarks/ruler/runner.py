@@ -4,8 +4,9 @@ RULER's generators loop forever instead of failing when a task cannot fit the bu
 given tokenizer (qa when one document is too long, vt when its in-context example is), and some
 loops print nothing. So a run is killed, with every child, when it exceeds its wall-clock limit or
 when neither a haystack-size step nor a sample has finished for ``stall`` seconds. Progress comes
-from the generators' own output: "Current length N" lines while the haystack is sized, then tqdm's
-``done/total`` counter. The raw output goes to a log file that error messages point to.
+from the generators' own output: "Testing haystack size: N, resulting tokens: T" lines while the
+haystack size is searched, then tqdm's ``done/total`` counter. The raw output goes to a log file
+that error messages point to.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Callable, Deque, Dict, List, Optional
 from skills.config.errors import UsageError
 
 _TQDM = re.compile(rb"(\d+)/(\d+) \[")
-_SIZING = re.compile(rb"Current length (\d+)")
+_SIZING = re.compile(rb"Testing haystack size: \d+, resulting tokens: (\d+)")
 
 
 @dataclass(frozen=True)

@@ -54,12 +54,23 @@ h5py.File({path!r}, "r").close()
 """
 
 
+def _positive():
+    return {"positive": True}
+
+
 @dataclass
 class SciCodeConfig:
+    """The reference's limits by default (docs/sandbox.md compares them): 30 s of wall time per
+    step, no CPU-time limit, numpy/BLAS on every core, 100 GiB of address space (its sandbox sets
+    RLIMIT_AS to twice NEMO_SKILLS_SANDBOX_MEM_LIMIT's 50 GiB), no process limit (ours: 1024)."""
+
     test_data: Optional[str] = None  # default: <data_dir>/scicode/test_data.h5
-    timeout: float = field(default=30.0, metadata={"positive": True})  # seconds per step
-    num_parallel_requests: int = field(default=20, metadata={"positive": True})
-    memory_mb: int = field(default=8192, metadata={"positive": True})  # per process in the sandbox
+    timeout: float = field(default=30.0, metadata=_positive())  # wall seconds per step
+    num_parallel_requests: int = field(default=20, metadata=_positive())
+    memory_mb: int = field(default=100 * 1024, metadata=_positive())  # address space per process
+    cpu_s: Optional[float] = field(default=None, metadata=_positive())  # CPU seconds per process; None: none
+    threads: Optional[int] = field(default=None, metadata=_positive())  # BLAS/OpenMP; None: the libraries' own
+    max_processes: int = field(default=1024, metadata=_positive())  # processes + threads per program
 
 
 def test_data_path(cfg: SciCodeConfig, ctx: GradeContext) -> Path:
@@ -120,8 +131,10 @@ class StepRunner:
 
         self.sandbox = get_sandbox()
         self.h5_path = h5_path
-        self.limits = Limits(wall_s=cfg.timeout, cpu_s=cfg.timeout, memory_mb=cfg.memory_mb)
+        self.limits = Limits(wall_s=cfg.timeout, cpu_s=cfg.cpu_s, memory_mb=cfg.memory_mb, threads=cfg.threads,
+                             max_processes=cfg.max_processes)
         self.timeout = cfg.timeout
+        self.as_root = False  # some step ran as root (only with SKILLS_SANDBOX_ALLOW_ROOT=1)
         self.extra: Dict[str, Any] = {}  # the local sandbox runs the `sandbox` environment's python
 
     def _execute(self, code: str, files: Optional[Dict[str, str]] = None, limits=None):
@@ -130,7 +143,7 @@ class StepRunner:
 
     def preflight(self) -> None:
         slow = max(self.timeout, PREFLIGHT_S)  # a short step limit must not fail the set-up check
-        limits = replace(self.limits, wall_s=slow, cpu_s=slow)
+        limits = replace(self.limits, wall_s=slow, cpu_s=None)
         result = self._execute(PREFLIGHT.format(path=self.h5_path), limits=limits)
         if result.status != "completed":
             lines = (result.stderr or result.stdout).strip().splitlines()
@@ -141,6 +154,7 @@ class StepRunner:
 
     def run(self, program: str) -> Dict[str, str]:
         result = self._execute(RUNNER, files={PROGRAM_FILE: program})
+        self.as_root = self.as_root or result.as_root
         if result.status == "sandbox_error":
             raise RuntimeError(f"the sandbox could not run a SciCode step: {result.stderr}")
         if result.status == "timeout":
@@ -172,6 +186,9 @@ def grade(rows: List[dict], cfg: SciCodeConfig, ctx: GradeContext) -> None:
         results = list(pool.map(lambda job: runner.run(job[1]), jobs))
     for row in rows:
         row.pop("eval_status", None)  # the last field, as the reference writes it
+        row.pop("sandbox_as_root", None)
+        if runner.as_root:  # never by default: SKILLS_SANDBOX_ALLOW_ROOT=1 where the sandbox runs
+            row["sandbox_as_root"] = True
         row["eval_status"] = []
     for (i, _), status in zip(jobs, results):
         rows[i]["eval_status"].append(status)
