@@ -64,8 +64,11 @@ def bench_config(entry: Dict[str, Any]) -> Any:
         schema = task_of(entry.get("generation_module") or "skills.inference.generate").config_class
         overrides = [o for o in entry.get("overrides") or [] if isinstance(o, str)]
         where = prompt_set_dir(entry.get("prompt") or {})
-        if where is not None and not any(o.lstrip("+").startswith("prompt_set_dir=") for o in overrides):
+        given = {o.lstrip("+~").split("=", 1)[0] for o in overrides}
+        if where is not None and "prompt_set_dir" not in given:
             overrides.append(f"++prompt_set_dir={where}")
+        if where == "none" and "prompt_source" not in given and hasattr(schema(), "prompt_source"):
+            overrides.append("++prompt_source=own")  # the run used our wording (whatever allowed it then)
         return load_config(overrides, schema, check=False)
     except (UsageError, ImportError, ValueError, TypeError):
         return None
