@@ -119,8 +119,10 @@
         ["versions", versions]
       ]));
     });
-    var head = el("tr", null);
-    ["benchmark", "model", "data", "seeds", "prompt", "settings", "run"].forEach(function (h) { head.appendChild(el("th", { text: h })); });
+    var head = el("tr", null), several = run.runs.length > 1;
+    ["benchmark", "model", "data", "seeds", "prompt", "settings"].concat(several ? ["run"] : []).forEach(function (h) {
+      head.appendChild(el("th", { text: h }));
+    });
     var body = el("tbody", null);
     Object.keys(run.benchmarks).forEach(function (name) {
       var b = run.benchmarks[name], d = b.data || {}, pr = b.prompt || {};
@@ -131,7 +133,7 @@
         el("td", { text: seeds.length ? (seeds[0] === null ? "greedy" : seeds.join(", ")) : "" }),
         el("td", { text: [pr.config, pr.source, pr.sha256 ? "sha256 " + short(pr.sha256) : null].filter(Boolean).join(" · ") }),
         el("td", { cls: "settings", text: settingsText(b.settings) }),
-        el("td", { text: b.run || "" })));
+        several ? el("td", { text: b.run || "" }) : null));
     });
     box.appendChild(el("table", { cls: "metrics run-benchmarks" }, el("thead", null, head), body));
     sec.appendChild(box);
