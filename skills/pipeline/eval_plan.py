@@ -217,12 +217,25 @@ def check_grading_inputs(spec: BenchmarkSpec, eval_config: Dict[str, Any], data_
     runs (on a cluster reached over ssh they live there: not checked)."""
     if cluster.is_slurm and cluster.ssh_tunnel is not None:
         return
+
+    def present(path: str) -> bool:
+        if not need.contains:
+            return os.path.isfile(path)
+        return all(os.path.exists(os.path.join(path, part)) for part in need.contains)
+
     for need in spec.grading_inputs:
         given = eval_config.get(need.setting) if need.setting else None
-        path = os.path.abspath(os.path.expanduser(str(given))) if given else os.path.join(data_dir, need.path)
-        if not os.path.isfile(path):
-            how = f"++eval_config.{need.setting}" if given else "the data folder"
-            raise UsageError(f"{spec.name}: grading needs {path} ({how}), which does not exist"
+        if given:
+            candidates = [os.path.abspath(os.path.expanduser(str(given)))]
+        else:
+            candidates = [os.path.join(data_dir, need.path)]
+            if need.env:
+                candidates += [p for p in os.environ.get(need.env, "").split(os.pathsep) if p]
+        if not any(present(c) for c in candidates):
+            how = f"++eval_config.{need.setting}" if given else "the data folder" + (
+                f" or ${need.env}" if need.env and len(candidates) > 1 else "")
+            what = f" with {', '.join(need.contains)}" if need.contains else ""
+            raise UsageError(f"{spec.name}: grading needs {candidates[0]}{what} ({how}), which does not exist"
                              + (f": {need.hint}" if need.hint else ""))
 
 
