@@ -218,10 +218,10 @@ def check_grading_inputs(spec: BenchmarkSpec, eval_config: Dict[str, Any], data_
     if cluster.is_slurm and cluster.ssh_tunnel is not None:
         return
 
-    def present(path: str) -> bool:
-        if not need.contains:
+    def present(path: str, contains: Tuple[str, ...]) -> bool:
+        if not contains:
             return os.path.isfile(path)
-        return all(os.path.exists(os.path.join(path, part)) for part in need.contains)
+        return all(os.path.exists(os.path.join(path, part)) for part in contains)
 
     for need in spec.grading_inputs:
         given = eval_config.get(need.setting) if need.setting else None
@@ -231,7 +231,7 @@ def check_grading_inputs(spec: BenchmarkSpec, eval_config: Dict[str, Any], data_
             candidates = [os.path.join(data_dir, need.path)]
             if need.env:
                 candidates += [p for p in os.environ.get(need.env, "").split(os.pathsep) if p]
-        if not any(present(c) for c in candidates):
+        if not any(present(c, need.contains) for c in candidates):
             how = f"++eval_config.{need.setting}" if given else "the data folder" + (
                 f" or ${need.env}" if need.env and len(candidates) > 1 else "")
             what = f" with {', '.join(need.contains)}" if need.contains else ""
