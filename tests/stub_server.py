@@ -6,7 +6,9 @@ measure. Knobs (command-line flags) inject the failures a real deployment shows:
 
 Answers: ``--answer`` is a template; ``{user}`` is the last user message (or the text prompt),
 ``{n}`` the request counter. ``--record FILE`` appends every request body as one JSON line so
-tests can check what was sent. The chosen port is printed as ``PORT <n>`` on stdout.
+tests can check what was sent. The chosen port is printed as ``PORT <n>`` on stdout. ``--body TEXT``
+answers every completion with that 200 body (a gateway's error, a wrong-shape JSON); ``--error-status``
+with ``--error-text`` answers with that status and body (e.g. terminal escape sequences).
 
 Failure injection is deterministic: every ``--fail-every``-th request fails, cycling through
 ``--fail-kinds``; retries therefore succeed, as they do against a flaky real server. Or seeded
@@ -92,6 +94,10 @@ class Stub:
         failure = self.failure(body)
         if self.args.latency:
             await asyncio.sleep(self.args.latency)
+        if self.args.error_status:
+            text = self.args.error_text.encode().decode("unicode_escape").encode("utf-8", "surrogateescape")
+            writer.write(f"HTTP/1.1 {self.args.error_status} X\r\nContent-Length: {len(text)}\r\n\r\n".encode() + text)
+            return True
         if failure == "drop":
             return False
         if failure == "malformed":  # a 200 whose body is not JSON (a proxy page, a crashed worker)
@@ -107,6 +113,11 @@ class Stub:
         if self.record:
             self.record.write(json.dumps({"path": path, "body": req}) + "\n")
             self.record.flush()
+        if self.args.body is not None:  # a gateway's 200 without a completion, or any canned body
+            payload = self.args.body.encode()
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                         + str(len(payload)).encode() + b"\r\n\r\n" + payload)
+            return True
         if self.args.max_context:  # vLLM's refusal of prompt + max_tokens beyond the context (prompt = 10 tokens)
             asked = 10 + int(req.get("max_tokens") or req.get("max_completion_tokens") or 0)
             if asked > self.args.max_context:
@@ -162,6 +173,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--record", default=None, help="append request bodies to this JSONL file")
     p.add_argument("--max-context", type=int, default=0, help="refuse prompt + max_tokens above this (400)")
+    p.add_argument("--body", default=None, help="answer every completion request with this text as a 200 body")
+    p.add_argument("--error-status", type=int, default=0, help="answer every completion request with this "
+                   "status and --error-text as the body")
+    p.add_argument("--error-text", default="", help="body of --error-status answers (escapes: \\x1b ...)")
     return p.parse_args(argv)
 
 

@@ -219,7 +219,7 @@ def test_check_mounted_paths_creates_the_host_folders(capsys, workspace, tmp_pat
     (tmp_path / "cluster_configs" / "two.yaml").write_text(
         f"executor: local\nmounts:\n  - {tmp_path / 'a'}:/workspace\n  - {tmp_path / 'b'}:/data\n")
     (tmp_path / "b" / "aime24").mkdir(parents=True)
-    (tmp_path / "b" / "aime24" / "test.jsonl").write_text("{}\n")
+    (tmp_path / "b" / "aime24" / "test.jsonl").write_text(json.dumps({"problem": "1 + 1", "expected_answer": "2"}) + "\n")
     argv = ["eval", "--cluster=two", "--model=/workspace/m", "--server_type=vllm", "--server_gpus=1",
             "--benchmarks=aime24", "--output_dir=/workspace/out", "--data_dir=/data"]
     plan_of(capsys, argv)

@@ -42,8 +42,10 @@ def test_server_client_without_gpus_or_containers(tmp_path, monkeypatch):
     scripts = S.dry_run_scripts(_plan(gpus=0), _cluster(tmp_path, cpu_partition="cpu"))
     text = scripts["exp-math-rs0"]
     assert "--overlap" in text and "pids[1]" in text  # two background sruns in one allocation
-    assert SERVER_CMD in text and "skills.inference.generate" in text
-    assert text.index("http://127.0.0.1:5123/health") < text.index("skills.inference.generate")
+    # the server takes its port when it starts: the planned one when it is free
+    assert SERVER_CMD.replace("--port 5123", "--port ${_port}") in text and "skills.inference.generate" in text
+    assert "print(p)' 5123)" in text
+    assert text.index("_skills_wait http://127.0.0.1:") < text.index("skills.inference.generate")
     assert "--gpus-per-node" not in text
     assert "--container" not in text and "no-container-mount-home" not in text
     assert "#SBATCH --partition=cpu" in text  # gpus == 0 -> cpu_partition

@@ -66,10 +66,20 @@ def prepare_data(
     from skills.prompt_sets import pinned_commit
 
     commit = pinned_commit(prompts_commit)  # a bad hash fails before any download
-    written = prepare_benchmarks(names, Path(data_dir) if data_dir else None, Path(mirror) if mirror else None, extra)
-    for bench, files in written.items():
+    prepared = []
+
+    def report(bench: str, files: List[Path]) -> None:  # as each one is done: a later failure keeps them
+        prepared.append(bench)
         for f in files:
-            print(f"{bench}: {f}")
+            print(f"{bench}: {f}", flush=True)
+
+    try:
+        prepare_benchmarks(names, Path(data_dir) if data_dir else None, Path(mirror) if mirror else None, extra,
+                           on_prepared=report)
+    except UsageError:
+        if prompts and prepared:  # the benchmarks that were prepared still get their prompts
+            _fetch_prompts(data_dir, mirror, commit)
+        raise
     if prompts:
         _fetch_prompts(data_dir, mirror, commit)
     return 0

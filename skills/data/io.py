@@ -51,9 +51,11 @@ def atomic_open(path: Path, mode: str = "w") -> Iterator[IO]:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and not exc.filename:  # a failed write() names no file: name the target
+            exc.filename = str(path)
         raise
     fsync_dir(path.parent)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from skills.benchmarks import builtin_names, prepare_function
 from skills.benchmarks.base import PrepareContext
@@ -62,11 +62,13 @@ def prepare_benchmarks(
     data_dir: Optional[Path] = None,
     mirror: Optional[Path] = None,
     extra_args: Sequence[str] = (),
+    on_prepared: Optional[Callable[[str, List[Path]], None]] = None,
 ) -> Dict[str, List[Path]]:
     """Prepare the named benchmarks; returns the files written per benchmark.
 
-    Every name is checked before anything is fetched, so a typo fails fast with exit code 2.
-    """
+    Every name is checked before anything is fetched, so a typo fails fast with exit code 2. One
+    benchmark failing does not stop the others: each prepared one is reported (``on_prepared``),
+    then the failures are raised together (a lone failure as itself)."""
     selected = split_names(names)
     if not selected:
         raise UsageError("no benchmark given to prepare_data")
@@ -79,10 +81,29 @@ def prepare_benchmarks(
     root = Path(data_dir) if data_dir else default_data_dir()
     mirror_path = resolve_mirror(mirror)
     written: Dict[str, List[Path]] = {}
+    failed: Dict[str, BaseException] = {}
     for name, fn in functions.items():
         ctx = PrepareContext(data_dir=root, mirror=mirror_path, split=split, extra=dict(extra))
-        written[name] = list(fn(ctx) or [])
-        _check_not_empty(name, written[name], mirror_path)
+        try:
+            files = list(fn(ctx) or [])
+            _check_not_empty(name, files, mirror_path)
+        except Exception as exc:  # noqa: BLE001 - reported below with the other benchmarks' outcomes
+            if len(functions) == 1:
+                raise
+            failed[name] = exc
+            continue
+        written[name] = files
+        if on_prepared is not None:
+            on_prepared(name, files)
+    if failed:
+        def why(exc: BaseException) -> str:
+            text = exc.message if isinstance(exc, UsageError) else f"{type(exc).__name__}: {exc}"
+            return (text.splitlines() or [""])[0]
+
+        done = f"; prepared: {', '.join(written)}" if written else ""
+        raise UsageError(f"{len(failed)} of {len(functions)} benchmarks failed: "
+                         + "; ".join(why(exc) if why(exc).startswith(f"{name}:") else f"{name}: {why(exc)}"
+                                     for name, exc in failed.items()) + done)
     return written
 
 

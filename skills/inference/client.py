@@ -16,11 +16,13 @@ import asyncio
 import email.utils
 import os
 import random
+import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from skills.config.errors import UsageError
+from skills.config.secrets import has_userinfo, mask_url
 
 import json
 
@@ -183,58 +185,144 @@ def build_request(cfg: Any, messages: Optional[List[dict]] = None, prompt: Optio
     return path, body
 
 
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
+
+
+def printable(text: str, limit: int = 1000) -> str:
+    """A server's text made safe for a terminal or a log: escape sequences and control characters
+    removed (a hostile body must not move the cursor, retitle the window or hide lines), newlines
+    kept as spaces, then cut to ``limit`` characters."""
+    text = _CONTROL.sub("", text.replace("\r\n", " ").replace("\n", " ").replace("\t", " "))
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _brief(value: Any, limit: int = 300) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return printable(text, limit)
+
+
+def completion_problem(data: Any, path: str) -> Optional[str]:
+    """Why a 200 answer to ``path`` carries no completion (None if it does).
+
+    Gateways and proxies send errors with status 200 (``{"error": ...}``, ``{}``, empty or null
+    ``choices``, a null ``message``); treating those as an empty answer would grade every row
+    "no answer" and report 0% with exit 0, so they are retried like a 5xx and then fail the row."""
+    if not isinstance(data, dict):
+        return f"the body is not a JSON object: {_brief(data)}"
+    if data.get("error"):
+        return f"error: {_brief(data['error'])}"
+    if not isinstance(data.get("usage"), (dict, type(None))):
+        return f"'usage' is not an object: {_brief(data)}"
+    if path.endswith("/responses"):
+        output = data.get("output")
+        if not isinstance(output, list) or not all(isinstance(item, dict) for item in output):
+            return f"no 'output' list: {_brief(data)}"
+        return None
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices:
+        return f"no 'choices': {_brief(data)}"
+    choice = choices[0]
+    if not isinstance(choice, dict):
+        return f"'choices[0]' is not an object: {_brief(data)}"
+    if path.endswith("/chat/completions"):
+        msg = choice.get("message")
+        if not isinstance(msg, dict):
+            return f"'choices[0].message' is {'missing' if msg is None else 'not an object'}: {_brief(data)}"
+        content = msg.get("content")
+        if not isinstance(content, (str, list, type(None))):
+            return f"'message.content' is neither text nor a list of parts: {_brief(data)}"
+        if content is None and not (msg.get("tool_calls") or msg.get("reasoning_content") or msg.get("reasoning")):
+            return f"the message has no content: {_brief(data)}"
+        return None
+    if path.endswith("/completions") and not isinstance(choice.get("text"), str):
+        return f"'choices[0].text' is not text: {_brief(data)}"
+    return None
+
+
+def _text(content: Any) -> str:
+    """``content`` as text: a string, or OpenAI content parts (``[{"type": "text", "text": ...}]``) joined."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [p if isinstance(p, str) else p.get("text") if isinstance(p, dict) else None for p in content]
+        return "".join(p for p in parts if isinstance(p, str))
+    return ""
+
+
+def _dict(value: Any) -> Dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _int(value: Any) -> Optional[int]:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def parse_responses_api(data: dict) -> Completion:
     """A Responses API answer: message texts joined, reasoning texts kept, function calls as tool calls."""
     text, reasoning, calls = "", [], []
     for item in data.get("output") or []:
+        if not isinstance(item, dict):
+            continue
         kind = item.get("type")
-        parts = [c.get("text") for c in item.get("content") or [] if isinstance(c, dict) and c.get("text")]
+        content = item.get("content")
+        parts = [c.get("text") for c in content if isinstance(c, dict) and isinstance(c.get("text"), str)] \
+            if isinstance(content, list) else []
         if kind == "message":
             text += "".join(parts)
         elif kind == "reasoning":
             reasoning.extend(parts)
         elif kind == "function_call":
             calls.append(item)
-    usage = data.get("usage") or {}
+    usage = _dict(data.get("usage"))
     extra: Dict[str, Any] = {}
     if reasoning:
         extra["reasoning_content"] = "\n".join(reasoning).strip()
     if calls:
         extra["tool_calls"], text = calls, ""
-    details = usage.get("output_tokens_details") or {}
-    if details.get("reasoning_tokens") is not None and usage.get("output_tokens") is not None:
-        extra["num_reasoning_tokens"] = details["reasoning_tokens"]
-        extra["num_answer_tokens"] = usage["output_tokens"] - details["reasoning_tokens"]
-    return Completion(text, usage.get("output_tokens"), data.get("status"), extra)
+    details = _dict(usage.get("output_tokens_details"))
+    output_tokens, reasoning_tokens = _int(usage.get("output_tokens")), _int(details.get("reasoning_tokens"))
+    if reasoning_tokens is not None and output_tokens is not None:
+        extra["num_reasoning_tokens"] = reasoning_tokens
+        extra["num_answer_tokens"] = output_tokens - reasoning_tokens
+    status = data.get("status")
+    return Completion(text, output_tokens, status if isinstance(status, str) else None, extra)
 
 
 def parse_response(data: dict, chat: bool) -> Completion:
-    """Pick the fields graders and metrics read from an OpenAI-style response."""
+    """Pick the fields graders and metrics read from an OpenAI-style response (fields of the wrong
+    type count as absent: ``completion_problem`` has already refused bodies without a completion)."""
+    data = _dict(data)
     if "output" in data and "choices" not in data:
         return parse_responses_api(data)
-    choice = (data.get("choices") or [{}])[0]
-    usage = data.get("usage") or {}
+    choices = data.get("choices")
+    choice = _dict(choices[0] if isinstance(choices, list) and choices else None)
+    usage = _dict(data.get("usage"))
     extra: Dict[str, Any] = {}
     if chat:
-        msg = choice.get("message") or {}
-        text = msg.get("content") or ""
+        msg = _dict(choice.get("message"))
+        text = _text(msg.get("content"))
         reasoning = msg.get("reasoning_content") or msg.get("reasoning")
         if reasoning:
-            extra["reasoning_content"] = reasoning
+            extra["reasoning_content"] = reasoning if isinstance(reasoning, str) else _text(reasoning)
         if msg.get("tool_calls"):
             extra["tool_calls"] = msg["tool_calls"]
     else:
-        text = choice.get("text") or ""
+        text = _text(choice.get("text"))
         stop = choice.get("stop_reason") or choice.get("matched_stop")
         if isinstance(stop, str) and choice.get("finish_reason") == "stop":
             text += stop  # vLLM/sglang strip the matched stop string from text completions
-    details = usage.get("completion_tokens_details") or {}
-    if details.get("reasoning_tokens") is not None and usage.get("completion_tokens") is not None:
-        extra["num_reasoning_tokens"] = details["reasoning_tokens"]
-        extra["num_answer_tokens"] = usage["completion_tokens"] - details["reasoning_tokens"]
+    details = _dict(usage.get("completion_tokens_details"))
+    completion_tokens, reasoning_tokens = _int(usage.get("completion_tokens")), _int(details.get("reasoning_tokens"))
+    if reasoning_tokens is not None and completion_tokens is not None:
+        extra["num_reasoning_tokens"] = reasoning_tokens
+        extra["num_answer_tokens"] = completion_tokens - reasoning_tokens
     if choice.get("logprobs") is not None:
         extra["logprobs"] = choice["logprobs"]
-    return Completion(text, usage.get("completion_tokens"), choice.get("finish_reason"), extra)
+    finish = choice.get("finish_reason")
+    return Completion(text, completion_tokens, finish if isinstance(finish, str) else None, extra)
 
 
 def retry_after_s(value: Optional[str]) -> Optional[float]:
@@ -288,8 +376,9 @@ class Client:
     async def __aexit__(self, *exc) -> None:
         await self.session.close()
 
-    async def wait_for_server(self) -> None:
-        """Poll ``GET <base_url>/models`` until the server answers (any non-5xx status)."""
+    async def wait_for_server(self, on_wait: Optional[Callable[[], Any]] = None) -> None:
+        """Poll ``GET <base_url>/models`` until the server answers (any non-5xx status);
+        ``on_wait`` is called once if it does not answer the first time (to say we wait)."""
         import aiohttp
 
         deadline = time.monotonic() + self.s.wait_for_server_s
@@ -305,8 +394,11 @@ class Client:
                 last = type(exc).__name__ + (f": {exc}" if str(exc) else "")
             if time.monotonic() >= deadline:
                 raise ServerUnavailable(
-                    f"server at {self.s.base_url} did not answer GET /models within "
+                    f"server at {mask_url(self.s.base_url)} did not answer GET /models within "
                     f"{self.s.wait_for_server_s:g}s (last: {last})")
+            if on_wait is not None:
+                on_wait()
+                on_wait = None
             await asyncio.sleep(self.s.poll_interval_s)
 
     def _delay(self, attempt: int, hint: Optional[float]) -> float:
@@ -326,12 +418,18 @@ class Client:
                     raw = await resp.read()
                     if resp.status == 200:
                         try:
-                            return loads(raw), None, "", None
+                            data = loads(raw)
                         except ValueError:  # a proxy or a crashing server: retry like a 5xx
-                            return None, "malformed body", f"HTTP 200 with malformed JSON: {raw[:200]!r}", None
-                    detail = raw[:1000].decode("utf-8", "replace")
+                            return None, "malformed body", \
+                                f"HTTP 200 with malformed JSON: {printable(repr(raw[:200]))}", None
+                        problem = completion_problem(data, url)
+                        if problem is not None:  # a gateway's error sent as 200: retry like a 5xx
+                            return None, "HTTP 200 without a completion", \
+                                f"HTTP 200 without a completion ({problem})", None
+                        return data, None, "", None
+                    detail = printable(raw[:1000].decode("utf-8", "replace"))
                     if resp.status not in RETRY_STATUS:
-                        raise GenerationError(f"HTTP {resp.status} from {url}: {detail}")
+                        raise GenerationError(f"HTTP {resp.status} from {mask_url(url)}: {detail}")
                     return None, f"HTTP {resp.status}", f"HTTP {resp.status}: {detail}", \
                         retry_after_s(resp.headers.get("Retry-After"))
             except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, asyncio.TimeoutError) as exc:
@@ -347,7 +445,7 @@ class Client:
             if reason is None:
                 return data
             if attempt >= self.s.max_retries:
-                raise GenerationError(f"request to {url} failed after {attempt + 1} attempts ({error})")
+                raise GenerationError(f"request to {mask_url(url)} failed after {attempt + 1} attempts ({error})")
             self.retried[reason] = self.retried.get(reason, 0) + 1
             await asyncio.sleep(self._delay(attempt, hint))  # without a slot: others go on meanwhile
             attempt += 1
@@ -369,9 +467,13 @@ class Client:
 
 def settings_from_config(cfg: Any) -> ClientSettings:
     server = cfg.server
+    base_url, api_key = resolve_base_url(server), resolve_api_key(server)
+    if api_key and has_userinfo(base_url):
+        raise UsageError(f"server.base_url {mask_url(base_url)} carries user:password@ and an API key is set too; "
+                         "an Authorization header holds only one of them: drop one")
     return ClientSettings(
-        base_url=resolve_base_url(server), model=server.model, server_type=server.server_type,
-        api_key=resolve_api_key(server), max_concurrent=cfg.max_concurrent_requests,
+        base_url=base_url, model=server.model, server_type=server.server_type,
+        api_key=api_key, max_concurrent=cfg.max_concurrent_requests,
         timeout=cfg.inference.timeout, max_retries=server.max_retries,
         retry_base_delay_s=server.retry_base_delay_s, retry_max_delay_s=server.retry_max_delay_s,
         retry_after_max_s=server.retry_after_max_s,

@@ -24,11 +24,13 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from skills.config.errors import UsageError
+from skills.config.secrets import mask_url
 from skills.inference.client import Client, GenerationError, ServerUnavailable, settings_from_config
 from skills.inference.config import GenerateConfig
 from skills.inference.merge_chunks import chunk_bounds, chunk_path, merge
-from skills.inference.progress import Progress, mark_state, run_label
-from skills.inference.resume import Journal, done_path, finalize, journal_path, touch_done
+from skills.inference.progress import (PROGRESS_ENV, Progress, benchmark_label, first_to_say, mark_state,
+                                      run_label)
+from skills.inference.resume import Journal, done_path, finalize, journal_path, resume_refusal, touch_done
 from skills.inference.settings import check_config, input_path, load_config, log, read_input, split_argv
 from skills.inference.task import STATS, GenerationTask, build_output, source_key_for, task_of
 
@@ -40,7 +42,9 @@ __all__ = ["STATS", "GenerationTask", "build_output", "check_config", "grade_out
 def grade_output(path: Path, eval_type: str, eval_config: Any, generation_key: str = "generation") -> None:
     from skills.evaluation import grade_file
 
-    log(f"grading {path} (eval_type={eval_type})")
+    if first_to_say(f"grading {path.parent}"):  # under ns: once per benchmark; the display shows each seed
+        log(f"grading {path} (eval_type={eval_type})" if not os.environ.get(PROGRESS_ENV) else
+            f"grading {path.parent}/output*.jsonl as each finishes (eval_type={eval_type})")
     grade_file(path, eval_type, dict(eval_config or {}), generation_key=generation_key)
 
 
@@ -72,12 +76,16 @@ async def run_requests(task: GenerationTask, rows: List[Dict[str, Any]], request
     cfg = task.cfg
     settings = settings_from_config(cfg)
     async with Client(settings) as client:
-        log(f"waiting for the server at {settings.base_url}")
-        await client.wait_for_server()
-        progress = Progress(len(rows), len(rows) - len(todo),
-                            run_label(Path(cfg.output_file) if cfg.output_file else None, cfg.generation_key),
+        # said only when the server does not answer at once, and once per job (its runs share the server)
+        await client.wait_for_server(on_wait=lambda: first_to_say(f"wait {settings.base_url}") and log(
+            f"waiting for the server at {mask_url(settings.base_url)}"))
+        output = Path(cfg.output_file) if cfg.output_file else None
+        if output is not None and cfg.num_chunks is not None:  # each chunk of a seed has its own progress
+            output = chunk_path(output, cfg.chunk_id)
+        progress = Progress(len(rows), len(rows) - len(todo), run_label(output, cfg.generation_key),
                             lambda: client.retries)
         source_key = source_key_for(cfg.generation_key)
+        soft_failed: List[str] = []
 
         async def one(i: int) -> None:
             try:
@@ -88,6 +96,7 @@ async def run_requests(task: GenerationTask, rows: List[Dict[str, Any]], request
                 # e.g. a prompt longer than the context: record it, keep the other hours of work
                 out = task.failed(rows[i], exc)
                 failed = True
+                soft_failed.append(f"{where[i]}: {exc}" if where else str(exc))
             else:
                 failed = False
             if task.prompt_source is not None:
@@ -109,14 +118,29 @@ async def run_requests(task: GenerationTask, rows: List[Dict[str, Any]], request
                         t.cancel()
                     if waiting:
                         await asyncio.wait(waiting)
-                    raise failed[0].exception()
+                    raise _first_error([failed[0], *[t for t in [*failed[1:], *waiting]
+                                                     if not t.cancelled() and t.exception() is not None]])
         finally:
             flusher.cancel()
             progress.close("failed" if sys.exc_info()[0] else "generated")
             _flush(journal)
         if client.retries:
             log(f"{client.retries} request attempts were retried ({client.retry_summary()})")
+        if soft_failed:
+            log(f"warning: {len(soft_failed)} of {len(todo)} rows failed and were kept as empty generations with "
+                f"an 'error' field (soft_fail); the first: {soft_failed[0]}")
     return len(todo)
+
+
+def _first_error(failed: List[asyncio.Task]) -> BaseException:
+    """The first failure, naming the other rows that failed for good at the same time."""
+    first = failed[0].exception()
+    others = [str(t.exception()).split(": ", 1)[0] for t in failed[1:]
+              if isinstance(t.exception(), GenerationError)]
+    if not isinstance(first, GenerationError) or not others:
+        return first
+    shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+    return GenerationError(f"{first} (rows that failed as well: {shown})")
 
 
 # --------------------------------------------------------------------------- main flow
@@ -149,21 +173,38 @@ def _finish(cfg: GenerateConfig, output: Path, target: Path) -> None:
     mark_state(output, cfg.generation_key, "done")
 
 
-def run(cfg: GenerateConfig, task_cls: type = GenerationTask) -> int:
+def prepare_rows(cfg: GenerateConfig, task_cls: type = GenerationTask) -> tuple:
+    """(task, input file, (line number, row) of this run's rows, their requests); bad input fails here."""
     task = task_cls(cfg)
     src = input_path(cfg)
-    output = Path(cfg.output_file) if cfg.output_file else None
-    chunked = cfg.num_chunks is not None
-    target = chunk_path(output, cfg.chunk_id) if (chunked and output) else output
     entries = read_input(src, cfg.prompt_format)
-    if chunked:
+    if cfg.num_chunks is not None:
         entries = [entries[i] for i in chunk_bounds(len(entries), cfg.num_chunks, cfg.chunk_id)]
     if cfg.max_samples > 0:
         entries = entries[: cfg.max_samples]
-    requests = task.prepare(entries, src)  # bad input fails here, before any file is touched
+    return task, src, entries, task.prepare(entries, src)
+
+
+def resume_problem(cfg: GenerateConfig, task_cls: type, target: Path) -> Optional[str]:
+    """Why a run with ``cfg`` could not resume the journal of ``target`` (the planners ask before
+    starting anything; the run itself refuses too), or None."""
+    if not journal_path(target).exists():
+        return None
+    task, src, _, requests = prepare_rows(cfg, task_cls)
+    try:
+        return resume_refusal(journal_path(target), cfg.async_position_key, task.fingerprint(src, requests))
+    finally:
+        task.close()
+
+
+def run(cfg: GenerateConfig, task_cls: type = GenerationTask) -> int:
+    output = Path(cfg.output_file) if cfg.output_file else None
+    chunked = cfg.num_chunks is not None
+    target = chunk_path(output, cfg.chunk_id) if (chunked and output) else output
+    task, src, entries, requests = prepare_rows(cfg, task_cls)  # bad input fails here, before any file is touched
     if task.prompt_notice:
         log(f"NOTE: {task.prompt_notice}")
-    if requests:
+    if requests and first_to_say(f"example {benchmark_label(output, cfg.generation_key)}"):  # once per benchmark
         log("Example prompt:\n" + _shorten(task.describe(requests[0])))
     if cfg.dry_run:
         return 0
@@ -171,6 +212,7 @@ def run(cfg: GenerateConfig, task_cls: type = GenerationTask) -> int:
 
     target.parent.mkdir(parents=True, exist_ok=True)
     with OwnerLock(lock_path(target)).acquire(f"output {target}"):  # one writer per output
+        restore_aside(target)
         if cfg.skip_filled and _already_done(cfg, output, target):
             return 0
         return _generate(cfg, task, src, output, target, entries, requests)
@@ -190,33 +232,75 @@ def _already_done(cfg: GenerateConfig, output: Path, target: Path) -> bool:
     return False
 
 
+def _aside(path: Path) -> Path:
+    return path.parent / f".{path.name}.previous"
+
+
+def restore_aside(target: Path) -> None:
+    """A rerun killed between moving the previous results aside and writing its first row leaves
+    neither output nor journal: the previous results come back."""
+    aside = _aside(target)
+    if aside.exists() and not target.exists() and not journal_path(target).exists():
+        os.replace(aside, target)
+        log(f"restored the previous results {target} from {aside.name} (a rerun stopped before its first row)")
+
+
+class _Rerun:
+    """``--rerun_done``: the previous results stay where they are until the new run has finished
+    its first row (``move``, called by the journal's first write), and are deleted once it completes."""
+
+    def __init__(self, output: Path, target: Path):
+        self.output, self.target = output, target
+        self.moved: List[Path] = []
+
+    def move(self) -> None:
+        for marker in dict.fromkeys((done_path(self.target), done_path(self.output))):
+            marker.unlink(missing_ok=True)  # first: a marker must never outlive its results
+        for path in (journal_path(self.target), self.target):
+            if path.exists():
+                os.replace(path, _aside(path))
+                self.moved.append(_aside(path))
+        if self.moved:
+            log(f"previous results moved aside until this run completes: {', '.join(map(str, self.moved))}")
+
+    def finish(self) -> None:
+        for path in self.moved + [_aside(self.target), _aside(journal_path(self.target))]:
+            path.unlink(missing_ok=True)
+
+    def failed(self) -> None:
+        if self.moved:
+            log(f"the previous results are kept in {', '.join(map(str, self.moved))} (rename them back to "
+                "restore them, or rerun to complete this run)")
+
+
 def _generate(cfg: GenerateConfig, task: GenerationTask, src: Path, output: Path, target: Path,
               entries: List[Tuple[int, Dict[str, Any]]], requests: List[Any]) -> int:
     rows = [row for _, row in entries]
-    aside = target.parent / f".{target.name}.previous"
-    if not cfg.skip_filled:  # a fresh run: the old results stay aside until the new ones are complete
-        if target.exists():
-            os.replace(target, aside)
-        for path in (done_path(output), done_path(target), journal_path(target)):
-            path.unlink(missing_ok=True)
-    journal = Journal(target, cfg.async_position_key)
-    filled = {i for i in journal.open() if i < len(rows)}
+    journal = Journal(target, cfg.async_position_key, task.fingerprint(src, requests))
+    rerun = _Rerun(output, target)
+    if not cfg.skip_filled:  # a fresh run: old results stay until the new run has a finished row
+        journal.before_first_write = rerun.move
+    filled = {i for i in journal.open(resume=cfg.skip_filled) if i < len(rows)}
     todo = [i for i in range(len(rows)) if i not in filled]
+    if journal.unchecked:
+        log(f"note: {journal.path} records no fingerprint (an older version wrote it): resuming without "
+            "checking that its rows were made from the same input and settings")
     if filled:
         log(f"resuming: {len(filled)} of {len(rows)} already generated")
     try:
         if todo:
             where = [f"{src}:{lineno}" for lineno, _ in entries]
             asyncio.run(run_requests(task, rows, requests, todo, journal, where))
+        journal.close()
+        finalize(target, cfg.async_position_key, len(rows))
     except BaseException:
         journal.close(quiet=True)  # the error in flight says what happened; do not mask it
+        rerun.failed()
         raise
     finally:
         task.close()
-    journal.close()
-    finalize(target, cfg.async_position_key, len(rows))
+    rerun.finish()
     _finish(cfg, output, target)
-    aside.unlink(missing_ok=True)
     return 0
 
 

@@ -8,16 +8,22 @@ express. The planners call the same checks before any job exists.
 
 from __future__ import annotations
 
+import math
+import re
 import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from skills.config.errors import UsageError
+from skills.config.secrets import mask_url
 from skills.inference.config import GenerateConfig
 
 
 def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+    """One line on stderr in one write: the runs of a job share its output pipe, and print's separate
+    write of the newline let another run's line glue onto this one."""
+    sys.stderr.write(msg + "\n")
+    sys.stderr.flush()
 
 
 def split_argv(argv: Sequence[str]) -> Tuple[Optional[str], Optional[str], List[str]]:
@@ -98,6 +104,7 @@ def check_config(cfg: GenerateConfig) -> None:
         raise UsageError("prompt_format=ns needs ++prompt_config=NAME (or ++prompt_format=openai)")
     if cfg.prompt_format == "openai" and cfg.prompt_config:
         raise UsageError("prompt_format=openai builds prompts from each line's 'messages'; drop ++prompt_config")
+    check_values(cfg)
     if cfg.inference.endpoint_type not in ("chat", "text", "responses"):
         raise UsageError(f"inference.endpoint_type must be chat, text or responses, not '{cfg.inference.endpoint_type}'")
     strategy = cfg.server.context_limit_retry_strategy
@@ -162,6 +169,50 @@ def check_openai_reasoning(cfg: GenerateConfig) -> None:
         if value != default:
             raise UsageError(f"inference.{key}={value}: {cfg.server.model} is an OpenAI reasoning model, which takes "
                              f"no {key} (leave it at {default}, as the reference requires)")
+
+
+def _finite(name: str, value: Any, low: Optional[float] = None, high: Optional[float] = None) -> None:
+    """A number in [low, high]: NaN or infinity would be sent as null (the server's default) or refused."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise UsageError(f"{name} must be a finite number, got {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f">= {low:g}" if high is None else f"between {low:g} and {high:g}"
+        raise UsageError(f"{name} must be {bounds}, got {value!r}")
+
+
+URL_SCHEME = re.compile(r"^https?://[^/\s?#]+", re.IGNORECASE)
+
+
+def check_url(value: Optional[str], what: str) -> None:
+    """``http(s)://host...``: without a scheme a client would poll a URL that can never answer."""
+    if value in (None, "", "None") or "${" in str(value):  # unset, or read from the environment
+        return
+    if not URL_SCHEME.match(str(value)):
+        raise UsageError(f"{what} {mask_url(value)!r} is not an http(s) URL (write e.g. http://{value}"
+                         f"{'' if '/v1' in str(value) else '/v1'})")
+
+
+def check_values(cfg: GenerateConfig) -> None:
+    """Numbers and URLs a server would misread (NaN goes out as null) or never answer."""
+    inf = cfg.inference
+    _finite("inference.temperature", inf.temperature, 0.0)
+    _finite("inference.top_p", inf.top_p, 0.0, 1.0)
+    _finite("inference.min_p", inf.min_p, 0.0, 1.0)
+    _finite("inference.repetition_penalty", inf.repetition_penalty, 0.0)
+    _finite("inference.timeout", inf.timeout, 0.0)
+    if inf.tokens_to_generate is not None and inf.tokens_to_generate < 1:
+        raise UsageError(f"inference.tokens_to_generate must be >= 1 (or null: the server's limit), "
+                         f"got {inf.tokens_to_generate}")
+    if inf.top_logprobs is not None and inf.top_logprobs < 0:
+        raise UsageError(f"inference.top_logprobs must be >= 0, got {inf.top_logprobs}")
+    server = cfg.server
+    for name in ("retry_base_delay_s", "retry_max_delay_s", "retry_after_max_s", "wait_for_server_s"):
+        _finite(f"server.{name}", getattr(server, name), 0.0)
+    if server.max_retries < 0:
+        raise UsageError(f"server.max_retries must be >= 0, got {server.max_retries}")
+    check_url(server.base_url, "server.base_url")
 
 
 def input_path(cfg: GenerateConfig) -> Path:

@@ -7,12 +7,15 @@ its own ``++`` schema (``config_class``) and checks run before any job.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from skills.config.errors import UsageError
+from skills.config.fingerprint import Fingerprint
 from skills.inference.client import Client, Completion
 from skills.inference.config import GenerateConfig
 from skills.inference.prompts import PromptBuilder, messages_to_text
@@ -58,6 +61,28 @@ def build_output(cfg: GenerateConfig, row: Dict[str, Any], comp: Completion, sta
     return out
 
 
+def _public(value: Any) -> Any:
+    """A mapping without its secret entries (``extra_body.api_key``): fingerprints are written to files."""
+    from skills.config.secrets import is_secret_setting
+
+    if isinstance(value, dict):
+        return {k: _public(v) for k, v in value.items() if not is_secret_setting(str(k), v)}
+    return value
+
+
+def _settings(cfg: Any, prefix: str = "") -> List[Tuple[str, Any]]:
+    """(dotted name, value) of every field; nested configs are walked, mappings (``extra_body``...)
+    stay whole, so that a key added to one is a change of that setting."""
+    out: List[Tuple[str, Any]] = []
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            out += _settings(value, f"{prefix}{f.name}.")
+        else:
+            out.append((f"{prefix}{f.name}", value))
+    return out
+
+
 def source_key_for(generation_key: str) -> str:
     """``prompt_source`` for generations, ``<key>_prompt_source`` for e.g. the judge's ``judgement``,
     so a judged line keeps the generation's source next to the judge's."""
@@ -94,6 +119,41 @@ class GenerationTask:
             msgs = builder.messages(row, f"{src}:{lineno}", suffix=self.chat)
             requests.append(msgs if self.chat else messages_to_text(msgs, self.cfg, row))
         return requests
+
+    # settings that do not change what a row's request or output line is (where the server is, how
+    # long to wait, how many requests at once, what happens after generation): a resume may change them.
+    # Besides these, any key ending in ``timeout`` or ``_s`` (seconds) and secrets are left out.
+    fingerprint_ignores: Tuple[str, ...] = (
+        "input_file", "output_file", "benchmark", "data_dir", "split", "prompt_set_dir", "skip_filled",
+        "dry_run", "max_concurrent_requests", "soft_fail", "eval_type", "eval_config", "skip_grading",
+        "enable_litellm_cache", "async_position_key", "wait_for_sandbox", "sandbox", "tokenizer",
+        "server.base_url", "server.host", "server.port", "server.api_key_env_var", "server.max_retries",
+        "server.enable_soft_fail", "server.use_v1_endpoint", "server.tokenizer",
+    )
+
+    def fingerprint(self, src: Path, requests: List[Any]) -> Fingerprint:
+        """What the rows of a run depend on, recorded in the resume journal: a resume whose
+        fingerprint differs would mix rows made from different inputs or settings, so it is refused.
+
+        The input file's content, every request as prepared (prompts built from it), and every
+        setting except ``fingerprint_ignores``; a subclass adds what else its rows depend on."""
+        from skills.config.fingerprint import canonical, file_digest
+        from skills.config.secrets import is_secret_setting
+
+        fp = Fingerprint()
+        fp.add("input file", file_digest(src))
+        digest = hashlib.sha256()
+        for request in requests:
+            digest.update(canonical(request).encode("utf-8", "surrogatepass") + b"\n")
+        fp.add("prompts", "sha256:" + digest.hexdigest()[:16])
+        fp.add("rows", len(requests))
+        for name, value in _settings(self.cfg):
+            last = name.rsplit(".", 1)[-1]
+            if any(name == ig or name.startswith(ig + ".") for ig in self.fingerprint_ignores) \
+                    or last.endswith(("timeout", "_s")) or is_secret_setting(name, value):
+                continue
+            fp.add(name, _public(value))
+        return fp
 
     def describe(self, request: Any) -> str:
         """The example request printed in the job log."""

@@ -103,12 +103,12 @@ def check_expname(expname: str) -> None:
 def chunk_ids_for(num_chunks: Optional[int], chunk_ids: Optional[str]) -> List[Optional[int]]:
     """Chunk ids to run, validated against ``num_chunks`` (the reference does not check)."""
     ids = parse_ids(chunk_ids, "chunk_ids")
-    if not num_chunks:
+    if num_chunks is None:
         if ids is not None:
             raise UsageError("--chunk_ids needs --num_chunks (or a benchmark with NUM_CHUNKS)")
         return [None]
-    if num_chunks < 0:
-        raise UsageError(f"--num_chunks must be positive, got {num_chunks}")
+    if num_chunks < 1:
+        raise UsageError(f"--num_chunks must be >= 1, got {num_chunks}")
     if ids is None:
         return list(range(num_chunks))
     bad = [i for i in ids if not 0 <= i < num_chunks]
@@ -141,6 +141,9 @@ def api_key_env(server_type: Optional[str], address: Optional[str]) -> Optional[
     return None
 
 
+PATH_LOADING_TYPES = ("vllm", "sglang", "trtllm", "megatron")  # hosted servers that load --model from a path
+
+
 def check_server_options(opts: ServerOptions, flag: str = "--server", model_flag: str = "--model") -> None:
     st = opts.server_type
     if st is None:
@@ -169,8 +172,27 @@ def check_server_options(opts: ServerOptions, flag: str = "--server", model_flag
     else:
         if not (opts.server_address or DEFAULT_ADDRESS.get(st)):
             raise UsageError(f"{flag}_type={st} without {flag}_gpus needs {flag}_address (an existing server)")
+        if opts.server_address:
+            from skills.inference.settings import check_url
+
+            check_url(opts.server_address, f"{flag}_address")
         if not opts.model:
             raise UsageError(f"{flag}_address needs a model name ({model_flag})")
+
+
+def check_model_paths(jobs: Sequence[Job], cluster: ClusterConfig) -> None:
+    """Before a run on this machine starts: a server that loads its model from a path that does not
+    exist would only fail in its job (a dry run still prints the plan)."""
+    if cluster.is_slurm:
+        return  # the path is on the cluster (or in its container)
+    for job in jobs:
+        s = job.server
+        model = str(s.model) if s is not None else ""
+        if (s is not None and s.server_type in PATH_LOADING_TYPES and model.startswith(("/", "./", "../", "~"))
+                and not os.path.exists(os.path.expanduser(model))):
+            flag = "--judge_model" if job.kind == "judge" else "--model"
+            raise UsageError(f"{flag} {model}: no such file or folder (the {s.server_type} server of job "
+                             f"{job.name} loads the model from it)")
 
 
 class PortAllocator:
@@ -194,45 +216,70 @@ class PortAllocator:
         raise UsageError("could not find a free port for the server")
 
 
-def make_server(opts: ServerOptions, cluster: ClusterConfig, ports: PortAllocator) -> Optional[ServerSpec]:
-    """ServerSpec for a self-hosted server (None when talking to an existing endpoint)."""
+def make_server(opts: ServerOptions, cluster: ClusterConfig, ports: PortAllocator,
+                secret_prefix: str = "SKILLS_SERVER") -> Optional[ServerSpec]:
+    """ServerSpec for a self-hosted server (None when talking to an existing endpoint). Secrets in
+    ``--server_args`` (``--api-key V``...) reach the server through its environment, by name."""
     if not opts.hosted:
         return None
+    from skills.config.secrets import move_secret_server_args
     from skills.servers.commands import build_server_command, health_url
 
     env = cluster.server_env(opts.server_type)  # type: ignore[arg-type]
     port = ports.next()
     gpus = int(opts.server_gpus or 0)
+    args, secret_env, moved = move_secret_server_args(opts.server_args or "", opts.server_type,
+                                                      f"{secret_prefix}_ARGS")
     command = build_server_command(
-        opts.server_type, opts.model, port, gpus, opts.server_nodes, opts.server_args or "",
+        opts.server_type, opts.model, port, gpus, opts.server_nodes, args,
         python=env.interpreter(), prefix=env.command_prefix, host=cluster.listen_host(),
         entrypoint=opts.server_entrypoint, slurm=cluster.is_slurm,
     )
     container = opts.server_container or env.container or cluster.container(opts.server_type)  # type: ignore
+    api_key = next((n for n in moved if n.endswith(("_API_KEY", "_APIKEY"))), None)
     return ServerSpec(
         server_type=opts.server_type, model=opts.model, gpus=gpus, nodes=opts.server_nodes,  # type: ignore
-        port=port, args=opts.server_args or "", command=command,
+        port=port, args=args, command=command,
         health_url=health_url(opts.server_type, "127.0.0.1", port), container=container if cluster.is_slurm else None,
-        env=dict(env.env),
+        env=dict(env.env), secret_env=secret_env, api_key_env=api_key,
     )
 
 
-def client_overrides(opts: ServerOptions, server: Optional[ServerSpec]) -> Tuple[List[str], List[str]]:
-    """(``++server.*`` tokens, secret env NAMES) for the generation program."""
+def server_secrets(server: Optional[ServerSpec]) -> List[str]:
+    """NAMES of the launcher variables a hosted server's secrets travel in."""
+    if server is None:
+        return []
+    names = list(server.secret_env.values())
+    names += re.findall(r'"\$([A-Z][A-Z0-9_]*)"', server.args)
+    return list(dict.fromkeys([*names, *([server.api_key_env] if server.api_key_env else [])]))
+
+
+def client_overrides(opts: ServerOptions, server: Optional[ServerSpec],
+                     secret_prefix: str = "SKILLS_SERVER") -> Tuple[List[str], List[str]]:
+    """(``++server.*`` tokens, secret env NAMES) for the generation program. An address with
+    ``user:password@`` is read from the environment (``<prefix>_ADDRESS``), never written."""
+    from skills.config.secrets import env_reference, has_userinfo
+
+    secrets: List[str] = []
     if server is not None:
         from skills.servers.commands import client_base_url
 
         base_url = client_base_url(server.server_type, "127.0.0.1", server.port)
     else:
         base_url = opts.server_address or DEFAULT_ADDRESS.get(opts.server_type or "", "")
-    toks = [f"++server.server_type={opts.server_type}", f"++server.base_url={base_url}",
+    shown = base_url
+    if has_userinfo(base_url):
+        name = f"{secret_prefix}_ADDRESS"
+        os.environ[name] = base_url
+        shown = env_reference(name)
+        secrets.append(name)
+    toks = [f"++server.server_type={opts.server_type}", f"++server.base_url={shown}",
             f"++server.model={opts.model}"]
-    secrets: List[str] = []
-    key = None if server is not None else api_key_env(opts.server_type, base_url)
+    key = server.api_key_env if server is not None else api_key_env(opts.server_type, base_url)
     if key:
         toks.append(f"++server.api_key_env_var={key}")
         secrets.append(key)
-    return toks, secrets
+    return toks, secrets + [n for n in server_secrets(server) if n != key]
 
 
 def program_argv(module: str, tokens: Sequence[str]) -> List[str]:
@@ -360,6 +407,49 @@ def check_program(tokens: Sequence[str], source: str, module: str = "skills.infe
     except UsageError as exc:
         raise UsageError(f"{source}: {exc.message}") from None
     return cfg
+
+
+def _prepared_here(task_cls: type) -> bool:
+    """Requests are built at plan time only by the default task: a module's own ``prepare`` may need
+    what only its job has (a tokenizer folder, a tool environment, staged files)."""
+    from skills.inference.task import GenerationTask
+
+    return task_cls.prepare is GenerationTask.prepare
+
+
+def check_input(tokens: Sequence[str], source: str, module: str, prompt_set_dir: Optional[str]) -> None:
+    """Read the input file (and build every request, as the job will, for the default task): a bad
+    line or a prompt field a line lacks is one line and exit code 2 before anything starts, not a
+    failed job."""
+    from skills.inference.program import prepare_rows
+    from skills.inference.settings import input_path, read_input
+    from skills.inference.task import task_of
+
+    cfg = check_program(tokens, source, module, prompt_set_dir)
+    task_cls = task_of(module)
+    if not _prepared_here(task_cls):
+        read_input(input_path(cfg), cfg.prompt_format)
+        return
+    task = prepare_rows(cfg, task_cls)[0]
+    task.close()
+
+
+def check_resume(tokens: Sequence[str], source: str, module: str, prompt_set_dir: Optional[str],
+                 target: str) -> None:
+    """A resume the generation program would refuse (its journal was written from another input or
+    with other settings) fails now, before any job starts or any manifest credits the run."""
+    if not os.path.exists(f"{target}-async"):
+        return
+    from skills.inference.program import resume_problem
+    from skills.inference.task import task_of
+
+    task_cls = task_of(module)
+    if not _prepared_here(task_cls):
+        return  # its job refuses such a resume itself
+    cfg = check_program(tokens, source, module, prompt_set_dir)
+    problem = resume_problem(cfg, task_cls, Path(target))
+    if problem:
+        raise UsageError(f"{source}: {problem}")
 
 
 def prompt_set_for_plan(data_dir: str, cluster: ClusterConfig) -> Tuple[str, Optional[str]]:

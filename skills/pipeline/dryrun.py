@@ -43,6 +43,8 @@ def render_text(plan: Plan) -> str:
             lines.append(f"  server ({s.server_type}, port {s.port}, health {s.health_url}):")
             if s.env:
                 lines.append("    env: " + " ".join(f"{k}={v}" for k, v in sorted(s.env.items())))
+            if s.secret_env:
+                lines.append("    secrets (by name): " + " ".join(f"{k}=${n}" for k, n in sorted(s.secret_env.items())))
             lines.extend(_indent(s.command))
         for sc in job.sidecars:
             lines.append(f"  sidecar {sc.name} (port {sc.port}, health {sc.health_url}):")

@@ -10,6 +10,7 @@ against the schema of the generation module that will read it.
 
 from __future__ import annotations
 
+import difflib
 import os
 import shlex
 from dataclasses import dataclass, field
@@ -23,9 +24,9 @@ from skills.config.overrides import validate_overrides
 from skills.config.secrets import move_secret_overrides
 from skills.pipeline.common import (
     PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_program,
-    check_reserved, check_server_options, chunk_ids_for, client_overrides, default_data_dir, make_server,
-    output_name, pack, parallel_command, parse_json_kwargs, program_argv, prompt_set_for_plan, seed_overrides,
-    set_prompt_env, shell_join,
+    check_input, check_reserved, check_resume, check_server_options, chunk_ids_for, client_overrides, default_data_dir,
+    make_server, output_name, pack, parallel_command, parse_json_kwargs, program_argv, prompt_set_for_plan,
+    seed_overrides, set_prompt_env, shell_join,
 )
 from skills.pipeline.compat import check_extra_datasets_type, job_concurrency
 from skills.pipeline.plan import Job, Plan
@@ -190,6 +191,16 @@ def _input_file(data_dir: str, name: str, split: str, cluster: ClusterConfig) ->
     path = os.path.join(data_dir, *name.split("."), f"{split}.jsonl")
     remote = cluster.is_slurm and cluster.ssh_tunnel is not None
     if not remote and not os.path.isfile(path):
+        folder = os.path.dirname(path)
+        prepared = sorted(f[: -len(".jsonl")] for f in os.listdir(folder) if f.endswith(".jsonl")) \
+            if os.path.isdir(folder) else []
+        if prepared:  # the benchmark is there, the split is not: a typo, or one not prepared yet
+            close = difflib.get_close_matches(split, prepared, n=1)
+            raise UsageError(
+                f"{name} has no split '{split}' in {folder}: the prepared splits are {', '.join(prepared)}"
+                + (f" (did you mean --split={close[0]}?)" if close else "")
+                + f"; `ns prepare_data {name.split('.')[0]} --split=NAME --data_dir {data_dir}` prepares another "
+                "(and lists the splits it knows)")
         raise UsageError(
             f"input data for {name} not found: {path}; run `ns prepare_data {name.split('.')[0]} "
             f"--data_dir {data_dir}` (or pass --data_dir)"
@@ -198,6 +209,34 @@ def _input_file(data_dir: str, name: str, split: str, cluster: ClusterConfig) ->
         raise UsageError(f"input data for {name} is empty: {path}; prepare it again "
                          f"(`ns prepare_data {name.split('.')[0]} --data_dir {data_dir}`)")
     return path
+
+
+def check_grading_inputs(spec: BenchmarkSpec, eval_config: Dict[str, Any], data_dir: str,
+                         cluster: ClusterConfig) -> None:
+    """The files a benchmark's grader reads (``BenchmarkSpec.grading_inputs``) exist before anything
+    runs (on a cluster reached over ssh they live there: not checked)."""
+    if cluster.is_slurm and cluster.ssh_tunnel is not None:
+        return
+
+    def present(path: str, contains: Tuple[str, ...]) -> bool:
+        if not contains:
+            return os.path.isfile(path)
+        return all(os.path.exists(os.path.join(path, part)) for part in contains)
+
+    for need in spec.grading_inputs:
+        given = eval_config.get(need.setting) if need.setting else None
+        if given:
+            candidates = [os.path.abspath(os.path.expanduser(str(given)))]
+        else:
+            candidates = [os.path.join(data_dir, need.path)]
+            if need.env:
+                candidates += [p for p in os.environ.get(need.env, "").split(os.pathsep) if p]
+        if not any(present(c, need.contains) for c in candidates):
+            how = f"++eval_config.{need.setting}" if given else "the data folder" + (
+                f" or ${need.env}" if need.env and len(candidates) > 1 else "")
+            what = f" with {', '.join(need.contains)}" if need.contains else ""
+            raise UsageError(f"{spec.name}: grading needs {candidates[0]}{what} ({how}), which does not exist"
+                             + (f": {need.hint}" if need.hint else ""))
 
 
 def _has_rows(path: str) -> bool:
@@ -239,8 +278,9 @@ def build_jobs(groups: List[List[Eval]], names: List[str], kind: str, server_opt
     """One job per group of evals: its server, its sidecars, the evals run side by side."""
     jobs = []
     for name, group in zip(names, groups):
-        server = make_server(server_opts, o.cluster, ports)
-        client, secrets = client_overrides(server_opts, server)
+        prefix = "SKILLS_JUDGE" if kind == "judge" else "SKILLS_SERVER"
+        server = make_server(server_opts, o.cluster, ports, prefix)
+        client, secrets = client_overrides(server_opts, server, prefix)
         needed_env.update(secrets)
         sequential = getattr(o, "single_node_mode", "parallel") == "sequential"
         shares, lanes = job_concurrency([e.tokens for e in group], server is None and not sequential)
@@ -280,7 +320,7 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
     input_file = _input_file(data_dir, name, split, o.cluster)
     n = spec.num_samples if count is None else count
     seeds: List[Optional[int]] = list(range(o.starting_seed, o.starting_seed + n)) if n > 0 else [None]
-    num_chunks = o.num_chunks if o.num_chunks is not None else spec.num_chunks
+    num_chunks = o.num_chunks if o.num_chunks is not None else (spec.num_chunks or None)
     chunks = chunk_ids_for(num_chunks, o.chunk_ids)
     needs_judge = spec.judge is not None or o.judge.any_set
     sub = [spec.group, name] if spec.group else [name]
@@ -308,6 +348,7 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
 
         bench.prompt_notice = prompt_notice(cfg)
     evals, done = [], 0
+    remote = o.cluster.is_slurm and o.cluster.ssh_tunnel is not None  # the outputs are on the cluster
     for seed in seeds:
         merged = os.path.join(gen_dir, output_name(seed))
         for chunk in chunks:
@@ -324,13 +365,19 @@ def _plan_bench(spec: BenchmarkSpec, count: Optional[int], o: EvalOptions, out: 
             tokens = [f"++input_file={input_file}", f"++output_file={merged}",
                       f"++skip_filled={not o.rerun_done}",  # a rerun regenerates (old files kept aside)
                       *seed_overrides(seed), *chunk_toks, *defaults, *user, *extra]
+            if not o.rerun_done and not remote:
+                check_resume([*tokens[:3], *sample_client, *tokens[3:]], name, module, prompt_check, path)
             post = None
             wandb = getattr(o, "wandb", None)
             if wandb is not None and wandb.log_samples and seed == seeds[0]:  # the first seed, as the reference
                 post = wandb.samples_command(merged, o.expname, guard=chunk is not None)
             evals.append(Eval(name, seed, chunk, tokens, path, marker, module, merge, tuple(sidecars), post))
+    if evals and not remote:
+        check_input([f"++input_file={input_file}", *probe], name, module, prompt_check)
     if evals and grader is not None and not separate:
         check_environment(grader, o.cluster)  # graded inside the generation job
+    if evals or separate:
+        check_grading_inputs(spec, cfg.eval_config, data_dir, o.cluster)
     note = (f"{name}: {done} of {len(seeds) * len(chunks)} runs already done (.done markers; --rerun_done to "
             "redo)") if done else None
     bench.manifest = {

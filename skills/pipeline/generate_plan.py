@@ -12,8 +12,8 @@ from skills.config.errors import UsageError
 from skills.config.overrides import validate_overrides
 from skills.pipeline.common import (
     PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_program,
-    check_reserved, check_server_options, chunk_ids_for, client_overrides, default_data_dir, make_server,
-    output_name, parse_ids, program_argv, prompt_set_for_plan, seed_overrides, set_prompt_env, shell_join,
+    check_input, check_reserved, check_resume, check_server_options, chunk_ids_for, client_overrides, default_data_dir,
+    make_server, output_name, parse_ids, program_argv, prompt_set_for_plan, seed_overrides, set_prompt_env, shell_join,
 )
 from skills.pipeline.plan import Job, Plan
 from skills.pipeline.sidecars import make_sidecars
@@ -133,6 +133,7 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
     ports = PortAllocator(cluster)
     jobs: List[Job] = []
     needed = set(moved)
+    checked: set = set()  # input files read at plan time
     for seed in seeds:
         merged = os.path.join(out, output_name(seed))
         src = input_file
@@ -150,6 +151,12 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
                                                               f"++skip_filled={not o.rerun_done}"]
             seed_toks = [] if o.input_dir else seed_overrides(seed)  # input_dir: greedy, like the reference
             chunk_toks = [f"++num_chunks={o.num_chunks}", f"++chunk_id={chunk}"] if chunk is not None else []
+            if src and src not in checked and os.path.isfile(src) and not (cluster.is_slurm and cluster.ssh_tunnel):
+                check_input([*io, *sample_client, *seed_toks, *defaults, *user], "ns generate", module, prompt_check)
+                checked.add(src)
+            if not o.rerun_done and not (cluster.is_slurm and cluster.ssh_tunnel):
+                check_resume([*io, *sample_client, *seed_toks, *chunk_toks, *defaults, *user], "ns generate", module,
+                             prompt_check, path)
             programs = [program_argv(module, [*io, *client, *seed_toks, *chunk_toks, *defaults, *user])]
             if chunk is not None:
                 parts = [os.path.join(out, output_name(seed, c)) for c in range(o.num_chunks or 0)]

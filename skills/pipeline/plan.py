@@ -26,6 +26,9 @@ class ServerSpec:
     health_url: str  # polled until it answers 200
     container: Optional[str] = None  # image, when the cluster config names one
     env: Dict[str, str] = field(default_factory=dict)
+    # variables the server reads a secret from -> NAME of the launcher variable holding it (values never here)
+    secret_env: Dict[str, str] = field(default_factory=dict)
+    api_key_env: Optional[str] = None  # NAME of the key clients must send (from --server_args --api-key)
 
 
 @dataclass

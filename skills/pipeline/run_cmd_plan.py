@@ -9,9 +9,10 @@ from typing import Optional
 
 from skills.config.cluster import ClusterConfig
 from skills.config.errors import UsageError
+from skills.config.secrets import has_userinfo
 from skills.pipeline.common import (
     PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_server_options,
-    make_server,
+    make_server, server_secrets,
 )
 from skills.pipeline.plan import Job, Plan
 from skills.pipeline.sidecars import make_sidecars
@@ -54,13 +55,17 @@ def build_run_cmd_plan(o: RunCmdOptions) -> Plan:
                "SKILLS_SERVER_PORT": str(server.port)}  # type: ignore[union-attr]
     elif o.server.server_address:
         env = {"SKILLS_SERVER_BASE_URL": o.server.server_address}
+    secrets = server_secrets(server)
+    if has_userinfo(env.get("SKILLS_SERVER_BASE_URL")):  # user:password@ travels by name, like keys
+        os.environ["SKILLS_SERVER_BASE_URL"] = env.pop("SKILLS_SERVER_BASE_URL")
+        secrets.append("SKILLS_SERVER_BASE_URL")
     log_dir = o.log_dir or str(state_dir() / o.expname)
     gpus = server.gpus if server else (o.num_gpus or 0)
     sidecars = make_sidecars(["sandbox"] if o.with_sandbox else [], o.cluster, ports)
     env.update({k: v for sc in sidecars for k, v in sc.client_env.items()})
     job = Job(name=o.expname, kind="command", commands=[o.command], server=server, gpus=gpus, sidecars=sidecars,
               nodes=server.nodes if server else o.num_nodes, log_dir=log_dir, env=env,
-              container=o.container if o.cluster.is_slurm else None)
+              container=o.container if o.cluster.is_slurm else None, secret_env=secrets)
     apply_slurm(job, o.cluster, o.slurm)
     if o.container and o.cluster.is_slurm:
         job.container = o.cluster.containers.get(o.container, o.container)

@@ -69,7 +69,7 @@ def judge_settings(spec: BenchmarkSpec, j, judge_extra: List[str], prompt_check:
 
     jopts = judge_server(spec, j)
     check_server_options(jopts, "--judge_server", "--judge_model")
-    jclient, _ = client_overrides(jopts, None)
+    jclient, _ = client_overrides(jopts, None, "SKILLS_JUDGE")
     jdefaults = list(spec.judge.args) if spec.judge else list(GENERIC_JUDGE_ARGS)
     module = judge_module(j)
     schema = task_of(module).config_class

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Mapping, Optional, Union
 
-from skills.config.secrets import redact
+from skills.config.secrets import move_secret_server_args, redact
 from skills.pipeline.executors.guard import guarded
 from skills.pipeline.plan import ServerSpec
 from skills.servers.commands import build_server_command, health_url
@@ -53,6 +53,9 @@ def start_server(
     """Run the launch line under bash in a new process group; stdout+stderr go to ``log_path``."""
     if isinstance(spec_or_command, ServerSpec):
         command, extra_env = spec_or_command.command, dict(spec_or_command.env)
+        # secrets by name: the server reads e.g. VLLM_API_KEY, the launcher holds the value under its own name
+        extra_env.update({var: os.environ[name] for var, name in spec_or_command.secret_env.items()
+                          if name in os.environ})
     else:
         command, extra_env = spec_or_command, {}
     full_env: Dict[str, str] = {**os.environ, **extra_env, **(env or {})}
@@ -106,6 +109,9 @@ def launch(
     port = find_free_port(host, preferred=port)
     if log_path is None:
         log_path = Path(tempfile.mkdtemp(prefix="skills-server-")) / "server.log"
+    # secrets in the arguments reach the server by environment (or "$NAME"), not on its command line
+    server_args, secret_env, _ = move_secret_server_args(server_args, server_type, "SKILLS_SERVER_ARGS")
+    env = {**(env or {}), **{var: os.environ[name] for var, name in secret_env.items()}}
     command = build_server_command(server_type, model, port, gpus, nodes, server_args, python, prefix, host)
     proc = start_server(command, log_path, env=env)
     try:

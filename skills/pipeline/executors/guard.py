@@ -4,7 +4,9 @@ process group down when the launcher dies.
 Jobs and servers run in process groups of their own (so stopping one stops all its children). A
 ``kill -9`` of ``ns`` would leave such groups running as orphans, writing beside the next run. The
 guard leads the group, asks the kernel for SIGTERM when its parent dies (``PR_SET_PDEATHSIG``), and
-then terminates the group (SIGKILL after a grace period). It also forwards a SIGTERM sent to it.
+then terminates the group (SIGKILL after a grace period, or at once when the command has ended).
+It also forwards a SIGTERM sent to it. Its command asks for SIGKILL when the guard dies, so a
+``kill -9`` of the guard itself does not leave the command running.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from typing import List, Optional
 
 PR_SET_PDEATHSIG = 1
@@ -37,22 +38,34 @@ def main(argv: Optional[List[str]] = None) -> int:
     _die_with_parent()
     if os.getppid() != launcher:  # the launcher died before the request above took effect
         return 143
-    child = subprocess.Popen(cmd)
+    # the child dies with the guard even when the guard is killed with SIGKILL (the executor then
+    # also ends the rest of the group, see local.py)
+    child = subprocess.Popen(cmd, preexec_fn=_die_with_parent)
+    stopping = []
+
+    def kill_all(signum=None, frame=None) -> None:
+        os.killpg(0, signal.SIGKILL)  # whatever is left of the group, the guard included
 
     def stop(signum, frame) -> None:
+        # No waiting in here: the main thread sits in child.wait() holding Popen's wait lock, so a
+        # poll from the handler could never see the child exit. Forward the signal, arm a timer for
+        # the grace period and let child.wait() return as soon as the child is gone.
+        if stopping:
+            return
+        stopping.append(signum)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGALRM, kill_all)
+        signal.setitimer(signal.ITIMER_REAL, GRACE_S)
         try:
             os.killpg(0, signal.SIGTERM)
         except ProcessLookupError:
             pass
-        deadline = time.monotonic() + GRACE_S
-        while child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        os.killpg(0, signal.SIGKILL)  # whatever is left of the group, the guard included
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     rc = child.wait()
+    if stopping:
+        kill_all()
     return rc if rc >= 0 else 128 - rc
 
 

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any, Dict, List, Optional
+from typing import IO, Any, Callable, Dict, List, Optional
 
 from skills.config.secrets import redact
-from skills.inference.progress import PROGRESS_ENV
+from skills.inference.progress import ONCE_DIR, PROGRESS_ENV, run_label
 from skills.pipeline.executors.display import Display
 from skills.pipeline.executors.guard import guarded
 from skills.pipeline.plan import Job, Plan
@@ -121,43 +122,84 @@ def _kill_group(proc: subprocess.Popen) -> None:
             pass
 
 
+BIND_TRIES = 3  # a service that fails to bind its port is moved to another one this many times
+
+
+def _start_service(job: Job, name: str, log_path: Path, out: IO[str], prefix: str, timeout_s: float,
+                   start) -> tuple:
+    """Start a server or sidecar (``start(job)`` -> process, healthy URL) and wait until it is healthy;
+    a failure to bind its port moves it to another port and starts it again.
+    Returns (process or None, error or None); the process is returned even when it failed."""
+    from skills.pipeline.executors.ports import bind_failed, move_port
+    from skills.servers.health import ServerStartError, wait_for_server
+    from skills.servers.launch import stop_server
+
+    for attempt in range(BIND_TRIES):
+        proc, url, port = start(job)
+        try:
+            wait_for_server(url, timeout_s, proc, log_path)
+            return proc, None
+        except ServerStartError as exc:
+            if proc.poll() is None or attempt == BIND_TRIES - 1 or not bind_failed(log_path):
+                return proc, str(exc)
+            stop_server(proc, grace_s=5.0)
+            new = move_port(job, port)
+            out.write(f"{prefix}{name} could not bind port {port}; trying port {new}\n")
+    return None, f"{name} could not bind a port"  # pragma: no cover
+
+
 def run_job(job: Job, log_dir: Path, out: IO[str], server_timeout_s: float,
             env: Optional[Dict[str, str]] = None) -> Optional[str]:
-    """Run one job; returns None on success, else a one-line reason."""
-    from skills.servers.health import ServerStartError, log_tail, wait_for_server
-    from skills.servers.launch import start_server, stop_server
-    from skills.servers.ports import port_is_free
+    """Run one job; returns None on success, else a one-line reason.
 
+    Ports are settled now (``ports.settle_ports``): a planned port another process took meanwhile
+    is replaced, in a copy of the job (the plan stays as printed). Every service (server,
+    sidecars) is watched: one that exits ends the job at once with the last lines of its log."""
+    import copy
+
+    from skills.pipeline.executors.ports import settle_ports
+    from skills.servers.launch import start_server, stop_server
+
+    job = copy.deepcopy(job)
     log_path = _log_path(job, log_dir)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     server_proc = None
-    server_log: Optional[Path] = None
-    watch: Optional[_ServerWatch] = None
+    watch = _ServiceWatch()
     sidecars: List[Any] = []
     prefix = f"[{job.name}] "
     try:
-        for sc in job.sidecars:  # services the commands use (code sandbox, ...): started and healthy first
+        for old, new in settle_ports(job):
+            out.write(f"{prefix}port {old} planned for a service is taken now; using port {new}\n")
+        for i, sc in enumerate(job.sidecars):  # services the commands use (code sandbox, ...): healthy first
             sc_log = _log_path(job, log_dir, f"-{sc.name}")
-            out.write(f"{prefix}starting sidecar {sc.name} on port {sc.port} (log {sc_log})\n")
-            proc = start_server(sc.command, sc_log, env=job_environment(job, sc.env), cwd=job.workdir)
-            sidecars.append(proc)
-            try:
-                wait_for_server(sc.health_url, server_timeout_s, proc, sc_log)
-            except ServerStartError as exc:
-                return f"sidecar {sc.name}: {exc}"
+
+            def start_sidecar(j: Job, i=i, sc_log=sc_log):
+                spec = j.sidecars[i]
+                out.write(f"{prefix}starting sidecar {spec.name} on port {spec.port} (log {sc_log})\n")
+                return (start_server(spec.command, sc_log, env=job_environment(j, spec.env), cwd=j.workdir),
+                        spec.health_url, spec.port)
+
+            proc, error = _start_service(job, f"sidecar {sc.name}", sc_log, out, prefix, server_timeout_s,
+                                         start_sidecar)
+            if proc is not None:
+                sidecars.append(proc)
+            if error:
+                return f"sidecar {sc.name}: {error}"
+            watch.add(f"sidecar {sc.name}", proc, sc_log)
         if job.server is not None:
-            spec = job.server
-            if not port_is_free(spec.port):
-                return f"port {spec.port} chosen for its server is now taken (run again to pick another)"
             server_log = _log_path(job, log_dir, "-server")
-            out.write(f"{prefix}starting {spec.server_type} server on port {spec.port} (log {server_log})\n")
-            server_proc = start_server(spec, server_log, env=job_environment(job, spec.env))
-            try:
-                wait_for_server(spec.health_url, server_timeout_s, server_proc, server_log)
-            except ServerStartError as exc:
-                return str(exc)
-            out.write(f"{prefix}server healthy at {spec.health_url}\n")
-        watch = _ServerWatch(server_proc)
+
+            def start_model_server(j: Job):
+                spec = j.server
+                out.write(f"{prefix}starting {spec.server_type} server on port {spec.port} (log {server_log})\n")
+                return start_server(spec, server_log, env=job_environment(j, spec.env)), spec.health_url, spec.port
+
+            server_proc, error = _start_service(job, f"the {job.server.server_type} server", server_log, out,
+                                                prefix, server_timeout_s, start_model_server)
+            if error:
+                return error
+            out.write(f"{prefix}server healthy at {job.server.health_url}\n")
+            watch.add(f"{job.server.server_type} server", server_proc, server_log)
         with open(log_path, "a") as log:
             for cmd in job.commands:
                 if watch.died is not None:
@@ -170,6 +212,7 @@ def run_job(job: Job, log_dir: Path, out: IO[str], server_timeout_s: float,
                     cwd=job.workdir, start_new_session=True,
                 )
                 watch.command = proc
+                threading.Thread(target=_end_orphans, args=(proc,), daemon=True).start()
                 try:
                     rc = _stream(proc, log, prefix, out)
                 except BaseException:
@@ -181,16 +224,39 @@ def run_job(job: Job, log_dir: Path, out: IO[str], server_timeout_s: float,
                     return f"command exited with code {rc}{_last_error(log_path)}"
         watch.stopping = True
         if watch.died is not None:
-            return (f"the {job.server.server_type} server exited with code {watch.died} while the job "
-                    f"ran; its log ({server_log}) ends with:\n{log_tail(server_log)}")
+            from skills.servers.health import log_tail
+
+            name, code, service_log = watch.died
+            return (f"the {name} exited with code {code} while the job ran; its log ({service_log}) ends "
+                    f"with:\n{log_tail(service_log)}")
         return None
     finally:
+        watch.stopping = True
         if server_proc is not None:
-            if watch is not None:
-                watch.stopping = True
             stop_server(server_proc)
         for proc in sidecars:
             stop_server(proc, grace_s=5.0)
+
+
+def _end_orphans(guard: subprocess.Popen, grace_s: float = 5.0) -> None:
+    """A guard killed by a signal (``kill -9``) cannot stop its group: what is left of the group
+    (the command's children, e.g. a generation) is stopped here, so it does not run on unseen."""
+    while guard.poll() is None:
+        time.sleep(0.5)
+    if guard.returncode >= 0:
+        return  # the guard ended normally and stopped its group itself
+    deadline = time.monotonic() + grace_s
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(guard.pid, sig)  # the group id stays reserved while any member lives
+        except ProcessLookupError:
+            return
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(guard.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
 
 
 def _last_error(log_path: Path) -> str:
@@ -206,27 +272,29 @@ def _last_error(log_path: Path) -> str:
     return f": {errors[-1][:300]}" if errors else ""
 
 
-class _ServerWatch:
-    """Ends the running command when the job's server dies, instead of letting clients wait for it."""
+class _ServiceWatch:
+    """Ends the running command when a service of the job (server, sidecar) exits, instead of
+    letting the command wait for it; ``died`` = (name, exit code, log)."""
 
-    def __init__(self, server: Optional[subprocess.Popen]):
+    def __init__(self):
         self.command: Optional[subprocess.Popen] = None
-        self.died: Optional[int] = None
+        self.died: Optional[tuple] = None
         self.stopping = False
-        if server is not None:
-            threading.Thread(target=self._watch, args=(server,), daemon=True).start()
 
-    def _watch(self, server: subprocess.Popen) -> None:
-        rc = server.wait()
-        if self.stopping:
+    def add(self, name: str, proc: subprocess.Popen, log_path: Path) -> None:
+        threading.Thread(target=self._watch, args=(name, proc, log_path), daemon=True).start()
+
+    def _watch(self, name: str, proc: subprocess.Popen, log_path: Path) -> None:
+        rc = proc.wait()
+        if self.stopping or self.died is not None:
             return
-        self.died = rc
+        self.died = (name, rc, log_path)
         if self.command is not None and self.command.poll() is None:
             _kill_group(self.command)
 
 
 def run_plan(plan: Plan, cluster: Any = None, out: Optional[IO[str]] = None,
-             server_timeout_s: Optional[float] = None) -> int:
+             server_timeout_s: Optional[float] = None, on_start: Optional[Callable[[], None]] = None) -> int:
     """Run every job; 0 if all succeeded, 1 if any failed or was skipped, 130 on Ctrl-C."""
     out = out or sys.stdout
     timeout = server_timeout_s or float(os.environ.get(SERVER_TIMEOUT_ENV, "3600"))
@@ -240,6 +308,8 @@ def run_plan(plan: Plan, cluster: Any = None, out: Optional[IO[str]] = None,
 
     lock = OwnerLock(log_dir / RUN_LOCK).acquire(f"run folder {log_dir}")  # one live run per folder
     try:
+        if on_start is not None:
+            on_start()
         return _run_jobs(plan, log_dir, out, timeout)
     finally:
         lock.release()
@@ -262,8 +332,16 @@ def _run_jobs(plan: Plan, log_dir: Path, out: IO[str], timeout: float) -> int:
     progress = log_dir / "progress"
     for old in progress.glob("*.json"):
         old.unlink(missing_ok=True)
-    with Display(progress, out) as display:
+    shutil.rmtree(progress / ONCE_DIR, ignore_errors=True)  # "said once" claims of the previous command
+    with Display(progress, out, planned_runs(plan), f"each seed: ns status {plan.expname} --progress") as display:
         return _run_in_order(plan, log_dir, _DisplayWriter(display), timeout, {PROGRESS_ENV: str(progress)})
+
+
+def planned_runs(plan: Plan) -> List[str]:
+    """Progress labels of the plan's generation runs (from their outputs' .done markers), so the
+    display counts runs that have not started yet."""
+    return [run_label(Path(m[: -len(".done")])) for j in plan.jobs if j.kind == "generation"
+            for m in j.done_markers if m.endswith(".done")]
 
 
 def _run_in_order(plan: Plan, log_dir: Path, out: Any, timeout: float, env: Dict[str, str]) -> int:

@@ -191,7 +191,7 @@ def render_dry_run(plan: Plan, cluster) -> str:
 
 # ----------------------------------------------------------------------------- submit
 def run_plan(plan: Plan, cluster, wait: bool = False, poll_s: float = 10.0,
-             stream: Optional[TextIO] = None) -> int:
+             stream: Optional[TextIO] = None, on_start=None) -> int:
     """Submit the plan; 0 once submitted (``wait=True``: once all jobs ended well, else 1)."""
     stream = stream or sys.stdout
     if not plan.jobs:
@@ -224,6 +224,8 @@ def run_plan(plan: Plan, cluster, wait: bool = False, poll_s: float = 10.0,
         exp.run(detach=True)
         by_id = {j.id: j for j in exp.jobs}
         exp_dir = exp._exp_dir
+    if on_start is not None:  # submitted: the run exists
+        on_start()
     records = {"expname": plan.expname, "exp_dir": exp_dir, "tunnel": "ssh" if ssh else "local",
                "jobs": []}
     for job in plan.jobs:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import shlex
 import sys
 from dataclasses import dataclass, fields
@@ -136,16 +137,61 @@ def _executor(job: Job, plan: Plan, cluster, tunnel, *, role: str, nodes: int, t
     return SlurmExecutor(**kw)
 
 
-def _wait_for_server(url: str) -> str:
-    """Bash that waits until the server answers 2xx (python, so no curl is needed in the image)."""
-    probe = ("import sys,urllib.request as u\n"
-             "try: u.urlopen(sys.argv[1], timeout=5)\n"
-             "except u.HTTPError as e: sys.exit(0 if 'any_status=1' in sys.argv[1] and e.code < 500 else 1)\n"
-             "except Exception: sys.exit(1)")
-    return (f"_deadline=$((SECONDS + ${{SKILLS_SERVER_WAIT_S:-{SERVER_WAIT_S}}}))\n"
-            f"until python3 -c {shlex.quote(probe)} {shlex.quote(url)}; do\n"
-            f"  if [ $SECONDS -ge $_deadline ]; then echo 'server at {url} did not come up' >&2; exit 1; fi\n"
-            f"  sleep 3\ndone\n")
+PROBE = ("import sys,urllib.request as u\n"
+         "try: u.urlopen(sys.argv[1], timeout=5)\n"
+         "except u.HTTPError as e: sys.exit(0 if 'any_status=1' in sys.argv[1] and e.code < 500 else 1)\n"
+         "except Exception: sys.exit(1)")
+FREE_PORT = ("import socket,sys\n"
+             "def free(p):\n"
+             "    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+             "    try: s.bind(('127.0.0.1', p)); return True\n"
+             "    except OSError: return False\n"
+             "    finally: s.close()\n"
+             "p = int(sys.argv[1])\n"
+             "if not free(p):\n"
+             "    s = socket.socket(); s.bind(('127.0.0.1', 0)); p = s.getsockname()[1]; s.close()\n"
+             "print(p)")
+BIND_ERRORS = "address already in use|errno 98|eaddrinuse|could not bind|port is already"
+TAIL = 30
+
+
+def _helpers() -> str:
+    """Bash functions of the job script: a free port (the planned one when it is free) and a wait
+    for a service that gives up at once, with the last lines of its log, when the service is gone."""
+    return f"""_skills_free_port() {{ python3 -c {shlex.quote(FREE_PORT)} "$1"; }}
+_skills_gone() {{  # pid: is that background process gone? (a zombie counts as gone)
+  [ ! -d "/proc/$1" ] || [ "$(sed -e 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" = Z ]
+}}
+_skills_wait() {{  # url pid exit_file log name: until the url answers, the service exits or the time is up
+  local deadline=$((SECONDS + ${{SKILLS_SERVER_WAIT_S:-{SERVER_WAIT_S}}}))
+  until python3 -c {shlex.quote(PROBE)} "$1"; do
+    if [ -n "$2" ] && _skills_gone "$2"; then
+      echo "$5 exited before $1 answered; last lines of its log $4:" >&2; tail -n {TAIL} "$4" >&2; return 1
+    fi
+    if [ -n "$3" ] && [ -f "$3" ]; then
+      echo "$5 exited with code $(cat "$3") before $1 answered; last lines of its log $4:" >&2
+      tail -n {TAIL} "$4" >&2; return 1
+    fi
+    if [ $SECONDS -ge $deadline ]; then echo "$5 at $1 did not come up" >&2; return 1; fi
+    sleep 3
+  done
+}}"""
+
+
+def _port_pattern(port: int) -> "re.Pattern":
+    return re.compile(rf"(--port[= ]|(?:127\.0\.0\.1|localhost|0\.0\.0\.0):){port}(?!\d)")
+
+
+def _with_port_var(text: str, port: int, var: str) -> str:
+    """``text`` as one shell word with every use of ``port`` replaced by ``$var`` (expanded at run time)."""
+    parts = _port_pattern(port).split(text)
+    out = []
+    for i in range(0, len(parts), 2):  # split() interleaves the captured prefixes
+        chunk = parts[i] + (parts[i + 1] if i + 1 < len(parts) else "")
+        out.append(shlex.quote(chunk) if chunk else "")
+        if i + 1 < len(parts):
+            out.append(f'"${{{var}}}"')
+    return "".join(out) or "''"
 
 
 def server_exit_file(job: Job, plan: Plan) -> Optional[str]:
@@ -156,35 +202,73 @@ def server_exit_file(job: Job, plan: Plan) -> Optional[str]:
     return f'{shlex.quote(folder)}/".{job.name}.server-exit.${{SLURM_JOB_ID:-0}}"'
 
 
+def server_port_file(job: Job, plan: Plan) -> Optional[str]:
+    """Shell word naming the file the server step writes the port it chose to (single-node servers
+    whose launch line says ``--port``; others keep the planned port)."""
+    folder = job.log_dir or plan.log_dir
+    s = job.server
+    if s is None or not folder or s.nodes > 1 or not _port_pattern(s.port).search(s.command):
+        return None
+    return f'{shlex.quote(folder)}/".{job.name}.server-port.${{SLURM_JOB_ID:-0}}"'
+
+
 def _server_watch(exit_file: str) -> str:
     """Bash that ends the client step when the server step has exited (else clients wait for it)."""
     return (f"_server_exit={exit_file}\n"
             "( while sleep 5; do if [ -f \"$_server_exit\" ]; then\n"
-            "    echo \"the server exited with code $(cat \"$_server_exit\") while the job ran;"
-            " see the server_*_srun.log of this job\" >&2; kill -TERM 0; exit 1; fi; done ) &\n"
+            "    echo \"the server exited with code $(cat \"$_server_exit\") while the job ran; last lines of its log"
+            f" $_server_log:\" >&2; tail -n {TAIL} \"$_server_log\" >&2; kill -TERM 0; exit 1; fi; done ) &\n"
             "_bg_pids+=($!)\n")
 
 
+def _sidecar_log(job: Job, sc, log_folder: Optional[str]) -> str:
+    return (f'{shlex.quote(log_folder)}/"{sc.name}_{job.name}_${{SLURM_JOB_ID:-0}}.log"' if log_folder
+            else "/dev/null")
+
+
 def _sidecars(job: Job, log_folder: Optional[str]) -> str:
-    """Bash that starts the job's sidecars in the background of the main step, logs in the log folder."""
+    """Bash that starts the job's sidecars in the background of the main step, logs in the log folder.
+
+    Each gets its port now (the planned one when it is free); a failure to bind moves it to another
+    port (3 tries); the wait for it ends at once, with its log tail, when it exits; its clients'
+    variables are exported with the port it got."""
     lines = []
-    for sc in job.sidecars:
+    for i, sc in enumerate(job.sidecars):
+        var, log = f"_port_{i}", f'"$_log_{i}"'
         exports = "".join(f"export {k}={shlex.quote(str(v))}; " for k, v in sc.env.items())
-        log = (f'{shlex.quote(log_folder)}/"{sc.name}_{job.name}_${{SLURM_JOB_ID:-0}}.log"' if log_folder
-               else "/dev/null")
-        lines.append(f"( {exports}exec {sc.command} ) > {log} 2>&1 &")
-        lines.append("_bg_pids+=($!)")
-    for sc in job.sidecars:
-        lines.append(_wait_for_server(sc.health_url).rstrip("\n"))
+        command = _port_pattern(sc.port).sub(lambda m: m.group(1) + f"${{{var}}}", sc.command)
+        lines += [
+            f"_log_{i}={_sidecar_log(job, sc, log_folder)}",
+            "_try=0",
+            "while :; do",
+            f"  {var}=$(_skills_free_port {sc.port})",
+            f"  ( {exports}exec {command} ) > {log} 2>&1 &",
+            f"  _pid_{i}=$!; _bg_pids+=($_pid_{i})",
+            f"  if _skills_wait {_with_port_var(sc.health_url, sc.port, var)} \"$_pid_{i}\" '' {log} "
+            f"{shlex.quote('sidecar ' + sc.name)}; then break; fi",
+            "  _try=$((_try + 1))",
+            f"  if [ $_try -ge 3 ] || ! tail -n 15 {log} | grep -qiE {shlex.quote(BIND_ERRORS)}; then exit 1; fi",
+            f'  echo "sidecar {sc.name} could not bind port ${{{var}}}; trying another" >&2',
+            "done",
+        ]
+        lines += [f"export {k}={_with_port_var(v, sc.port, var)}" for k, v in sc.client_env.items()]
+    if job.sidecars:  # one that exits while the commands run ends the job with its log tail
+        checks = "".join(
+            f'    if _skills_gone "$_pid_{i}"; then echo "the sidecar {sc.name} exited while the job ran; last lines '
+            f'of its log $_log_{i}:" >&2; tail -n {TAIL} "$_log_{i}" >&2; kill -TERM 0; exit 1; fi\n'
+            for i, sc in enumerate(job.sidecars))
+        lines.append(f"( while sleep 5; do\n{checks}  done ) &\n_bg_pids+=($!)")
     return "\n".join(lines)
 
 
 def client_script(job: Job, workdir: Optional[str], bindir: Optional[str] = None,
-                  exit_file: Optional[str] = None, log_folder: Optional[str] = None) -> str:
+                  exit_file: Optional[str] = None, log_folder: Optional[str] = None,
+                  port_file: Optional[str] = None, server_log: Optional[str] = None) -> str:
     """The job's commands in order; the first failure ends the job with its exit code.
 
     ``bindir`` (plain processes on a shared file system) goes first on PATH so that ``python``
-    is the launcher's environment, as with the local executor. ``exit_file``: see ``_server_watch``."""
+    is the launcher's environment, as with the local executor. ``exit_file``: see ``_server_watch``;
+    ``port_file``: the port the server step chose (the commands' URLs are rewritten to it)."""
     lines = []
     if bindir:
         lines.append(f'export PATH={shlex.quote(bindir)}:"$PATH"')
@@ -193,29 +277,63 @@ def client_script(job: Job, workdir: Optional[str], bindir: Optional[str] = None
     if job.server is not None or job.sidecars:
         lines.append("_bg_pids=()")
         lines.append("trap '[ ${#_bg_pids[@]} -gt 0 ] && kill ${_bg_pids[@]} 2>/dev/null' EXIT")
+        lines.append(_helpers())
     if job.sidecars:
         lines.append(_sidecars(job, log_folder))
+    rewrite = False
     if job.server is not None:
+        s = job.server
+        lines.append(f"_server_log={server_log or '/dev/null'}")
+        log = '"$_server_log"'
         if exit_file:
             lines.append(_server_watch(exit_file).rstrip("\n"))
-        lines.append(_wait_for_server(job.server.health_url).rstrip("\n"))
+        if port_file and exit_file:  # the server step picks its port when it starts
+            lines += [
+                f"_server_port={s.port}",
+                f"_deadline=$((SECONDS + ${{SKILLS_SERVER_WAIT_S:-{SERVER_WAIT_S}}}))",
+                f"until [ -s {port_file} ]; do",
+                f'  if [ -f {exit_file} ]; then echo "the server exited with code $(cat {exit_file}) before it '
+                f'started; last lines of its log $_server_log:" >&2; tail -n {TAIL} {log} >&2; exit 1; fi',
+                "  if [ $SECONDS -ge $_deadline ]; then echo 'the server step never started' >&2; exit 1; fi",
+                "  sleep 1",
+                "done",
+                f"_server_port=$(cat {port_file})",
+            ]
+            rewrite = True
+            url = _with_port_var(s.health_url, s.port, "_server_port")
+        else:
+            url = shlex.quote(s.health_url)
+        lines.append(f"_skills_wait {url} '' {exit_file or chr(39) * 2} {log} 'the {s.server_type} server' "
+                     "|| exit 1")
     for cmd in job.commands:
-        lines.append(f"(\n{cmd}\n) || exit $?")
+        if rewrite:  # the URLs of the planned port point at the port the server got
+            lines.append(f"_cmd={_with_port_var(cmd, job.server.port, '_server_port')}")
+            lines.append('bash -c "$_cmd" || exit $?')
+        else:
+            lines.append(f"(\n{cmd}\n) || exit $?")
     return "\n".join(lines) + "\n"
 
 
-def server_script_text(job: Job, workdir: Optional[str], exit_file: Optional[str] = None) -> str:
+def server_script_text(job: Job, workdir: Optional[str], exit_file: Optional[str] = None,
+                       port_file: Optional[str] = None) -> str:
     """The server step: its own environment (exported here, not for the client), then its command;
-    with ``exit_file`` its exit code is recorded there for the client's watch."""
+    with ``exit_file`` its exit code is recorded there for the client's watch; with ``port_file``
+    it takes its port now (the planned one when free) and records it there."""
     lines = []
     if workdir:
         lines.append(f"cd {shlex.quote(workdir)} || exit 1")
     lines += [f"export {k}={shlex.quote(str(v))}" for k, v in job.server.env.items()]
+    lines += [f'export {k}="${{{name}}}"' for k, name in job.server.secret_env.items()]  # by name, never by value
+    command = job.server.command
+    if port_file:
+        port = job.server.port
+        lines += [f"_port=$(python3 -c {shlex.quote(FREE_PORT)} {port})", f"echo $_port > {port_file}"]
+        command = _port_pattern(port).sub(lambda m: m.group(1) + "${_port}", command)
     if exit_file:
-        lines += [f"rm -f {exit_file}", f"(\n{job.server.command}\n)", "_rc=$?", f"echo $_rc > {exit_file}",
+        lines += [f"rm -f {exit_file}", f"(\n{command}\n)", "_rc=$?", f"echo $_rc > {exit_file}",
                   "exit $_rc"]
     else:
-        lines.append(job.server.command)
+        lines.append(command)
     return "\n".join(lines) + "\n"
 
 
@@ -226,8 +344,13 @@ def add_job(exp, job: Job, plan: Plan, cluster, tunnel, deps: List[str], mpi: Op
     # without a container and without ssh (login node = submit host) the jobs share our file system
     bindir = None if job.container or getattr(cluster, "ssh_tunnel", None) else os.path.dirname(sys.executable)
     exit_file = server_exit_file(job, plan)
+    port_file = server_port_file(job, plan)
+    server_log = log_paths(job, plan, cluster).get("server")
+    if server_log:  # one shell word; %j is the job id
+        server_log = '"${SLURM_JOB_ID:-0}"'.join(shlex.quote(part) if part else "" for part in server_log.split("%j"))
     wd = job.workdir or workdir
-    script = run.Script(inline=client_script(job, wd, bindir, exit_file, job.log_dir or plan.log_dir))
+    script = run.Script(inline=client_script(job, wd, bindir, exit_file, job.log_dir or plan.log_dir,
+                                             port_file, server_log))
 
     def chdir(container: Optional[str]) -> List[str]:
         # nemo-run points plain-process steps at its (uncreated) code folder; slurmstepd then logs
@@ -250,6 +373,6 @@ def add_job(exp, job: Job, plan: Plan, cluster, tunnel, deps: List[str], mpi: Op
     client_ex = _executor(job, plan, cluster, tunnel, role="main", nodes=nodes, tasks=1,
                           container=job.container, env=job.env, srun_args=client_args,
                           extra_params=extra_params)
-    server_script = run.Script(inline=server_script_text(job, wd, exit_file))
+    server_script = run.Script(inline=server_script_text(job, wd, exit_file, port_file))
     return exp.add([server_script, script], executor=[server_ex, client_ex], name=job.name,
                    dependencies=deps or None)
