@@ -13,10 +13,10 @@ from setuptools import find_packages, setup
 RESOURCES = ("prompts", "configs", "cluster_configs")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-packages = find_packages(include=["skills", "skills.*"])
+packages = find_packages(include=["skills", "skills.*"]) + ["skills.report.assets"]
 package_dir = {}
 package_data = {
-    "skills.report": ["assets/*.js", "assets/*.css"],  # the HTML report's own JS and CSS
+    "skills.report.assets": ["*.js", "*.css"],  # the HTML report's own JS and CSS (data only)
     "skills.sandbox": ["stage.c"],  # the sandbox's compiled stage, built on first use
 }
 for name in RESOURCES:

@@ -24,6 +24,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from typing import Optional, Sequence
 
@@ -34,6 +35,7 @@ from skills.sandbox.workdir import PREFIX, remove_tree
 
 REPLY_TIMEOUT_S = 30.0  # the launcher answers a request at once; a loaded machine may be slow
 CLOSE_WAIT_S = 2.0
+WAIT_SLICE_S = 0.05  # a wait looks in slices, so another thread's look or close is not held up
 
 
 class WarmError(RuntimeError):
@@ -98,19 +100,19 @@ class WarmRun:
         self.stdout = os.fdopen(stdout, "rb", buffering=0)
         self.stderr = os.fdopen(stderr, "rb", buffering=0)
         self._text = b""
+        self._lock = threading.Lock()
 
     def poll(self) -> Optional[int]:
-        if self.returncode is None and select.select([self._status], [], [], 0)[0]:
-            self._read_status()
+        self._look(0.0)
         return self.returncode
 
     def wait(self, timeout: Optional[float] = None) -> int:
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.returncode is None:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not select.select([self._status], [], [], left)[0]:
+            left = WAIT_SLICE_S if deadline is None else min(WAIT_SLICE_S, max(0.0, deadline - time.monotonic()))
+            self._look(left)
+            if self.returncode is None and deadline is not None and time.monotonic() >= deadline:
                 raise subprocess.TimeoutExpired("sandbox execution", timeout or 0)
-            self._read_status()
         return self.returncode
 
     def kill(self) -> None:
@@ -121,9 +123,22 @@ class WarmRun:
                 pass
 
     def close(self) -> None:
-        if self._status >= 0:
-            os.close(self._status)
-            self._status = -1
+        with self._lock:
+            if self._status >= 0:
+                os.close(self._status)
+                self._status = -1
+
+    def _look(self, timeout: float) -> None:
+        """One look at the status pipe, under the lock: a shutdown's ``kill_all`` waits on this
+        handle from another thread while the execution's own thread may read or close it."""
+        with self._lock:
+            if self.returncode is not None:
+                return
+            if self._status < 0:  # closed by the thread that ran it, which gave it up
+                self.returncode = -signal.SIGKILL
+                return
+            if select.select([self._status], [], [], timeout)[0]:
+                self._read_status()
 
     def _read_status(self) -> None:
         data = os.read(self._status, 64)

@@ -7,6 +7,8 @@ several tasks at a time (``--num_workers``), each under a wall-clock and a stall
 the budget ``N`` minus ``--template_tokens`` (room for the chat template), the task's
 ``synthetic.yaml`` arguments and ``constants.py`` template + answer prefix, and
 ``--model_template_token`` (the tokens of RULER's base template, which the generator subtracts).
+By default each runs through ``accel`` (the script unchanged, its tokenizer calls answered from
+cached pieces, the same bytes; ``--accelerate false`` runs it bare, ``verify`` checks every call).
 Output: ``<data_dir>/ruler/NAME/<task>/test.jsonl`` (the reference's rows, see ``rows``) and
 reference-style definitions, so ``ns eval --benchmarks ruler.NAME`` finds the group. A task whose
 file was made with the same settings and RULER commit is kept as is, so an interrupted preparation
@@ -36,6 +38,11 @@ from skills.data.upstream import RULER
 EXAMPLE = ("ns prepare_data ruler --setup nemotron_nano_128k --tokenizer_path nvidia/NVIDIA-Nemotron-Nano-9B-v2 "
            "--max_seq_length 131072 --data_dir DIR")
 STAMP = ".prepared.json"  # settings a task's file was generated with
+ACCELERATE = ("true", "false", "verify")
+ACCEL = "skills.benchmarks.ruler.accel"
+# Start order: the longest tasks first (accelerated, 131072 tokens), so none runs alone at the end.
+LONGEST_FIRST = ("niah_multikey_2", "qa_2", "niah_multivalue", "niah_multikey_3", "niah_multikey_1",
+                 "niah_single_2", "niah_single_3", "niah_multiquery", "qa_1", "niah_single_1", "cwe", "fwe", "vt")
 
 
 @dataclass(frozen=True)
@@ -47,11 +54,12 @@ class Options:
     num_samples: int = 500
     template_tokens: int = 50
     random_seed: int = 42
-    num_workers: int = 0  # 0: one per CPU, at most one per task
+    num_workers: int = 0  # 0: one per CPU, at most one per task, as many as the memory holds
     task_timeout: float = 6 * 3600.0
     stall_timeout: float = 1800.0
     tmp_data_dir: Optional[str] = None  # where raw generator output goes (default: inside the setup folder)
     allow_input_mismatch: bool = False  # accept a mirror's input that is not the one RULER pins (a stand-in)
+    accelerate: str = "true"  # true: exact accelerations around the generators (see accel); false: bare; verify
 
 
 def _number(extra: Dict[str, str], key: str, default, kind=int, minimum=1):
@@ -76,6 +84,14 @@ def _flag(extra: Dict[str, str], key: str) -> bool:
     return raw in ("true", "1")
 
 
+def _accelerate(extra: Dict[str, str]) -> str:
+    raw = str(extra.pop("accelerate", "true")).lower()
+    value = {"1": "true", "0": "false"}.get(raw, raw)
+    if value not in ACCELERATE:
+        raise UsageError(f"ruler: --accelerate takes {', '.join(ACCELERATE)}, got {raw!r}")
+    return value
+
+
 def parse_options(extra: Dict[str, str]) -> Options:
     """The pass-through flags of ``ns prepare_data ruler``; anything unknown is a typo."""
     extra = dict(extra)
@@ -95,7 +111,7 @@ def parse_options(extra: Dict[str, str]) -> Options:
         random_seed=_number(extra, "random_seed", 42, minimum=0), num_workers=_number(extra, "num_workers", 0, minimum=0),
         task_timeout=_number(extra, "task_timeout", 6 * 3600.0, float, 0),
         stall_timeout=_number(extra, "stall_timeout", 1800.0, float, 0), tmp_data_dir=extra.pop("tmp_data_dir", None),
-        allow_input_mismatch=_flag(extra, "allow_input_mismatch"),
+        allow_input_mismatch=_flag(extra, "allow_input_mismatch"), accelerate=_accelerate(extra),
     )
     if extra:
         raise UsageError(f"ruler: unknown prepare_data option --{next(iter(extra))}")
@@ -122,7 +138,11 @@ def ruler_python() -> str:
 def generator_env(opts: Options, mirror: Optional[Path], data_dir: Path) -> Dict[str, str]:
     """Offline-friendly environment: NLTK data from the mirror or the data dir, a local tokenizer
     folder read without the hub, one thread per process (tasks already run side by side)."""
+    from skills.evaluation.external import PACKAGE_ROOT
+
     env = dict(os.environ, TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="1", PYTHONHASHSEED="0")
+    if opts.accelerate != "false":  # the generators then run through ``python -m skills.benchmarks.ruler.accel``
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH")) if p)
     nltk = [p for p in ([mirror / "ruler" / "nltk_data", mirror / "nltk_data"] if mirror else []) if p.is_dir()]
     nltk += [data_dir / "nltk_data"] + [Path(p) for p in os.environ.get("NLTK_DATA", "").split(os.pathsep) if p]
     env["NLTK_DATA"] = os.pathsep.join(map(str, nltk))
@@ -162,7 +182,8 @@ def generator_argv(python: str, opts: Options, info: dict, task: str, work: Path
     """The generator's command line, as RULER's ``prepare.py --prepare_for_ns`` builds it (``scripts``:
     the generators' folder of the working copy)."""
     cfg = info["tasks"][task]
-    argv = [python, str(scripts / f"{cfg['kind']}.py"), "--save_dir", str(work), "--save_name", task,
+    head = {"true": ["-m", ACCEL], "verify": ["-m", ACCEL, "--verify"]}.get(opts.accelerate, [])
+    argv = [python, *head, str(scripts / f"{cfg['kind']}.py"), "--save_dir", str(work), "--save_name", task,
             "--subset", "test", "--tokenizer_path", opts.tokenizer_path, "--tokenizer_type", "hf",
             "--max_seq_length", str(budget(opts, info, task)), "--tokens_to_generate", str(cfg["tokens_to_generate"]),
             "--num_samples", str(opts.num_samples), "--random_seed", str(opts.random_seed)]
@@ -172,6 +193,30 @@ def generator_argv(python: str, opts: Options, info: dict, task: str, work: Path
         argv += ["--pre_samples", "0"]
     return argv + ["--template", cfg["template"] + cfg["answer_prefix"],
                    "--model_template_token", str(info["template_tokens"])]
+
+
+def task_memory_mb(opts: Options) -> float:
+    """A generator's peak memory, roughly: niah's 6.2 M word pairs and the libraries (~1.1 GB), then
+    every row kept until the file is written at the end (~4.5 bytes of text per token)."""
+    return 1200 + opts.num_samples * opts.max_seq_length * 5 / 1e6
+
+
+def available_mb() -> Optional[float]:
+    try:
+        with open("/proc/meminfo") as fh:
+            fields = dict(line.split(":", 1) for line in fh)
+        return int(fields["MemAvailable"].split()[0]) / 1024
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def default_workers(opts: Options, tasks: int) -> int:
+    """One task per CPU, as many as the available memory holds (at least one)."""
+    workers = min(tasks, os.cpu_count() or 1)
+    memory = available_mb()
+    if memory is not None:
+        workers = min(workers, max(1, int(memory // task_memory_mb(opts))))
+    return workers
 
 
 class Reporter:
@@ -275,12 +320,12 @@ def prepare(ctx) -> List[Path]:
             _write(root / task / STAMP, json.dumps(_stamp(opts, commit, task, {k: digests[k] for k in names})))
             report.say(task, f"{n} rows in {time.monotonic() - t0:.0f} s")
 
-        workers = opts.num_workers or min(len(todo), os.cpu_count() or 1)
+        workers = opts.num_workers or default_workers(opts, len(todo))
         print(f"ruler.{opts.setup}: {len(todo)} task(s) with {workers} worker(s), RULER {RULER.repo}@{commit[:12]} "
               f"in {python}", flush=True)
         try:
             with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-                futures = {pool.submit(one, t): t for t in todo}
+                futures = {pool.submit(one, t): t for t in sorted(todo, key=LONGEST_FIRST.index)}
                 try:
                     for fut in concurrent.futures.as_completed(futures):
                         try:

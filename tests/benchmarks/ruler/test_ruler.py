@@ -234,6 +234,7 @@ BASE = {"setup": "s", "tokenizer_path": "tok", "max_seq_length": "4096"}
     ({**BASE, "num_samples": "0"}, "--num_samples must be >= 1"),
     ({**BASE, "max_seq_length": "128k"}, "must be a number"),
     ({**BASE, "tokenizer": "x"}, "unknown prepare_data option --tokenizer"),
+    ({**BASE, "accelerate": "fast"}, "--accelerate takes true, false, verify"),
 ])
 def test_option_errors(extra, error):
     with pytest.raises(UsageError, match=error):
@@ -261,7 +262,11 @@ def test_budgets_and_generator_command_lines(tmp_path):
     assert rp.budget(opts, INFO, "qa_1") == rp.budget(opts, INFO, "fwe") == 4096 - 50
     scripts = tmp_path / "work" / "scripts" / "data" / "synthetic"
     argv = rp.generator_argv("py", opts, INFO, "qa_1", tmp_path / "out", scripts)
-    assert argv[:2] == ["py", str(scripts / "qa.py")]
+    assert argv[:4] == ["py", "-m", "skills.benchmarks.ruler.accel", str(scripts / "qa.py")]  # RULER's script, hooked
+    bare = rp.parse_options({**BASE, "tasks": "fwe,qa_1", "accelerate": "false"})
+    assert rp.generator_argv("py", bare, INFO, "qa_1", tmp_path / "out", scripts)[1:] == argv[3:]
+    verify = rp.parse_options({**BASE, "accelerate": "verify"})
+    assert rp.generator_argv("py", verify, INFO, "qa_1", tmp_path / "out", scripts)[:5] == [*argv[:3], "--verify", argv[3]]
     assert argv[argv.index("--max_seq_length") + 1] == "4046" and argv[argv.index("--dataset") + 1] == "squad"
     assert argv[argv.index("--save_dir") + 1] == str(tmp_path / "out") and argv[argv.index("--save_name") + 1] == "qa_1"
     assert argv[-6:] == ["--pre_samples", "0", "--template", "Q {query} Answer:", "--model_template_token", "5"]
@@ -398,3 +403,24 @@ def test_runner_failure_names_the_last_line(tmp_path):
 
     with pytest.raises(UsageError, match=r"exit code 1\): ValueError: no haystack fits"):
         _fake_run(tmp_path, "fail", Limits(60, 60))
+
+
+def test_default_workers_fit_the_cpus_and_the_memory(monkeypatch):
+    """One task per CPU, but no more generators than the available memory holds (each niah keeps
+    ~1.1 GB of word pairs, every task its rows until the end)."""
+    opts = rp.parse_options({**BASE, "max_seq_length": "131072"})
+    each = rp.task_memory_mb(opts)
+    assert 1500 < each < 1600  # 500 rows of ~130k tokens
+    monkeypatch.setattr(rp.os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(rp, "available_mb", lambda: 5 * each + 1)
+    assert rp.default_workers(opts, 13) == 5
+    monkeypatch.setattr(rp, "available_mb", lambda: 100.0)
+    assert rp.default_workers(opts, 13) == 1
+    monkeypatch.setattr(rp, "available_mb", lambda: None)
+    assert rp.default_workers(opts, 13) == 13 and rp.default_workers(opts, 3) == 3
+    monkeypatch.setattr(rp.os, "cpu_count", lambda: 2)
+    assert rp.default_workers(opts, 13) == 2
+
+
+def test_the_longest_tasks_start_first():
+    assert sorted(rp.LONGEST_FIRST) == sorted(TASKS)

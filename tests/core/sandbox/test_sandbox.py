@@ -546,3 +546,32 @@ def test_limits_json_round_trip_and_ceiling():
     assert limits.exceeds(MAX_LIMITS) is None
     with pytest.raises(UsageError, match="wall_s=3601"):
         parse_request({"code": "", "limits": {"wall_s": 3601}})
+
+
+def test_warm_run_waited_on_from_two_threads_while_closed():
+    """A shutdown's kill_all waits on an execution's handle while the execution's thread closes it:
+    neither sees a closed or reused descriptor (this raised EBADF and made the service exit 1)."""
+    from skills.sandbox.warm import WarmRun
+
+    fds = [os.pipe() for _ in range(4)]
+    status_r, status_w = fds[3]
+    run = WarmRun(2 ** 22 + 1,  # a pid that is never used (above pid_max)
+                   fds[0][1], fds[1][0], fds[2][0], status_r)
+    errors = []
+
+    def waiter():
+        try:
+            run.wait(timeout=5)
+        except Exception as exc:  # noqa: BLE001 - recorded for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=waiter) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.1)
+    run.close()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert not errors and run.returncode is not None
+    for fd in (fds[0][0], fds[1][1], fds[2][1], status_w):
+        os.close(fd)
