@@ -331,7 +331,7 @@ def test_missing_tests_are_an_error_naming_the_problems(tmp_path, monkeypatch):
 # -- benchmark definition and plan ----------------------------------------------------------------
 
 def test_benchmark_defaults_and_plan(tmp_path, capsys):
-    from skills.benchmarks import get_benchmark
+    from skills.registry.benchmarks import get_benchmark
 
     spec = get_benchmark("livecodebench")
     assert (spec.eval_split, spec.prompt_config, spec.eval_type, spec.metrics_type, spec.dataset_group) == (

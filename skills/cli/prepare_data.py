@@ -139,7 +139,7 @@ def _prepare_on_slurm(cfg, names, extra, data_dir, mirror, expname, log_dir, dry
 
 def prepare_args(ctx: click.Context) -> tuple:
     """(benchmark names, pass-through flags). Flags close to one of ours are typos, not pass-through."""
-    from skills.benchmarks import builtin_names
+    from skills.registry.benchmarks import builtin_names
 
     known = option_names(ctx)
     benches = set(builtin_names())

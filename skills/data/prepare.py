@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from skills.benchmarks import builtin_names, prepare_function
-from skills.benchmarks.base import PrepareContext
+from skills.registry.benchmarks import builtin_names, prepare_function
+from skills.registry.spec import PrepareContext
 from skills.config.errors import UsageError
 from skills.data import default_data_dir
 from skills.data.sources import resolve_mirror

@@ -217,7 +217,7 @@ def summarize_results(
 def _group_scores(groups: Dict[str, List[str]], results: Dict[str, Metrics], extra_datasets: Optional[str],
                   data_dir: Optional[str]) -> Tuple[List[List[str]], Dict[str, Dict]]:
     """Tables and entries of the declared groups whose members were all summarized."""
-    from skills.benchmarks import get_benchmark
+    from skills.registry.benchmarks import get_benchmark
     from skills.metrics.groups import get_group_score
 
     tables: List[List[str]] = []

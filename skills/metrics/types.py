@@ -58,7 +58,7 @@ def metric_type_for(benchmark: str, override: Optional[str] = None, extra_datase
     if override:
         return override
     try:
-        from skills.benchmarks import get_benchmark
+        from skills.registry.benchmarks import get_benchmark
 
         return get_benchmark(benchmark, extra_datasets, data_dir).metrics_type
     except (KeyError, ImportError, UsageError):

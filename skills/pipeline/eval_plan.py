@@ -15,8 +15,8 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from skills.benchmarks import extra_datasets_dir, get_benchmark, group_members
-from skills.benchmarks.base import BenchmarkSpec
+from skills.registry.benchmarks import extra_datasets_dir, get_benchmark, group_members
+from skills.registry.spec import BenchmarkSpec
 from skills.config.cluster import ClusterConfig
 from skills.config.errors import UsageError
 from skills.config.overrides import validate_overrides

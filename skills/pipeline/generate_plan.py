@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, List, Optional
 
-from skills.benchmarks import extra_datasets_dir
+from skills.registry.benchmarks import extra_datasets_dir
 from skills.config.cluster import ClusterConfig
 from skills.config.errors import UsageError
 from skills.config.overrides import validate_overrides
@@ -93,7 +93,7 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
     sidecar_names = ["sandbox"] if o.with_sandbox else []
     data_dir = None
     if o.benchmark:
-        from skills.benchmarks import get_benchmark
+        from skills.registry.benchmarks import get_benchmark
 
         data_dir = default_data_dir(o.data_dir)
         spec = get_benchmark(o.benchmark, o.extra_datasets, data_dir)

@@ -17,8 +17,8 @@ import json
 import os
 from typing import Any, Dict, List, Optional, Tuple
 
-from skills.benchmarks import is_builtin
-from skills.benchmarks.base import BenchmarkSpec
+from skills.registry.benchmarks import is_builtin
+from skills.registry.spec import BenchmarkSpec
 from skills.config.errors import UsageError
 from skills.config.overrides import validate_overrides
 from skills.pipeline.common import (ServerOptions, apply_slurm, chain, check_program, check_server_options,

@@ -1,6 +1,6 @@
 """AIME 2025: 30 problems with integer answers."""
 
-from skills.benchmarks.base import BenchmarkSpec
+from skills.registry.spec import BenchmarkSpec
 
 BENCHMARK = BenchmarkSpec(
     name="aime25",

@@ -16,7 +16,7 @@ Standard library only: every registry lookup imports this file, in every environ
 from pathlib import Path
 from typing import Optional
 
-from skills.benchmarks.base import BenchmarkSpec
+from skills.registry.spec import BenchmarkSpec
 
 NAME = "bfcl_v3"
 SPLITS = (

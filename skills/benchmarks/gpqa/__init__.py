@@ -1,6 +1,6 @@
 """GPQA diamond: 198 four-option science questions; options shuffled deterministically at prepare time."""
 
-from skills.benchmarks.base import BenchmarkSpec
+from skills.registry.spec import BenchmarkSpec
 
 BENCHMARK = BenchmarkSpec(
     name="gpqa",

@@ -1,6 +1,6 @@
 """Humanity's Last Exam (text-only): graded by an LLM judge, plus boxed-answer symbolic check."""
 
-from skills.benchmarks.base import BenchmarkSpec, JudgeDefaults
+from skills.registry.spec import BenchmarkSpec, JudgeDefaults
 
 BENCHMARK = BenchmarkSpec(
     name="hle",

@@ -5,7 +5,7 @@ built by ``scripts/setup.sh``); the metric type ``if`` is also the one of NeMo-S
 results. Only the standard library is imported here: every registry lookup imports this file.
 """
 
-from skills.benchmarks.base import BenchmarkSpec
+from skills.registry.spec import BenchmarkSpec
 
 BENCHMARK = BenchmarkSpec(
     name="ifbench",

@@ -7,7 +7,7 @@ as the reference) and ``<split>.tests.jsonl`` (the still-encoded tests the grade
 works offline). See docs/benchmarks.md.
 """
 
-from skills.benchmarks.base import BenchmarkSpec
+from skills.registry.spec import BenchmarkSpec
 
 BENCHMARK = BenchmarkSpec(
     name="livecodebench",

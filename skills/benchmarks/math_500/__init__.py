@@ -1,6 +1,6 @@
 """MATH-500: 500 competition problems (openai/prm800k split), graded by symbolic equivalence."""
 
-from skills.benchmarks.base import BenchmarkSpec
+from skills.registry.spec import BenchmarkSpec
 
 BENCHMARK = BenchmarkSpec(
     name="math-500",

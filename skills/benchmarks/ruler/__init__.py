@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Optional, Tuple
 
-from skills.benchmarks.base import BenchmarkSpec
+from skills.registry.spec import BenchmarkSpec
 
 BENCHMARK = BenchmarkSpec(
     name="ruler",

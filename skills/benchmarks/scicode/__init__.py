@@ -7,7 +7,7 @@ before it, against SciCode's numeric targets (``test_data.h5``) in the sandbox (
 import this file.
 """
 
-from skills.benchmarks.base import BenchmarkSpec
+from skills.registry.spec import BenchmarkSpec
 
 BENCHMARK = BenchmarkSpec(
     name="scicode",

@@ -4,7 +4,7 @@ One package per benchmark: ``skills/benchmarks/<name>/__init__.py`` defines ``BE
 ``BenchmarkSpec``) and optionally ``EXTENSIONS`` (its graders, metric types, generation programs,
 group scores, sidecars; see ``skills.registry``) and ``member(name, data_dir)`` (specs of group
 members such as ``bfcl_v3.simple``); ``prepare.py`` holds ``prepare(ctx)`` when there is data to fetch.
-The registry in ``skills.benchmarks`` finds them by name (``math-500`` -> ``math_500``).
+``skills.registry.benchmarks`` finds them by name (``math-500`` -> ``math_500``).
 """
 
 from __future__ import annotations
