@@ -44,6 +44,15 @@ def split_extra(ctx: click.Context, positional: bool = False) -> Tuple[List[str]
     return overrides, rest
 
 
+def print_error(message: str) -> None:
+    """``Error: message`` on stderr, red at a terminal."""
+    import sys
+
+    red, reset = ("\x1b[31m", "\x1b[0m") if sys.stderr.isatty() else ("", "")
+    sys.stderr.write(f"{red}Error: {message}{reset}\n")
+    sys.stderr.flush()
+
+
 def not_applicable(flag: str, why: str) -> None:
     """A reference option accepted here without an effect: one line saying why."""
     import sys

@@ -146,7 +146,8 @@ CLUSTER_NO_MOUNTS = Group(CLUSTER.options[:2], _cluster)
 
 def _slurm(v: Dict[str, Any]):
     from skills.config.errors import UsageError
-    from skills.pipeline.common import SlurmOptions, parse_json_kwargs
+    from skills.config.values import parse_json_kwargs
+    from skills.pipeline.common import SlurmOptions
 
     if v["dependent_jobs"] < 0:
         raise UsageError("--dependent_jobs must be >= 0")

@@ -1,4 +1,4 @@
-"""Atomic file writes and streamed downloads.
+"""Atomic file writes, ``.done`` completion markers, JSONL reading and streamed downloads.
 
 Everything is written to a temporary file in the destination folder, fsync'ed and renamed over the
 target, so an interrupted prepare (or grading run) never leaves a half-written split behind: the
@@ -68,6 +68,27 @@ def fsync_dir(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def atomic_write_lines(path: Path, lines: Iterable[bytes]) -> int:
+    """Write byte lines (each ending in newline) to ``path`` atomically; returns the count."""
+    count = 0
+    with atomic_open(path, "wb") as fh:
+        for line in lines:
+            fh.write(line)
+            count += 1
+    return count
+
+
+def done_path(output: Path) -> Path:
+    """The completion marker of an output file: ``<output>.done`` exists only once the output is
+    complete (generated, graded, merged); planners skip finished runs by it."""
+    return Path(f"{output}.done")
+
+
+def touch_done(output: Path) -> None:
+    """The completion marker, itself written atomically."""
+    atomic_write_lines(done_path(output), [])
 
 
 def write_jsonl(path: Path, rows: Iterable[Mapping]) -> int:

@@ -159,7 +159,7 @@ def summarize_results(
             skipped.append(exc)
             continue
         files = result_files(d, fail_on_incomplete)
-        from skills.pipeline.manifest import mixed_settings, record_rows
+        from skills.data.manifest import mixed_settings, record_rows
 
         for problem in mixed_settings(d.name, d, files):
             print(f"Warning: {d.name}: its files come from different runs: {problem}", file=sys.stderr)
@@ -265,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        from skills.pipeline.common import parse_json_kwargs
+        from skills.config.values import parse_json_kwargs
 
         text, path = summarize_results(
             args.results_dir, args.benchmarks, args.save_metrics_path, args.max_samples,

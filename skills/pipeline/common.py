@@ -16,6 +16,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple, TypeVar
 
 from skills.config.cluster import ClusterConfig
 from skills.config.errors import UsageError
+from skills.config.values import parse_ids, parse_json_kwargs  # noqa: F401
 from skills.pipeline.plan import Job, ServerSpec
 
 HOSTED_TYPES = ("vllm", "sglang", "trtllm", "megatron", "generic")  # generic: --server_entrypoint starts it
@@ -59,28 +60,6 @@ class SlurmOptions:
     sbatch_kwargs: Dict[str, str] = field(default_factory=dict)
     run_after: List[str] = field(default_factory=list)
     dependent_jobs: int = 0
-
-
-def parse_ids(text: Optional[str], what: str) -> Optional[List[int]]:
-    """``a,b,c`` or ``a..b`` (inclusive) -> ints; None stays None."""
-    if text is None or str(text).strip() == "":
-        return None
-    text = str(text).strip()
-    try:
-        if ".." in text:
-            lo, hi = text.split("..", 1)
-            ids = list(range(int(lo), int(hi) + 1))
-        else:
-            ids = [int(x) for x in text.split(",")]
-    except ValueError:
-        raise UsageError(f"--{what} must be 'a,b,c' or 'a..b' with integers, got '{text}'") from None
-    if not ids:
-        raise UsageError(f"--{what} '{text}' selects nothing")
-    if len(set(ids)) != len(ids):
-        raise UsageError(f"--{what} '{text}' lists an id twice (two jobs would write one file)")
-    if min(ids) < 0:
-        raise UsageError(f"--{what} '{text}': ids must be >= 0")
-    return ids
 
 
 RESERVED = ("input_file", "output_file")  # set by the planners, per seed and chunk
@@ -371,20 +350,6 @@ def default_data_dir(explicit: Optional[str]) -> str:
         return str(_ddd())
     except (ImportError, AttributeError):
         return str(Path.home() / ".cache" / "skills" / "data")
-
-
-def parse_json_kwargs(text: Optional[str], flag: str) -> Dict[str, str]:
-    if not text:
-        return {}
-    import json
-
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{flag} must be a JSON object: {exc.msg} at position {exc.pos}") from None
-    if not isinstance(value, dict):
-        raise UsageError(f"{flag} must be a JSON object, got {type(value).__name__}")
-    return {str(k): v for k, v in value.items()}
 
 
 def check_program(tokens: Sequence[str], source: str, module: str = "skills.inference.generate",

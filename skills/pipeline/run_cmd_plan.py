@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Optional
 
 from skills.config.cluster import ClusterConfig
@@ -15,6 +14,7 @@ from skills.pipeline.common import (
     make_server, server_secrets,
 )
 from skills.pipeline.plan import Job, Plan
+from skills.pipeline.state import state_dir
 from skills.pipeline.sidecars import make_sidecars
 
 
@@ -30,13 +30,6 @@ class RunCmdOptions:
     num_nodes: int = 1
     log_dir: Optional[str] = None
     with_sandbox: bool = False
-
-
-def state_dir() -> Path:
-    """Where runs without an output folder keep logs (``$SKILLS_STATE_DIR``, else ~/.cache/skills/runs)."""
-    base = os.environ.get("SKILLS_STATE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "skills", "runs")
-    return Path(base)
 
 
 def build_run_cmd_plan(o: RunCmdOptions) -> Plan:

@@ -108,7 +108,8 @@ def check_environment(grader, cluster) -> None:
     Slurm the environment lives on the cluster, where only the job can look."""
     if grader.runs != "external" or not grader.environment or cluster.is_slurm:
         return
-    from skills.evaluation.external import not_set_up, python_env_var
+    from skills.config.interpreters import python_env_var
+    from skills.evaluation.external import not_set_up
 
     if not os.environ.get(python_env_var(grader.environment)) and cluster.environment(grader.environment) is None:
         raise not_set_up(grader)

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import IO, Any, Dict, List, Optional
 
-INTERVAL_ENV = "SKILLS_PROGRESS_INTERVAL"
+from skills.inference.progress import INTERVAL_ENV
 
 
 def _eta(seconds: Optional[float]) -> str:
