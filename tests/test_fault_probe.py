@@ -344,7 +344,7 @@ def test_secrets_in_server_args_go_by_environment(tmp_path, monkeypatch):
     from skills.config.cluster import ClusterConfig
     from skills.pipeline.dryrun import render
     from skills.pipeline.generate_plan import GenerateOptions, build_generate_plan
-    from skills.pipeline.common import ServerOptions
+    from skills.pipeline.servers import ServerOptions
 
     model, src = tmp_path / "model", rows_file(tmp_path, 2)
     model.mkdir()
@@ -380,7 +380,7 @@ def test_secrets_in_server_args_go_by_environment(tmp_path, monkeypatch):
 def test_slurm_scripts_carry_secret_names_only(tmp_path):
     pytest.importorskip("nemo_run")
     from skills.config.cluster import ClusterConfig
-    from skills.pipeline.common import ServerOptions
+    from skills.pipeline.servers import ServerOptions
     from skills.pipeline.executors import slurm as S
     from skills.pipeline.generate_plan import GenerateOptions, build_generate_plan
 

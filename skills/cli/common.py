@@ -77,9 +77,8 @@ def emit_plan(plan, dry_run, cluster) -> int:
 
         sys.stdout.write(render(plan, dry_run.format))
         return 0
-    from skills.pipeline.common import check_model_paths
-    from skills.pipeline.eval_plan import check_env
     from skills.pipeline.executors import run_plan
+    from skills.pipeline.preflight import check_env, check_model_paths
 
     check_env(plan)
     check_model_paths(plan.jobs, cluster)

@@ -23,7 +23,7 @@ def start_server(
 ) -> int:
     """Host a model server on this machine until Ctrl-C."""
     require(model=model)
-    from skills.pipeline.common import HOSTED_TYPES
+    from skills.pipeline.servers import HOSTED_TYPES
 
     if server_type not in HOSTED_TYPES:
         raise UsageError(f"--server_type must be one of {', '.join(HOSTED_TYPES)} to host a server")

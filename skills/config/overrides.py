@@ -227,6 +227,29 @@ def _apply(cfg: Any, ov: Override, schema: type, defaults: Any, source: str) -> 
         raise UsageError(f"invalid override '{ov.token}'{where}: {msg}") from None
 
 
+def parse_overrides(tokens: Sequence[str], schema: type) -> List[Override]:
+    """Each token's key, grammar and value type checked once: the parsed tokens a planner composes
+    configs from as often as it needs (``check_order``, ``compose``) without parsing them again."""
+    return [normalize(tok, schema) for tok in tokens]
+
+
+def check_order(overrides: Sequence[Override], schema: type, source: str = "", base: Any = None) -> Any:
+    """Apply parsed tokens in order (``+key`` on a set key, deleting an unset one, values a field
+    refuses fail, naming ``source``); returns the OmegaConf config they make."""
+    cfg = base if base is not None else _build(schema)
+    defaults = _build(schema)
+    for ov in overrides:
+        _apply(cfg, ov, schema, defaults, source)
+    return cfg
+
+
+def compose(overrides: Sequence[Override], schema: type) -> Any:
+    """Parsed tokens -> a schema instance (what the generation program will see)."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_object(check_order(overrides, schema))
+
+
 def validate_overrides(tokens: Sequence[str], schema: type, source: str = "", base: Any = None) -> List[str]:
     """Normalise and apply ``tokens`` in order (checks keys AND value types); return the safe tokens.
 
@@ -245,14 +268,7 @@ def validate_overrides(tokens: Sequence[str], schema: type, source: str = "", ba
 
 def apply_overrides(tokens: Sequence[str], schema: type) -> Any:
     """The generation program's entry: tokens (as Hydra receives them) -> a schema instance."""
-    from omegaconf import OmegaConf
-
-    cfg = _build(schema)
-    defaults = _build(schema)
-    for tok in tokens:
-        ov = normalize(tok, schema)
-        _apply(cfg, ov, schema, defaults, "")
-    return OmegaConf.to_object(cfg)
+    return compose(parse_overrides(tokens, schema), schema)
 
 
 def is_override(token: str) -> bool:

@@ -9,12 +9,10 @@ from typing import Optional
 from skills.config.cluster import ClusterConfig
 from skills.config.errors import UsageError
 from skills.config.secrets import has_userinfo
-from skills.pipeline.common import (
-    PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_server_options,
-    make_server, server_secrets,
-)
+from skills.pipeline.jobs import SlurmOptions, apply_slurm, chain, check_expname
 from skills.pipeline.plan import Job, Plan
 from skills.pipeline.state import state_dir
+from skills.pipeline.servers import PortAllocator, ServerOptions, check_server_options, make_server, server_secrets
 from skills.pipeline.sidecars import make_sidecars
 
 
