@@ -1,4 +1,4 @@
-"""Atomic file writes, ``.done`` completion markers, JSONL reading and streamed downloads.
+"""Atomic file writes, ``.done`` completion markers, fast JSON, JSONL reading and streamed downloads.
 
 Everything is written to a temporary file in the destination folder, fsync'ed and renamed over the
 target, so an interrupted prepare (or grading run) never leaves a half-written split behind: the
@@ -17,6 +17,30 @@ from pathlib import Path
 from typing import IO, Any, Iterable, Iterator, Mapping, Tuple
 
 from skills.config.errors import UsageError
+
+try:  # orjson is optional; it is several times faster for the large bodies of long generations
+    import orjson
+except ImportError:  # pragma: no cover
+    orjson = None
+
+
+def dumps(obj: Any) -> bytes:
+    """Compact UTF-8 JSON; falls back to the stdlib for what orjson refuses (huge ints)."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(obj)
+        except TypeError:
+            pass
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def loads(data: Any) -> Any:
+    if orjson is not None:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass  # re-parse with the stdlib: accepts huge ints / NaN, else raises ValueError
+    return json.loads(data)
 
 
 def current_umask() -> int:

@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, List, Optional, Set
 from skills.config.errors import UsageError
 from skills.config.fingerprint import Fingerprint
 from skills.data.io import atomic_write_lines, fsync_dir
-from skills.inference.client import dumps, loads
+from skills.data.io import dumps, loads
 
 HEADER = "_journal"  # key of the journal's first line: {"_journal": {"version": 1, "fingerprint": {...}}}
 
