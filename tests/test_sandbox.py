@@ -22,11 +22,10 @@ from pathlib import Path
 import pytest
 
 from sandbox_helpers import (assert_no_marker_processes, marker_processes, new_marker, nproc_enforced,
-                             sandbox_dirs, sandbox_for)
+                             sandbox_dirs, sandbox_for, sandbox_health_url)
 from skills.config.errors import UsageError
 from skills.sandbox import ExecResult, Limits, Sandbox, get_sandbox, run_python
 from skills.sandbox.client import SandboxClient
-from skills.sandbox.launch import build_sandbox_command, sandbox_health_url
 from skills.sandbox.launcher import hidden_folders, interpreter_binds
 from skills.servers.health import wait_for_server
 from skills.servers.ports import find_free_port
@@ -264,15 +263,6 @@ def test_get_sandbox_picks_local_or_http(monkeypatch):
     assert isinstance(get_sandbox(), Sandbox)
     monkeypatch.setenv("SKILLS_SANDBOX_URL", "http://127.0.0.1:1")
     assert isinstance(get_sandbox(), SandboxClient)
-
-
-def test_launch_line():
-    line = build_sandbox_command(6000, workers=4, python="/env/bin/python", sandbox_python="/sbx env/bin/python")
-    assert line == ("/env/bin/python -m skills.sandbox.server --port 6000 --host 127.0.0.1 --workers 4 "
-                    "--python '/sbx env/bin/python'")
-    assert sandbox_health_url("127.0.0.1", 6000) == "http://127.0.0.1:6000/health"
-    with pytest.raises(UsageError):
-        build_sandbox_command(0)
 
 
 @pytest.fixture(scope="module")
