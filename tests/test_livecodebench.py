@@ -360,10 +360,9 @@ def test_benchmark_defaults_and_plan(tmp_path, capsys):
 
 def test_metric_type_is_ours():
     from skills.benchmarks.livecodebench.metrics import LiveCodeBenchScorer
-    from skills.metrics.types import PLANNED_TYPES, make_scorer, metric_type_for
+    from skills.metrics.types import make_scorer, metric_type_for
 
-    assert "livecodebench" in PLANNED_TYPES  # the core's placeholder ...
-    assert isinstance(make_scorer("livecodebench"), LiveCodeBenchScorer)  # ... loses to the declared type
+    assert isinstance(make_scorer("livecodebench"), LiveCodeBenchScorer)  # the type the package declares
     assert metric_type_for("livecodebench") == "livecodebench"
 
 

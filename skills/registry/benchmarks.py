@@ -158,7 +158,6 @@ def spec_from_module(module: ModuleType, name: str, where: str = "") -> Benchmar
         member_overrides={k: dict(v or {}) for k, v in members.items()},
         score_module=g("SCORE_MODULE"),
         generation_module=g("GENERATION_MODULE", "skills.inference.generate"),
-        description=(module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else "",
     )
 
 

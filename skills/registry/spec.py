@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class BenchmarkSpec:
     member_overrides: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     score_module: Optional[str] = None  # group score (registry "group_score" name or module[:attr])
     generation_module: str = "skills.inference.generate"
-    description: str = ""
+    large_data: bool = False  # `ns prepare_data` wants an explicit --data_dir (or --skip_data_dir_check)
 
     def all_sidecars(self) -> Tuple[str, ...]:
         """Sidecars of every job running this benchmark (``requires_sandbox`` means "sandbox")."""
@@ -74,5 +74,3 @@ class PrepareContext:
     split: Optional[str] = None
     extra: Dict[str, str] = field(default_factory=dict)  # benchmark-specific flags
 
-
-PrepareFn = Callable[[PrepareContext], None]

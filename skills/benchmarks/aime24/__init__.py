@@ -9,6 +9,5 @@ BENCHMARK = BenchmarkSpec(
     eval_type="math",
     metrics_type="math",
     dataset_group="math",
-    description="AIME 2024 I and II",
 )
 

@@ -39,7 +39,6 @@ BENCHMARK = BenchmarkSpec(
     score_module=NAME,
     dataset_group="tool",
     metrics_type="bfcl",
-    description="BFCL v3 tool calling (17 splits; group score as the leaderboard's overall accuracy)",
 )
 
 EXTENSIONS = {
@@ -50,16 +49,15 @@ EXTENSIONS = {
 
 
 def member(name: str, data_dir: Optional[Path] = None) -> Optional[BenchmarkSpec]:
-    """``bfcl_v3.<split>``: one split, generated as a conversation with tools and graded by bfcl-eval."""
+    """``bfcl_v3.<split>``: one split, generated as a conversation with tools (multi-turn splits run in
+    bfcl-eval's simulated APIs) and graded by bfcl-eval."""
     split = name.split(".", 1)[1] if "." in name else ""
     if split not in SPLITS:
         return None
-    kind = "multi-turn, executed in bfcl-eval's simulated APIs" if split in MULTI_TURN else "single turn"
     return BenchmarkSpec(
         name=name,
         eval_type="bfcl",
         metrics_type="bfcl",
         dataset_group="tool",
         generation_module="skills.benchmarks.bfcl_v3.generate",
-        description=f"BFCL v3 {split} ({kind})",
     )

@@ -9,7 +9,6 @@ BENCHMARK = BenchmarkSpec(
     eval_type="multichoice",
     metrics_type="multichoice",
     dataset_group="multichoice",
-    description="GPQA (diamond by default; main/extended when available)",
 )
 
 HF_REPO = "Idavidrein/gpqa"

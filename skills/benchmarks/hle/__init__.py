@@ -15,8 +15,9 @@ BENCHMARK = BenchmarkSpec(
         server_address="https://api.openai.com/v1",
         args=("++prompt_config=judge/hle", "++generation_key=judgement", "++add_generation_stats=False"),
     ),
-    description="HLE text-only questions (cais/hle, gated)",
 )
+
+EXTENSIONS = {"metrics": {"hle": "skills.benchmarks.hle.metrics:hle_scorer"}}
 
 HF_REPO = "cais/hle"
 HF_FILE = "data/test-00000-of-00001.parquet"

@@ -15,7 +15,6 @@ BENCHMARK = BenchmarkSpec(
     metrics_type="if",
     generation_args=("++generation_key=response",),
     dataset_group="chat",
-    description="IFBench (allenai): out-of-distribution instruction following, strict and loose",
 )
 
 EXTENSIONS = {

@@ -16,7 +16,6 @@ BENCHMARK = BenchmarkSpec(
     eval_type="livecodebench",
     metrics_type="livecodebench",
     dataset_group="code",
-    description="LiveCodeBench code generation (date-window splits of livecodebench/code_generation_lite)",
 )
 
 EXTENSIONS = {

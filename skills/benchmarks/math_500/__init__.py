@@ -9,5 +9,4 @@ BENCHMARK = BenchmarkSpec(
     eval_type="math",
     metrics_type="math",
     dataset_group="math",
-    description="MATH-500 (prm800k test split)",
 )

@@ -9,5 +9,4 @@ BENCHMARK = BenchmarkSpec(
     eval_type="multichoice",
     metrics_type="multichoice",
     dataset_group="multichoice",
-    description="MMLU-Pro (TIGER-Lab)",
 )

@@ -18,7 +18,6 @@ BENCHMARK = BenchmarkSpec(
     generation_module="skills.benchmarks.scicode.generate",
     requires_sandbox=True,
     dataset_group="code",
-    description="SciCode (scicode-bench): 80 problems, 338 graded sub-steps in test_aai",
 )
 
 EXTENSIONS = {
