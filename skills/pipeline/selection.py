@@ -18,7 +18,7 @@ def parse_benchmarks(text: str) -> List[Tuple[str, Optional[int]]]:
     if not text or not text.strip():
         raise UsageError("--benchmarks is empty")
     if any(c.isspace() for c in text):
-        raise UsageError(f"--benchmarks must not contain spaces: '{text}' (write e.g. aime24:8,gpqa:8)")
+        raise UsageError(f"--benchmarks must not contain spaces: '{text}' (write e.g. {''.join(text.split())})")
     out: List[Tuple[str, Optional[int]]] = []
     for item in text.split(","):
         if not item:

@@ -7,7 +7,7 @@ weighted/unweighted score (``score.py``). See docs/benchmarks.md.
 
 Which gorilla code runs the simulated APIs and the checker is a *build* of the ``bfcl``
 environment: ``pinned`` (default), gorilla at the commit the reference installs
-(``skills.data.upstream.GORILLA``, built into the environment by scripts/setup.sh), or ``pypi``,
+(``environment.GORILLA``, built into the environment by scripts/setup.sh), or ``pypi``,
 the newer ``bfcl-eval==2025.7.17`` (gorilla v1.3) kept beside it in ``<env>/bfcl-builds/``.
 
 Standard library only: every registry lookup imports this file, in every environment.
@@ -45,6 +45,9 @@ EXTENSIONS = {
     "grader": {"bfcl": "skills.benchmarks.bfcl_v3.grader:GRADER"},
     "metrics": {"bfcl": "skills.benchmarks.bfcl_v3.metrics:BFCLScorer"},
     "group_score": {NAME: "skills.benchmarks.bfcl_v3.score:SCORE"},
+    "environment": {ENVIRONMENT: "skills.benchmarks.bfcl_v3.environment:ENVIRONMENT"},
+    "test_model": {"tiny-tool": "skills.benchmarks.bfcl_v3.environment:TEST_MODEL"},
+    "upstream": {"gorilla": "skills.benchmarks.bfcl_v3.environment:GORILLA"},
 }
 
 

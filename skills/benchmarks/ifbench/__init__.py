@@ -20,4 +20,5 @@ BENCHMARK = BenchmarkSpec(
 EXTENSIONS = {
     "grader": {"ifbench": "skills.benchmarks.ifbench.grader:GRADER"},
     "metrics": {"if": "skills.benchmarks.ifbench.metrics:IFScorer"},
+    "environment": {"ifbench": "skills.benchmarks.ifbench.environment:ENVIRONMENT"},
 }

@@ -21,6 +21,8 @@ BENCHMARK = BenchmarkSpec(
 EXTENSIONS = {
     "grader": {"livecodebench": "skills.benchmarks.livecodebench.grader:GRADER"},
     "metrics": {"livecodebench": "skills.benchmarks.livecodebench.metrics:LiveCodeBenchScorer"},
+    "environment": {"sandbox+livecodebench": "skills.benchmarks.livecodebench.environment:SANDBOX_PACKAGES"},
+    "test_model": {"tiny-code": "skills.benchmarks.livecodebench.environment:TEST_MODEL"},
 }
 
 HF_REPO = "livecodebench/code_generation_lite"

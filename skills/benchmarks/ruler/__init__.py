@@ -40,6 +40,8 @@ EXTENSIONS = {
     "metrics": {"ruler": "skills.benchmarks.ruler.metrics:RulerScorer"},
     "group_score": {"ruler": "skills.benchmarks.ruler.score:SCORE",
                     SCORE_MODULE: "skills.benchmarks.ruler.score:SCORE"},
+    "environment": {"ruler": "skills.benchmarks.ruler.environment:ENVIRONMENT"},
+    "upstream": {"ruler": "skills.benchmarks.ruler.upstream:RULER"},
 }
 
 

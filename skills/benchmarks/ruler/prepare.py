@@ -29,9 +29,9 @@ from typing import Dict, List, Optional, Tuple
 
 from skills.benchmarks.ruler import SETUP_NAME, TASKS, rows, upstream
 from skills.benchmarks.ruler.runner import Limits, Status, run
+from skills.benchmarks.ruler.upstream import RULER
 from skills.config.errors import UsageError
 from skills.data.io import atomic_open
-from skills.data.upstream import RULER
 
 EXAMPLE = ("ns prepare_data ruler --setup nemotron_nano_128k --tokenizer_path nvidia/NVIDIA-Nemotron-Nano-9B-v2 "
            "--max_seq_length 131072 --data_dir DIR")

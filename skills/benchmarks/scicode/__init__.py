@@ -23,6 +23,8 @@ BENCHMARK = BenchmarkSpec(
 EXTENSIONS = {
     "grader": {"scicode": "skills.benchmarks.scicode.grader:GRADER"},
     "metrics": {"scicode": "skills.benchmarks.scicode.metrics:SciCodeScorer"},
+    "environment": {"sandbox+scicode": "skills.benchmarks.scicode.environment:SANDBOX_PACKAGES"},
+    "test_model": {"tiny-scicode": "skills.benchmarks.scicode.environment:TEST_MODEL"},
 }
 
 SPLITS = ("dev", "test", "test_aai")
