@@ -22,6 +22,9 @@ from skills.config.overrides import Override
 from skills.config.secrets import move_secret_overrides
 from skills.config.values import parse_json_kwargs
 from skills.data import resolve_data_dir
+from skills.evaluation import get_grader
+from skills.inference.prompts import prompt_notice
+from skills.pipeline import stages
 from skills.pipeline.jobs import SlurmOptions, build_jobs, chain, check_expname, name_jobs, pack
 from skills.pipeline.judge import JudgeOptions, judge_settings
 from skills.pipeline.plan import Plan
@@ -32,6 +35,7 @@ from skills.pipeline.runs import (
 )
 from skills.pipeline.selection import check_extra_datasets_type, expand_groups, input_file, parse_benchmarks
 from skills.pipeline.servers import PortAllocator, ServerOptions, check_server_options, client_overrides
+from skills.pipeline.wandb import wandb_secrets
 from skills.registry.benchmarks import extra_datasets_dir
 from skills.registry.spec import BenchmarkSpec
 
@@ -153,8 +157,6 @@ def _context(o: EvalOptions) -> Tuple[EvalContext, List[str], List[str]]:
 
 def _grading(spec: BenchmarkSpec, cfg: Any, o: EvalOptions) -> Tuple[Any, bool, List[str], List[str]]:
     """(grader, graded in a step of its own, extra tokens, sidecars of the generation jobs)."""
-    from skills.evaluation import get_grader
-
     grader = get_grader(cfg.eval_type) if cfg.eval_type else None
     separate = grader is not None and grader.separate_step
     sidecars = list(spec.all_sidecars()) + (["sandbox"] if o.with_sandbox else [])
@@ -165,8 +167,6 @@ def _grading(spec: BenchmarkSpec, cfg: Any, o: EvalOptions) -> Tuple[Any, bool, 
 
 def plan_bench(spec: BenchmarkSpec, count: Optional[int], ctx: EvalContext) -> Tuple[Bench, List[Run], Optional[str]]:
     """The generation runs of one benchmark still to do; (bench, runs, note about finished runs)."""
-    from skills.pipeline.stages import check_environment
-
     o, name = ctx.o, spec.name
     split = o.split or spec.eval_split
     data = input_file(ctx.data_dir, name, split, o.cluster)
@@ -190,8 +190,6 @@ def plan_bench(spec: BenchmarkSpec, count: Optional[int], ctx: EvalContext) -> T
     bench = Bench(spec, seeds, gen_dir, os.path.join(ctx.out, "eval-results", *sub),
                   grader if separate else None, cfg.eval_type, dict(cfg.eval_config), cfg.generation_key)
     if ctx.prompt_check is not None:
-        from skills.inference.prompts import prompt_notice
-
         bench.prompt_notice = prompt_notice(cfg)
     settings = [*defaults, *user, *program.parse(extra)]
     runs, done = plan_runs(RunRequest(
@@ -204,7 +202,7 @@ def plan_bench(spec: BenchmarkSpec, count: Optional[int], ctx: EvalContext) -> T
             merged = os.path.join(gen_dir, output_name(run.seed))
             run.post.append(wandb.samples_command(merged, o.expname, guard=run.chunk is not None))
     if runs and grader is not None and not separate:
-        check_environment(grader, o.cluster)  # graded inside the generation job
+        stages.check_environment(grader, o.cluster)  # graded inside the generation job
     note = (f"{name}: {len(done)} of {len(seeds) * len(chunks)} runs already done (.done markers; --rerun_done to "
             "redo)") if done else None
     bench.manifest = {
@@ -259,8 +257,6 @@ def _generation_jobs(runs: List[Run], ctx: EvalContext, plan: Plan, ports: PortA
 
 def build_eval_plan(o: EvalOptions) -> Plan:
     """Validate everything and return the plan (nothing is written or started)."""
-    from skills.pipeline import stages
-
     benches = check_options(o)
     ctx, moved, judge_moved = _context(o)
     cluster = o.cluster
@@ -279,8 +275,6 @@ def build_eval_plan(o: EvalOptions) -> Plan:
     needed_env.update(moved, judge_moved)
     set_prompt_env(plan.jobs, ctx.prompt_dir)
     if o.wandb is not None and (o.wandb.wandb_name or o.wandb.log_samples):
-        from skills.pipeline.wandb import wandb_secrets
-
         wandb_secrets(j for j in plan.jobs if j.kind in ("metrics", "generation"))
     if not runs and not any(j.kind in ("judge", "grading") for j in plan.jobs):
         plan.notes.append("All generations are done; nothing to generate (--rerun_done to redo).")

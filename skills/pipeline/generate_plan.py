@@ -15,6 +15,8 @@ from skills.config.errors import UsageError
 from skills.config.secrets import move_secret_overrides
 from skills.config.values import parse_ids
 from skills.data import resolve_data_dir
+from skills.evaluation import get_grader
+from skills.inference.prompts import prompt_notice
 from skills.pipeline.jobs import SlurmOptions, build_jobs, chain, check_expname
 from skills.pipeline.plan import Plan
 from skills.pipeline.programs import DEFAULT_MODULE, Program, tokens
@@ -23,7 +25,8 @@ from skills.pipeline.runs import (
     Run, RunChecks, RunRequest, check_reserved, chunk_ids_for, output_name, plan_runs, seed_overrides,
 )
 from skills.pipeline.servers import PortAllocator, ServerOptions, check_server_options, client_overrides
-from skills.registry.benchmarks import extra_datasets_dir
+from skills.pipeline.wandb import wandb_secrets
+from skills.registry.benchmarks import extra_datasets_dir, get_benchmark
 
 
 @dataclass
@@ -94,8 +97,6 @@ def _source(o: GenerateOptions) -> Source:
     src = Source(o.input_file, module=o.generation_module or DEFAULT_MODULE,
                  sidecars=["sandbox"] if o.with_sandbox else [])
     if o.benchmark:
-        from skills.registry.benchmarks import get_benchmark
-
         src.data_dir = resolve_data_dir(o.data_dir)
         spec = get_benchmark(o.benchmark, o.extra_datasets, src.data_dir)
         if spec.is_group:
@@ -124,14 +125,10 @@ def _plan_runs(o: GenerateOptions, src: Source, out: str, seeds: List[Optional[i
     prompt_dir, prompt_check = prompt_set_for_plan(pdata if cluster.is_slurm else os.path.abspath(pdata), cluster)
     cfg = program.config(probe, "ns generate", prompt_check)
     if cfg.eval_type:
-        from skills.evaluation import get_grader
-
         src.sidecars += list(get_grader(cfg.eval_type).sidecars)
     program.check_order(user)
     program.check_order(defaults)
     if prompt_check == prompt_dir:
-        from skills.inference.prompts import prompt_notice
-
         notice = prompt_notice(cfg)
         if notice:
             plan.notes.append(notice)
@@ -188,8 +185,6 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
     }
     set_prompt_env(plan.jobs, prompt_dir)
     if o.wandb is not None and o.wandb.log_samples:
-        from skills.pipeline.wandb import wandb_secrets
-
         wandb_secrets(plan.jobs)
     plan.required_env = sorted(needed | {e.strip() for e in cluster.required_env_vars if "=" not in e})
     if not plan.jobs:

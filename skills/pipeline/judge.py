@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from skills.config.errors import UsageError
 from skills.config.overrides import Override
 from skills.config.values import parse_json_kwargs
+from skills.inference.prompts import prompt_notice
 from skills.pipeline.jobs import build_jobs, chain, name_jobs, pack
 from skills.pipeline.plan import Job, Plan
 from skills.pipeline.programs import DEFAULT_MODULE, Program, generation_module
@@ -119,8 +120,6 @@ def judge_settings(spec: BenchmarkSpec, j: JudgeOptions, judge_extra: List[str],
     program.check_order([*jclient, *settings], f"{spec.name} judge arguments")
     cfg = program.config([*jclient, *settings], f"{spec.name} judge", prompt_check)
     if plan is not None:
-        from skills.inference.prompts import prompt_notice
-
         notice = prompt_notice(cfg)
         if notice:
             plan.notes.append(f"{spec.name} judge: {notice}")

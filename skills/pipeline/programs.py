@@ -17,6 +17,9 @@ from typing import Any, List, Optional, Sequence
 
 from skills.config.errors import UsageError
 from skills.config.overrides import Override, check_order, compose, parse_overrides
+from skills.inference.program import prepare_rows, resume_problem
+from skills.inference.settings import input_path, read_input
+from skills.inference.task import GenerationTask, task_of
 from skills.pipeline.prompts import REMOTE_PROMPTS
 
 DEFAULT_MODULE = "skills.inference.generate"
@@ -58,8 +61,6 @@ class Program:
     """One generation module as a plan runs it (see the module docstring)."""
 
     def __init__(self, module: str):
-        from skills.inference.task import task_of
-
         self.module = module
         self.task = task_of(module)
         self.schema: type = self.task.config_class
@@ -91,16 +92,11 @@ class Program:
     def prepared_here(self) -> bool:
         """Requests are built at plan time only by the default task: a module's own ``prepare`` may need
         what only its job has (a tokenizer folder, a tool environment, staged files)."""
-        from skills.inference.task import GenerationTask
-
         return self.task.prepare is GenerationTask.prepare
 
     def check_input(self, overrides: Sequence[Override], label: str, prompt_set_dir: Optional[str]) -> None:
         """Read the input file (and build every request, as the job will, for the default task): a bad
         line or a prompt field a line lacks is one line and exit code 2 before anything starts."""
-        from skills.inference.program import prepare_rows
-        from skills.inference.settings import input_path, read_input
-
         cfg = self.config(overrides, label, prompt_set_dir)
         if not self.prepared_here:
             read_input(input_path(cfg), cfg.prompt_format)
@@ -114,8 +110,6 @@ class Program:
         settings) fails now, before any job starts or any manifest credits the run."""
         if not os.path.exists(f"{target}-async") or not self.prepared_here:
             return  # no journal; or a module's own task, whose job refuses such a resume itself
-        from skills.inference.program import resume_problem
-
         problem = resume_problem(self.config(overrides, label, prompt_set_dir), self.task, Path(target))
         if problem:
             raise UsageError(f"{label}: {problem}")

@@ -6,6 +6,8 @@ import os
 from typing import Iterable, Optional, Tuple
 
 from skills.config.cluster import ClusterConfig
+from skills.data import resolve_data_dir
+from skills.prompt_sets import DIR_ENV, SOURCE_ENV, planned_dir
 
 REMOTE_PROMPTS = "<remote>"  # prompt_set_for_plan: the jobs' set cannot be seen from here
 
@@ -15,9 +17,6 @@ def prompt_set_for_plan(data_dir: str, cluster: ClusterConfig) -> Tuple[str, Opt
 
     On a cluster reached over ssh the jobs' folder is remote: plan-time checks then use a set
     fetched on this machine if there is one (``<default data dir>/.prompt-sets``)."""
-    from skills.data import resolve_data_dir
-    from skills.prompt_sets import planned_dir
-
     jobs = planned_dir(data_dir)
     if cluster.is_slurm and cluster.ssh_tunnel is not None:
         local = planned_dir(resolve_data_dir(None))
@@ -28,8 +27,6 @@ def prompt_set_for_plan(data_dir: str, cluster: ClusterConfig) -> Tuple[str, Opt
 def set_prompt_env(jobs: Iterable, value: str) -> None:
     """Every generation and judge job learns where the reference prompt set is (and whether our own
     wording may stand in, when this process was told so by ``$SKILLS_PROMPT_SOURCE``)."""
-    from skills.prompt_sets import DIR_ENV, SOURCE_ENV
-
     source = os.environ.get(SOURCE_ENV)
     for job in jobs:
         if job.kind in ("generation", "judge"):

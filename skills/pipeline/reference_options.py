@@ -15,6 +15,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from skills.config.mounts import translate_text
+
 
 @dataclass
 class ReferenceOptions:
@@ -29,8 +31,6 @@ class ReferenceOptions:
 def after_plan(plan: Any, ref: ReferenceOptions, cluster: Any) -> None:
     """``--installation_command`` in front of every job; the HF_HOME check as a plan note."""
     if ref.installation_command:
-        from skills.config.mounts import translate_text
-
         key = uuid.uuid4().hex[:16]  # one installation per node and plan
         command = translate_text(cluster, ref.installation_command)
         guard = " ".join(shlex.quote(a) for a in ["python", "-m", "skills.pipeline.install_guard", key, command])

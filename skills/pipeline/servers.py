@@ -15,6 +15,10 @@ from typing import List, Optional, Set, Tuple
 
 from skills.config.cluster import ClusterConfig
 from skills.config.errors import UsageError
+from skills.config.secrets import env_reference, has_userinfo, move_secret_server_args
+from skills.inference.settings import check_url
+from skills.servers.commands import build_server_command, client_base_url, health_url
+from skills.servers.ports import find_free_port
 from skills.servers.spec import ServerSpec
 
 HOSTED_TYPES = ("vllm", "sglang", "trtllm", "megatron", "generic")  # generic: --server_entrypoint starts it
@@ -91,8 +95,6 @@ def check_server_options(opts: ServerOptions, flag: str = "--server", model_flag
         if not (opts.server_address or DEFAULT_ADDRESS.get(st)):
             raise UsageError(f"{flag}_type={st} without {flag}_gpus needs {flag}_address (an existing server)")
         if opts.server_address:
-            from skills.inference.settings import check_url
-
             check_url(opts.server_address, f"{flag}_address")
         if not opts.model:
             raise UsageError(f"{flag}_address needs a model name ({model_flag})")
@@ -110,8 +112,6 @@ class PortAllocator:
             if self.cluster.is_slurm:  # the node is allocated later; cannot probe it from here
                 port = random.randint(20000, 60000)
             else:
-                from skills.servers.ports import find_free_port
-
                 port = find_free_port()
             if port not in self.used:
                 self.used.add(port)
@@ -125,9 +125,6 @@ def make_server(opts: ServerOptions, cluster: ClusterConfig, ports: PortAllocato
     ``--server_args`` (``--api-key V``...) reach the server through its environment, by name."""
     if not opts.hosted:
         return None
-    from skills.config.secrets import move_secret_server_args
-    from skills.servers.commands import build_server_command, health_url
-
     env = cluster.server_env(opts.server_type)  # type: ignore[arg-type]
     port = ports.next()
     gpus = int(opts.server_gpus or 0)
@@ -161,12 +158,8 @@ def client_overrides(opts: ServerOptions, server: Optional[ServerSpec],
                      secret_prefix: str = "SKILLS_SERVER") -> Tuple[List[str], List[str]]:
     """(``++server.*`` tokens, secret env NAMES) for the generation program. An address with
     ``user:password@`` is read from the environment (``<prefix>_ADDRESS``), never written."""
-    from skills.config.secrets import env_reference, has_userinfo
-
     secrets: List[str] = []
     if server is not None:
-        from skills.servers.commands import client_base_url
-
         base_url = client_base_url(server.server_type, "127.0.0.1", server.port)
     else:
         base_url = opts.server_address or DEFAULT_ADDRESS.get(opts.server_type or "", "")

@@ -19,6 +19,8 @@ import os
 from typing import Any, Dict, List, Optional, Tuple
 
 from skills.config.errors import UsageError
+from skills.config.interpreters import python_env_var
+from skills.evaluation.external import not_set_up
 from skills.pipeline.jobs import apply_slurm
 from skills.pipeline.judge import judge_jobs
 from skills.pipeline.plan import Job, Plan
@@ -52,9 +54,6 @@ def check_environment(grader, cluster) -> None:
     Slurm the environment lives on the cluster, where only the job can look."""
     if grader.runs != "external" or not grader.environment or cluster.is_slurm:
         return
-    from skills.config.interpreters import python_env_var
-    from skills.evaluation.external import not_set_up
-
     if not os.environ.get(python_env_var(grader.environment)) and cluster.environment(grader.environment) is None:
         raise not_set_up(grader)
 

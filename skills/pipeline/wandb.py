@@ -10,6 +10,8 @@ import shlex
 from dataclasses import dataclass
 from typing import Any, Iterable, List, Optional
 
+from skills.metrics.wandb_log import check_names
+
 WANDB_KEY = "WANDB_API_KEY"
 
 
@@ -35,8 +37,6 @@ class WandbOptions:
         return f"{{ [ ! -f {shlex.quote(output)} ] || {cmd}; }}" if guard else cmd
 
     def check(self) -> None:
-        from skills.metrics.wandb_log import check_names
-
         check_names(self.wandb_name, self.wandb_group, self.wandb_project)
 
 
