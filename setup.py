@@ -13,9 +13,12 @@ from setuptools import find_packages, setup
 RESOURCES = ("prompts", "configs", "cluster_configs")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-packages = find_packages(include=["skills", "skills.*"])
+packages = find_packages(include=["skills", "skills.*"]) + ["skills.report.assets"]
 package_dir = {}
-package_data = {"skills.report": ["assets/*.js", "assets/*.css"]}  # the HTML report's own JS and CSS
+package_data = {
+    "skills.report.assets": ["*.js", "*.css"],  # the HTML report's own JS and CSS (data only)
+    "skills.sandbox": ["stage.c"],  # the sandbox's compiled stage, built on first use
+}
 for name in RESOURCES:
     for folder, dirs, _files in os.walk(os.path.join(HERE, name)):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__")))

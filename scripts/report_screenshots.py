@@ -2,8 +2,9 @@
 
     python scripts/report_screenshots.py REPORT.html OUT_DIR [--bench NAME] [--problem I]
 
-Writes report-summary.png, report-plots.png, report-problems.png (a drill-down open) and, when the
-page has a comparison, report-compare.png.
+Writes report-summary.png (the run and the tables), report-plots.png, report-problems.png (a
+drill-down open, with the messages sent) and, when the page has a comparison, report-compare.png and
+report-side-by-side.png (the first flipped problem, A and B side by side).
 """
 
 from __future__ import annotations
@@ -61,6 +62,10 @@ def main() -> int:
             page.eval("nsReport.show('compare')")
             page.wait_for("document.querySelectorAll('#panel-compare .plot .main-svg').length >= 1")
             shoot(page, "#panel-compare", out / "report-compare.png", max_height=1000)
+            if page.eval("document.querySelector('#panel-compare a.flip') !== null"):  # A and B side by side
+                page.eval("document.querySelector('#panel-compare a.flip').click()")
+                page.wait_for("document.querySelectorAll('#panel-compare .side-by-side .side-col').length == 2")
+                shoot(page, "#panel-compare .side-by-side", out / "report-side-by-side.png", max_height=1100)
         errors = page.errors()
         if errors:
             print("console errors:", *errors, sep="\n  ")

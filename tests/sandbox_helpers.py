@@ -60,9 +60,19 @@ def paths_with(marker: str) -> List[str]:
     return [p for root in roots for p in glob.glob(os.path.join(root, f"*{marker}*"))]
 
 
-def sandbox_dirs() -> set:
-    """This process's sandbox work dirs (other processes on a shared machine make their own)."""
-    return set(glob.glob(os.path.join(tempfile.gettempdir(), f"skills-sandbox-{os.getpid()}-*")))
+def sandbox_dirs(ready: bool = False) -> set:
+    """This process's sandbox work dirs (other processes on a shared machine make their own) that
+    hold a file: an execution's. Launches started ahead wait in empty ones (``ready=True`` lists
+    those too)."""
+    found = set(glob.glob(os.path.join(tempfile.gettempdir(), f"skills-sandbox-{os.getpid()}-*")))
+    return found if ready else {d for d in found if _holds_a_file(d)}
+
+
+def _holds_a_file(folder: str) -> bool:
+    for _root, _dirs, names in os.walk(folder):  # a ready launch may hold empty mount points (bwrap)
+        if names:
+            return True
+    return False
 
 
 def sandbox_for(mode: str, workers: int = 2, python: Optional[str] = None) -> Sandbox:
@@ -85,10 +95,13 @@ def nproc_enforced(sandbox: Sandbox) -> bool:
     return os.geteuid() != 0 or sandbox.isolation().drop_uid
 
 
-def world_readable_folder(prefix: str) -> str:
+def world_readable_folder(prefix: str, outside_tmp: bool = False) -> str:
     """A fresh folder other users can enter (pytest's own are 0700), for interpreters and mirrors
-    that a throwaway uid must reach; the caller removes it."""
-    folder = tempfile.mkdtemp(prefix=prefix)
+    that a throwaway uid must reach; the caller removes it. ``outside_tmp``: in /var/tmp where
+    there is one (bubblewrap's work dir covers /tmp: interpreters there need a launch of their own
+    rather than a warm launcher)."""
+    parent = "/var/tmp" if outside_tmp and os.path.isdir("/var/tmp") and os.access("/var/tmp", os.W_OK) else None
+    folder = tempfile.mkdtemp(prefix=prefix, dir=parent)
     os.chmod(folder, 0o755)
     return folder
 

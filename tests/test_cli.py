@@ -139,6 +139,13 @@ def test_version(capsys):
     (["--benchmarks=AIME24"], "did you mean aime24?"),
     (["--server_address=http://127.0.0.1:9/v1"], "not both"),
     (["--extra_datasets=/nonexistent-folder"], "--extra_datasets /nonexistent-folder is not a folder"),
+    # generation settings written as options: the ++ override, with the value given
+    (["--temperature", "0.6"], "generation settings are ++key=value overrides: did you mean ++inference.temperature=0.6?"),
+    (["--top-p=0.9"], "did you mean ++inference.top_p=0.9?"),
+    (["--system_message", "/think"], "did you mean ++system_message=/think?"),
+    # a split that is not prepared: the prepared ones, the closest, how to prepare another
+    (["--split=tset"], "aime24 has no split 'tset' in "),
+    (["--split=tset"], "the prepared splits are test (did you mean --split=test?)"),
 ])
 def test_bad_input_one_line_exit_2(capsys, tmp_path, data_dir, extra, needle):
     argv = ["eval", "--cluster=local", "--model=/m", f"--output_dir={tmp_path}", f"--data_dir={data_dir}",
@@ -147,6 +154,18 @@ def test_bad_input_one_line_exit_2(capsys, tmp_path, data_dir, extra, needle):
     rc, out, err = run(capsys, [*argv, *extra])
     assert rc == 2 and needle in err, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_eval_help_explains_overrides(capsys):
+    for command in ("eval", "generate"):
+        rc, out, _ = run(capsys, [command, "--help"])
+        assert rc == 0
+        help_text = " ".join(out.split())
+        assert "Generation settings are not --options: pass them as ++key=value overrides" in help_text
+        assert "++inference.temperature=0.6 sampling temperature" in help_text
+        assert f"Example: ns {command} --cluster=local" in help_text
+        # the examples keep their lines (click does not re-flow them)
+        assert "\n    ++inference.top_p=0.95             nucleus sampling\n" in out
 
 
 def test_self_hosted_without_model(capsys, tmp_path, data_dir):

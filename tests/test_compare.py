@@ -10,9 +10,9 @@ import pytest
 
 from report_fixtures import write_run
 from skills.config.errors import UsageError
-from skills.report.compare import compare_all, compare_dirs, main
-from skills.report.stats import (clopper_pearson, mcnemar, mcnemar_exact, mcnemar_interval, paired_bootstrap,
-                                 wilson_interval)
+from skills.report.compare import MIN_PROBLEMS, Comparison, adjust, compare_all, compare_dirs, main, paired_test
+from skills.report.stats import (clopper_pearson, hierarchical_bootstrap, holm, mcnemar, mcnemar_exact,
+                                 mcnemar_interval, student_t_isf, student_t_sf, wilson_interval)
 
 N = 200
 
@@ -44,29 +44,171 @@ def test_clopper_pearson_known_values():
     assert lo5 < 0 < hi5
 
 
-def test_bootstrap_matches_normal_theory_and_is_seeded():
-    diffs = [1.0] * 50 + [0.0] * 150  # mean 0.25, sd sqrt(0.25 * 0.75), se = sd / sqrt(200)
-    res = paired_bootstrap(diffs, resamples=20_000, seed=1)
-    se = math.sqrt(0.25 * 0.75 / 200)
-    assert res.diff == pytest.approx(0.25)
-    assert res.low == pytest.approx(0.25 - 1.96 * se, abs=0.01)
-    assert res.high == pytest.approx(0.25 + 1.96 * se, abs=0.01)
+def _single(values):
+    return [[v] for v in values]
+
+
+def test_bootstrap_matches_t_theory_and_is_seeded():
+    """One seed per run, fractional scores: a bootstrap over problems only; the interval is the
+    t interval (n - 1 degrees of freedom) of the mean difference."""
+    diffs = [1.0] * 50 + [0.0] * 150  # mean 0.25, unbiased sd sqrt(0.25 * 0.75 * 200 / 199)
+    a, b = _single([0.5] * 200), _single([0.5 + d for d in diffs])
+    res = hierarchical_bootstrap(a, b, resamples=20_000, seed=1)
+    half = student_t_isf(0.025, 199) * math.sqrt(0.25 * 0.75 / 199)
+    assert res.diff == pytest.approx(0.25) and res.test == "hierarchical bootstrap"
+    assert res.low == pytest.approx(0.25 - half, abs=0.008) and res.high == pytest.approx(0.25 + half, abs=0.008)
     assert res.significant and res.p_value < 0.001
-    assert paired_bootstrap(diffs, resamples=2000, seed=3) == paired_bootstrap(diffs, resamples=2000, seed=3)
-    null = paired_bootstrap([1.0, -1.0] * 100 + [0.0] * 50, seed=0)
+    assert hierarchical_bootstrap(a, b, 2000, seed=3) == hierarchical_bootstrap(a, b, 2000, seed=3)
+    null = hierarchical_bootstrap(_single([0.5] * 250), _single([1.5, -0.5] * 100 + [0.5] * 50), seed=0)
     assert null.low < 0 < null.high and not null.significant and null.p_value > 0.5
 
 
-def test_bootstrap_equals_plain_index_resampling():
-    """The multinomial shortcut has the distribution of resampling problem indices."""
+def test_seed_noise_widens_the_interval_of_agreeing_problems():
+    """Every problem gains exactly 0.25 (2 of 4 seeds right in A, 3 of 4 in B), yet the seeds
+    disagree within each problem: the interval has the width of that seed noise, not zero."""
+    a = [[1.0, 1.0, 0.0, 0.0]] * 200
+    b = [[1.0, 1.0, 1.0, 0.0]] * 200
+    res = hierarchical_bootstrap(a, b, resamples=20_000, seed=0)
+    noise = 0.25 / 4 + 0.1875 / 4  # variance of a 4-seed mean drawn from each run's seeds
+    half = 1.96 * math.sqrt(noise / 200)
+    assert res.diff == pytest.approx(0.25)
+    assert res.low == pytest.approx(0.25 - half, abs=0.006) and res.high == pytest.approx(0.25 + half, abs=0.006)
+
+
+def test_bootstrap_equals_literal_two_stage_resampling():
+    """The grouped multinomial shortcut has the distribution of drawing problem indices, shrinking
+    their differences, then drawing each run's seeds within every drawn problem."""
     import numpy as np
-    diffs = [0.5] * 30 + [-0.25] * 50 + [0.0] * 100 + [1.0] * 20
-    fast = paired_bootstrap(diffs, resamples=20_000, seed=5)
+
+    rng = np.random.default_rng(11)
+    n, k, R = 60, 4, 8000
+    p = rng.beta(0.6, 0.6, size=n)
+    a = (rng.random((n, k)) < p[:, None]).astype(float)
+    b = (rng.random((n, k)) < np.clip(p + 0.1, 0, 1)[:, None]).astype(float)
+    fast = hierarchical_bootstrap(a.tolist(), b.tolist(), resamples=R, seed=5)
+    d = b.mean(1) - a.mean(1)
+    spread, within = d.var(), (a.var(1) / k + b.var(1) / k).mean()
+    shrink = math.sqrt(max(0.0, spread - within) / spread)
+    idx = rng.integers(0, n, size=(R, n))
+    sa = np.take_along_axis(a[idx], rng.integers(0, k, size=(R, n, k)), axis=2).mean(2)
+    sb = np.take_along_axis(b[idx], rng.integers(0, k, size=(R, n, k)), axis=2).mean(2)
+    means = (d.mean() + shrink * (d[idx] - d.mean()) + (sb - b.mean(1)[idx]) - (sa - a.mean(1)[idx])).mean(1)
+    wide = 2 * (1 - 0.5 * (1 + math.erf(student_t_isf(0.025, n - 1) * math.sqrt(n / (n - 1)) / math.sqrt(2))))
+    lo, hi = np.quantile(means, [wide / 2, 1 - wide / 2])
+    assert fast.low == pytest.approx(lo, abs=0.006) and fast.high == pytest.approx(hi, abs=0.006)
+    assert np.var(means) == pytest.approx(max(spread, within) / n, rel=0.06)
+
+
+def test_student_t_and_holm():
+    assert student_t_isf(0.025, 19) == pytest.approx(2.093024, abs=1e-5)  # tables
+    assert student_t_isf(0.025, 5) == pytest.approx(2.570582, abs=1e-5)
+    assert student_t_sf(2.228139, 10) == pytest.approx(0.025, abs=1e-6)
+    assert student_t_sf(0.0, 7) == pytest.approx(0.5) and student_t_sf(-1.0, 7) == pytest.approx(1 - student_t_sf(1.0, 7))
+    # Holm: sorted 0.01, 0.02, 0.03, 0.5 -> 4 x 0.01, 3 x 0.02, max(0.06, 2 x 0.03), max(.., 0.5)
+    assert holm([0.03, 0.01, 0.5, 0.02]) == pytest.approx([0.06, 0.04, 0.5, 0.06])
+    assert holm([0.4, 0.9]) == pytest.approx([0.8, 0.9]) and holm([]) == []
+
+
+# --------------------------------------------------------------------------- under a true null
+
+def _stub_model(rng, problems: int):
+    """One stub model: problem i is answered right with probability p_i (spread over [0, 1] like
+    real benchmarks: many problems nearly always or nearly never solved)."""
+    return rng.beta(0.6, 0.6, size=problems)
+
+
+def _stub_run(rng, p, seeds: int, gain=None):
+    """Per-problem scores of one run of the stub model (``gain``: a better model B)."""
+    q = p if gain is None else (p + gain).clip(0, 1)
+    return (rng.random((len(p), seeds)) < q[:, None]).astype(float).tolist()
+
+
+def _compare_rows(a, b, subsets, resamples, seed):
+    """The comparison's rows for in-memory runs: the benchmark, then each subset; Holm applied."""
+    from skills.report.compare import Flips
+
+    groups = {None: list(range(len(a)))}
+    for i, s in enumerate(subsets):
+        groups.setdefault(s, []).append(i)
+    rows = []
+    for sub, idx in groups.items():
+        ra, rb = [a[i] for i in idx], [b[i] for i in idx]
+        result = paired_test(ra, rb, resamples, seed) if len(idx) >= MIN_PROBLEMS else None
+        rows.append(Comparison("bench" if sub is None else f"bench-{sub}", "bench", sub, "m", len(idx), (4, 4),
+                               0.0, 0.0, result, Flips([], []), None))
+    adjust(rows)
+    return rows
+
+
+NULL_TRIALS = 300
+# One-sided 99% binomial margin over NULL_TRIALS trials: an observed family-wise rate above
+# 0.05 + 2.33 * sqrt(0.05 * 0.95 / 300) = 0.079 would mean the true rate exceeds 5%.
+NULL_BOUND = 0.05 + 2.33 * math.sqrt(0.05 * 0.95 / NULL_TRIALS)
+
+
+def test_true_null_keeps_the_nominal_false_positive_rate():
+    """Two runs of one stub model that differ only in their seeds (4 seeds each), 200 problems in
+    5 subsets of 40, compared 300 times (fixed seeds, 2000 resamples: fine enough for Holm's
+    smallest threshold, 0.05 / 5): the share of comparisons with any "significant" benchmark row,
+    and with any "significant" subset row, each stays within the nominal 5% (NULL_BOUND). Without
+    the correction, some subset looks "significant" in about a fifth of them."""
+    import numpy as np
+
+    rng = np.random.default_rng(2025)
+    subsets = [f"s{i // 40}" for i in range(200)]
+    primary = exploratory = raw = 0
+    for trial in range(NULL_TRIALS):
+        p = _stub_model(rng, 200)
+        rows = _compare_rows(_stub_run(rng, p, 4), _stub_run(rng, p, 4), subsets, 2000, trial)
+        primary += any(r.significant for r in rows if r.family == "primary")
+        exploratory += any(r.significant for r in rows if r.family == "exploratory")
+        raw += any(r.result.p_value < 0.05 for r in rows if r.family == "exploratory")
+    print(f"null: primary {primary}, exploratory {exploratory}, uncorrected {raw} of {NULL_TRIALS}")
+    assert primary / NULL_TRIALS <= NULL_BOUND, primary
+    assert exploratory / NULL_TRIALS <= NULL_BOUND, exploratory
+    assert raw / NULL_TRIALS > 0.12  # uncorrected, the same subsets often look "significant"
+
+
+def test_a_real_difference_is_still_found():
+    """The same set-up with B 8 points better on average (problem by problem the gain varies):
+    the benchmark row finds it in nearly every comparison."""
+    import numpy as np
+
     rng = np.random.default_rng(7)
-    arr = np.asarray(diffs)
-    means = arr[rng.integers(0, len(arr), size=(20_000, len(arr)))].mean(axis=1)
-    lo, hi = np.quantile(means, [0.025, 0.975])
-    assert fast.low == pytest.approx(lo, abs=0.01) and fast.high == pytest.approx(hi, abs=0.01)
+    subsets = [f"s{i // 20}" for i in range(300)]
+    found = 0
+    for trial in range(40):
+        p = _stub_model(rng, 300)
+        gain = rng.normal(0.08, 0.1, size=300)
+        rows = _compare_rows(_stub_run(rng, p, 4), _stub_run(rng, p, 4, gain), subsets, 2000, trial)
+        found += rows[0].verdict == "B better"
+    assert found >= 36, found
+
+
+def test_too_few_problems_get_no_verdict(tmp_path, capsys):
+    """The issue's case: the same stub model, seeds 0-3 against seeds 100-103, a subset of 1 and
+    one of 2 problems whose differences all point one way. No interval, no p, no verdict: one line
+    says why; the benchmark row (60 problems) is tested."""
+    import random
+
+    def stub(offset):
+        return lambda i, s: random.Random(f"{i}-{s + offset}").random() < 0.5
+
+    tags = lambda i, s: {"subset_for_metrics": "one" if i == 0 else "two" if i in (1, 2) else "rest"}  # noqa: E731
+    a = write_run(tmp_path / "a", "gpqa", 60, 4, stub(0), row_extra=tags)
+    b = write_run(tmp_path / "b", "gpqa", 60, 4, stub(100), row_extra=tags)
+    rows = _by_name(compare_dirs(str(a), str(b)))
+    for name in ("gpqa-one", "gpqa-two"):
+        assert rows[name].result is None and rows[name].p_holm is None and not rows[name].significant
+        assert rows[name].verdict == f"no verdict (< {MIN_PROBLEMS} problems)"
+    assert rows["gpqa"].result is not None and rows["gpqa"].verdict == "not significant"
+    assert main([str(a), str(b)]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("gpqa-one "))
+    cells = [c.strip() for c in line.split(" | ")]
+    assert cells[8:12] == ["-", "-", "-", "-"] and cells[-1].startswith("no verdict")
+    assert (f"no verdict for 2 row(s) with fewer than {MIN_PROBLEMS} problems: gpqa-one (1), gpqa-two (2); "
+            "with so few problems a difference cannot be told from seed noise") in out
 
 
 def test_wilson_interval():
@@ -85,22 +227,25 @@ def test_known_difference_multi_seed(tmp_path):
     whole = _by_name(res)["gpqa"]
     r = whole.result
     assert (whole.a, whole.b) == (0.5, 0.75) and r.diff == pytest.approx(0.25)
-    assert r.test == "paired bootstrap" and r.significant and whole.verdict == "B better"
+    assert r.test == "hierarchical bootstrap" and whole.significant and whole.verdict == "B better"
     assert r.low < 0.25 < r.high and r.low > 0.15 and r.high < 0.35
     assert whole.flips.a_only == [] and whole.flips.b_only == [i for i in range(N) if i % 4 == 1]
     # subsets: even problems are right in both (no difference), odd ones gain 50 points
     even, odd = _by_name(res)["gpqa-even"], _by_name(res)["gpqa-odd"]
     assert even.problems == odd.problems == N // 2
-    assert even.result.diff == 0 and not even.result.significant and even.verdict == "not significant"
-    assert odd.result.diff == pytest.approx(0.5) and odd.result.significant
+    assert even.result.diff == 0 and not even.significant and even.verdict == "not significant"
+    assert odd.result.diff == pytest.approx(0.5) and odd.significant and odd.family == "exploratory"
+    assert whole.family == "primary" and whole.p_holm == r.p_value  # one benchmark row: nothing to adjust
+    assert odd.p_holm == pytest.approx(min(1.0, 2 * min(even.result.p_value, odd.result.p_value)))
 
 
 def test_seeds_are_averaged_per_problem(tmp_path):
-    """Each problem: 2 of 4 seeds right in A, 3 of 4 in B -> every problem gains exactly 0.25."""
+    """Each problem: 2 of 4 seeds right in A, 3 of 4 in B -> every problem gains exactly 0.25; the
+    interval keeps the seeds' noise (it is not [0.25, 0.25])."""
     a = write_run(tmp_path / "a", "gpqa", N, 4, lambda i, s: (i + s) % 4 < 2)
     b = write_run(tmp_path / "b", "gpqa", N, 4, lambda i, s: (i + s) % 4 < 3)
     r = _by_name(compare_dirs(str(a), str(b)))["gpqa"].result
-    assert r.diff == pytest.approx(0.25) and r.low == pytest.approx(0.25) and r.high == pytest.approx(0.25)
+    assert r.diff == pytest.approx(0.25) and 0.15 < r.low < 0.23 and 0.27 < r.high < 0.35 and r.significant
 
 
 def test_null_difference_is_not_significant(tmp_path):
@@ -124,7 +269,7 @@ def test_single_seed_uses_exact_mcnemar(tmp_path):
     whole = _by_name(compare_dirs(str(a), str(b)))["math-500"]
     r = whole.result
     assert r.test == "McNemar exact" and whole.seeds == (1, 1)
-    assert r.p_value == pytest.approx(2 * 11 / 1024) and r.significant
+    assert r.p_value == pytest.approx(2 * 11 / 1024) and r.significant and whole.significant
     assert r.diff == pytest.approx((9 - 1) / 50)
     lo, hi = mcnemar_interval(1, 9, 50)
     assert (r.low, r.high) == (lo, hi) and lo == pytest.approx(10 * (2 * 0.55498 - 1) / 50, abs=1e-4)
@@ -179,11 +324,13 @@ def test_text_output_and_several_folders(tmp_path, capsys):
     assert len(blocks) == 3  # b vs a, then c vs a
     first, second = blocks[1], blocks[2]
     header = next(line for line in first.splitlines() if line.startswith("benchmark"))
-    assert [h.strip() for h in header.split(" | ")] == ["benchmark", "metric", "problems", "seeds", "A", "B",
-                                                        "B - A", "95% CI", "p", "test", "result"]
+    assert [h.strip() for h in header.split(" | ")] == ["benchmark", "rows", "metric", "problems", "seeds", "A", "B",
+                                                        "B - A", "95% CI", "p", "p (Holm)", "test", "result"]
     row = next(line for line in first.splitlines() if line.startswith("gpqa "))
     cells = [x.strip() for x in row.split(" | ")]
-    assert cells[4:7] == ["50.00%", "75.00%", "+25.00"] and cells[-1] == "B better"
+    assert cells[1] == "primary" and cells[5:8] == ["50.00%", "75.00%", "+25.00"] and cells[-1] == "B better"
+    assert "hierarchical bootstrap over problems and seeds (10000 resamples, seed 0)" in first
+    assert "p (Holm): adjusted over the 1 benchmark row(s) (primary) and, separately, over the 2 subset" in first
     row = next(line for line in second.splitlines() if line.startswith("gpqa "))
     assert row.split(" | ")[-1].strip() == "not significant"
     assert "wrong in A, right in B (50): #1, #5, #9" in first
@@ -254,3 +401,31 @@ def test_extractor_follows_registered_scorers():
         "prompt_strict_accuracy"
     with pytest.raises(UsageError, match="no correctness extractor"):
         extractor_for("arena")
+
+
+def test_forest_plot_colours_follow_the_corrected_verdicts():
+    """A subset whose own interval excludes 0 (p = 0.03) but whose Holm-adjusted p does not pass
+    is grey in the plot and "not significant" in the table; rows without a test are hollow."""
+    from skills.report.build import compare_payload
+    from skills.report.compare import CompareResult, Flips
+    from skills.report.stats import PairedResult
+
+    def row(sub, p, low, problems=100):
+        result = PairedResult(0.05, low, 0.1, p, "hierarchical bootstrap") if p is not None else None
+        return Comparison("gpqa" if sub is None else f"gpqa-{sub}", "gpqa", sub, "m", problems, (4, 4), 0.5, 0.55,
+                          result, Flips([], []))
+
+    rows = [row(None, 0.001, 0.02), row("x", 0.03, 0.01), row("y", 0.04, 0.005), row("z", 0.5, -0.1),
+            row("tiny", None, 0.0, problems=3)]
+    adjust(rows)
+    assert rows[1].result.significant and not rows[1].significant  # raw yes, corrected no
+    assert [r.verdict for r in rows] == ["B better", "not significant", "not significant", "not significant",
+                                         f"no verdict (< {MIN_PROBLEMS} problems)"]
+    payload = compare_payload(CompareResult("a", "b", rows))
+    marker = payload["figure"]["data"][0]["marker"]
+    names = payload["figure"]["data"][0]["y"]
+    colour = dict(zip(names, marker["color"]))
+    symbol = dict(zip(names, marker["symbol"]))
+    assert colour["gpqa"] == "#1f77b4" and colour["gpqa-x (exploratory)"] == "#aaaaaa"
+    assert symbol["gpqa-tiny (exploratory)"] == "circle-open" and symbol["gpqa"] == "circle"
+    assert [r["significant"] for r in payload["rows"]] == [True, False, False, False, False]

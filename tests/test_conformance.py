@@ -87,8 +87,13 @@ def test_matches_reference(conformance_dir: Path, tmp_path: Path, capsys, max_se
     assert main(argv) == 0
     lines = capsys.readouterr().out.split("\n")
     assert lines[-1] == ""
-    assert lines[-2] == f"Metrics are saved to {root / 'metrics.json'}"
-    body = "\n".join(lines[:-2]) + "\n"
+    # a what-if summary (--max_seq_len) is written beside metrics.json, never over it (our change)
+    saved = root / ("metrics.json" if max_seq_len is None else f"metrics-max_seq_len-{max_seq_len}.json")
+    assert lines[-2] == f"Metrics are saved to {saved}"
+    assert (root / "metrics.json").exists() == (max_seq_len is None)
+    # our one line under the tables saying what "±" means; the tables above it are the reference's, byte for byte
+    assert lines[-3].startswith("± = standard deviation of the score across seeds")
+    body = "\n".join(lines[:-3]) + "\n"
 
     expected_blocks = _blocks((conformance_dir / txt).read_text())
     expected = "\n\n".join(expected_blocks[name] for name in TABLES) + "\n\n"
@@ -98,7 +103,7 @@ def test_matches_reference(conformance_dir: Path, tmp_path: Path, capsys, max_se
         expected = banner + "\n" + expected
     assert body == expected
 
-    got = json.loads((root / "metrics.json").read_text())
+    got = json.loads(saved.read_text())
     exp_all = json.loads((conformance_dir / "eval-results" / js).read_text())
     assert list(got) == TABLES
     for name in TABLES:

@@ -1,6 +1,7 @@
 """ns eval plans for the Nemotron-Nano-9B-v2 tutorial commands (dry run, JSON)."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -271,4 +272,14 @@ def test_missing_grader_environment_fails_before_any_job(capsys, tmp_path, data_
     assert "environment 'ifbench', which is not set up" in err and "SKILLS_PYTHON_IFBENCH" in err
     assert "Traceback" not in err
     monkeypatch.setenv("SKILLS_PYTHON_IFBENCH", "/usr/bin/python3")
+    # its NLTK data (a grading input the benchmark declares) is checked too: in the data folder or $NLTK_DATA
+    monkeypatch.delenv("NLTK_DATA", raising=False)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"ifbench: grading needs {data_dir / 'nltk_data'} with tokenizers/punkt_tab/english" in err
+    assert "run `ns prepare_data ifbench`" in err and len(err.strip().splitlines()) == 1
+    nltk = tmp_path / "nltk"
+    for probe in ("tokenizers/punkt_tab/english", "corpora/stopwords/english", "taggers/averaged_perceptron_tagger_eng"):
+        (nltk / probe).mkdir(parents=True)
+    monkeypatch.setenv("NLTK_DATA", f"/nowhere{os.pathsep}{nltk}")
     assert main(argv) == 0, capsys.readouterr().err

@@ -12,7 +12,7 @@ from typing import Any, Dict, List
 import pytest
 
 from conftest import missing
-from report_fixtures import LONG, make_report_runs, write_run
+from report_fixtures import LONG, SYSTEM, make_report_runs, write_run
 from skills.config.errors import UsageError
 from skills.metrics.summarize import summarize_results
 from skills.report.build import build_report, main, parse_tables
@@ -136,6 +136,49 @@ def test_compare_section(report):
     assert cmp["flips"][0]["name"] == "gpqa"
 
 
+def test_run_section_and_messages_sent(report):
+    """The run's manifest in the page: model, server, settings (defaults included), seeds, prompt
+    source and checksum, command, commit, versions; each problem's messages rebuilt from it."""
+    html = report.read_text()
+    data = payload_of(html)
+    run = data["run"]
+    (record,) = run["runs"]
+    assert record["command"].startswith("ns eval --cluster=local") and record["git_commit"].startswith("c0ffee")
+    assert record["packages"]["vllm (server)"] == "0.32.0" and record["server"]["type"] == "vllm"
+    gpqa = run["benchmarks"]["gpqa"]
+    assert gpqa["model"] == "/models/tiny" and gpqa["seeds"] == [0, 1, 2, 3]
+    assert gpqa["prompt"]["source"] == "skills-builtin" and len(gpqa["prompt"]["sha256"]) == 64
+    assert gpqa["settings"]["temperature"] == 0.6 and gpqa["settings"]["tokens_to_generate"] == 2048
+    assert gpqa["settings"]["top_p"] == 0.95 and gpqa["settings"]["system_message"] == SYSTEM  # a default, then ours
+    assert "hle" not in run["benchmarks"]  # no manifest entry: nothing claimed
+    bi = next(i for i, b in enumerate(data["benchmarks"]) if b["name"] == "gpqa")
+    assert data["benchmarks"][bi]["run"] == gpqa and data["benchmarks"][bi]["messages_note"] is None
+    first = samples_of(html, bi, 0)[3]
+    system, user = first["messages"]
+    assert system == {"role": "system", "content": SYSTEM}
+    assert user["role"] == "user" and user["content"].endswith(first["text"]) and "\\boxed{}" in user["content"]
+    hle = next(i for i, b in enumerate(data["benchmarks"]) if b["name"] == "hle")
+    assert "messages" not in samples_of(html, hle, 0)[0]
+    assert data["benchmarks"][hle]["messages_note"] == "no run manifest: the messages sent are not known"
+
+
+def test_side_by_side_data_of_flipped_problems(report):
+    html = report.read_text()
+    (cmp,) = payload_of(html)["compare"]
+    side = cmp["side"]["gpqa"]
+    flips = cmp["flips"][0]
+    assert side["index"] == sorted(set(flips["a_only"] + flips["b_only"])) and side["starts"][0] == 0
+    m = re.search(rf'<script type="application/octet-stream" id="{side["id"]}-0">(.*?)</script>', html)
+    entries = json.loads(gzip.decompress(base64.b64decode(m.group(1))))
+    i = side["index"][0]
+    assert entries[0]["text"].startswith(f"Question {i}:") and len(entries[0]["samples"]) == 4
+    # B's own samples: (i + s) % 5 != 0 and i % 7 != 3 in B
+    assert [s["scores"]["symbolic_correct"] for s in entries[0]["samples"]] == [
+        float((i + s) % 5 != 0 and i % 7 != 3) for s in range(4)]
+    a_mean, b_mean = flips["means"][str(i)]
+    assert (a_mean >= 0.5) != (b_mean >= 0.5)
+
+
 def test_default_text_cap_depends_on_run_size(runs, tmp_path, monkeypatch):
     from skills.report import build
 
@@ -199,7 +242,7 @@ def _rows(page, bi: int) -> List[int]:
 def test_loads_without_errors_and_shows_summary(page):
     assert page.errors() == []
     assert page.eval("document.querySelectorAll('#panel-summary table.metrics').length") >= 5
-    assert page.eval("document.querySelector('#panel-summary table.metrics td').textContent") == "pass@1[avg-of-4]"
+    assert page.eval("document.querySelector('#panel-summary .summary-table table.metrics td').textContent") == "pass@1[avg-of-4]"
     assert page.eval("document.querySelectorAll('.tab').length") == 5  # summary, 3 benchmarks, comparison
 
 
@@ -257,6 +300,12 @@ def test_drill_down_shows_samples(page):
     assert "Problem #0" in text and "Question 0: which letter is number 0?" in text
     assert page.eval(f"{detail}.querySelectorAll('.sample').length") == 4
     assert page.eval(f"{detail}.querySelectorAll('.sample.correct').length") == 2
+    # the messages sent, rebuilt from the run manifest: system message and filled template
+    assert page.eval(f"{detail}.querySelector('details.messages summary').textContent") == "Messages sent (system + user)"
+    assert page.eval(f"{detail}.querySelector('details.messages').open") is True
+    messages = page.eval(f"{detail}.querySelector('details.messages').innerText")
+    assert SYSTEM in messages and "Question 0: which letter is number 0?" in messages
+    assert page.eval("location.hash") == "#gpqa/0"  # the address links to the open problem
     # reasoning is collapsed; long generations show a preview and expand on request
     assert page.eval(f"{detail}.querySelector('details.reasoning').open") is False
     assert "Thinking about problem 0 in seed 0" in page.eval(f"{detail}.querySelector('details.reasoning').textContent")
@@ -288,8 +337,93 @@ def test_judge_verdict_and_compare_tab(page):
     assert rows == ["gpqa", "gpqa-even", "gpqa-odd"]
     link = page.eval("document.querySelector('#panel-compare a.flip') && document.querySelector('#panel-compare a.flip').textContent")
     assert link and link.startswith("#")
+    i = int(link[1:])
+    assert page.eval("document.querySelector('#panel-compare a.flip').getAttribute('href')") == f"#compare/gpqa/{i}"
+    # a flipped problem: A and B side by side, each with its own samples
     page.eval("document.querySelector('#panel-compare a.flip').click()")
+    side = "document.querySelector('#panel-compare .side-by-side')"
+    page.wait_for(f"{side} && {side}.querySelectorAll('.side-col').length == 2")
+    cols = page.eval(f"Array.from({side}.querySelectorAll('.side-col')).map(c => [c.querySelector('h4').textContent, "
+                     "c.querySelectorAll('.sample').length, c.querySelectorAll('.sample.correct').length])")
+    (a_head, a_n, a_ok), (b_head, b_n, b_ok) = cols
+    assert a_head.startswith("A · ") and b_head.startswith("B · ") and a_n == b_n == 4
+    assert a_ok == sum((i + s) % 3 != 0 for s in range(4)) and b_ok == sum((i + s) % 5 != 0 and i % 7 != 3 for s in range(4))
+    assert ("right" in a_head) != ("right" in b_head)  # it flipped
+    assert f"Question {i}:" in page.eval(f"{side}.innerText") and page.eval("location.hash") == f"#compare/gpqa/{i}"
+    # "open in A's tab" is a deep link to the problem's drill-down
+    assert page.eval(f"{side}.querySelector('a.open-a').getAttribute('href')") == f"#gpqa/{i}"
+    page.eval(f"{side}.querySelector('a.open-a').click()")
     gi = _bench(page, "gpqa")
     page.wait_for(f"document.querySelector('#problems-{gi} .detail')")
-    assert _rows(page, gi) == [int(link[1:])]
+    assert _rows(page, gi) == [i]
     assert page.errors() == []
+
+
+@pytest.mark.slow
+def test_deep_links_open_problems(browser, report):
+    """#bench/problem opens that drill-down, #compare/bench/problem A and B side by side, on load."""
+    data = payload_of(report.read_text())
+    flips = data["compare"][0]["flips"][0]
+    i = (flips["b_only"] + flips["a_only"])[-1]
+    for fragment, ready, check in (
+            ("#gpqa/117", "document.querySelector('tr.detail-row .detail')",
+             "document.querySelector('tr.detail-row').innerText.includes('Question 117:')"),
+            (f"#compare/gpqa/{i}", "document.querySelectorAll('.side-by-side .side-col').length == 2",
+             f"document.querySelector('.side-by-side').innerText.includes('Question {i}:')"),
+            ("#hle", "!document.querySelector('#panel-b1').hidden", "true")):
+        p = browser.open(report.as_uri() + fragment)
+        try:
+            p.wait_for("window.nsReport && window.nsReport.ready")
+            p.wait_for(ready)
+            assert p.eval(check) is True, fragment
+            assert p.errors() == []
+        finally:
+            p.send("Page.close")
+
+
+@pytest.mark.slow
+def test_run_section_in_the_summary(page):
+    text = page.eval("document.querySelector('#run-info').innerText")
+    for needle in ("Run 20260101-000000-eval-1", "ns eval --cluster=local --model=/models/tiny",
+                   "vllm · /models/tiny · args: --max-model-len 2048 · 1 GPU(s)", "exit code 0",
+                   "c0ffee", "skills 0.1.0", "vllm (server) 0.32.0", "generic/math · skills-builtin · sha256 ",
+                   "temperature 0.6", "top_p 0.95", "tokens_to_generate 2048", SYSTEM, "0, 1, 2, 3"):
+        assert needle in text, needle
+    bi = _bench(page, "gpqa")
+    page.eval(f"nsReport.show('b{bi}')")
+    settings = page.eval(f"document.querySelector('#panel-b{bi} p.run-settings').innerText")
+    assert settings.startswith("Run: model /models/tiny · seeds 0,1,2,3 · prompt generic/math (skills-builtin)")
+    assert "temperature 0.6" in settings
+    assert page.errors() == []
+
+
+def test_messages_in_the_report_are_the_ones_sent(tmp_path):
+    """ns eval against the stub, which records every request body; the report's rebuilt messages of
+    each problem are exactly those bodies' messages (system message and filled template)."""
+    import subprocess
+    import sys
+
+    from stub_server import StubProcess
+
+    ns = str(Path(sys.executable).parent / "ns")
+    data = tmp_path / "data" / "math-500"
+    data.mkdir(parents=True)
+    (data / "test.jsonl").write_text("".join(json.dumps({"problem": f"What is {i} + {i}?", "expected_answer": str(2 * i)})
+                                             + "\n" for i in range(6)))
+    record = tmp_path / "bodies.jsonl"
+    with StubProcess(record=record) as stub:
+        res = subprocess.run([ns, "eval", "--cluster=local", "--server_type=vllm", f"--server_address={stub.base_url}",
+                              "--model=m", f"--output_dir={tmp_path / 'out'}", f"--data_dir={tmp_path / 'data'}",
+                              "--benchmarks=math-500:2", "++system_message=Think, then answer.",
+                              "++inference.temperature=0.6"], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    bodies = [json.loads(line)["body"] for line in record.read_text().splitlines()]
+    sent = {json.dumps(b["messages"]) for b in bodies if isinstance(b, dict) and "messages" in b}
+    assert len(sent) == 6  # two seeds, the same six prompts
+    path, _ = build_report(str(tmp_path / "out"), str(tmp_path / "r.html"))
+    html = path.read_text()
+    shown = {json.dumps(e["messages"]) for e in samples_of(html, 0, 0)}
+    assert shown == sent
+    run = payload_of(html)["run"]
+    assert run["benchmarks"]["math-500"]["settings"]["temperature"] == 0.6
+    assert run["runs"][0]["command"].startswith("ns eval --cluster=local") and run["runs"][0]["server"]["address"]

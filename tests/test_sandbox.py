@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,8 +26,10 @@ from sandbox_helpers import (assert_no_marker_processes, marker_processes, new_m
                              sandbox_dirs, sandbox_for, sandbox_health_url)
 from skills.config.errors import UsageError
 from skills.sandbox import ExecResult, Limits, Sandbox, get_sandbox, run_python
-from skills.sandbox.client import SandboxClient
-from skills.sandbox.launcher import hidden_folders, interpreter_binds
+from skills.sandbox.client import SandboxClient, SandboxUnavailable
+from skills.sandbox.launcher import WARM_BASE, hidden_folders, interpreter_binds, warm_possible
+from skills.sandbox.stage import STAGE_ENV
+from skills.sandbox.warm import Warm
 from skills.servers.health import wait_for_server
 from skills.servers.ports import find_free_port
 
@@ -208,10 +211,18 @@ def test_run_command_and_module_level_helpers(tmp_path):
     assert sandbox.run_command(["/nonexistent/binary"]).status == "error"
 
 
-def test_programs_end_when_the_caller_dies():
+@pytest.mark.parametrize("mode", ["bwrap", "unshare", "none"])
+def test_programs_end_when_the_caller_dies(mode):
+    """Killing the grading process kills its programs: at once where the whole PID namespace dies
+    with its caller (the program runs in a launch started ahead, before its request), else by the
+    ``timeout`` backstop shortly after the wall-time limit."""
+    ahead = sandbox_for(mode).isolation().starts_ahead  # skips where this level does not work
     marker = new_marker()
-    code = ("import os\nfrom skills.sandbox import Limits, run_python\n"
-            "run_python('import time; time.sleep(60)', args=[os.environ['MARK']], limits=Limits(wall_s=1))\n")
+    wall = 60 if ahead else 1
+    code = ("import os, sys\nfrom skills.sandbox import Limits, Sandbox\n"
+            f"s = Sandbox(isolation={mode!r}, workers=1)\nlimits = Limits(wall_s={wall})\n"
+            "s.execute('pass', limits=limits)\n"  # the next launch starts ahead where it may
+            "s.execute('import time; time.sleep(60)', args=[os.environ['MARK']], limits=limits)\n")
     caller = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL,  # marker not in its argv
                               env={**os.environ, "PYTHONPATH": str(REPO), "MARK": marker})
     deadline = time.monotonic() + 30
@@ -220,11 +231,113 @@ def test_programs_end_when_the_caller_dies():
     assert marker_processes(marker), "the program never started"
     caller.kill()
     caller.wait()
-    assert_no_marker_processes(marker, settle_s=1 + 2 + 3)  # wall_s + the backstop's grace + slack
+    # at once (slack for a loaded machine), or wall_s + the backstop's grace + slack
+    assert_no_marker_processes(marker, settle_s=3 if ahead else 1 + 2 + 3)
     left = glob.glob(os.path.join(tempfile.gettempdir(), f"skills-sandbox-{caller.pid}-*"))
     assert left, "the killed caller could not remove its work dir"
     Sandbox()  # a new sandbox removes work dirs of dead processes
     assert not any(os.path.exists(p) for p in left)
+
+
+def _fast(sandbox) -> int:
+    return sandbox.launches["warm"] + sandbox.launches["ahead"]
+
+
+@pytest.mark.parametrize("mode", ["unshare", "bwrap-sh"])
+def test_launches_ahead_are_used_bounded_and_closed(mode, monkeypatch):
+    """Where executions do not come from a warm launcher: sequential ones with the same limits
+    find their launch started ahead; other limits throw it away; at most one waits per worker
+    slot; close() removes them."""
+    if mode == "bwrap-sh":  # bubblewrap without the compiled stage: no warm launcher
+        monkeypatch.setenv(STAGE_ENV, "sh")
+    sandbox = sandbox_for(mode.split("-")[0])
+    if not sandbox.isolation().starts_ahead:
+        pytest.skip(f"isolation {sandbox.isolation().mode} starts every launch on request")
+    before = sandbox_dirs(ready=True)
+    for limits in (Limits(), Limits(), Limits(memory_mb=1000), Limits(memory_mb=1000), Limits()):
+        assert sandbox.execute("print(1)", limits=limits).stdout == "1\n"
+    assert sandbox.launches == {"warm": 0, "ahead": 2, "on_request": 3}
+    deadline = time.monotonic() + 10
+    while not (sandbox_dirs(ready=True) - before) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    waiting = sandbox_dirs(ready=True) - before
+    assert 1 <= len(waiting) <= sandbox.workers and not (sandbox_dirs() - before)
+    sandbox.close()
+    assert not (sandbox_dirs(ready=True) - before)
+    assert sandbox.execute("pass").status == "sandbox_error"
+
+
+def test_warm_launchers_serve_their_slot_and_are_replaced_when_the_view_changes(monkeypatch):
+    """Bubblewrap as root with the compiled stage: a slot's executions come from its warm
+    launcher, whatever their limits; a new interpreter view (the hidden working directory here)
+    replaces it; a dead launcher is replaced, not reported; close() ends it and removes its folder."""
+    sandbox = sandbox_for("bwrap")
+    if not warm_possible(sandbox.isolation()):
+        pytest.skip("no warm launcher here (needs bubblewrap as root and a C compiler)")
+    before = sandbox_dirs(ready=True)
+    for limits in (Limits(), Limits(memory_mb=1000), Limits(wall_s=3)):
+        assert sandbox.execute("print(1)", limits=limits).stdout == "1\n"
+    # the slot's folder of work dirs is detached before the program runs: only its mount point shows
+    assert sandbox.execute(f"import os; print(os.listdir({WARM_BASE!r}))").stdout == "[]\n"
+    first = sandbox._warm[0]
+    assert sandbox.launches == {"warm": 4, "ahead": 0, "on_request": 0}
+    elsewhere = tempfile.mkdtemp(dir="/var/tmp")  # not under /tmp: bwrap hides it while it is the cwd
+    try:
+        Path(elsewhere, "caller.txt").write_text("the caller's")
+        monkeypatch.chdir(elsewhere)  # a new working directory to hide: a new view
+        result = sandbox.execute(f"import os; print(os.listdir('/tmp'), os.listdir({elsewhere!r}))")
+        assert result.stdout == "['main.py'] []\n", result.stderr
+    finally:
+        shutil.rmtree(elsewhere)
+    assert sandbox._warm[0] is not first and first.proc.poll() is not None
+    os.kill(sandbox._warm[0].proc.pid, signal.SIGKILL)  # the launcher dies between executions
+    sandbox._warm[0].proc.wait()
+    assert sandbox.execute("print(2)").stdout == "2\n" and sandbox.launches["warm"] == 6
+    assert not (sandbox_dirs() - before)
+    sandbox.close()
+    assert not (sandbox_dirs(ready=True) - before)
+
+
+def test_a_warm_launcher_that_cannot_start_is_not_tried_again(monkeypatch):
+    """Where the warm launcher's bwrap cannot start (a container that withholds a capability it
+    keeps, say), executions still run, from bwrap chains, and the launcher is not retried."""
+    from skills.sandbox import launcher
+
+    sandbox = sandbox_for("bwrap")
+    if not warm_possible(sandbox.isolation()):
+        pytest.skip("no warm launcher here (needs bubblewrap as root and a C compiler)")
+    from skills.sandbox import executor
+
+    monkeypatch.setattr(launcher, "WARM_CAPS", "CAP_NOT_A_CAPABILITY")
+    started = []
+    monkeypatch.setattr(executor, "Warm", lambda *a: started.append(a) or Warm(*a))
+    assert [sandbox.execute("print(1)").stdout for _ in range(3)] == ["1\n"] * 3
+    assert sandbox.launches["warm"] == 0 and sandbox.launches["ahead"] == 2 and len(started) == 1
+    sandbox.close()
+
+
+def test_a_forked_child_leaves_the_launches_alone():
+    """A grader that forks (a process pool) after using the sandbox: the child inherits the
+    objects, not the launches, warm launchers or the launching thread; it starts its own on
+    request, and closing the sandbox there must not end or remove the parent's."""
+    sandbox = Sandbox(workers=1)
+    if not sandbox.isolation().starts_ahead:
+        pytest.skip(f"isolation {sandbox.isolation().mode} starts every launch on request")
+    assert sandbox.execute("print(1)").stdout == "1\n"
+    deadline = time.monotonic() + 10
+    while not sandbox._warm and not (sandbox._ahead._ready and sandbox._ahead._ready[0].done()):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    fast = _fast(sandbox)
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's exit code is the check
+        code = 0 if [sandbox.execute("print(3)").stdout for _ in range(2)] == ["3\n"] * 2 else 1
+        sandbox.close()
+        os._exit(code)
+    assert os.waitpid(child, 0)[1] == 0  # its own executions started on request, then nothing of ours
+    assert sandbox.execute("print(2)").stdout == "2\n"
+    assert _fast(sandbox) == fast + 1
+    sandbox.close()
 
 
 def test_an_interpreter_installed_under_tmp_keeps_bwrap(tmp_path):
@@ -263,6 +376,44 @@ def test_get_sandbox_picks_local_or_http(monkeypatch):
     assert isinstance(get_sandbox(), Sandbox)
     monkeypatch.setenv("SKILLS_SANDBOX_URL", "http://127.0.0.1:1")
     assert isinstance(get_sandbox(), SandboxClient)
+
+
+def test_client_reconnects_and_gives_up_in_one_line(monkeypatch):
+    """A kept-alive connection the service closed is replaced at once (the request is not lost);
+    a service that cannot be reached is SandboxUnavailable after a few tries, never a result."""
+    import http.server
+
+    from skills.sandbox import client as client_module
+
+    class Closing(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # advertises keep-alive, then closes after every answer
+
+        def do_GET(self):
+            body = json.dumps({"status": "ok", "seen": self.server.seen}).encode()
+            self.server.seen += 1
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            self.close_connection = True
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Closing)
+    server.seen = 0
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = SandboxClient(f"http://127.0.0.1:{server.server_address[1]}")
+        assert [client.health()["seen"] for _ in range(3)] == [0, 1, 2]
+    finally:
+        server.shutdown()
+        server.server_close()
+    monkeypatch.setattr(client_module.time, "sleep", lambda _s: None)
+    with pytest.raises(SandboxUnavailable, match="unreachable"):
+        SandboxClient(f"http://127.0.0.1:{find_free_port()}").execute("pass")
+    with pytest.raises(UsageError, match="http"):
+        SandboxClient("ftp://example.org")
 
 
 @pytest.fixture(scope="module")
@@ -385,3 +536,32 @@ def test_limits_json_round_trip_and_ceiling():
     assert limits.exceeds(MAX_LIMITS) is None
     with pytest.raises(UsageError, match="wall_s=3601"):
         parse_request({"code": "", "limits": {"wall_s": 3601}})
+
+
+def test_warm_run_waited_on_from_two_threads_while_closed():
+    """A shutdown's kill_all waits on an execution's handle while the execution's thread closes it:
+    neither sees a closed or reused descriptor (this raised EBADF and made the service exit 1)."""
+    from skills.sandbox.warm import WarmRun
+
+    fds = [os.pipe() for _ in range(4)]
+    status_r, status_w = fds[3]
+    run = WarmRun(2 ** 22 + 1,  # a pid that is never used (above pid_max)
+                   fds[0][1], fds[1][0], fds[2][0], status_r)
+    errors = []
+
+    def waiter():
+        try:
+            run.wait(timeout=5)
+        except Exception as exc:  # noqa: BLE001 - recorded for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=waiter) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.1)
+    run.close()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert not errors and run.returncode is not None
+    for fd in (fds[0][0], fds[1][1], fds[2][1], status_w):
+        os.close(fd)

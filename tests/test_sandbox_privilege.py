@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -379,3 +380,35 @@ def test_read_only_data_anyone_may_change_is_refused_without_a_read_only_mount(t
         sandbox.execute("pass", read_only=[str(data)])
     os.chmod(data, 0o644)
     assert sandbox.execute("pass", read_only=[str(data)]).status == "completed"
+
+
+def test_the_compiled_stage_checks_what_it_is_given():
+    """The compiled stage (where this machine can build it) never drops "to" root, throws a launch
+    away on EOF (125), and refuses malformed go messages (126) and missing commands (127) in one
+    line each; as root it ends as the throwaway uid with no groups before the program runs."""
+    from skills.sandbox.launcher import Isolation, go_line
+    from skills.sandbox.stage import compiled
+
+    binary = compiled()
+    if binary is None:
+        pytest.skip("no C compiler or no usable store here: chains use prlimit, setpriv and sh")
+    iso = Isolation(mode="none", python=sys.executable, drop_uid=False, network=False, filesystem=False,
+                    pids=False, stage=binary)
+
+    def stage(args, data=b""):
+        done = subprocess.run([binary, *args], input=data, capture_output=True)
+        return done.returncode, done.stdout.decode(), done.stderr.decode()
+
+    code, _, err = stage(["-u0:0", "-i"], go_line(iso, ["true"]))
+    assert code == 126 and "root" in err and err.count("\n") == 1
+    assert stage(["-i"])[0] == 125
+    assert stage(["-i"], b"7\nxtrue\0\0")[0] == 126
+    assert stage(["-i"], b"100\natrue\0")[0] == 125  # shorter than announced: never run
+    code, _, err = stage(["-i"], go_line(iso, ["/nonexistent/binary"]))
+    assert code == 127 and "/nonexistent/binary" in err
+    code, out, _ = stage([f"-l{resource.RLIMIT_NOFILE}:50:50", "-i"], go_line(iso, ["sh", "-c", 'ulimit -n; echo "$1" "$PROGRAM_X"; cat', "sh",
+                                                           "two\nlines"], {"PROGRAM_X": "it's"}) + b"stdin rest")
+    assert code == 0 and out == "50\ntwo\nlines it's\nstdin rest", out
+    if os.geteuid() == 0:
+        code, out, err = stage(["-u100000777:100000777", "-i"], go_line(iso, ["id"]))
+        assert code == 0 and out.strip() == "uid=100000777 gid=100000777 groups=100000777", (out, err)

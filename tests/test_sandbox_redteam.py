@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -31,8 +32,12 @@ from sandbox_helpers import (MODES, assert_no_marker_processes, marker_processes
                              world_readable_folder)
 from skills.sandbox import Limits
 from skills.sandbox.mirror import STORE_ENV, reachable
+from skills.sandbox.launcher import warm_possible
+from skills.sandbox.stage import STAGE_ENV
 
 QUICK = Limits(wall_s=2, cpu_s=2, memory_mb=256, max_processes=32, max_output_bytes=1 << 20)
+# programs that end by themselves: time to spare on a loaded machine, the same memory and processes
+ROOMY = Limits(wall_s=10, cpu_s=10, memory_mb=256, max_processes=32, max_output_bytes=1 << 20)
 INTERPRETERS = ("inside", "editable", "outside")
 ROOT = os.geteuid() == 0
 
@@ -40,7 +45,7 @@ ROOT = os.geteuid() == 0
 @pytest.fixture(scope="module")
 def interpreters():
     """name -> interpreter (None: not available here, with the reason) and a private mirror store."""
-    outer = world_readable_folder("skills-redteam-")
+    outer = world_readable_folder("skills-redteam-", outside_tmp=True)  # so bwrap levels get warm launchers
     private = os.path.join(outer, "private")
     os.mkdir(private, 0o700)
     store = os.path.join(outer, "mirrors")
@@ -64,13 +69,31 @@ def interpreters():
         shutil.rmtree(outer, ignore_errors=True)
 
 
-@pytest.fixture(scope="module", params=[(m, i) for m in MODES for i in INTERPRETERS],
-                ids=[f"{m}-{i}" for m in MODES for i in INTERPRETERS])
+# every level and interpreter with the stage the probe picks (compiled where a C compiler works),
+# and every level with the fallback stage (prlimit, setpriv and sh)
+CASES = [(m, i, "auto") for m in MODES for i in INTERPRETERS] + [(m, "editable", "sh") for m in MODES]
+
+
+@pytest.fixture(scope="module", params=CASES,
+                ids=[f"{m}-{i}" + ("-sh" if s == "sh" else "") for m, i, s in CASES])
 def sandbox(request, interpreters):
-    mode, name = request.param
+    mode, name, stage = request.param
     if interpreters[name] is None:
         pytest.skip(f"no {name} interpreter here (a system python3 with its venv module, outside any 0700 folder)")
-    return sandbox_for(mode, python=interpreters[name])
+    saved = os.environ.get(STAGE_ENV)
+    os.environ[STAGE_ENV] = stage
+    try:
+        found = sandbox_for(mode, python=interpreters[name])
+        if stage == "sh":
+            assert found.isolation().stage is None
+        elif mode == "bwrap" and ROOT and found.isolation().stage:  # the attacks meet the warm launcher
+            assert warm_possible(found.isolation()), found.isolation()
+        yield found
+    finally:
+        if saved is None:
+            os.environ.pop(STAGE_ENV, None)
+        else:
+            os.environ[STAGE_ENV] = saved
 
 
 @pytest.fixture
@@ -84,10 +107,25 @@ def marker():
     assert not (sandbox_dirs() - before), "a sandbox work dir was left behind"
 
 
-def run(sandbox, code, marker, limits=QUICK, **kwargs):
+def execute(sandbox, code, limits=ROOMY, **kwargs):
+    """``sandbox.execute`` on the fast path: where the isolation allows it, the attack runs in the
+    slot's warm launcher (bubblewrap as root), else in a launch started before its request (a first
+    execution with the same limits starts it)."""
+    ahead = sandbox.isolation().starts_ahead
+    if ahead:
+        sandbox.execute("pass", limits=limits, read_only=kwargs.get("read_only", ()))
+    before = sandbox.launches
     start = time.monotonic()
-    result = sandbox.execute(code, args=[marker], limits=limits, **kwargs)
+    result = sandbox.execute(code, limits=limits, **kwargs)
     assert time.monotonic() - start < limits.wall_s + 5, "the sandbox did not stop the program on time"
+    if ahead:
+        path = "warm" if warm_possible(sandbox.isolation(), kwargs.get("read_only", ())) else "ahead"
+        assert sandbox.launches[path] == before[path] + 1, f"the attack did not run on the fast path ({path})"
+    return result
+
+
+def run(sandbox, code, marker, limits=ROOMY, **kwargs):
+    result = execute(sandbox, code, args=[marker], limits=limits, **kwargs)
     assert not result.as_root, "model code ran as root without SKILLS_SANDBOX_ALLOW_ROOT=1"
     return result
 
@@ -97,7 +135,7 @@ def test_fork_bomb(sandbox, marker):
         pytest.skip("RLIMIT_NPROC does not apply to root without a throwaway uid; a fork bomb would "
                     "hit the shared machine (the sandbox warns about this configuration)")
     code = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
-    result = run(sandbox, code, marker)
+    result = run(sandbox, code, marker, QUICK)
     assert result.timed_out and result.status == "timeout"
 
 
@@ -233,7 +271,7 @@ def test_killing_the_parent(sandbox, marker):
         "print('still here', flush=True)\n"
         "os.kill(-1, signal.SIGKILL)  # everything it may signal\n"
     )
-    result = sandbox.execute(code, args=[marker, str(os.getpid())], limits=QUICK)
+    result = execute(sandbox, code, args=[marker, str(os.getpid())])
     assert "still here" in result.stdout, result.stderr  # its parent was not killed under it
     assert result.returncode is not None and not result.timed_out  # and we saw it end
 
@@ -331,36 +369,46 @@ def test_never_root(sandbox, marker):
 
 
 def test_request_env_reaches_the_program_only(sandbox, marker):
-    """The launch chain (bwrap/unshare, timeout, prlimit, setpriv: root's processes) never carries a
-    caller's variable in its environment; the program does."""
+    """The launch chain (bwrap/unshare, prlimit, setpriv, the stage: root's processes up to the uid
+    drop) never carries a caller's variable, in its environment or its command line; the program
+    has it in its environment."""
     if not ROOT:
         pytest.skip("reading the launch chain's environments needs root")
-    seen = {}  # (pid, program name) -> the variable was in its environment
+    seen = {}  # pid -> (program name, the variable is in its environment, ... in its command line)
+
+    def read(pid):
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            cmdline = fh.read()
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            environ = fh.read()
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            ppid = int(fh.read().rsplit(b")", 1)[1].split()[1])
+        name = os.path.basename(cmdline.split(b"\0")[0].decode())
+        return name, b"PROGRAM_SECRET=" in environ, marker.encode() + b"-value" in cmdline, ppid
 
     def scan():
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not any(has for (_, name), has in seen.items() if name == "python"):
-            for pid in marker_processes(marker):
-                try:
-                    with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                        name = os.path.basename(fh.read().split(b"\0")[0].decode())
-                    with open(f"/proc/{pid}/environ", "rb") as fh:
-                        has = b"PROGRAM_SECRET=" in fh.read()
-                except OSError:
-                    continue
-                name = "python" if name.startswith("python") else name
-                seen[(pid, name)] = seen.get((pid, name), False) or has
+        while time.monotonic() < deadline and not any(name.startswith("python") for name, *_ in seen.values()):
+            for pid in marker_processes(marker):  # the program (its argument), then its ancestors
+                while pid not in (0, 1, os.getpid()):
+                    try:
+                        name, has_env, has_arg, ppid = read(pid)
+                    except (OSError, IndexError, ValueError):
+                        break
+                    seen[pid] = (name, has_env, has_arg)
+                    pid = ppid
             time.sleep(0.01)
 
     watcher = threading.Thread(target=scan)
     watcher.start()
     result = run(sandbox, "import os, time\nprint(os.environ['PROGRAM_SECRET'])\ntime.sleep(1)\n", marker,
-                 env={"PROGRAM_SECRET": marker})
+                 env={"PROGRAM_SECRET": marker + "-value"})
     watcher.join()
-    assert result.stdout == f"{marker}\n", result.stderr
-    chain = {name: has for (_, name), has in seen.items() if name != "python"}
-    assert any(has for (_, name), has in seen.items() if name == "python"), seen
-    assert chain and not any(chain.values()), seen  # timeout at least; none of them has it
+    assert result.stdout == f"{marker}-value\n", result.stderr
+    program = {pid: has_env for pid, (name, has_env, _) in seen.items() if name.startswith("python")}
+    chain = {pid: v for pid, v in seen.items() if pid not in program}
+    assert program and all(program.values()), seen
+    assert chain and not any(has_env or has_arg for _, has_env, has_arg in chain.values()), seen
 
 
 def test_work_dir_cannot_be_swapped_for_a_link(sandbox, marker, tmp_path):
@@ -393,6 +441,30 @@ def test_work_dir_cannot_be_swapped_for_a_link(sandbox, marker, tmp_path):
         assert "swapped" not in result.stdout, result.stdout
 
 
+def test_another_execution_is_out_of_reach(sandbox, marker):
+    """Two programs at once (two worker slots): one leaves a file in its work dir and waits, the
+    other searches the temporary folders, /dev and /run (where a warm launcher keeps its slot's
+    work dirs) for it."""
+    hider = "import sys, time\nopen(sys.argv[1] + '-hidden', 'w').write('x')\ntime.sleep(3)\n"
+    seeker = ("import os, sys\nname = sys.argv[1] + '-hidden'\nfound = []\n"
+              "for root in ('/tmp', '/var/tmp', '/dev', '/run'):\n"
+              "    for here, dirs, files in os.walk(root):\n"
+              "        if here.count('/') > 3:\n"
+              "            dirs[:] = []\n"
+              "        found += [here] if name in files else []\n"
+              "print(found)\n")
+    with ThreadPoolExecutor(1) as pool:
+        hiding = pool.submit(sandbox.execute, hider, args=[marker], limits=ROOMY)
+        time.sleep(1)  # it has written its file
+        result = execute(sandbox, seeker, args=[marker])
+        assert hiding.result().status == "completed"
+    assert result.status == "completed", result.stderr
+    if result.fs_isolated or sandbox.isolation().drop_uid:
+        assert result.stdout == "[]\n", result.stdout
+    else:  # the same uid and the host's folders: flagged and warned
+        assert "fs_isolated=false" in sandbox.isolation().note
+
+
 def test_no_inherited_file_descriptors(sandbox, marker):
     code = ("import os\nfds = sorted(int(f) for f in os.listdir('/proc/self/fd'))\nprint(fds)\n"
             "for fd in range(3, 64):\n"
@@ -422,7 +494,7 @@ def test_proc_of_the_caller_is_out_of_reach(sandbox, marker, monkeypatch):
             "    print('sysrq DONE')\n"
             "except OSError:\n"
             "    print('sysrq refused')\n")
-    result = sandbox.execute(code, args=[marker, str(os.getpid())], limits=QUICK)
+    result = execute(sandbox, code, args=[marker, str(os.getpid())])
     assert result.status == "completed", result.stderr
     if result.pid_isolated or sandbox.isolation().drop_uid:
         assert "secret" not in result.stdout and "DONE" not in result.stdout, result.stdout

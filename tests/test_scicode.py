@@ -294,9 +294,18 @@ def test_eval_plan_defaults_and_sandbox_sidecar(tmp_path, capsys, no_cluster_con
     data = tmp_path / "data"
     (data / "scicode").mkdir(parents=True)
     (data / "scicode" / "test_aai.jsonl").write_text(PROBLEMS.read_text())
-    rc = main(["eval", "--cluster=local", "--server_type=openai", "--server_address=http://127.0.0.1:1/v1",
-               "--model=m", "--benchmarks=scicode:2", f"--data_dir={data}", f"--output_dir={tmp_path / 'o'}",
-               "--dry_run", "--dry_run_format=json"])
+    argv = ["eval", "--cluster=local", "--server_type=openai", "--server_address=http://127.0.0.1:1/v1",
+            "--model=m", "--benchmarks=scicode:2", f"--data_dir={data}", f"--output_dir={tmp_path / 'o'}",
+            "--dry_run", "--dry_run_format=json"]
+    # the grading inputs (BenchmarkSpec.grading_inputs) are checked when the run is planned, not after generation
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"scicode: grading needs {data / 'scicode' / 'test_data.h5'} (the data folder), which does not exist: " \
+           "run `ns prepare_data scicode`" in err and len(err.strip().splitlines()) == 1
+    assert main([*argv, f"++eval_config.test_data={tmp_path / 'nope.h5'}"]) == 2
+    assert f"grading needs {tmp_path / 'nope.h5'} (++eval_config.test_data)" in capsys.readouterr().err
+    (data / "scicode" / "test_data.h5").write_bytes(b"targets")  # planning checks that it is there, not its content
+    rc = main(argv)
     plan = json.loads(capsys.readouterr().out)
     assert rc == 0
     (job,) = [j for j in plan["jobs"] if j["kind"] == "generation"]

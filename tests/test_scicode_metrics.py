@@ -40,7 +40,8 @@ def results(tmp_path):
 def summarize(capsys, results: Path, *extra: str):
     assert main(["summarize_results", str(results), "--benchmarks=scicode", *extra]) == 0
     printed = capsys.readouterr().out
-    return json.loads((results / "metrics.json").read_text())["scicode"], printed
+    saved = printed.strip().splitlines()[-1].split("Metrics are saved to ", 1)[1]  # metrics-max_seq_len-N.json for a what-if
+    return json.loads(Path(saved).read_text())["scicode"], printed
 
 
 def test_metrics_and_key_order(results, capsys):

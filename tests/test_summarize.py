@@ -203,3 +203,43 @@ def test_dot_groups_are_averaged_first(tmp_path):
     assert metrics["ruler.x"]["pass@1"] == {
         "num_benchmarks_in_group": 2, "avg_tokens": 15, "symbolic_correct": 50.0, "no_answer": 0.0,
     }
+
+
+# -- what-if summaries and the "±" legend ---------------------------------------------------------
+
+
+def _two_seeds(root: Path) -> Path:
+    for s in (0, 1):
+        rows_file(root / "eval-results" / "gpqa" / f"output-rs{s}.jsonl",
+                  [mc("A", True, 100), mc("B", s == 0, 5000), mc("C", False, 100)])
+    return root / "eval-results"
+
+
+def test_what_if_summaries_write_beside_metrics_json(tmp_path, capsys):
+    results = _two_seeds(tmp_path)
+    assert main([str(results)]) == 0
+    real = (results / "metrics.json").read_text()
+    assert main([str(results), "--max_seq_len=1000"]) == 0  # seed 0's long right answer now counts as wrong
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith(f"Metrics are saved to {results / 'metrics-max_seq_len-1000.json'}")
+    assert (results / "metrics.json").read_text() == real  # the run's own numbers are untouched
+    what_if = json.loads((results / "metrics-max_seq_len-1000.json").read_text())
+    assert what_if["gpqa"]["pass@2"]["symbolic_correct"] < json.loads(real)["gpqa"]["pass@2"]["symbolic_correct"]
+    assert main([str(results), "--max_samples=2"]) == 0
+    assert (results / "metrics-max_samples-2.json").exists()
+    assert main([str(results), "--max_seq_len=1000", "--save_metrics_path", str(results / "metrics.json")]) == 0
+    assert (results / "metrics.json").read_text() != real  # asked for: written where told
+
+
+def test_tables_say_what_plus_minus_means(tmp_path, capsys):
+    results = _two_seeds(tmp_path)
+    text, _ = summarize_results(str(results))
+    assert " ± " in text and text.rstrip().splitlines()[-1] == (
+        "± = standard deviation of the score across seeds (each seed's score over all problems, ddof=1): how much "
+        "one run varies, not the uncertainty of the average")
+    text, _ = summarize_results(str(results), show_ci=True)
+    assert text.rstrip().endswith("; [low, high] = 95% t interval of the average over seeds")
+    greedy = tmp_path / "greedy"
+    rows_file(greedy / "gpqa" / "output.jsonl", [mc("A", True)])
+    text, _ = summarize_results(str(greedy))
+    assert "±" not in text  # no spread, no legend

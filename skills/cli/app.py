@@ -18,7 +18,7 @@ from typing import List, Optional, Sequence
 import click
 import typer
 
-from skills.cli.common import EXTRA, print_error
+from skills.cli.common import EXTRA, overrides_help, print_error
 from skills.cli.eval import eval_cmd
 from skills.cli.evaluate import evaluate
 from skills.cli.generate import generate_cmd
@@ -40,8 +40,8 @@ app = typer.Typer(
     rich_markup_mode=None, help="Evaluate LLMs: prepare_data, eval, generate, summarize_results, ...",
 )
 
-app.command("eval", context_settings=EXTRA)(eval_cmd)
-app.command("generate", context_settings=EXTRA)(generate_cmd)
+app.command("eval", context_settings=EXTRA, epilog=overrides_help("eval"))(eval_cmd)
+app.command("generate", context_settings=EXTRA, epilog=overrides_help("generate"))(generate_cmd)
 app.command("run_cmd", context_settings=EXTRA)(run_cmd)
 app.command("prepare_data", context_settings=EXTRA)(prepare_data)
 app.command("summarize_results")(summarize_results)

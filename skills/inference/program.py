@@ -29,7 +29,8 @@ from skills.data.io import done_path, touch_done
 from skills.inference.client import Client, GenerationError, ServerUnavailable, settings_from_config
 from skills.inference.config import GenerateConfig
 from skills.inference.merge_chunks import chunk_bounds, chunk_path, merge
-from skills.inference.progress import Progress, mark_state, run_label
+from skills.inference.progress import (PROGRESS_ENV, Progress, benchmark_label, first_to_say, mark_state,
+                                       run_label)
 from skills.inference.resume import Journal, finalize, journal_path, resume_refusal
 from skills.inference.settings import check_config, input_path, load_config, log, read_input, split_argv
 from skills.inference.task import STATS, GenerationTask, build_output, source_key_for, task_of
@@ -42,7 +43,9 @@ __all__ = ["STATS", "GenerationTask", "build_output", "check_config", "grade_out
 def grade_output(path: Path, eval_type: str, eval_config: Any, generation_key: str = "generation") -> None:
     from skills.evaluation import grade_file
 
-    log(f"grading {path} (eval_type={eval_type})")
+    if first_to_say(f"grading {path.parent}"):  # under ns: once per benchmark; the display shows each seed
+        log(f"grading {path} (eval_type={eval_type})" if not os.environ.get(PROGRESS_ENV) else
+            f"grading {path.parent}/output*.jsonl as each finishes (eval_type={eval_type})")
     grade_file(path, eval_type, dict(eval_config or {}), generation_key=generation_key)
 
 
@@ -74,10 +77,13 @@ async def run_requests(task: GenerationTask, rows: List[Dict[str, Any]], request
     cfg = task.cfg
     settings = settings_from_config(cfg)
     async with Client(settings) as client:
-        log(f"waiting for the server at {mask_url(settings.base_url)}")
-        await client.wait_for_server()
-        progress = Progress(len(rows), len(rows) - len(todo),
-                            run_label(Path(cfg.output_file) if cfg.output_file else None, cfg.generation_key),
+        # said only when the server does not answer at once, and once per job (its runs share the server)
+        await client.wait_for_server(on_wait=lambda: first_to_say(f"wait {settings.base_url}") and log(
+            f"waiting for the server at {mask_url(settings.base_url)}"))
+        output = Path(cfg.output_file) if cfg.output_file else None
+        if output is not None and cfg.num_chunks is not None:  # each chunk of a seed has its own progress
+            output = chunk_path(output, cfg.chunk_id)
+        progress = Progress(len(rows), len(rows) - len(todo), run_label(output, cfg.generation_key),
                             lambda: client.retries)
         source_key = source_key_for(cfg.generation_key)
         soft_failed: List[str] = []
@@ -199,7 +205,7 @@ def run(cfg: GenerateConfig, task_cls: type = GenerationTask) -> int:
     task, src, entries, requests = prepare_rows(cfg, task_cls)  # bad input fails here, before any file is touched
     if task.prompt_notice:
         log(f"NOTE: {task.prompt_notice}")
-    if requests:
+    if requests and first_to_say(f"example {benchmark_label(output, cfg.generation_key)}"):  # once per benchmark
         log("Example prompt:\n" + _shorten(task.describe(requests[0])))
     if cfg.dry_run:
         return 0

@@ -33,6 +33,34 @@ def run_label(output: Optional[Path], generation_key: str = "generation") -> str
     return label + (" judge" if generation_key == "judgement" else "")
 
 
+def benchmark_label(output: Optional[Path], generation_key: str = "generation") -> str:
+    """``aime24`` / ``hle judge``: what the runs of one benchmark (all seeds, chunks) share."""
+    label = output.parent.name if output is not None and output.parent.name else "generation"
+    return label + (" judge" if generation_key == "judgement" else "")
+
+
+ONCE_DIR = ".once"
+
+
+def first_to_say(what: str) -> bool:
+    """True for the first program of an ``ns`` command to ask about ``what`` (e.g. the example prompt
+    of one benchmark, whose eight seeds run side by side), False for the others, so a log says it
+    once. Claimed with an exclusive create in the progress folder, which the executor empties when
+    a command starts. A program run by hand (no progress folder) always says it."""
+    folder = os.environ.get(PROGRESS_ENV)
+    if not folder:
+        return True
+    path = Path(folder) / ONCE_DIR / re.sub(r"[^\w.-]+", "_", what)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    except OSError:
+        return True  # best effort: better twice than never
+    return True
+
+
 class Progress:
     """done/total, generated tokens/s, ETA, retries, failures; to a bar or a progress file."""
 

@@ -20,7 +20,10 @@ from skills.inference.config import GenerateConfig
 
 
 def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+    """One line on stderr in one write: the runs of a job share its output pipe, and print's separate
+    write of the newline let another run's line glue onto this one."""
+    sys.stderr.write(msg + "\n")
+    sys.stderr.flush()
 
 
 def split_argv(argv: Sequence[str]) -> Tuple[Optional[str], Optional[str], List[str]]:

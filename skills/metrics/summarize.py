@@ -1,7 +1,8 @@
 """``python -m skills.metrics.summarize RESULTS_DIR``: the program behind ``ns summarize_results``.
 
 Finds benchmark folders (pipeline.md 5.1), computes their metrics, prints the reference's tables and
-writes ``metrics.json`` (``--save_metrics_path`` or ``<results root>/metrics.json``). The option
+writes ``metrics.json`` (``--save_metrics_path`` or ``<results root>/metrics.json``; what-if
+summaries with ``--max_seq_len`` / ``--max_samples`` go beside it, see ``metrics_name``). The option
 names are the reference's; ``--show_ci`` is ours: it adds 95% confidence intervals of
 pass@1[avg-of-k] to the table AND to metrics.json (``<metric>_ci95``), so that without it both
 outputs stay identical to the reference's.
@@ -114,6 +115,28 @@ def result_files(bench_dir: Path, fail_on_incomplete: bool = False) -> List[Path
     return files
 
 
+def legend(blocks: List[List[str]], show_ci: bool) -> List[str]:
+    """One line under the tables saying what their ``±`` (and ``[low, high]``) mean, when they have any.
+    The tables themselves stay byte for byte the reference's."""
+    text = "\n".join(line for lines in blocks for line in lines)
+    if " ± " not in text:
+        return []
+    line = ("± = standard deviation of the score across seeds (each seed's score over all problems, ddof=1): "
+            "how much one run varies, not the uncertainty of the average")
+    if show_ci and "%]" in text:
+        line += "; [low, high] = 95% t interval of the average over seeds"
+    return [line]
+
+
+def metrics_name(max_seq_len: Optional[int] = None, max_samples: int = -1) -> str:
+    """``metrics.json``, or for a what-if summary (``--max_seq_len``, ``--max_samples``) a file beside
+    it named after the question (``metrics-max_seq_len-8192.json``), so the run's own numbers are
+    never replaced by a hypothetical; ``--save_metrics_path`` still writes wherever it is told."""
+    parts = ([f"max_seq_len-{max_seq_len}"] if max_seq_len is not None else []) + (
+        [f"max_samples-{max_samples}"] if max_samples is not None and max_samples >= 0 else [])
+    return "metrics.json" if not parts else f"metrics-{'-'.join(parts)}.json"
+
+
 def summarize_results(
     results_dir: str,
     benchmarks: Optional[str] = None,
@@ -197,7 +220,8 @@ def summarize_results(
     for lines in blocks:
         out.extend(lines)
         out.extend(["", ""])
-    path = Path(save_metrics_path) if save_metrics_path else root / "metrics.json"
+    out.extend(legend(blocks, show_ci))
+    path = Path(save_metrics_path) if save_metrics_path else root / metrics_name(max_seq_len, max_samples)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(path) as f:  # a killed job never leaves half a metrics.json behind
         json.dump(results, f, indent=2)

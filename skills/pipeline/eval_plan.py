@@ -33,7 +33,8 @@ from skills.pipeline.prompts import prompt_set_for_plan, set_prompt_env
 from skills.pipeline.runs import (
     Run, RunChecks, RunRequest, check_reserved, chunk_ids_for, output_name, plan_runs, seed_overrides,
 )
-from skills.pipeline.selection import check_extra_datasets_type, expand_groups, input_file, parse_benchmarks
+from skills.pipeline.selection import (check_extra_datasets_type, check_grading_inputs, expand_groups, input_file,
+                                      parse_benchmarks)
 from skills.pipeline.servers import PortAllocator, ServerOptions, check_server_options, client_overrides
 from skills.pipeline.wandb import wandb_secrets
 from skills.registry.benchmarks import extra_datasets_dir
@@ -203,6 +204,8 @@ def plan_bench(spec: BenchmarkSpec, count: Optional[int], ctx: EvalContext) -> T
             run.post.append(wandb.samples_command(merged, o.expname, guard=run.chunk is not None))
     if runs and grader is not None and not separate:
         stages.check_environment(grader, o.cluster)  # graded inside the generation job
+    if runs or separate:
+        check_grading_inputs(spec, cfg.eval_config, ctx.data_dir, o.cluster)
     note = (f"{name}: {len(done)} of {len(seeds) * len(chunks)} runs already done (.done markers; --rerun_done to "
             "redo)") if done else None
     bench.manifest = {

@@ -4,6 +4,7 @@ one's prepared data file found.
 
 from __future__ import annotations
 
+import difflib
 import os
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -63,6 +64,16 @@ def input_file(data_dir: str, name: str, split: str, cluster: ClusterConfig) -> 
     path = os.path.join(data_dir, *name.split("."), f"{split}.jsonl")
     remote = cluster.is_slurm and cluster.ssh_tunnel is not None
     if not remote and not os.path.isfile(path):
+        folder = os.path.dirname(path)
+        prepared = sorted(f[: -len(".jsonl")] for f in os.listdir(folder) if f.endswith(".jsonl")) \
+            if os.path.isdir(folder) else []
+        if prepared:  # the benchmark is there, the split is not: a typo, or one not prepared yet
+            close = difflib.get_close_matches(split, prepared, n=1)
+            raise UsageError(
+                f"{name} has no split '{split}' in {folder}: the prepared splits are {', '.join(prepared)}"
+                + (f" (did you mean --split={close[0]}?)" if close else "")
+                + f"; `ns prepare_data {name.split('.')[0]} --split=NAME --data_dir {data_dir}` prepares another "
+                "(and lists the splits it knows)")
         raise UsageError(
             f"input data for {name} not found: {path}; run `ns prepare_data {name.split('.')[0]} "
             f"--data_dir {data_dir}` (or pass --data_dir)"
@@ -71,6 +82,34 @@ def input_file(data_dir: str, name: str, split: str, cluster: ClusterConfig) -> 
         raise UsageError(f"input data for {name} is empty: {path}; prepare it again "
                          f"(`ns prepare_data {name.split('.')[0]} --data_dir {data_dir}`)")
     return path
+
+
+def check_grading_inputs(spec: BenchmarkSpec, eval_config: Dict[str, Any], data_dir: str,
+                         cluster: ClusterConfig) -> None:
+    """The files a benchmark's grader reads (``BenchmarkSpec.grading_inputs``) exist before anything
+    runs (on a cluster reached over ssh they live there: not checked)."""
+    if cluster.is_slurm and cluster.ssh_tunnel is not None:
+        return
+
+    def present(path: str, contains: Tuple[str, ...]) -> bool:
+        if not contains:
+            return os.path.isfile(path)
+        return all(os.path.exists(os.path.join(path, part)) for part in contains)
+
+    for need in spec.grading_inputs:
+        given = eval_config.get(need.setting) if need.setting else None
+        if given:
+            candidates = [os.path.abspath(os.path.expanduser(str(given)))]
+        else:
+            candidates = [os.path.join(data_dir, need.path)]
+            if need.env:
+                candidates += [p for p in os.environ.get(need.env, "").split(os.pathsep) if p]
+        if not any(present(c, need.contains) for c in candidates):
+            how = f"++eval_config.{need.setting}" if given else "the data folder" + (
+                f" or ${need.env}" if need.env and len(candidates) > 1 else "")
+            what = f" with {', '.join(need.contains)}" if need.contains else ""
+            raise UsageError(f"{spec.name}: grading needs {candidates[0]}{what} ({how}), which does not exist"
+                             + (f": {need.hint}" if need.hint else ""))
 
 
 def _has_rows(path: str) -> bool:

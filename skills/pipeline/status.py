@@ -29,9 +29,35 @@ def find_status(target: str) -> Optional[Path]:
     return None
 
 
-def show_status(target: str, as_json: bool = False, cluster=None) -> int:
+def show_progress(status_path: Path, benchmark: Optional[str] = None) -> int:
+    """Every generation run of a local run (seeds in numeric order), from its progress files."""
+    from skills.pipeline.executors.display import plain_line, read_runs, run_line, split_label, tallies
+
+    folder = status_path.parent / "progress"
+    runs = read_runs(folder) if folder.is_dir() else []
+    if benchmark:
+        names = sorted({split_label(str(r["label"]))[0] for r in runs})
+        runs = [r for r in runs if split_label(str(r["label"]))[0] in (benchmark, f"{benchmark} judge")]
+        if not runs:
+            raise UsageError(f"no progress of benchmark '{benchmark}' in {folder} (it has: {', '.join(names) or 'none'})")
+    if not runs:
+        print(f"no generation progress recorded in {folder}")
+        return 0
+    for run in runs:
+        print(run_line(run))
+    benches, overall = tallies(runs)
+    print()
+    for t in benches + ([overall] if len(benches) > 1 else []):
+        print(plain_line(t)[len("progress: "):])
+    return 0
+
+
+def show_status(target: str, as_json: bool = False, cluster=None, progress: bool = False,
+                benchmark: Optional[str] = None) -> int:
     """Local runs: their status.json; otherwise the Slurm experiment of that name (via nemo-run)."""
     path = find_status(target)
+    if path is not None and (progress or benchmark):
+        return show_progress(path, benchmark)
     if path is None:
         if os.sep in target or Path(target).exists():
             raise UsageError(f"no {STATE_FILE} of a local run in {target} (nor in its *-logs folders)")

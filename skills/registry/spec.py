@@ -25,6 +25,18 @@ class JudgeDefaults:
 
 
 @dataclass(frozen=True)
+class GradingInput:
+    """A file the grader reads besides the generations (e.g. SciCode's numeric targets), checked
+    when a run is planned: a missing one fails in seconds, not after hours of generation."""
+
+    path: str  # relative to the data folder, e.g. "scicode/test_data.h5" (a file, or a folder with `contains`)
+    setting: Optional[str] = None  # ++eval_config.<setting> names another one instead
+    hint: str = ""  # how to get it, e.g. "run `ns prepare_data scicode`"
+    contains: Tuple[str, ...] = ()  # a folder: what must be in it (e.g. NLTK resources)
+    env: Optional[str] = None  # a search-path variable whose entries also serve (e.g. NLTK_DATA)
+
+
+@dataclass(frozen=True)
 class BenchmarkSpec:
     name: str
     eval_split: str = "test"
@@ -46,6 +58,7 @@ class BenchmarkSpec:
     score_module: Optional[str] = None  # group score (registry "group_score" name or module[:attr])
     generation_module: str = "skills.inference.generate"
     large_data: bool = False  # `ns prepare_data` wants an explicit --data_dir (or --skip_data_dir_check)
+    grading_inputs: Tuple[GradingInput, ...] = ()  # files grading needs, checked at plan time
 
     def all_sidecars(self) -> Tuple[str, ...]:
         """Sidecars of every job running this benchmark (``requires_sandbox`` means "sandbox")."""

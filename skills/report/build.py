@@ -20,12 +20,16 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from skills.config.errors import UsageError
 from skills.metrics.summarize import result_files, summarize_results
 from skills.report import figures
-from skills.report.compare import HEADER, CompareResult, compare_dirs, notes, render_text, table_rows
+from skills.report.compare import HEADER, CompareResult, compare_dirs, legend, notes, render_text, table_rows
+from skills.metrics.compute import read_lockstep
+from skills.report.messages import Messages
 from skills.report.page import SampleChunks, majority, plotly_js, render
+from skills.report.run import bench_config, manifest_entries, run_summary
 from skills.report.runs import BenchmarkRun, find_runs, load_benchmark
 from skills.report.scores import extractor_for
 
 MAX_FLIPS_SHOWN = 1000  # per direction and benchmark, in the page
+SIDE_BY_SIDE = 200  # flipped problems per direction and benchmark whose B samples the page carries
 # Default text cap: whole texts while the result files total at most FULL_TEXT_BYTES (the page is
 # then about half their size), else each text keeps its head and tail, AUTO_CAP characters in all
 # (a 12k x 8 run: ~125-200 MB of HTML instead of ~300+, see tests/perf/bench_report.py).
@@ -62,7 +66,8 @@ def summary(eval_dir: str, benchmarks: Optional[str], metric_type: Optional[str]
 
 
 def bench_payload(run: BenchmarkRun, metric_type: str, metrics: Dict[str, Any], tables: List[Dict[str, Any]],
-                  chunk_starts: List[int]) -> Dict[str, Any]:
+                  chunk_starts: List[int], run_info: Optional[Dict[str, Any]] = None,
+                  messages_note: Optional[str] = None) -> Dict[str, Any]:
     main = run.main
     subsets = run.subset_names()
     sub_index = {s: k for k, s in enumerate(subsets)}
@@ -93,20 +98,61 @@ def bench_payload(run: BenchmarkRun, metric_type: str, metrics: Dict[str, Any], 
             "tok": tokens, "tr": [sum(1 for f in fs if f == "length") for fs in run.finish],
         },
         "chunk_starts": chunk_starts,
+        "run": run_info, "messages_note": messages_note,
     }
 
 
-def compare_payload(res: CompareResult) -> Dict[str, Any]:
-    rows = [{"name": c.name, "cells": list(cells), "diff": 100 * c.result.diff, "low": 100 * c.result.low,
-             "high": 100 * c.result.high, "significant": c.result.significant}
-            for c, cells in zip(res.comparisons, table_rows(res))]
+def compare_payload(res: CompareResult, side: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """The comparison's table, plot, flips and (``side``) where B's samples of flipped problems are."""
+    rows = []
+    for c, cells in zip(res.comparisons, table_rows(res)):
+        r = c.result
+        rows.append({"name": c.name, "cells": list(cells), "diff": 100 * c.diff,
+                     "low": 100 * (r.low if r else c.diff), "high": 100 * (r.high if r else c.diff),
+                     "significant": c.significant, "tested": r is not None, "family": c.family})
+    flips = []
+    for c in res.comparisons:
+        if c.subset is not None:
+            continue
+        shown = c.flips.a_only[:MAX_FLIPS_SHOWN] + c.flips.b_only[:MAX_FLIPS_SHOWN]
+        flips.append({"name": c.name, "a_only": c.flips.a_only[:MAX_FLIPS_SHOWN],
+                      "b_only": c.flips.b_only[:MAX_FLIPS_SHOWN], "seeds": list(c.seeds),
+                      "means": {str(i): [round(v, 4) for v in c.flips.means[i]] for i in shown if i in c.flips.means}})
     return {
         "a": res.dir_a, "b": res.dir_b, "header": list(HEADER), "rows": rows, "text": render_text(res),
-        "figure": figures.compare_forest(rows, "B - A with 95% intervals (grey: not significant)"),
-        "flips": [{"name": c.name, "a_only": c.flips.a_only[:MAX_FLIPS_SHOWN], "b_only": c.flips.b_only[:MAX_FLIPS_SHOWN]}
-                  for c in res.comparisons if c.subset is None],
-        "notes": notes(res),
+        "legend": legend(res),
+        "figure": figures.compare_forest(rows, "B - A with 95% intervals (blue: significant after Holm; grey: not; "
+                                               "hollow: too few problems)"),
+        "flips": flips, "side": side or {}, "notes": notes(res),
     }
+
+
+def side_by_side(res: CompareResult, k: int, max_chars: int) -> Tuple[Dict[str, Any], Dict[str, str]]:
+    """B's samples of the first SIDE_BY_SIDE flipped problems each way, per benchmark, as compressed
+    chunks (element ids ``c<k>-<name>-<j>``): ({bench: {"index": [...], "starts": [...], "id": ...}}, blobs)."""
+    side: Dict[str, Any] = {}
+    blobs: Dict[str, str] = {}
+    entries_b = manifest_entries(Path(res.dir_b))
+    for n, c in enumerate(x for x in res.comparisons if x.subset is None):
+        run = res.runs_b.get(c.benchmark)
+        wanted = sorted(set(c.flips.a_only[:SIDE_BY_SIDE] + c.flips.b_only[:SIDE_BY_SIDE]))
+        if run is None or not wanted:
+            continue
+        entry = entries_b.get(c.benchmark)
+        sink = SampleChunks(run.extractor, run.files, max_chars,
+                            Messages(bench_config(entry), entry) if entry is not None else None)
+        position = 0
+        for i, rows in enumerate(read_lockstep(run.files)):
+            if position < len(wanted) and i == wanted[position]:
+                sink.add(sink.entry(i, rows), position)
+                position += 1
+            if position == len(wanted):
+                break
+        prefix = f"c{k}-{n}"
+        for j, blob in enumerate(sink.finish()):
+            blobs[f"{prefix}-{j}"] = blob
+        side[c.benchmark] = {"index": wanted, "starts": sink.starts, "id": prefix}
+    return side, blobs
 
 
 def build_report(eval_dir: str, out: Optional[str] = None, compare: Sequence[str] = (), force: bool = False,
@@ -120,8 +166,10 @@ def build_report(eval_dir: str, out: Optional[str] = None, compare: Sequence[str
     root, found = find_runs(eval_dir, benchmarks, metric_type, extra_datasets, warn=False)  # summarize warns
     text, metrics = summary(eval_dir, benchmarks, metric_type, extra_datasets)
     tables = parse_tables(text)
+    legend = [line for line in text.splitlines() if line.startswith("± = ")]
     payload: Dict[str, Any] = {"tables": tables, "benchmarks": [], "compare": [], "skipped": [],
-                               "note": "Tables as printed by ns summarize_results --show_ci (values in %)."}
+                               "note": " ".join(["Tables as printed by ns summarize_results --show_ci (values in %).",
+                                                 *legend])}
     chunks: List[List[str]] = []
     runs: Dict[str, BenchmarkRun] = {}
     raw = 0
@@ -130,27 +178,36 @@ def build_report(eval_dir: str, out: Optional[str] = None, compare: Sequence[str
     files = {b.name: result_files(b.folder) for b in todo}
     if max_text_chars is None:
         max_text_chars = default_text_cap([f for fs in files.values() for f in fs])
+    configs: Dict[str, Any] = {}
+    payload["run"] = run_summary(Path(eval_dir), [b.name for b in todo], configs)
+    entries = manifest_entries(Path(eval_dir))
     for b in todo:
         try:
             ex = extractor_for(b.metric_type)
         except UsageError as exc:
             payload["skipped"].append(f"{b.name}: {exc.message}")
             continue
-        sink = SampleChunks(ex, files[b.name], max_text_chars)
+        messages = Messages(configs.get(b.name), entries[b.name]) if b.name in entries else None
+        sink = SampleChunks(ex, files[b.name], max_text_chars, messages)
         run = load_benchmark(b.folder, ex, sink, files[b.name])
         blobs = sink.finish()
         raw += sink.raw_bytes
         runs[b.name] = run
-        payload["benchmarks"].append(bench_payload(run, b.metric_type, metrics, tables, sink.starts))
+        info = (payload["run"] or {}).get("benchmarks", {}).get(b.name)
+        note = messages.note if messages is not None else "no run manifest: the messages sent are not known"
+        payload["benchmarks"].append(bench_payload(run, b.metric_type, metrics, tables, sink.starts, info, note))
         chunks.append(blobs)
-    for other in compare:
+    extra: Dict[str, str] = {}
+    for k, other in enumerate(compare):
         res = compare_dirs(eval_dir, other, benchmarks=benchmarks, force=force, resamples=resamples,
                            metric_type=metric_type, extra_datasets=extra_datasets, runs_a=runs)
-        payload["compare"].append(compare_payload(res))
+        side, blobs = side_by_side(res, k, max_text_chars)
+        extra.update(blobs)
+        payload["compare"].append(compare_payload(res, side))
     path = Path(out) if out else root / "report.html"
     where = Path(eval_dir).absolute()
     title = f"Evaluation report: {where.parent.name if where.name == 'eval-results' else where.name}"
-    page = render(title, f"{eval_dir} · generated by ns report", payload, chunks)
+    page = render(title, f"{eval_dir} · generated by ns report", payload, chunks, extra)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(page, encoding="utf-8")

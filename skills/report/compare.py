@@ -1,9 +1,12 @@
 """``python -m skills.report.compare DIR_A DIR_B [DIR_C ...]``: the program behind ``ns compare``.
 
 Per benchmark and subset: B - A of the main score (pass@1, seeds averaged per problem) with a
-paired test on the same problems, its 95% interval and "not significant" when the interval holds
-0; which problems flipped. Both runs single-seed with 0/1 scores -> exact McNemar; otherwise a
-paired bootstrap over problems (``skills.report.stats``). Runs on different data or prompt sets
+paired test on the same problems and its 95% interval; which problems flipped. Both runs
+single-seed with 0/1 scores -> exact McNemar; otherwise a hierarchical bootstrap over problems and
+seeds (``skills.report.stats``). Verdicts: never below ``MIN_PROBLEMS`` problems; Holm-adjusted p
+< ``ALPHA`` over the rows of one comparison, the benchmark rows (primary) and the subset rows
+(exploratory) each a family of their own, so subsets never dilute nor inflate the headline
+verdict. Runs on different data or prompt sets
 are refused unless ``--force``, naming what differs: the manifests when both runs have one
 (``manifest_differences``), else what the rows show (problem count, digests of the identity and
 prompt-set fields of ``skills.report.runs``). Later folders are each compared with the first.
@@ -12,18 +15,22 @@ prompt-set fields of ``skills.report.runs``). Later folders are each compared wi
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from skills.config.errors import UsageError
+from skills.report.run import find_manifest, read_json
 from skills.report.runs import PROMPT_FIELDS, BenchmarkRun, find_runs, load_benchmark
 from skills.report.scores import extractor_for
-from skills.report.stats import PairedResult, mcnemar, paired_bootstrap
+from skills.report.stats import PairedResult, hierarchical_bootstrap, holm, mcnemar
 
-MANIFEST_NAME = "manifest.json"
+# Fewer problems than this get no verdict: with a handful of problems a resampled interval is too
+# narrow (every resample repeats the same few differences) and no test can tell a model from noise.
+MIN_PROBLEMS = 20
+ALPHA = 0.05  # family-wise error rate of the verdicts of one comparison (per family)
+PRIMARY, EXPLORATORY = "primary", "exploratory"
 
 
 @dataclass(frozen=True)
@@ -32,9 +39,10 @@ class Flips:
 
     a_only: List[int]  # right in A, wrong in B
     b_only: List[int]  # wrong in A, right in B
+    means: Dict[int, Tuple[float, float]] = field(default_factory=dict)  # flipped problem -> (A, B) seed-mean score
 
 
-@dataclass(frozen=True)
+@dataclass
 class Comparison:
     name: str  # <bench> or <bench>-<subset>
     benchmark: str
@@ -44,14 +52,38 @@ class Comparison:
     seeds: Tuple[int, int]
     a: float  # mean score, fraction
     b: float
-    result: PairedResult
+    result: Optional[PairedResult]  # None: fewer than MIN_PROBLEMS problems, no test
     flips: Flips
+    p_holm: Optional[float] = None  # Holm-adjusted within the row's family (set by ``adjust``)
+
+    @property
+    def family(self) -> str:
+        return PRIMARY if self.subset is None else EXPLORATORY
+
+    @property
+    def diff(self) -> float:
+        return self.b - self.a
+
+    @property
+    def significant(self) -> bool:
+        """The verdict's test: Holm-adjusted p below ALPHA (never without a test)."""
+        return self.p_holm is not None and self.p_holm < ALPHA
 
     @property
     def verdict(self) -> str:
-        if not self.result.significant:
+        if self.result is None:
+            return f"no verdict (< {MIN_PROBLEMS} problems)"
+        if not self.significant:
             return "not significant"
         return "B better" if self.result.diff > 0 else "B worse"
+
+
+def adjust(comparisons: Sequence[Comparison]) -> None:
+    """Holm within each family (benchmark rows; subset rows) of the rows that have a test."""
+    for family in (PRIMARY, EXPLORATORY):
+        rows = [c for c in comparisons if c.family == family and c.result is not None]
+        for c, p in zip(rows, holm([c.result.p_value for c in rows])):
+            c.p_holm = p
 
 
 @dataclass
@@ -63,24 +95,17 @@ class CompareResult:
     only_b: List[str] = field(default_factory=list)
     forced: List[str] = field(default_factory=list)  # differences accepted with --force
     skipped: List[str] = field(default_factory=list)
+    resamples: int = 10_000
+    seed: int = 0
+    runs_b: Dict[str, BenchmarkRun] = field(default_factory=dict)  # B's benchmarks as loaded (for the report)
 
 
 # --------------------------------------------------------------------------- same data?
 
 def read_manifest(results_dir: Path) -> Optional[Dict[str, Any]]:
-    """The run manifest of a results folder (``<out>`` or ``<out>/eval-results``), if the run wrote
-    one as ``<out>/manifest.json`` or ``<out>/eval-results/manifest.json``."""
-    candidates = [results_dir / MANIFEST_NAME, results_dir / "eval-results" / MANIFEST_NAME]
-    if results_dir.name == "eval-results":
-        candidates.append(results_dir.parent / MANIFEST_NAME)
-    for path in candidates:
-        if path.is_file():
-            try:
-                data = json.loads(path.read_text())
-            except (OSError, ValueError) as exc:
-                raise UsageError(f"{path}: unreadable manifest ({exc})") from None
-            return data if isinstance(data, dict) else None
-    return None
+    """The merged run manifest of a results folder (``<out>/manifest.json``; ``skills.report.run``)."""
+    path = find_manifest(results_dir)
+    return read_json(path) if path is not None else None
 
 
 def manifest_differences(bench: str, dir_a: Path, dir_b: Path) -> List[str]:
@@ -131,12 +156,11 @@ def _is_binary(rows: Sequence[Sequence[float]]) -> bool:
 
 def paired_test(a_rows: Sequence[Sequence[float]], b_rows: Sequence[Sequence[float]],
                 resamples: int = 10_000, seed: int = 0) -> PairedResult:
-    """McNemar for two single-seed 0/1 runs, else the paired bootstrap of seed-averaged scores."""
+    """McNemar for two single-seed 0/1 runs, else the hierarchical bootstrap over problems and seeds."""
     if all(len(r) == 1 for r in a_rows) and all(len(r) == 1 for r in b_rows) and _is_binary(a_rows) \
             and _is_binary(b_rows):
         return mcnemar([r[0] for r in a_rows], [r[0] for r in b_rows])
-    diffs = [sum(y) / len(y) - sum(x) / len(x) for x, y in zip(a_rows, b_rows)]
-    return paired_bootstrap(diffs, resamples, seed)
+    return hierarchical_bootstrap(a_rows, b_rows, resamples, seed)
 
 
 def flips(a_mean: Sequence[float], b_mean: Sequence[float], index: Sequence[int]) -> Flips:
@@ -144,7 +168,8 @@ def flips(a_mean: Sequence[float], b_mean: Sequence[float], index: Sequence[int]
     order = sorted(range(len(index)), key=lambda j: (-abs(b_mean[j] - a_mean[j]), index[j]))
     a_only = [index[j] for j in order if a_mean[j] >= 0.5 > b_mean[j]]
     b_only = [index[j] for j in order if b_mean[j] >= 0.5 > a_mean[j]]
-    return Flips(a_only, b_only)
+    means = {index[j]: (a_mean[j], b_mean[j]) for j in order if (a_mean[j] >= 0.5) != (b_mean[j] >= 0.5)}
+    return Flips(a_only, b_only, means)
 
 
 def compare_benchmark(a: BenchmarkRun, b: BenchmarkRun, metric: Optional[str] = None,
@@ -169,7 +194,8 @@ def compare_benchmark(a: BenchmarkRun, b: BenchmarkRun, metric: Optional[str] = 
             name=a.name if subset is None else f"{a.name}-{subset}", benchmark=a.name, subset=subset,
             metric=metric, problems=len(idx), seeds=(a.num_seeds, b.num_seeds),
             a=sum(a_mean) / len(idx), b=sum(b_mean) / len(idx),
-            result=paired_test(a_rows, b_rows, resamples, seed), flips=flips(a_mean, b_mean, idx),
+            result=paired_test(a_rows, b_rows, resamples, seed) if len(idx) >= MIN_PROBLEMS else None,
+            flips=flips(a_mean, b_mean, idx),
         ))
     return out
 
@@ -182,7 +208,7 @@ def compare_dirs(dir_a: str, dir_b: str, benchmarks: Optional[str] = None, metri
     _, found_a = find_runs(dir_a, benchmarks, metric_type, extra_datasets, warn=runs_a is None)
     _, found_b = find_runs(dir_b, benchmarks, metric_type, extra_datasets)
     names_b = {f.name: f for f in found_b}
-    res = CompareResult(dir_a, dir_b)
+    res = CompareResult(dir_a, dir_b, resamples=resamples, seed=seed)
     res.only_a = [f.name for f in found_a if f.name not in names_b]
     res.only_b = [f.name for f in found_b if f.name not in {x.name for x in found_a}]
     pairs = []
@@ -209,26 +235,54 @@ def compare_dirs(dir_a: str, dir_b: str, benchmarks: Optional[str] = None, metri
     res.forced = problems
     for a, b in pairs:
         res.comparisons.extend(compare_benchmark(a, b, metric, resamples, seed))
+        res.runs_b[b.name] = b
+    adjust(res.comparisons)
     return res
 
 
 # --------------------------------------------------------------------------- text output
 
-HEADER = ("benchmark", "metric", "problems", "seeds", "A", "B", "B - A", "95% CI", "p", "test", "result")
+HEADER = ("benchmark", "rows", "metric", "problems", "seeds", "A", "B", "B - A", "95% CI", "p", "p (Holm)", "test",
+          "result")
 
 
-def _p(p: float) -> str:
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+def _p(p: Optional[float]) -> str:
+    return "-" if p is None else "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def table_rows(res: CompareResult) -> List[Tuple[str, ...]]:
     rows = []
     for c in res.comparisons:
         r = c.result
-        rows.append((c.name, c.metric, str(c.problems), f"{c.seeds[0]} / {c.seeds[1]}", f"{100 * c.a:.2f}%",
-                     f"{100 * c.b:.2f}%", f"{100 * r.diff:+.2f}", f"[{100 * r.low:+.2f}, {100 * r.high:+.2f}]",
-                     _p(r.p_value), r.test, c.verdict))
+        ci = "-" if r is None else f"[{100 * r.low:+.2f}, {100 * r.high:+.2f}]"
+        rows.append((c.name, c.family, c.metric, str(c.problems), f"{c.seeds[0]} / {c.seeds[1]}", f"{100 * c.a:.2f}%",
+                     f"{100 * c.b:.2f}%", f"{100 * c.diff:+.2f}", ci, _p(r.p_value if r else None), _p(c.p_holm),
+                     r.test if r else "-", c.verdict))
     return rows
+
+
+def legend(res: CompareResult) -> List[str]:
+    """What the table's numbers are, in words (printed above it)."""
+    counts = {f: sum(1 for c in res.comparisons if c.family == f and c.result is not None) for f in (PRIMARY, EXPLORATORY)}
+    return [
+        "B - A: percentage points of the mean score over problems (seeds averaged per problem), paired on the "
+        "same problems.",
+        f"95% CI and p: hierarchical bootstrap over problems and seeds ({res.resamples} resamples, seed {res.seed}); "
+        "exact McNemar when both runs have one seed of 0/1 scores.",
+        f"p (Holm): adjusted over the {counts[PRIMARY]} benchmark row(s) (primary) and, separately, over the "
+        f"{counts[EXPLORATORY]} subset row(s) (exploratory: a hint for follow-up, not a finding). A verdict needs "
+        f"p (Holm) < {ALPHA:g} and at least {MIN_PROBLEMS} problems.",
+    ]
+
+
+def too_few(res: CompareResult) -> List[str]:
+    """One line naming the rows without a verdict, and why."""
+    small = [c for c in res.comparisons if c.result is None]
+    if not small:
+        return []
+    names = ", ".join(f"{c.name} ({c.problems})" for c in small)
+    return [f"no verdict for {len(small)} row(s) with fewer than {MIN_PROBLEMS} problems: {names}; with so few "
+            "problems a difference cannot be told from seed noise"]
 
 
 def _ids(items: List[int], limit: int) -> str:
@@ -239,9 +293,7 @@ def _ids(items: List[int], limit: int) -> str:
 def render_text(res: CompareResult, max_flips: int = 20) -> str:
     rows = table_rows(res)
     widths = [max(len(h), *(len(r[k]) for r in rows)) for k, h in enumerate(HEADER)]
-    lines = [f"A = {res.dir_a}", f"B = {res.dir_b}",
-             "B - A in percentage points of the mean score over problems (seeds averaged per problem), "
-             "paired on the same problems", ""]
+    lines = [f"A = {res.dir_a}", f"B = {res.dir_b}", *legend(res), ""]
     lines.append(" | ".join(h.ljust(w) for h, w in zip(HEADER, widths)).rstrip())
     for r in rows:
         lines.append(" | ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
@@ -263,8 +315,9 @@ def render_text(res: CompareResult, max_flips: int = 20) -> str:
 
 
 def notes(res: CompareResult) -> List[str]:
-    """Benchmarks in one folder only, differences accepted with --force, skipped benchmarks."""
-    out = [f"only in A: {', '.join(res.only_a)}"] if res.only_a else []
+    """Rows without a verdict, benchmarks in one folder only, differences accepted with --force, skipped ones."""
+    out = too_few(res)
+    out += [f"only in A: {', '.join(res.only_a)}"] if res.only_a else []
     out += [f"only in B: {', '.join(res.only_b)}"] if res.only_b else []
     return out + [f"compared despite: {d}" for d in res.forced] + [f"skipped {s}" for s in res.skipped]
 

@@ -113,14 +113,19 @@ def token_histogram(run: BenchmarkRun, method: str) -> Figure:
 
 
 def compare_forest(rows: Sequence[Dict[str, Any]], title: str) -> Figure:
-    """B - A with its 95% interval per benchmark / subset (points with error bars, 0 line)."""
-    names = [r["name"] for r in rows][::-1]
-    diffs = [r["diff"] for r in rows][::-1]
+    """B - A with its 95% interval per benchmark / subset (points with error bars, 0 line). Colours
+    follow the verdicts (Holm-adjusted): blue significant, grey not; rows too small for a test are
+    hollow with no interval; subset rows (exploratory) are named so."""
+    rows = list(rows)[::-1]
+    names = [r["name"] + (" (exploratory)" if r.get("family") == "exploratory" else "") for r in rows]
+    colors = ["#1f77b4" if r["significant"] else "#aaaaaa" for r in rows]
     data = [{
-        "type": "scatter", "mode": "markers", "name": "B - A", "y": names, "x": diffs, "orientation": "h",
-        "error_x": {"type": "data", "symmetric": False, "array": [r["high"] - r["diff"] for r in rows][::-1],
-                    "arrayminus": [r["diff"] - r["low"] for r in rows][::-1]},
-        "marker": {"size": 9, "color": ["#1f77b4" if r["significant"] else "#aaaaaa" for r in rows][::-1]},
+        "type": "scatter", "mode": "markers", "name": "B - A", "y": names, "x": [r["diff"] for r in rows],
+        "orientation": "h",
+        "error_x": {"type": "data", "symmetric": False, "array": [r["high"] - r["diff"] for r in rows],
+                    "arrayminus": [r["diff"] - r["low"] for r in rows]},
+        "marker": {"size": 9, "color": colors,
+                   "symbol": ["circle" if r.get("tested", True) else "circle-open" for r in rows]},
     }]
     layout = _layout(title, "B - A (percentage points)", "",
                      height=max(240, 110 + 24 * len(rows)), yaxis={"automargin": True},

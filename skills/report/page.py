@@ -51,20 +51,23 @@ def reasoning_of(row: Mapping[str, Any], generation: Optional[str]) -> Optional[
 
 class SampleChunks:
     """Sink of ``load_benchmark``: each problem's samples, compressed in chunks; ``starts[j]`` is the
-    first problem of chunk j."""
+    first problem of chunk j. ``messages`` (``skills.report.messages.Messages``) adds the messages
+    each problem was sent."""
 
-    def __init__(self, extractor: Extractor, files: Sequence[Path], max_chars: int) -> None:
+    def __init__(self, extractor: Extractor, files: Sequence[Path], max_chars: int, messages: Any = None) -> None:
         self.extractor = extractor
         self.files = list(files)
         self.labels = [seed_label(f) for f in files]
         self.max_chars = max_chars
+        self.messages = messages
         self.pending: List[bytes] = []
         self.pending_bytes = 0
         self.blobs: List[str] = []
         self.starts: List[int] = []
         self.raw_bytes = 0
 
-    def __call__(self, index: int, rows: List[Dict[str, Any]]) -> None:
+    def entry(self, index: int, rows: List[Dict[str, Any]]) -> Dict[str, Any]:
+        """What the drill-down shows of one problem: its text, expected answer, messages, samples."""
         first = rows[0]
         samples = []
         for label, path, row in zip(self.labels, self.files, rows):
@@ -80,8 +83,19 @@ class SampleChunks:
             })
         entry = {"text": cap(problem_text(first), self.max_chars),
                  "expected": cap(as_text(first.get("expected_answer")), ANSWER_CHARS), "samples": samples}
+        sent = self.messages.messages(first, f"{self.files[0]}:{index + 1}") if self.messages is not None else None
+        if sent is not None:
+            entry["messages"] = [{"role": str(m.get("role")), "content": cap(as_text(m.get("content")), self.max_chars)}
+                                 for m in sent]
+        return entry
+
+    def __call__(self, index: int, rows: List[Dict[str, Any]]) -> None:
+        self.add(self.entry(index, rows), index)
+
+    def add(self, entry: Dict[str, Any], key: int) -> None:
+        """Append one problem; ``key`` (its index, or its position in a list) starts a new chunk."""
         if not self.pending:
-            self.starts.append(index)
+            self.starts.append(key)
         self.pending.append(json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
         self.pending_bytes += len(self.pending[-1])
         if len(self.pending) >= CHUNK_PROBLEMS or self.pending_bytes >= CHUNK_BYTES:
@@ -127,8 +141,10 @@ def plotly_js() -> str:
     return get_plotlyjs()
 
 
-def render(title: str, subtitle: str, payload: Dict[str, Any], chunks: Sequence[Sequence[str]]) -> str:
-    """The whole page; ``chunks[b][j]`` is benchmark b's j-th sample blob."""
+def render(title: str, subtitle: str, payload: Dict[str, Any], chunks: Sequence[Sequence[str]],
+           extra: Optional[Mapping[str, str]] = None) -> str:
+    """The whole page; ``chunks[b][j]`` is benchmark b's j-th sample blob; ``extra`` more blobs by
+    element id (the comparisons' B samples)."""
     parts = [
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n",
@@ -143,5 +159,7 @@ def render(title: str, subtitle: str, payload: Dict[str, Any], chunks: Sequence[
     for b, blobs in enumerate(chunks):
         for j, blob in enumerate(blobs):
             parts.append(f"<script type=\"application/octet-stream\" id=\"s-{b}-{j}\">{blob}</script>\n")
+    for key, blob in (extra or {}).items():
+        parts.append(f"<script type=\"application/octet-stream\" id=\"{html.escape(key)}\">{blob}</script>\n")
     parts.append("</body>\n</html>\n")
     return "".join(parts)

@@ -3,6 +3,7 @@
 ``Sandbox`` is thread-safe: graders call ``execute`` from many threads at once. At most ``workers``
 executions run at a time (default: the usable cores), so wall-time limits are not eaten by
 queueing behind each other; a caller beyond that waits for a free slot before its clock starts.
+Each slot's next launch is started ahead where the isolation allows it (``launches``).
 """
 
 from __future__ import annotations
@@ -13,20 +14,22 @@ import selectors
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from skills.config.errors import UsageError
 from skills.sandbox import procs
-from skills.sandbox.launcher import Isolation, build_argv, build_env, check_env, preexec_limits
+from skills.sandbox.launcher import Isolation, check_env, go_line, warm_possible
+from skills.sandbox.launches import Ahead, Launch
+from skills.sandbox.warm import Warm, WarmError
 from skills.sandbox.mirror import writable_by_others
 from skills.sandbox.probe import detect
 from skills.sandbox.types import ExecResult, Limits
 from skills.sandbox.uids import claim_uid
-from skills.sandbox.workdir import WorkDir, reap_stale, remove_files_of
+from skills.sandbox.workdir import reap_stale
 
 Files = Mapping[str, Union[str, bytes]]
 MAIN_FILE = "main.py"
@@ -36,6 +39,7 @@ READ_ONLY_ROOTS_ENV = "SKILLS_SANDBOX_READ_ONLY_ROOTS"  # service: folders reque
 MAX_WORKERS = 1024
 EXIT_GRACE_S = 0.2  # after the program exits, how long leftovers may hold its output pipes
 READ_CHUNK = 1 << 16
+WRITE_CHUNK = 1 << 16
 
 
 def default_python() -> str:
@@ -77,16 +81,26 @@ def _file_paths(files: Files) -> Dict[str, str]:
     return out
 
 
-def _write_files(workdir: str, files: Files) -> None:
+def _write_files(workdir: str, files: Files, uid: Optional[int] = None) -> None:
+    """Write ``files`` into a fresh work dir (owned by ``uid`` when given, as its folders)."""
     for name, rel in _file_paths(files).items():
         content = files[name]
         if not isinstance(content, (str, bytes)):
             raise UsageError(f"sandbox file {name!r}: content must be text or bytes")
         path = os.path.join(workdir, rel)
         try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "xb") as f:  # a fresh work dir: nothing there to follow or overwrite
+            folder = workdir
+            for part in rel.split(os.sep)[:-1]:
+                folder = os.path.join(folder, part)
+                if not os.path.isdir(folder):
+                    os.mkdir(folder, 0o777)
+                    if uid is not None:
+                        os.chown(folder, uid, uid)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+            with open(fd, "wb") as f:  # a fresh work dir: nothing there to follow or overwrite
                 f.write(content.encode() if isinstance(content, str) else content)
+            if uid is not None:
+                os.chown(path, uid, uid)
         except OSError as exc:
             raise UsageError(f"sandbox file {name!r} cannot be written: {exc.strerror or exc}") from None
 
@@ -111,13 +125,6 @@ def check_read_only(paths: Sequence[str]) -> List[str]:
     return out
 
 
-def _chown_tree(workdir: str, uid: int) -> None:
-    os.chown(workdir, uid, uid)
-    for folder, dirs, names in os.walk(workdir):
-        for name in dirs + names:
-            os.chown(os.path.join(folder, name), uid, uid, follow_symlinks=False)
-
-
 class Sandbox:
     """Executes untrusted code with ``python`` (default ``$SKILLS_SANDBOX_PYTHON`` or this
     interpreter) under the strongest isolation ``probe.detect`` finds here."""
@@ -127,14 +134,29 @@ class Sandbox:
         self._python = python
         self.workers = min(workers or default_workers(), MAX_WORKERS)
         self.mode = isolation  # None: $SKILLS_SANDBOX_ISOLATION, else auto
-        self._slots: "queue.SimpleQueue[int]" = queue.SimpleQueue()
-        for slot in range(self.workers):
+        # last in, first out: one caller after another gets the slot whose next launch is ready
+        self._slots: "queue.LifoQueue[int]" = queue.LifoQueue()
+        for slot in reversed(range(self.workers)):
             self._slots.put(slot)
-        self._uids: Dict[int, Tuple[int, int]] = {}  # slot -> (throwaway uid, its lock fd), as root
+        # slot -> two (throwaway uid, its lock fd), as root: the execution's and its next launch's
+        self._uids: Dict[int, List[Tuple[int, int]]] = {}
         self._live: Dict[int, Tuple[subprocess.Popen, Optional[int]]] = {}
+        self._ahead = Ahead()  # each slot's next launch, and the thread that starts warm launchers
+        self._warm: Dict[int, Warm] = {}  # slot -> its warm launcher (bubblewrap as root)
+        self._no_warm: set = set()  # isolations whose fresh warm launcher failed: not tried again
+        self._launched = {"warm": 0, "ahead": 0, "on_request": 0}
         self._lock = threading.Lock()
         self._closed = False
+        # launches ahead run as the slots' uids: thrown away before the uids are given back
+        self._release = weakref.finalize(self, _release, self._ahead, self._warm, self._uids)
         reap_stale()
+
+    @property
+    def launches(self) -> Dict[str, int]:
+        """How many executions came from a warm launcher, found their launch started ahead, or
+        started their own."""
+        with self._lock:
+            return dict(self._launched)
 
     def isolation(self, python: Optional[str] = None) -> Isolation:
         return detect(python or self.python, self.mode)
@@ -176,24 +198,24 @@ class Sandbox:
         return self._run(self.isolation(), argv, dict(files or {}), stdin, limits or Limits(), env)
 
     def close(self) -> None:
-        """Refuse new executions and kill the ones in flight (server shutdown, interpreter exit)."""
-        self._closed = True
-        self.kill_all()
+        """Refuse new executions, kill the ones in flight and throw away the launches started
+        ahead (server shutdown, interpreter exit)."""
         with self._lock:
-            for _uid, lock in self._uids.values():
-                os.close(lock)
-            self._uids.clear()
+            self._closed = True
+        self.kill_all()
+        self._ahead.close()
+        self._release()
 
-    def __del__(self) -> None:
-        for _uid, lock in getattr(self, "_uids", {}).values():
-            os.close(lock)
-
-    def _uid(self, slot: int) -> int:
+    def _slot_uids(self, slot: int) -> Tuple[int, int]:
+        """The slot's two throwaway uids: its execution runs as one while its next launch starts
+        ahead as the other (a uid is never shared by two launches that exist at once)."""
         with self._lock:
             if slot not in self._uids:
-                self._uids[slot] = claim_uid()
-                procs.sweep_uid(self._uids[slot][0])  # left behind by a crashed previous holder
-            return self._uids[slot][0]
+                self._uids[slot] = [claim_uid(), claim_uid()]
+                for uid, _lock in self._uids[slot]:
+                    procs.sweep_uid(uid)  # left behind by a crashed previous holder
+            first, second = self._uids[slot]
+            return first[0], second[0]
 
     def kill_all(self) -> None:
         """Kill every execution in flight (server shutdown)."""
@@ -205,51 +227,89 @@ class Sandbox:
     def _run(self, iso: Isolation, command, files: Files, stdin, limits: Limits, env,
              read_only: Sequence[str] = ()) -> ExecResult:
         _file_paths(files)  # bad names are the caller's error, before a slot is taken
+        flags = dict(isolation=iso.mode, network_isolated=iso.network, fs_isolated=iso.filesystem,
+                     pid_isolated=iso.pids, as_root=iso.as_root)
         slot = self._slots.get()
         try:
-            uid = self._uid(slot) if iso.drop_uid else None
-            with WorkDir(uid) as workdir:
-                _write_files(workdir, files)
-                if uid is not None:
-                    _chown_tree(workdir, uid)
+            if self._closed:
+                return ExecResult("", "the sandbox is shutting down", None, "sandbox_error", 0.0, **flags)
+            uids = self._slot_uids(slot) if iso.drop_uid else (None, None)
+            launch = self._warm_launch(slot, iso, limits, uids[0], read_only)
+            if launch is not None:
+                with self._lock:
+                    self._launched["warm"] += 1
                 try:
-                    return self._spawn(iso, command, workdir, stdin, limits, env, uid, read_only)
+                    return self._execute(launch, command, files, stdin, limits, env, flags)
                 finally:
-                    if uid is not None and not iso.filesystem:
-                        remove_files_of(uid)  # what it left in the host's /tmp, /var/tmp, /dev/shm
+                    launch.close()
+            launch = self._ahead.take(slot, iso, limits, read_only)
+            with self._lock:
+                self._launched["ahead" if launch else "on_request"] += 1
+            if launch is None:
+                try:
+                    launch = Launch(iso, limits, uids[0], read_only)
+                except OSError as exc:
+                    return ExecResult("", f"sandbox could not start the program: {exc}", None, "sandbox_error",
+                                      0.0, **flags)
+            # the next launch may start while this program runs where it cannot reach it: another
+            # uid, or no view of the host's temporary folders; else once this one has ended
+            following = uids[1] if launch.uid == uids[0] and iso.drop_uid else uids[0]
+            overlap = iso.starts_ahead and (iso.drop_uid or iso.filesystem)
+            start_next = (lambda: self._ahead.start(slot, iso, limits, following, read_only)) if overlap else None
+            try:
+                return self._execute(launch, command, files, stdin, limits, env, flags, start_next)
+            finally:
+                launch.close()
+                if iso.starts_ahead and not overlap:
+                    self._ahead.start(slot, iso, limits, launch.uid, read_only)
         finally:
             self._slots.put(slot)
 
-    def _spawn(self, iso, command, workdir, stdin, limits, env, uid, read_only=()) -> ExecResult:
-        flags = dict(isolation=iso.mode, network_isolated=iso.network, fs_isolated=iso.filesystem,
-                     pid_isolated=iso.pids, as_root=iso.as_root)
+    def _warm_launch(self, slot: int, iso: Isolation, limits: Limits, uid: Optional[int], read_only):
+        """An execution of the slot's warm launcher (started, or replaced, as needed), or None
+        where there is none for this isolation or it failed (the request then starts a launch)."""
+        if not warm_possible(iso, read_only) or iso in self._no_warm or self._ahead.forked():
+            return None
+        warm = self._warm.get(slot)
+        if warm is not None and not warm.fits(iso, limits, read_only):
+            self._warm.pop(slot).close()
+            warm = None
+        fresh = warm is None
+        try:
+            if fresh:
+                warm = self._warm[slot] = self._ahead.call(Warm, iso, limits, read_only)
+            return warm.launch(uid, limits)
+        except (OSError, WarmError, RuntimeError):
+            if self._warm.get(slot) is not None:
+                self._warm.pop(slot).close()
+            if fresh:  # it cannot work here (a container without CAP_NET_ADMIN, say): bwrap chains then
+                self._no_warm.add(iso)
+            return None
+
+    def _execute(self, launch: Launch, command, files: Files, stdin, limits: Limits, env, flags,
+                 start_next: Optional[Callable[[], None]] = None) -> ExecResult:
+        """Write the files into the launch's work dir, send its go line and the program's stdin
+        (then ``start_next``), collect the output; on return nothing of the execution is left
+        running."""
+        iso, uid, proc = launch.iso, launch.uid, launch.proc
         if self._closed:
             return ExecResult("", "the sandbox is shutting down", None, "sandbox_error", 0.0, **flags)
-        stdin_file = None
+        _write_files(launch.path, files, uid)
+        feed = go_line(iso, command, env)
         if stdin is not None:
-            stdin_file = tempfile.TemporaryFile()
-            stdin_file.write(stdin.encode() if isinstance(stdin, str) else stdin)
-            stdin_file.seek(0)
-        start = time.monotonic()
-        try:
-            proc = subprocess.Popen(
-                build_argv(iso, limits, workdir, command, uid, read_only, env), cwd=workdir,
-                env=build_env(iso, workdir, limits), stdin=stdin_file or subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                preexec_fn=preexec_limits(iso, limits))
-        except OSError as exc:
-            return ExecResult("", f"sandbox could not start the program: {exc}", None, "sandbox_error",
-                              time.monotonic() - start, **flags)
-        finally:
-            if stdin_file is not None:
-                stdin_file.close()
+            feed += stdin.encode() if isinstance(stdin, str) else bytes(stdin)
         with self._lock:
             self._live[proc.pid] = (proc, uid)
             closing = self._closed  # close() ran between the check above and now
         if closing:
             procs.kill_execution(proc, uid)
+        start = time.monotonic()
+        launch.sent = True
         try:
-            out = _collect(proc, limits, start + limits.wall_s)
+            feed = _send(proc, feed)
+            if start_next is not None:
+                start_next()
+            out = _collect(proc, limits, start + limits.wall_s, feed)
             if out.reason is None:
                 try:
                     proc.wait(timeout=max(0.0, start + limits.wall_s - time.monotonic()))
@@ -269,12 +329,37 @@ class Sandbox:
         duration = time.monotonic() - start
         rc = proc.returncode
         if rc is not None and iso.wrapped and 128 < rc <= 128 + 64:
-            rc = -(rc - 128)  # bwrap/timeout report "killed by signal N" as 128 + N
+            rc = -(rc - 128)  # bwrap, a warm launch and timeout report "killed by signal N" as 128 + N
         timed_out = out.reason == "timeout" or rc == -signal.SIGXCPU
         status = out.reason or ("timeout" if timed_out else "completed" if rc == 0 else "error")
         return ExecResult(_text(out.data[0]), _text(out.data[1]), None if out.reason else rc, status,
                           duration, timed_out=timed_out, stdout_truncated=out.truncated[0],
                           stderr_truncated=out.truncated[1], **flags)
+
+
+def _release(ahead: Ahead, warm: Dict[int, Warm], uids: Dict[int, List[Tuple[int, int]]]) -> None:
+    """Throw the launches away, end the warm launchers, then give the throwaway uids back
+    (``close``, or garbage collection; in a forked child, which inherits none of them, they are
+    left alone)."""
+    ahead.close(wait=False)
+    for slot in list(warm):
+        warm.pop(slot).close()
+    for pairs in uids.values():
+        for _uid, lock in pairs:
+            os.close(lock)
+    uids.clear()
+
+
+def _send(proc: subprocess.Popen, feed: bytes) -> memoryview:
+    """Write what the pipe takes at once (the go line, a short stdin); the rest is ``_collect``'s."""
+    fd = proc.stdin.fileno()
+    os.set_blocking(fd, False)
+    try:
+        return memoryview(feed)[os.write(fd, feed[:WRITE_CHUNK]):]
+    except BlockingIOError:
+        return memoryview(feed)
+    except OSError:  # the chain ended already (it could not start): _collect reads why
+        return memoryview(feed)[:0]
 
 
 def _killpg(pgid: int) -> None:
@@ -296,13 +381,21 @@ class _Output:
     leftovers: bool = False  # something still held the pipes after the program exited
 
 
-def _collect(proc: subprocess.Popen, limits: Limits, deadline: float) -> _Output:
-    """Read both pipes until EOF, the deadline, or more than ``max_output_bytes`` on one."""
+def _collect(proc: subprocess.Popen, limits: Limits, deadline: float, feed: Union[bytes, memoryview] = b"") -> _Output:
+    """Write ``feed`` to stdin (then close it) while reading both output pipes until EOF, the
+    deadline, or more than ``max_output_bytes`` on one."""
     cap = int(limits.max_output_bytes)
     res = _Output()
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ, 0)
     sel.register(proc.stderr, selectors.EVENT_READ, 1)
+    pending = memoryview(feed)
+    if proc.stdin is not None:
+        if pending:
+            os.set_blocking(proc.stdin.fileno(), False)
+            sel.register(proc.stdin, selectors.EVENT_WRITE, 2)
+        else:
+            _close(proc.stdin)
     exited_at = None
     try:
         while sel.get_map() and res.reason is None:
@@ -316,6 +409,17 @@ def _collect(proc: subprocess.Popen, limits: Limits, deadline: float) -> _Output
                 res.leftovers = True
                 break
             for key, _ in sel.select(min(deadline - now, 0.05 if exited_at else 0.25)):
+                if key.data == 2:
+                    try:
+                        pending = pending[os.write(key.fd, pending[:WRITE_CHUNK]):]
+                    except BlockingIOError:
+                        continue
+                    except OSError:  # the program stopped reading (ended, or closed its stdin)
+                        pending = pending[:0]
+                    if not pending:
+                        sel.unregister(key.fileobj)
+                        _close(proc.stdin)
+                    continue
                 data = os.read(key.fd, READ_CHUNK)
                 if not data:
                     sel.unregister(key.fileobj)
@@ -328,6 +432,14 @@ def _collect(proc: subprocess.Popen, limits: Limits, deadline: float) -> _Output
                     res.reason = "output_limit"
     finally:
         sel.close()
-        proc.stdout.close()
-        proc.stderr.close()
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            if pipe is not None:
+                _close(pipe)
     return res
+
+
+def _close(pipe) -> None:
+    try:
+        pipe.close()
+    except OSError:  # a write end whose reader is gone
+        pass

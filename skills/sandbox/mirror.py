@@ -123,7 +123,7 @@ def mirror(python: str, info: Sequence[str]) -> Mirror:
     target = python if any(within(python, r) for r in roots) else os.path.realpath(python)
     if not any(within(target, r) for r in roots):
         raise MirrorError(f"{python} lies outside its own prefixes {roots}")
-    base = _checked_store()
+    base = checked_store()
     key = _fingerprint(roots, sys_path)
     folder = os.path.join(base, key)
     if not os.path.isdir(folder):
@@ -134,7 +134,7 @@ def mirror(python: str, info: Sequence[str]) -> Mirror:
     return Mirror(folder, tuple(roots), folder + target, library)
 
 
-def _checked_store() -> str:
+def checked_store() -> str:
     """The store, made if missing; refused unless only its owner (this user) could have changed it
     or any folder above it (a sticky folder such as /tmp is fine)."""
     base = os.path.abspath(store())
@@ -267,5 +267,5 @@ def _rewrite_venv_config(root: str, tmp: str, final: str, roots: Sequence[str]) 
     os.chmod(path, 0o644)
 
 
-__all__ = ["Mirror", "MirrorError", "STORE_ENV", "changeable", "mirror", "needed", "reachable", "store",
-           "writable_by_others"]
+__all__ = ["Mirror", "MirrorError", "STORE_ENV", "changeable", "checked_store", "mirror", "needed", "reachable",
+           "store", "writable_by_others"]

@@ -25,8 +25,8 @@ from dataclasses import replace
 from typing import Dict, List, Optional, Tuple
 
 from skills.config.errors import UsageError
-from skills.sandbox import mirror
-from skills.sandbox.launcher import Isolation, build_argv, build_env, home_folders, preexec_limits
+from skills.sandbox import mirror, stage
+from skills.sandbox.launcher import Isolation, build_env, go_line, home_folders, launch_argv, preexec_limits
 from skills.sandbox.types import Limits
 from skills.sandbox.uids import claim_uid
 from skills.sandbox.workdir import WorkDir
@@ -67,7 +67,7 @@ def detect(python: str, mode: Optional[str] = None) -> Isolation:
     if mode not in MODES:
         raise UsageError(f"unknown sandbox isolation {mode!r}: expected one of {', '.join(MODES)}")
     with _lock:
-        key = (python, mode, str(allow_root()), mirror.store())
+        key = (python, mode, str(allow_root()), mirror.store(), str(stage.wanted()))
         if key not in _cache:
             _cache[key] = _detect(python, mode)
             if _cache[key].note:
@@ -136,13 +136,14 @@ def _try(iso: Isolation, expected: str) -> Optional[str]:
     try:
         with WorkDir(uid, "probe") as workdir:
             limits = Limits(wall_s=PROBE_TIMEOUT_S, cpu_s=PROBE_TIMEOUT_S)
-            argv = build_argv(iso, limits, workdir, [iso.python, "-I", "-c", _PATHS_SCRIPT], uid)
-            out = subprocess.run(argv, cwd=workdir, env=build_env(iso, workdir), capture_output=True,
-                                 text=True, timeout=PROBE_TIMEOUT_S, preexec_fn=preexec_limits(iso, limits))
+            argv = launch_argv(iso, limits, workdir, uid)
+            go = go_line(iso, [iso.python, "-I", "-c", _PATHS_SCRIPT])
+            done = subprocess.run(argv, cwd=workdir, env=build_env(iso, workdir), input=go, capture_output=True,
+                                  timeout=PROBE_TIMEOUT_S, preexec_fn=preexec_limits(iso, limits))
+            out = subprocess.CompletedProcess(argv, done.returncode, done.stdout.decode(errors="replace"),
+                                              done.stderr.decode(errors="replace"))
     except (OSError, subprocess.SubprocessError) as exc:
         return str(exc)
-    except UsageError as exc:  # the chain cannot be built here (no coreutils env for a mirror's library path)
-        return exc.message
     finally:
         if lock is not None:
             os.close(lock)
@@ -152,6 +153,16 @@ def _try(iso: Isolation, expected: str) -> Optional[str]:
         return "the interpreter sees other prefixes or sys.path inside (unreadable folders?)"
     lines = (out.stderr or out.stdout).strip().splitlines()
     return lines[-1] if lines else f"exit code {out.returncode}"
+
+
+def _try_stages(iso: Isolation, expected: str, compiled: Optional[str]) -> Tuple[Isolation, Optional[str]]:
+    """``iso`` with the compiled stage if it works there, else with prlimit, setpriv and sh."""
+    if compiled:
+        extra = (os.path.dirname(compiled),) if iso.mode == "bwrap" else ()  # mounted back where hidden
+        staged = replace(iso, stage=compiled, paths=iso.paths + extra)
+        if _try(staged, expected) is None:
+            return staged, None
+    return iso, _try(iso, expected)
 
 
 class _Mirrored:
@@ -185,7 +196,9 @@ def _detect(python: str, mode: str) -> Isolation:
     python = _resolve_python(python)
     expected = _interpreter_paths(python)
     paths = interpreter_folders(python, json.loads(expected))
-    tools = {t: shutil.which(t) for t in ("bwrap", "unshare", "prlimit", "setpriv", "timeout", "env")}
+    tools = {t: shutil.which(t) for t in ("bwrap", "unshare", "prlimit", "setpriv", "timeout")}
+    tools["sh"] = shutil.which("dash") or shutil.which("sh")  # the shell stage; dash starts fastest
+    compiled = stage.compiled()  # limits, uid drop and exec in one program, where it can be built
     root = os.geteuid() == 0
     failures: List[str] = []
     if root and not tools["setpriv"]:
@@ -206,24 +219,24 @@ def _detect(python: str, mode: str) -> Isolation:
                                 filesystem=kind == "bwrap", pids=kind != "none", wrapper=tools.get(kind),
                                 hidden=_hidden() if kind == "bwrap" else (), paths=paths,
                                 prlimit=tools["prlimit"], setpriv=tools["setpriv"], timeout=tools["timeout"],
-                                env=tools["env"], shm=shm, nproc_base=nproc_base, as_root=root and not drop)
+                                shell=tools["sh"], shm=shm, nproc_base=nproc_base, as_root=root and not drop)
                 label = f"{kind}{' as a throwaway uid' if drop else ' as root' if root else ''}" \
                         f"{' with /dev/shm' if shm else ''}"
-                error = _try(iso, expected)
+                found, error = _try_stages(iso, expected, compiled)
                 if error is None and drop and kind != "bwrap" and mirrored.writable():
                     error = "other users can change the interpreter's folders (a program could plant code)"
                 if error is None:
-                    return _with_note(iso, failures)
+                    return _with_note(found, failures)
                 failures.append(f"{label}: {error}")
                 if drop and mirrored.get() is not None:
                     m = mirrored.value
                     iso = replace(iso, python=m.python, mirror=m.folder, paths=tuple(m.map(p) for p in paths),
                                   program_env=(("LD_LIBRARY_PATH", m.library_path),) if m.library_path else ())
-                    error = _try(iso, mirrored.expected_inside())
+                    found, error = _try_stages(iso, mirrored.expected_inside(), compiled)
                     if error is None:
                         failures[-1] = (f"{label}: other users cannot read {python}, so it runs from a "
                                         f"world-readable mirror in {m.folder}")
-                        return _with_note(iso, failures)
+                        return _with_note(found, failures)
                     failures.append(f"{label} from the mirror {m.folder}: {error}")
                 elif drop and mirrored.error and f"({mirrored.error})" not in failures:
                     failures.append(f"({mirrored.error})")

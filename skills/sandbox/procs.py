@@ -80,9 +80,11 @@ def wait_gone(pids: Iterable[int], timeout_s: float = GONE_TIMEOUT_S) -> bool:
     return not pending
 
 
-def kill_execution(proc: subprocess.Popen, uid: Optional[int]) -> None:
-    """SIGKILL the launcher, everything below it and (throwaway uid) everything of that uid."""
+def kill_execution(proc, uid: Optional[int]) -> None:
+    """SIGKILL the launcher (a Popen, or a warm launcher's ``WarmRun``: its namespace's first
+    process), everything below it and (throwaway uid) everything of that uid."""
     victims = descendants(proc.pid)
+    proc.kill()
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):

@@ -163,7 +163,10 @@ async def serve(sandbox: Sandbox, host: str, port: int, max_request_mb: int = MA
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     await stopping.wait()
-    sandbox.close()  # kill what is running before the handlers are waited for
+    try:
+        sandbox.close()  # kill what is running before the handlers are waited for
+    except Exception as exc:  # noqa: BLE001 - stopping goes on; the reason is said, not a traceback
+        print(f"sandbox: while stopping: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
     await runner.cleanup()
 
 

@@ -5,7 +5,10 @@ built by ``scripts/setup.sh``); the metric type ``if`` is also the one of NeMo-S
 results. Only the standard library is imported here: every registry lookup imports this file.
 """
 
-from skills.registry.spec import BenchmarkSpec
+from skills.registry.spec import BenchmarkSpec, GradingInput
+
+# The NLTK resources the checkers load (skills.benchmarks.ifbench.nltk_data stages them).
+NLTK_PROBES = ("tokenizers/punkt_tab/english", "corpora/stopwords/english", "taggers/averaged_perceptron_tagger_eng")
 
 BENCHMARK = BenchmarkSpec(
     name="ifbench",
@@ -14,6 +17,8 @@ BENCHMARK = BenchmarkSpec(
     eval_type="ifbench",
     metrics_type="if",
     generation_args=("++generation_key=response",),
+    grading_inputs=(GradingInput("nltk_data", "nltk_data", "run `ns prepare_data ifbench` (stages <data_dir>/nltk_data) "
+                                 "or pass ++eval_config.nltk_data=DIR", contains=NLTK_PROBES, env="NLTK_DATA"),),
     dataset_group="chat",
 )
 

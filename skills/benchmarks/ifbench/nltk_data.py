@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence
 
+from skills.benchmarks.ifbench import NLTK_PROBES
 from skills.config.errors import UsageError
 
 # NLTK's package server (what nltk.download reads); the packages are zips of <id>/ under <kind>/.
@@ -32,9 +33,9 @@ class Resource:
 
 
 RESOURCES = (
-    Resource("punkt_tab", "tokenizers", "tokenizers/punkt_tab/english"),
-    Resource("stopwords", "corpora", "corpora/stopwords/english"),
-    Resource("averaged_perceptron_tagger_eng", "taggers", "taggers/averaged_perceptron_tagger_eng"),
+    Resource("punkt_tab", "tokenizers", NLTK_PROBES[0]),
+    Resource("stopwords", "corpora", NLTK_PROBES[1]),
+    Resource("averaged_perceptron_tagger_eng", "taggers", NLTK_PROBES[2]),
 )
 
 

@@ -7,7 +7,10 @@ before it, against SciCode's numeric targets (``test_data.h5``) in the sandbox (
 import this file.
 """
 
-from skills.registry.spec import BenchmarkSpec
+from skills.registry.spec import BenchmarkSpec, GradingInput
+
+# The numeric targets every test case compares against (SciCode's Google Drive file).
+TEST_DATA = "test_data.h5"
 
 BENCHMARK = BenchmarkSpec(
     name="scicode",
@@ -17,6 +20,9 @@ BENCHMARK = BenchmarkSpec(
     metrics_type="scicode",
     generation_module="skills.benchmarks.scicode.generate",
     requires_sandbox=True,
+    grading_inputs=(GradingInput(f"scicode/{TEST_DATA}", "test_data",
+                                 "run `ns prepare_data scicode` (it downloads test_data.h5, 1.05 GB) or pass "
+                                 "++eval_config.test_data=PATH"),),
     dataset_group="code",
 )
 
@@ -45,8 +51,6 @@ PREFILLED_SHA256 = {
     "76.3": "4758300d96ea726cdc0fbf749f1bc437030d2a3e8b43bde232ecdeaf636cd367",
 }
 
-# The numeric targets every test case compares against (SciCode's Google Drive file).
-TEST_DATA = "test_data.h5"
 TEST_DATA_URL = "https://drive.usercontent.google.com/download?id=17G_k65N_6yFFZ2O-jQH00Lh6iaw3z-AW&confirm=y"
 TEST_DATA_SIZE = 1_049_345_865
 TEST_DATA_SHA256 = "48b0272a88b17dbd29777c217e1b4fb2b019b92e11cc2add847409db9541b890"

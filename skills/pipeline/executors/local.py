@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any, Callable, Dict, List, Optional
 
 from skills.config.secrets import redact
-from skills.inference.progress import PROGRESS_ENV
+from skills.inference.progress import ONCE_DIR, PROGRESS_ENV, run_label
 from skills.pipeline.executors.display import Display
 from skills.servers.guard import guarded
 from skills.pipeline.plan import Job, Plan
@@ -331,8 +332,16 @@ def _run_jobs(plan: Plan, log_dir: Path, out: IO[str], timeout: float) -> int:
     progress = log_dir / "progress"
     for old in progress.glob("*.json"):
         old.unlink(missing_ok=True)
-    with Display(progress, out) as display:
+    shutil.rmtree(progress / ONCE_DIR, ignore_errors=True)  # "said once" claims of the previous command
+    with Display(progress, out, planned_runs(plan), f"each seed: ns status {plan.expname} --progress") as display:
         return _run_in_order(plan, log_dir, _DisplayWriter(display), timeout, {PROGRESS_ENV: str(progress)})
+
+
+def planned_runs(plan: Plan) -> List[str]:
+    """Progress labels of the plan's generation runs (from their outputs' .done markers), so the
+    display counts runs that have not started yet."""
+    return [run_label(Path(m[: -len(".done")])) for j in plan.jobs if j.kind == "generation"
+            for m in j.done_markers if m.endswith(".done")]
 
 
 def _run_in_order(plan: Plan, log_dir: Path, out: Any, timeout: float, env: Dict[str, str]) -> int:

@@ -76,7 +76,72 @@
               el("table", { cls: "metrics" }, el("thead", null, head), body));
   }
 
+  function settingsText(st) {
+    if (!st) return "";
+    return Object.keys(st).filter(function (k) {
+      return st[k] !== null && st[k] !== undefined && st[k] !== "" && !(k === "few_shot_examples" && st[k] === 0);
+    }).map(function (k) { return k + " " + JSON.stringify(st[k]); }).join(" · ");
+  }
+
+  function short(hash) { return hash ? String(hash).slice(0, 12) : ""; }
+
+  function keyValues(pairs) {
+    var body = el("tbody", null);
+    pairs.forEach(function (p) {
+      if (p[1] === null || p[1] === undefined || p[1] === "") return;
+      body.appendChild(el("tr", null, el("th", { text: p[0] }), el("td", null, typeof p[1] === "string" ? el("code", { text: p[1] }) : p[1])));
+    });
+    return el("table", { cls: "keyvalues" }, body);
+  }
+
+  function buildRun(sec) {
+    var run = DATA.run;
+    var box = el("div", { cls: "run-info", id: "run-info" }, el("h2", { text: "Run" }));
+    if (!run) {
+      box.appendChild(el("p", { cls: "muted", text: "No run manifest next to these results (written by ns eval / ns generate): " +
+        "model, settings and messages sent are not known." }));
+      sec.appendChild(box);
+      return;
+    }
+    box.appendChild(el("p", { cls: "muted", text: "From " + run.manifest + "." }));
+    run.runs.forEach(function (r) {
+      var srv = r.server || {};
+      var server = [srv.type, srv.model, srv.address, srv.args ? "args: " + srv.args : null,
+                    srv.gpus !== undefined && srv.gpus !== null ? srv.gpus + " GPU(s)" : null].filter(Boolean).join(" · ");
+      var versions = Object.keys(r.packages || {}).map(function (k) { return k + " " + r.packages[k]; }).join(", ");
+      box.appendChild(el("h3", { text: "Run " + r.run }));
+      box.appendChild(keyValues([
+        ["command", r.command], ["server", server],
+        ["started", (r.started || "?") + (r.finished ? " · finished " + r.finished : "") +
+                    (r.exit_code !== null && r.exit_code !== undefined ? " · exit code " + r.exit_code : "")],
+        ["where", [r.cluster, r.executor].filter(Boolean).join(" · ")],
+        ["skills commit", r.git_commit ? r.git_commit + (r.git_dirty ? " (with uncommitted changes)" : "") : null],
+        ["versions", versions]
+      ]));
+    });
+    var head = el("tr", null), several = run.runs.length > 1;
+    ["benchmark", "model", "data", "seeds", "prompt", "settings"].concat(several ? ["run"] : []).forEach(function (h) {
+      head.appendChild(el("th", { text: h }));
+    });
+    var body = el("tbody", null);
+    Object.keys(run.benchmarks).forEach(function (name) {
+      var b = run.benchmarks[name], d = b.data || {}, pr = b.prompt || {};
+      var seeds = b.seeds || [];
+      body.appendChild(el("tr", { "data-bench": name },
+        el("td", { text: name }), el("td", { text: b.model || "" }),
+        el("td", { text: (b.split || "") + (d.rows !== undefined ? " · " + d.rows + " rows" : "") + (d.sha256 ? " · sha256 " + short(d.sha256) : "") }),
+        el("td", { text: seeds.length ? (seeds[0] === null ? "greedy" : seeds.join(", ")) : "" }),
+        el("td", { text: [pr.config, pr.source, pr.sha256 ? "sha256 " + short(pr.sha256) : null].filter(Boolean).join(" · ") }),
+        el("td", { cls: "settings", text: settingsText(b.settings) }),
+        several ? el("td", { text: b.run || "" }) : null));
+    });
+    box.appendChild(el("table", { cls: "metrics run-benchmarks" }, el("thead", null, head), body));
+    sec.appendChild(box);
+  }
+
   function buildSummary(sec) {
+    buildRun(sec);
+    sec.appendChild(el("h2", { text: "Results" }));
     sec.appendChild(el("p", { cls: "muted", text: DATA.note }));
     if (!DATA.tables.length) sec.appendChild(el("p", { text: "No summary tables." }));
     DATA.tables.forEach(function (t) { sec.appendChild(tableOf(t)); });
@@ -211,8 +276,9 @@
     return new Response(stream).text().then(JSON.parse);
   }
 
-  function loadChunk(bi, j) {
-    var id = "s-" + bi + "-" + j;
+  function loadChunk(bi, j) { return loadBlob("s-" + bi + "-" + j); }
+
+  function loadBlob(id) {
     if (!chunkCache[id]) {
       chunkCache[id] = domReady.then(function () {
         var node = document.getElementById(id);
@@ -265,6 +331,23 @@
     return box;
   }
 
+  function messagesBlock(messages, note) {
+    var box = el("details", { cls: "messages", open: "" });
+    box.appendChild(el("summary", { text: messages ? "Messages sent (" + messages.map(function (m) { return m.role; }).join(" + ") + ")" :
+                                                     "Messages sent: not known" }));
+    if (note) box.appendChild(el("p", { cls: "muted", text: note }));
+    (messages || []).forEach(function (m) {
+      box.appendChild(el("div", { cls: "label role-" + m.role, text: m.role }));
+      box.appendChild(textBlock(m.content, "message"));
+    });
+    return box;
+  }
+
+  function setHash(h) {
+    var target = "#" + h.split("/").map(encodeURIComponent).join("/");
+    if (location.hash !== target) history.replaceState(null, "", target);
+  }
+
   function toggleDetail(b, bi, i, tr) {
     var next = tr.nextElementSibling;
     if (next && next.classList.contains("detail-row")) { next.remove(); tr.classList.remove("open"); return; }
@@ -274,10 +357,14 @@
     tr.parentNode.insertBefore(row, tr.nextSibling);
     var starts = b.chunk_starts, lo = 0, hi = starts.length - 1;
     while (lo < hi) { var mid = (lo + hi + 1) >> 1; if (starts[mid] <= i) lo = mid; else hi = mid - 1; }
+    setHash(b.name + "/" + i);
     loadChunk(bi, lo).then(function (chunk) {
       var p = chunk[i - starts[lo]];
-      var box = el("div", { cls: "detail" }, el("h4", { text: "Problem #" + i }), textBlock(p.text, "problem"),
+      var box = el("div", { cls: "detail" }, el("h4", null, "Problem #" + i + " ",
+          el("a", { cls: "permalink", href: "#" + encodeURIComponent(b.name) + "/" + i, text: "link", title: "link to this problem" })),
+        textBlock(p.text, "problem"),
         el("div", null, "Expected answer: ", el("code", { text: p.expected === null ? "(none)" : p.expected })));
+      box.appendChild(messagesBlock(p.messages, b.messages_note));
       p.samples.forEach(function (s) { box.appendChild(renderSample(b, s)); });
       cell.textContent = "";
       cell.appendChild(box);
@@ -302,6 +389,13 @@
     sec.appendChild(el("h2", { text: b.name }));
     sec.appendChild(el("p", { cls: "muted", text: b.folder + " · metric type " + b.metric_type + " · main score " +
       b.main + " · " + b.problems.q.length + " problems × " + b.seeds.length + " seed(s)" }));
+    if (b.run) {
+      var pr = b.run.prompt || {}, seeds = b.run.seeds || [];
+      sec.appendChild(el("p", { cls: "run-settings" }, el("b", { text: "Run: " }),
+        [b.run.model ? "model " + b.run.model : null, seeds.length ? "seeds " + (seeds[0] === null ? "greedy" : seeds.join(",")) : null,
+         pr.config ? "prompt " + pr.config + (pr.source ? " (" + pr.source + ")" : "") : null,
+         settingsText(b.run.settings)].filter(Boolean).join(" · ")));
+    }
     b.tables.forEach(function (t) { sec.appendChild(tableOf(t)); });
     var grid = el("div", { cls: "plots" });
     sec.appendChild(grid);
@@ -312,40 +406,103 @@
     buildProblems(sec, b, bi);
   }
 
-  function flipLinks(res, name, ids) {
-    var bi = DATA.benchmarks.findIndex(function (b) { return b.name === name; });
+  function compareKey(k) { return k ? "compare" + k : "compare"; }
+
+  function flipLinks(k, f, ids) {
     var span = el("span", { cls: "flips" });
     if (!ids.length) span.appendChild(document.createTextNode("-"));
-    ids.forEach(function (i, k) {
-      if (k) span.appendChild(document.createTextNode(" "));
-      if (bi < 0) span.appendChild(el("span", { text: "#" + i }));
-      else span.appendChild(el("a", { href: "#", cls: "flip", text: "#" + i,
-        onclick: function (ev) { ev.preventDefault(); openProblem(bi, i); } }));
+    ids.forEach(function (i, n) {
+      if (n) span.appendChild(document.createTextNode(" "));
+      span.appendChild(el("a", { href: "#" + compareKey(k) + "/" + encodeURIComponent(f.name) + "/" + i, cls: "flip",
+        "data-idx": String(i), text: "#" + i,
+        onclick: function (ev) { ev.preventDefault(); openSide(k, f.name, i); } }));
     });
     return span;
   }
 
+  function sideColumn(title, b, entry, mean, seeds, link) {
+    var col = el("div", { cls: "side-col" });
+    var right = mean === undefined ? "" : " · " + (mean >= 0.5 ? "right" : "wrong") + " (mean score " + mean.toFixed(2) + " over " + seeds + " seed(s))";
+    col.appendChild(el("h4", null, title + right + " ", link || null));
+    if (!entry) { col.appendChild(el("p", { cls: "muted", text: "Its samples are not in this page." })); return col; }
+    if (entry.messages) col.appendChild(messagesBlock(entry.messages, null));
+    entry.samples.forEach(function (s) { col.appendChild(renderSample(b, s)); });
+    return col;
+  }
+
+  function sideEntry(side, i) {
+    if (!side) return Promise.resolve(null);
+    var pos = side.index.indexOf(i);
+    if (pos < 0) return Promise.resolve(null);
+    var lo = 0;
+    for (var j = 0; j < side.starts.length; j++) if (side.starts[j] <= pos) lo = j;
+    return loadBlob(side.id + "-" + lo).then(function (chunk) { return chunk[pos - side.starts[lo]]; });
+  }
+
+  function aEntry(bi, i) {
+    if (bi < 0) return Promise.resolve(null);
+    var starts = DATA.benchmarks[bi].chunk_starts, lo = 0;
+    for (var j = 0; j < starts.length; j++) if (starts[j] <= i) lo = j;
+    return loadChunk(bi, lo).then(function (chunk) { return chunk[i - starts[lo]]; });
+  }
+
+  function openSide(k, name, i) {
+    show("compare");
+    var res = DATA.compare[k], f = res.flips.find(function (x) { return x.name === name; });
+    var holder = document.getElementById("side-" + k + "-" + name);
+    if (!f || !holder) return;
+    setHash(compareKey(k) + "/" + name + "/" + i);
+    var bi = DATA.benchmarks.findIndex(function (b) { return b.name === name; });
+    var b = bi >= 0 ? DATA.benchmarks[bi] : { main: "", name: name };
+    var m = f.means[String(i)] || [];
+    holder.textContent = "";
+    var box = el("div", { cls: "side-by-side", "data-idx": String(i) }, el("div", { cls: "muted", text: "loading…" }));
+    holder.appendChild(box);
+    Array.prototype.forEach.call(document.querySelectorAll("#panel-compare a.flip.current"), function (a) { a.classList.remove("current"); });
+    var cur = document.querySelector("#flips-" + k + "-" + cssId(name) + " a.flip[data-idx='" + i + "']");
+    if (cur) cur.classList.add("current");
+    Promise.all([aEntry(bi, i), sideEntry(res.side[name], i)]).then(function (both) {
+      var first = both[0] || both[1];
+      box.textContent = "";
+      box.appendChild(el("h4", null, name + " problem #" + i + " ",
+        el("a", { cls: "permalink", href: "#" + compareKey(k) + "/" + encodeURIComponent(name) + "/" + i, text: "link" })));
+      if (first) {
+        box.appendChild(textBlock(first.text, "problem"));
+        box.appendChild(el("div", null, "Expected answer: ", el("code", { text: first.expected === null ? "(none)" : first.expected })));
+      }
+      var open = bi >= 0 ? el("a", { href: "#" + encodeURIComponent(name) + "/" + i, cls: "open-a", text: "open in A's tab" }) : null;
+      box.appendChild(el("div", { cls: "side-grid" },
+        sideColumn("A", b, both[0], m[0], f.seeds[0], open), sideColumn("B", b, both[1], m[1], f.seeds[1], null)));
+      box.scrollIntoView({ block: "start" });
+    }).catch(function (err) { box.textContent = "Cannot show the samples: " + err.message; });
+  }
+
+  function cssId(name) { return String(name).replace(/[^A-Za-z0-9_-]/g, "_"); }
+
   function buildCompare(sec, s) {
-    DATA.compare.forEach(function (res) {
+    DATA.compare.forEach(function (res, k) {
       sec.appendChild(el("h2", { text: "A = " + res.a + "   vs   B = " + res.b }));
+      (res.legend || []).forEach(function (line) { sec.appendChild(el("p", { cls: "muted", text: line })); });
       var head = el("tr", null), body = el("tbody", null);
       res.header.forEach(function (h) { head.appendChild(el("th", { text: h })); });
       res.rows.forEach(function (r) {
-        var tr = el("tr", { cls: r.significant ? "sig" : "nonsig" });
+        var tr = el("tr", { cls: (r.significant ? "sig" : r.tested ? "nonsig" : "untested") + " " + r.family });
         r.cells.forEach(function (c) { tr.appendChild(el("td", { text: c })); });
         body.appendChild(tr);
       });
       sec.appendChild(el("table", { cls: "metrics compare" }, el("thead", null, head), body));
       plot(s, sec, res.figure);
       sec.appendChild(el("h3", { text: "Flipped problems" }));
-      sec.appendChild(el("p", { cls: "muted", text: "Right = correct in at least half the seeds; click one to open it in A's tab." }));
+      sec.appendChild(el("p", { cls: "muted", text: "Right = correct in at least half the seeds. Click one to see A and B " +
+        "side by side (its address links to it)." }));
       res.flips.forEach(function (f) {
-        var box = el("div", { cls: "flip-box" }, el("b", { text: f.name + ": " }));
+        var box = el("div", { cls: "flip-box", id: "flips-" + k + "-" + cssId(f.name) }, el("b", { text: f.name + ": " }));
         if (!f.a_only.length && !f.b_only.length) box.appendChild(document.createTextNode("no problem flipped"));
         else {
-          box.appendChild(el("div", null, "right in A, wrong in B (" + f.a_only.length + "): ", flipLinks(res, f.name, f.a_only)));
-          box.appendChild(el("div", null, "wrong in A, right in B (" + f.b_only.length + "): ", flipLinks(res, f.name, f.b_only)));
+          box.appendChild(el("div", null, "right in A, wrong in B (" + f.a_only.length + "): ", flipLinks(k, f, f.a_only)));
+          box.appendChild(el("div", null, "wrong in A, right in B (" + f.b_only.length + "): ", flipLinks(k, f, f.b_only)));
         }
+        box.appendChild(el("div", { cls: "side-holder", id: "side-" + k + "-" + f.name }));
         sec.appendChild(box);
       });
       res.notes.forEach(function (n) { sec.appendChild(el("p", { cls: "warn", text: n })); });
@@ -358,6 +515,32 @@
     addTab("b" + bi, b.name, function (sec, s) { buildBench(sec, s, b, bi); });
   });
   if (DATA.compare.length) addTab("compare", "Comparison", buildCompare);
-  show("summary");
-  window.nsReport = { show: show, openProblem: openProblem, ready: true };
+
+  /* ------------------------------------------------------------------ deep links
+     #<bench>            a benchmark's tab
+     #<bench>/<i>        problem i's drill-down in that tab
+     #compare/<bench>/<i> (#compare<k>/... for the k-th comparison) A and B side by side */
+  function route() {
+    var parts = location.hash.replace(/^#/, "").split("/").map(function (x) {
+      try { return decodeURIComponent(x); } catch (e) { return x; }
+    });
+    var m = /^compare(\d*)$/.exec(parts[0] || "");
+    if (m && DATA.compare.length) {
+      var k = m[1] ? parseInt(m[1], 10) : 0;
+      if (k < DATA.compare.length && parts.length >= 3 && /^\d+$/.test(parts[2])) openSide(k, parts[1], parseInt(parts[2], 10));
+      else show("compare");
+      return true;
+    }
+    var bi = DATA.benchmarks.findIndex(function (b) { return b.name === parts[0]; });
+    if (bi < 0) return false;
+    if (parts.length >= 2 && /^\d+$/.test(parts[1]) && parseInt(parts[1], 10) < DATA.benchmarks[bi].problems.q.length) {
+      openProblem(bi, parseInt(parts[1], 10));
+      var tr = document.querySelector("#problems-" + bi + " tr.problem-row");
+      if (tr) tr.scrollIntoView({ block: "start" });
+    } else show("b" + bi);
+    return true;
+  }
+  window.addEventListener("hashchange", route);
+  if (!route()) show("summary");
+  window.nsReport = { show: show, openProblem: openProblem, openSide: openSide, route: route, ready: true };
 })();
