@@ -18,7 +18,7 @@ def option_names(ctx: click.Context) -> List[str]:
 
 EXAMPLES = {
     "eval": ("ns eval --cluster=local --server_type=vllm --model=/models/m \\\n"
-             "      --output_dir=/results/m --benchmarks=aime24:8,gpqa:8 \\\n"
+             "      --output_dir=/results/m --benchmarks=NAME:8,OTHER:8 \\\n"
              "      ++inference.temperature=0.6 ++inference.tokens_to_generate=32768"),
     "generate": ("ns generate --cluster=local --server_type=vllm --model=/models/m \\\n"
                  "      --input_file=in.jsonl --output_dir=/results/gen \\\n"
