@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from skills.benchmarks import get_benchmark
+from skills.registry.benchmarks import get_benchmark
 from skills.benchmarks.ifbench import nltk_data
 from skills.benchmarks.ifbench import prepare as ifb
 from skills.config.errors import UsageError

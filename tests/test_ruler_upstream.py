@@ -16,7 +16,8 @@ import pytest
 
 from conftest import REPO_ROOT, environment_or_missing, missing, read_jsonl
 from skills.benchmarks.ruler import upstream
-from skills.data.upstream import RULER, fetch, intact
+from skills.benchmarks.ruler.upstream import RULER
+from skills.data.upstream import fetch, intact
 
 NS = str(Path(sys.executable).parent / "ns")
 SMOLLM2 = REPO_ROOT / ".cache" / "models" / "smollm2-135m-instruct"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, List, Optional, Sequence
 
 from skills.config.errors import UsageError
-from skills.inference.resume import atomic_write_lines, done_path, touch_done
+from skills.data.io import atomic_write_lines, done_path, touch_done
 
 
 def chunk_path(output: Path, chunk_id: int) -> Path:
@@ -70,9 +70,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--eval_type", default=None, help="grade the merged file before marking it done")
     args = parser.parse_args(argv)
     def grade_merged(path: Path) -> None:
-        from skills.inference.program import grade_output
+        from skills.evaluation import grade_file
+        from skills.inference.settings import log
 
-        grade_output(path, args.eval_type, {})
+        log(f"grading {path} (eval_type={args.eval_type})")
+        grade_file(path, args.eval_type, {})
 
     grade = grade_merged if args.eval_type else None
     try:

@@ -25,12 +25,13 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from skills.config.errors import UsageError
 from skills.config.secrets import mask_url
+from skills.data.io import done_path, touch_done
 from skills.inference.client import Client, GenerationError, ServerUnavailable, settings_from_config
 from skills.inference.config import GenerateConfig
 from skills.inference.merge_chunks import chunk_bounds, chunk_path, merge
 from skills.inference.progress import (PROGRESS_ENV, Progress, benchmark_label, first_to_say, mark_state,
-                                      run_label)
-from skills.inference.resume import Journal, done_path, finalize, journal_path, resume_refusal, touch_done
+                                       run_label)
+from skills.inference.resume import Journal, finalize, journal_path, resume_refusal
 from skills.inference.settings import check_config, input_path, load_config, log, read_input, split_argv
 from skills.inference.task import STATS, GenerationTask, build_output, source_key_for, task_of
 

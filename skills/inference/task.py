@@ -16,7 +16,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from skills.config.errors import UsageError
 from skills.config.fingerprint import Fingerprint
-from skills.inference.client import Client, Completion
+from skills.inference.client import Client
+from skills.inference.responses import Completion
 from skills.inference.config import GenerateConfig
 from skills.inference.prompts import PromptBuilder, messages_to_text
 from skills.inference.reasoning import apply_reasoning

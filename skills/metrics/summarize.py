@@ -182,7 +182,7 @@ def summarize_results(
             skipped.append(exc)
             continue
         files = result_files(d, fail_on_incomplete)
-        from skills.pipeline.manifest import mixed_settings, record_rows
+        from skills.data.manifest import mixed_settings, record_rows
 
         for problem in mixed_settings(d.name, d, files):
             print(f"Warning: {d.name}: its files come from different runs: {problem}", file=sys.stderr)
@@ -241,7 +241,7 @@ def summarize_results(
 def _group_scores(groups: Dict[str, List[str]], results: Dict[str, Metrics], extra_datasets: Optional[str],
                   data_dir: Optional[str]) -> Tuple[List[List[str]], Dict[str, Dict]]:
     """Tables and entries of the declared groups whose members were all summarized."""
-    from skills.benchmarks import get_benchmark
+    from skills.registry.benchmarks import get_benchmark
     from skills.metrics.groups import get_group_score
 
     tables: List[List[str]] = []
@@ -289,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        from skills.pipeline.common import parse_json_kwargs
+        from skills.config.values import parse_json_kwargs
 
         text, path = summarize_results(
             args.results_dir, args.benchmarks, args.save_metrics_path, args.max_samples,

@@ -105,10 +105,6 @@ class BenchmarkRun:
     def main(self) -> str:
         return self.extractor.main_method(self.methods)
 
-    def mean_scores(self, method: Optional[str] = None) -> List[float]:
-        """Per-problem score averaged over seeds."""
-        return [sum(s) / len(s) for s in self.scores[method or self.main]]
-
     def subset_names(self) -> List[str]:
         """Subsets in first-appearance order (as summarize names its calculators)."""
         return list(dict.fromkeys(s for s in self.subsets if s is not None))
