@@ -309,7 +309,7 @@ def test_manifest_hook_names_what_differs(tmp_path):
     b = write_run(tmp_path / "b", "gpqa", 10, 1, lambda i, s: True)
     for root, data in ((a, "sha-1"), (b, "sha-2")):
         (root / "manifest.json").write_text(json.dumps({"benchmarks": {"gpqa": {"data": data, "prompt": "p"}}}))
-    with pytest.raises(UsageError, match="manifests differ in data"):
+    with pytest.raises(UsageError, match="the runs. data differ"):
         compare_dirs(str(a), str(b))
 
 

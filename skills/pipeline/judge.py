@@ -130,7 +130,7 @@ def judge_jobs(bench: Any, o: Any, ports: Any, log_dir: str, deps_of: Callable[[
                needed_env: set) -> Tuple[List[Job], List[str]]:
     """The judge jobs of one benchmark (packed like its generations) and the names later stages wait for."""
     judge: Judge = bench.judge
-    runs, _ = plan_runs(RunRequest(
+    runs, _, _ = plan_runs(RunRequest(
         label=f"{bench.name} judge", program=judge.program, out_dir=bench.result_dir, seeds=bench.seeds,
         settings=judge.settings, input_of=lambda seed: os.path.join(bench.gen_dir, output_name(seed)),
         sampling=False, rerun_done=o.rerun_done, bench=bench.name))
