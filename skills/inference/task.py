@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from skills.config.errors import UsageError
-from skills.config.fingerprint import Fingerprint, file_digest
+from skills.config.fingerprint import Fingerprint, canonical, digest, file_digest
 from skills.config.secrets import is_secret_setting
 from skills.data.recorded import read_settings
 from skills.inference.client import Client
@@ -66,8 +66,6 @@ def build_output(cfg: GenerateConfig, row: Dict[str, Any], comp: Completion, sta
 
 def _public(value: Any) -> Any:
     """A mapping without its secret entries (``extra_body.api_key``): fingerprints are written to files."""
-    from skills.config.secrets import is_secret_setting
-
     if isinstance(value, dict):
         return {k: _public(v) for k, v in value.items() if not is_secret_setting(str(k), v)}
     return value
@@ -140,15 +138,12 @@ class GenerationTask:
 
         The input file's content, every request as prepared (prompts built from it), and every
         setting except ``fingerprint_ignores``; a subclass adds what else its rows depend on."""
-        from skills.config.fingerprint import canonical, file_digest
-        from skills.config.secrets import is_secret_setting
-
         fp = Fingerprint()
         fp.add("input file", file_digest(src))
-        digest = hashlib.sha256()
+        requests_digest = hashlib.sha256()
         for request in requests:
-            digest.update(canonical(request).encode("utf-8", "surrogatepass") + b"\n")
-        fp.add("prompts", "sha256:" + digest.hexdigest()[:16])
+            requests_digest.update(canonical(request).encode("utf-8", "surrogatepass") + b"\n")
+        fp.add("prompts", "sha256:" + requests_digest.hexdigest()[:16])
         fp.add("rows", len(requests))
         for name, value in _settings(self.cfg):
             last = name.rsplit(".", 1)[-1]
@@ -183,8 +178,8 @@ class GenerationTask:
             fp.add("prompt source", builder.source)
             if builder.prompt is not None:
                 p = builder.prompt
-                fp.add("prompt wording", [p.system, p.user, p.few_shot.prefix, p.few_shot.template,
-                                          p.few_shot.suffix, p.few_shot.examples_type, p.few_shot.examples])
+                fp.add("prompt wording", digest([p.system, p.user, p.few_shot.prefix, p.few_shot.template,  # "changed"
+                                                 p.few_shot.suffix, p.few_shot.examples_type, p.few_shot.examples]))
         if src is not None and src.is_file():
             fp.add("input file", file_digest(src))
             recorded = read_settings(src)
