@@ -107,7 +107,7 @@ def _two_settings(tmp_path: Path, stub) -> Path:
     """A folder whose seeds 0, 1 were made at temperature 0.6 and seeds 2, 3 at 0.7 (copied in: the
     planners no longer make such a folder)."""
     src = _rows(tmp_path / "in.jsonl")
-    out, other = tmp_path / "bench", tmp_path / "other"
+    out, other = tmp_path / "a" / "bench", tmp_path / "b" / "bench"
     assert _generate(stub, src, out, "--num_random_seeds=2", "++prompt_config=generic/math",
                      "++inference.temperature=0.6").returncode == 0
     assert _generate(stub, src, other, "--random_seeds=2,3", "++prompt_config=generic/math",
@@ -125,6 +125,10 @@ def test_summarize_refuses_a_table_of_two_settings_or_splits_it(tmp_path):
     (line,) = [x for x in refused.stderr.splitlines() if x.strip()]
     assert "seeds 0, 1 vs seeds 2, 3: inference.temperature 0.6 -> 0.7" in line and "--split_by_settings" in line
     assert not (out / "metrics.json").exists()
+    # ns compare (and ns report) score a folder as one setting too: refused alike
+    compared = subprocess.run([NS, "compare", str(tmp_path / "b"), str(tmp_path / "a"), "--metric_type=math"],
+                              capture_output=True, text=True, timeout=300)
+    assert compared.returncode == 2 and "seeds 0, 1 vs seeds 2, 3: inference.temperature 0.6" in compared.stderr
     split = _summarize(out, "--split_by_settings")
     assert split.returncode == 0, split.stderr
     titles = [x.strip("- ") for x in split.stdout.splitlines() if x.startswith("---")]
@@ -184,3 +188,25 @@ def test_a_no_op_rerun_keeps_the_prompt_source_of_the_files_it_found(tmp_path):
         assert noop.returncode == 0 and "2 of 2 runs already done" in noop.stdout + noop.stderr
     merged = json.loads((out / "manifest.json").read_text())
     assert len(merged["runs"]) == 2 and merged["benchmarks"]["aime24"]["prompt"] == found
+
+
+def test_chunks_of_a_seed_record_their_settings_for_the_merged_file(tmp_path):
+    src = _rows(tmp_path / "in.jsonl", 5)
+    out = tmp_path / "bench"
+    with StubProcess(answer=ANSWER) as stub:
+        assert _generate(stub, src, out, "--num_random_seeds=1", "--num_chunks=2", "++prompt_config=generic/math",
+                         "++inference.temperature=0.6").returncode == 0
+        recorded = json.loads((out / "output-rs0.jsonl.settings.json").read_text())
+        assert recorded["inference.temperature"] == 0.6 and "chunk_id" not in recorded
+        assert not list(out.glob("*_chunk_*.settings.json"))  # gone with the chunk files
+        same = _generate(stub, src, out, "--num_random_seeds=1", "--num_chunks=2", "++prompt_config=generic/math",
+                         "++inference.temperature=0.6")
+        assert same.returncode == 0 and "already done" in same.stdout + same.stderr
+        # unchunked, same settings: the same output (chunks are not a setting)
+        whole = _generate(stub, src, out, "--num_random_seeds=2", "++prompt_config=generic/math",
+                          "++inference.temperature=0.6")
+        assert whole.returncode == 0, whole.stdout + whole.stderr
+        line = _refusal(_generate(stub, src, out, "--num_random_seeds=1", "--num_chunks=2",
+                                  "++prompt_config=generic/math", "++inference.temperature=0.7", "--rerun_done"))
+    assert "output-rs1.jsonl" in line and "output-rs0.jsonl" not in line  # rs0 is made again; rs1 would stay
+    assert "remove them" in line

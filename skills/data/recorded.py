@@ -91,3 +91,16 @@ def varying(fingerprints: Sequence[Fingerprint]) -> List[str]:
 def label(fingerprint: Fingerprint, names: Sequence[str]) -> str:
     """``inference.temperature=0.6, prompt wording=67b0768d``: what tells one setting's table apart."""
     return ", ".join(f"{name}={shown(fingerprint.values[name])}" for name in names)
+
+
+def disagreement(groups: Sequence[Tuple[Fingerprint, Sequence[Path]]]) -> str:
+    """``seeds 0, 1 vs seeds 2, 3: inference.temperature 0.6 -> 0.7`` for the groups of one table."""
+    first, members = groups[0]
+    return "; ".join(f"{seeds_named(members)} vs {seeds_named(m)}: {first.describe_changes(fp)}" for fp, m in groups[1:])
+
+
+def mixed_refusal(bench: str, groups: Sequence[Tuple[Fingerprint, Sequence[Path]]]) -> str:
+    """The one line that refuses to put seeds made with different settings in one score."""
+    return (f"{bench}: its seeds were made with different settings ({disagreement(groups)}), so one score would "
+            "average two settings; `ns summarize_results --split_by_settings` prints one table per setting, or "
+            "make the odd seeds again with the others' settings (--rerun_done)")

@@ -281,6 +281,7 @@ def _generate(cfg: GenerateConfig, task: GenerationTask, src: Path, output: Path
               entries: List[Tuple[int, Dict[str, Any]]], requests: List[Any]) -> int:
     rows = [row for _, row in entries]
     journal = Journal(target, cfg.async_position_key, task.fingerprint(src, requests))
+    made_with = task.settings_fingerprint(cfg, src)  # recorded with the final file (skills.data.recorded)
     rerun = _Rerun(output, target)
     if not cfg.skip_filled:  # a fresh run: old results stay until the new run has a finished row
         journal.before_first_write = rerun.move
@@ -297,7 +298,7 @@ def _generate(cfg: GenerateConfig, task: GenerationTask, src: Path, output: Path
             asyncio.run(run_requests(task, rows, requests, todo, journal, where))
         journal.close()
         finalize(target, cfg.async_position_key, len(rows))
-        write_settings(target, task.settings_fingerprint(cfg, src))  # before .done: what made this output
+        write_settings(target, made_with)  # before .done: what made this output
     except BaseException:
         journal.close(quiet=True)  # the error in flight says what happened; do not mask it
         rerun.failed()

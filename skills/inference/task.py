@@ -170,10 +170,12 @@ class GenerationTask:
                     or last.endswith(("timeout", "_s")) or is_secret_setting(name, value):
                 continue
             fp.add(name, _public(value))
-        try:
-            builder = PromptBuilder(cfg)
-        except UsageError:
-            builder = None  # a module's own task may not use a prompt config; its job says what is wrong
+        builder = None  # a module's own task may not use a prompt config
+        if cfg.prompt_format != "ns" or cfg.prompt_config:
+            try:
+                builder = PromptBuilder(cfg)
+            except UsageError:
+                pass  # the job itself says what is wrong with its prompt
         if builder is not None:
             fp.add("prompt source", builder.source)
             if builder.prompt is not None:

@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from skills.config.errors import UsageError
 from skills.data.io import atomic_open
-from skills.data.recorded import group_by_settings, label, seeds_named, varying
+from skills.data.recorded import group_by_settings, label, mixed_refusal, varying
 from skills.metrics.base import Metrics, Scorer
 from skills.metrics.compute import compute_metrics
 from skills.metrics.groups import add_benchmark_groups
@@ -150,12 +150,7 @@ def settings_parts(bench: str, files: List[Path], split: bool) -> Tuple[List[Tup
         return [("", files)], (unknown if groups else [])
     names = varying([fp for fp, _ in groups])
     if not split:
-        first, members = groups[0]
-        apart = "; ".join(f"{seeds_named(members)} vs {seeds_named(m)}: {first.describe_changes(fp)}"
-                          for fp, m in groups[1:])
-        raise UsageError(f"{bench}: its seeds were made with different settings ({apart}), so one table would average "
-                         "two settings; pass --split_by_settings for one table per setting, or make the odd seeds "
-                         "again with the others' settings (ns eval --rerun_done)")
+        raise UsageError(mixed_refusal(bench, groups))
     parts = [(f" [{label(fp, names)}]", members) for fp, members in groups]
     if unknown:
         parts.append((" [settings not recorded]", unknown))
