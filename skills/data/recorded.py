@@ -84,8 +84,8 @@ def seeds_named(files: Sequence[Path]) -> str:
 def varying(fingerprints: Sequence[Fingerprint]) -> List[str]:
     """The settings whose values differ among ``fingerprints`` (recorded by all), in order."""
     first = fingerprints[0]
-    return [name for name in first.values
-            if all(name in fp.values for fp in fingerprints) and len({canonical(fp.values[name]) for fp in fingerprints}) > 1]
+    return [name for name in first.values if all(name in fp.values for fp in fingerprints)
+            and len({canonical(fp.values[name]) for fp in fingerprints}) > 1]
 
 
 def label(fingerprint: Fingerprint, names: Sequence[str]) -> str:
@@ -96,7 +96,8 @@ def label(fingerprint: Fingerprint, names: Sequence[str]) -> str:
 def disagreement(groups: Sequence[Tuple[Fingerprint, Sequence[Path]]]) -> str:
     """``seeds 0, 1 vs seeds 2, 3: inference.temperature 0.6 -> 0.7`` for the groups of one table."""
     first, members = groups[0]
-    return "; ".join(f"{seeds_named(members)} vs {seeds_named(m)}: {first.describe_changes(fp)}" for fp, m in groups[1:])
+    return "; ".join(f"{seeds_named(members)} vs {seeds_named(m)}: {first.describe_changes(fp)}"
+                     for fp, m in groups[1:])
 
 
 def mixed_refusal(bench: str, groups: Sequence[Tuple[Fingerprint, Sequence[Path]]]) -> str:

@@ -164,9 +164,10 @@ class GenerationTask:
         itself records (a judge's input is a generation: its sampling shows as ``input: ...``).
         Cheap enough for a planner to build for every seed (no request is prepared)."""
         fp = Fingerprint()
+        ignored = (*cls.fingerprint_ignores, *cls.per_run_settings)
         for name, value in _settings(cfg):
             last = name.rsplit(".", 1)[-1]
-            if any(name == ig or name.startswith(ig + ".") for ig in (*cls.fingerprint_ignores, *cls.per_run_settings)) \
+            if any(name == ig or name.startswith(ig + ".") for ig in ignored) \
                     or last.endswith(("timeout", "_s")) or is_secret_setting(name, value):
                 continue
             fp.add(name, _public(value))
