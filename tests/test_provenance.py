@@ -10,6 +10,7 @@ files it wrote, so a no-op re-run keeps what the files were made with. All again
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -210,3 +211,29 @@ def test_chunks_of_a_seed_record_their_settings_for_the_merged_file(tmp_path):
                                   "++prompt_config=generic/math", "++inference.temperature=0.7", "--rerun_done"))
     assert "output-rs1.jsonl" in line and "output-rs0.jsonl" not in line  # rs0 is made again; rs1 would stay
     assert "remove them" in line
+
+
+def test_judged_files_made_by_another_judge_are_not_done(tmp_path, monkeypatch):
+    from skills.cli.app import main
+
+    monkeypatch.delenv("SKILLS_DATA_MIRROR", raising=False)
+    data = tmp_path / "data"
+    fixtures = Path(__file__).resolve().parent / "fixtures"
+    assert main(["prepare_data", "hle", f"--data_dir={data}", f"--mirror={fixtures}"]) == 0
+
+    def run(gen, judge, *extra):
+        return subprocess.run(
+            [NS, "eval", "--cluster=local", "--server_type=openai", f"--server_address={gen.base_url}",
+             "--model=stub-model", "--judge_server_type=openai", f"--judge_server_address={judge.base_url}",
+             "--benchmarks=hle:1", f"--data_dir={data}", f"--output_dir={tmp_path / 'out'}", *extra],
+            cwd=tmp_path, capture_output=True, text=True, timeout=300, env={**os.environ, "OPENAI_API_KEY": "sk-x"})
+
+    with StubProcess(answer="The answer is \\boxed{42}.") as gen, \
+            StubProcess(answer="extracted_final_answer: 42\nJudgement: yes") as judge:
+        first = run(gen, judge, "--judge_model=judge-a")
+        assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+        judged = json.loads((tmp_path / "out" / "eval-results" / "hle" / "output-rs0.jsonl.settings.json").read_text())
+        assert judged["server.model"] == "judge-a" and judged["input: server.model"] == "stub-model"
+        assert run(gen, judge, "--judge_model=judge-a").returncode == 0
+        line = _refusal(run(gen, judge, "--judge_model=judge-b"))
+    assert line.startswith("Error: hle judge: output-rs0.jsonl") and 'server.model "judge-a" -> "judge-b"' in line
