@@ -84,6 +84,7 @@ class Bench:
     judge: Any = None  # skills.pipeline.judge.Judge when judged
     manifest: Dict[str, Any] = field(default_factory=dict)  # what the run manifest records
     prompt_notice: Optional[str] = None  # set when the job would use our wording, not the reference's
+    unrecorded: List[str] = field(default_factory=list)  # finished outputs that record no settings (older)
 
     @property
     def name(self) -> str:
@@ -193,7 +194,7 @@ def plan_bench(spec: BenchmarkSpec, count: Optional[int], ctx: EvalContext) -> T
     if ctx.prompt_check is not None:
         bench.prompt_notice = prompt_notice(cfg)
     settings = [*defaults, *user, *program.parse(extra)]
-    runs, done = plan_runs(RunRequest(
+    runs, done, bench.unrecorded = plan_runs(RunRequest(
         label=name, program=program, out_dir=gen_dir, seeds=seeds, settings=settings, input_of=lambda seed: data,
         chunks=chunks, num_chunks=num_chunks, rerun_done=o.rerun_done, bench=name, sidecars=tuple(sidecars),
         checks=None if ctx.remote else RunChecks(client, ctx.prompt_check)))
@@ -213,7 +214,9 @@ def plan_bench(spec: BenchmarkSpec, count: Optional[int], ctx: EvalContext) -> T
         "examples_type": cfg.examples_type, "overrides": tokens(settings), "seeds": seeds,
         "model": o.server.model, "generation_module": program.module, "eval_type": cfg.eval_type,
         "metrics_type": spec.metrics_type,
-        "outputs": [os.path.join(bench.result_dir, output_name(s)) for s in seeds],
+        # only what this run writes: a finished file found (and kept) is not claimed
+        "outputs": [path for path in (os.path.join(bench.result_dir, output_name(s)) for s in seeds)
+                    if o.rerun_done or not os.path.exists(path + ".done")],
     }
     return bench, runs, note
 
@@ -236,6 +239,11 @@ def _plan_benches(specs: List[Tuple[BenchmarkSpec, Optional[int]]], ctx: EvalCon
         planned.append(bench)
         plan.manifest[spec.name] = bench.manifest
         runs.extend(bench_runs)
+    unrecorded = [b.name for b in planned if b.unrecorded]
+    if unrecorded:  # said once per plan
+        count = sum(len(b.unrecorded) for b in planned)
+        plan.notes.append(f"{count} finished output{'s' if count > 1 else ''} of {', '.join(unrecorded)} record no "
+                          "settings (made by an earlier version): not checked against this run's settings")
     return planned, runs
 
 

@@ -133,7 +133,7 @@ def _plan_runs(o: GenerateOptions, src: Source, out: str, seeds: List[Optional[i
         if notice:
             plan.notes.append(notice)
     remote = cluster.is_slurm and cluster.ssh_tunnel
-    runs, done = plan_runs(RunRequest(
+    runs, done, unrecorded = plan_runs(RunRequest(
         label="ns generate", program=program, out_dir=out, seeds=seeds, settings=[*defaults, *user],
         input_of=lambda seed: os.path.join(o.input_dir, output_name(seed)) if o.input_dir else src.input_file,
         chunks=chunks, num_chunks=o.num_chunks,
@@ -141,6 +141,9 @@ def _plan_runs(o: GenerateOptions, src: Source, out: str, seeds: List[Optional[i
         rerun_done=o.rerun_done, sidecars=tuple(src.sidecars),
         checks=None if remote else RunChecks(client, prompt_check)))
     plan.notes.extend(f"{os.path.basename(path)} already done" for path in done)
+    if unrecorded:
+        plan.notes.append(f"{len(unrecorded)} finished output{'s' if len(unrecorded) > 1 else ''} in {out} record no "
+                          "settings (made by an earlier version): not checked against this run's settings")
     for run in runs:
         run.pre = _shell(o.preprocess_cmd, run.seed)
         run.post += [c for c in [_shell(o.postprocess_cmd, run.seed)] if c]
@@ -181,7 +184,7 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
         "data": {"file": src.input_file or o.input_dir}, "prompt_config": cfg.prompt_config,
         "examples_type": cfg.examples_type, "overrides": [*defaults, *user], "seeds": seeds,
         "model": o.server.model, "generation_module": src.module, "eval_type": cfg.eval_type,
-        "outputs": [os.path.join(out, output_name(s)) for s in seeds],
+        "outputs": [os.path.join(out, output_name(s)) for s in dict.fromkeys(r.seed for r in runs)],  # written now
     }
     set_prompt_env(plan.jobs, prompt_dir)
     if o.wandb is not None and o.wandb.log_samples:

@@ -19,7 +19,7 @@ from skills.inference.prompts import prompt_notice
 from skills.pipeline.jobs import build_jobs, chain, name_jobs, pack
 from skills.pipeline.plan import Job, Plan
 from skills.pipeline.programs import DEFAULT_MODULE, Program, generation_module
-from skills.pipeline.runs import RunRequest, output_name, plan_runs
+from skills.pipeline.runs import RunChecks, RunRequest, check_settings, output_name, plan_runs
 from skills.pipeline.servers import ServerOptions, check_server_options, client_overrides
 from skills.registry.spec import BenchmarkSpec
 
@@ -75,6 +75,8 @@ class Judge:
     server: ServerOptions
     program: Program
     settings: List[Override]  # the judge's defaults, then --extra_judge_args
+    client: List[Override] = field(default_factory=list)  # its ++server.* tokens (an example: ports are per job)
+    prompt_check: Optional[str] = None  # where plan-time checks find the prompt set (skills.pipeline.prompts)
 
 
 def judge_server(spec: BenchmarkSpec, j) -> ServerOptions:
@@ -123,17 +125,22 @@ def judge_settings(spec: BenchmarkSpec, j: JudgeOptions, judge_extra: List[str],
         notice = prompt_notice(cfg)
         if notice:
             plan.notes.append(f"{spec.name} judge: {notice}")
-    return Judge(jopts, program, settings)
+    return Judge(jopts, program, settings, jclient, prompt_check)
 
 
 def judge_jobs(bench: Any, o: Any, ports: Any, log_dir: str, deps_of: Callable[[Optional[int]], List[str]],
                needed_env: set) -> Tuple[List[Job], List[str]]:
     """The judge jobs of one benchmark (packed like its generations) and the names later stages wait for."""
     judge: Judge = bench.judge
-    runs, _ = plan_runs(RunRequest(
+    req = RunRequest(
         label=f"{bench.name} judge", program=judge.program, out_dir=bench.result_dir, seeds=bench.seeds,
         settings=judge.settings, input_of=lambda seed: os.path.join(bench.gen_dir, output_name(seed)),
-        sampling=False, rerun_done=o.rerun_done, bench=bench.name))
+        sampling=False, rerun_done=o.rerun_done, bench=bench.name)
+    if not (o.cluster.is_slurm and o.cluster.ssh_tunnel is not None):
+        # judged files made by another judge (or from other generations) are not done (the inputs
+        # themselves are not read now: the generations may not exist yet)
+        check_settings(req, RunChecks(judge.client, judge.prompt_check))
+    runs, _, _ = plan_runs(req)
     num_jobs = o.num_jobs if o.num_jobs is not None else (-1 if o.cluster.is_slurm else 1)
     groups = pack(runs, num_jobs)
     names = [n.replace(f"-judge-{bench.name}", "-judge") for n in name_jobs(groups, f"{o.expname}-{bench.name}-judge")]

@@ -3,7 +3,9 @@
 ``ns eval`` / ``ns generate`` write ``<out>/manifests/<run>.json`` when a plan starts (the command,
 every job's programs and server line, the resolved overrides per benchmark, seeds, data and prompt
 checksums, package versions, the project's git commit) and keep ``<out>/manifest.json`` as the
-merged view: per benchmark its latest settings, and per output file the run that wrote it.
+merged view: per benchmark the settings of the latest run that wrote its files, and per output file
+the run that wrote it. A run claims only the files it writes: those it found finished keep their
+run (and a run that writes none leaves the benchmark's entry as it was).
 ``ns summarize_results`` adds row counts and warns when the seed files it combines come from runs
 whose settings differ (the format and the readers: ``skills.data.manifest``). Secrets never appear:
 commands are masked and keys travel by name.
@@ -112,9 +114,11 @@ def write_run(plan: Any, argv: Sequence[str], cluster: Any = None) -> Optional[P
     with locked(root):
         merged = read(root / MANIFEST)
         merged.setdefault("runs", []).append(run_id)
+        # a benchmark's settings are the run's that wrote its files: a run that only found them
+        # finished (a no-op re-run) leaves the entry, and its prompt source, as it was
         merged.setdefault("benchmarks", {}).update(
             {name: {k: v for k, v in entry.items() if k != "outputs"} | {"run": run_id}
-             for name, entry in benchmarks.items()})
+             for name, entry in benchmarks.items() if entry.get("outputs")})
         files = merged.setdefault("files", {})
         for entry in benchmarks.values():
             for output in entry.get("outputs", []):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, List, Optional, Sequence
 
 from skills.config.errors import UsageError
+from skills.config.fingerprint import Fingerprint
 from skills.config.overrides import Override, check_order, compose, parse_overrides
 from skills.inference.program import prepare_rows, resume_problem
 from skills.inference.settings import input_path, read_input
@@ -103,6 +104,17 @@ class Program:
             return
         task = prepare_rows(cfg, self.task)[0]
         task.close()
+
+    def settings_fingerprint(self, overrides: Sequence[Override], label: str,
+                             prompt_set_dir: Optional[str]) -> Fingerprint:
+        """The settings fingerprint the job given ``overrides`` will record for its output
+        (``GenerationTask.settings_fingerprint``), to compare with what finished outputs record."""
+        cfg = self.config(overrides, label, prompt_set_dir)
+        try:
+            src: Optional[Path] = input_path(cfg)
+        except UsageError:
+            src = None  # no input named: the job fails on it, not this comparison
+        return self.task.settings_fingerprint(cfg, src)
 
     def check_resume(self, overrides: Sequence[Override], label: str, prompt_set_dir: Optional[str],
                      target: str) -> None:

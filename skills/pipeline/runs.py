@@ -3,19 +3,25 @@
 
 A run is one (seed, chunk) of one input: ``<out>/output[-rs<seed>][_chunk_<c>].jsonl`` (the
 reference's layout). A run whose file (or merged file) has its ``.done`` marker is finished and
-skipped unless ``--rerun_done``. Before any job exists, the input is read and every request built
-as the job will (once per input file), and a resume journal the program would refuse fails the plan.
+skipped unless ``--rerun_done``; finished outputs of the folder made with other settings (their
+``.settings.json``, ``skills.data.recorded``) are refused, not added to. Before any job exists, the
+input is read and every request built as the job will (once per input file), and a resume journal
+the program would refuse fails the plan.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Sequence, Tuple
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from skills.config.errors import UsageError
+from skills.config.fingerprint import Fingerprint
 from skills.config.overrides import Override
 from skills.config.values import parse_ids
+from skills.data.recorded import read_settings
 from skills.pipeline.programs import Program, program_argv, tokens
 
 SAMPLING_DEFAULTS = ("++inference.temperature=0.7", "++inference.top_k=-1", "++inference.top_p=0.95")
@@ -109,10 +115,13 @@ class RunChecks:
     prompt_set_dir: Optional[str]  # where the prompt set is checked (skills.pipeline.prompts)
 
 
-def plan_runs(req: RunRequest) -> Tuple[List[Run], List[str]]:
-    """(runs still to do, output files of the runs already done)."""
+def plan_runs(req: RunRequest) -> Tuple[List[Run], List[str], List[str]]:
+    """(runs still to do, output files of the runs already done, finished output files that record
+    no settings: made by an earlier version, not checked). Finished outputs made with other settings
+    than this run's are refused (``check_settings``)."""
     program, runs, done = req.program, [], []
     checked: set = set()  # input files read at plan time
+    unknown = check_settings(req, req.checks) if req.checks is not None else []
     for seed in req.seeds:
         merged = os.path.join(req.out_dir, output_name(seed))
         src = req.input_of(seed)
@@ -133,7 +142,59 @@ def plan_runs(req: RunRequest) -> Tuple[List[Run], List[str]]:
                 merge = ["python", "-m", "skills.inference.merge_chunks", merged, *parts]
             runs.append(Run(req.bench, seed, chunk, io, [*seed_toks, *chunk_toks, *tokens(req.settings)], path,
                             program.module, merge, req.sidecars))
-    return runs, done
+    return runs, done, unknown
+
+
+OUTPUT_FILE = re.compile(r"output(?:-rs(\d+))?(?:_chunk_(\d+))?\.jsonl")
+
+
+def finished_outputs(out_dir: str) -> List[Tuple[str, Optional[int]]]:
+    """(path, seed) of every finished output file of a folder (the file and its ``.done`` exist), by seed."""
+    if not os.path.isdir(out_dir):
+        return []
+    found = []
+    for name in os.listdir(out_dir):
+        m = OUTPUT_FILE.fullmatch(name)
+        if m and os.path.exists(os.path.join(out_dir, name + ".done")):
+            seed = int(m.group(1)) if m.group(1) is not None else None
+            found.append((-1 if seed is None else seed, int(m.group(2) or -1), os.path.join(out_dir, name), seed))
+    return [(path, seed) for _, _, path, seed in sorted(found)]
+
+
+def check_settings(req: RunRequest, checks: "RunChecks") -> List[str]:
+    """Refuse to add to, or call done, finished outputs of the folder made with other settings than
+    this run's (they would be averaged into one table); returns those that record none (unknown)."""
+    recorded = [(path, seed, read_settings(Path(path))) for path, seed in finished_outputs(req.out_dir)]
+    unknown = [path for path, _, fp in recorded if fp is None]
+    expected: Dict[Tuple[Optional[str], bool], Fingerprint] = {}
+
+    def expected_for(seed: Optional[int]) -> Fingerprint:
+        src, greedy = req.input_of(seed), seed is None or not req.sampling
+        if (src, greedy) not in expected:
+            program = req.program
+            io = [f"++input_file={src}"] if src else []
+            head = [*program.parse(io), *checks.client, *program.parse([] if greedy else seed_overrides(seed))]
+            expected[(src, greedy)] = program.settings_fingerprint([*head, *req.settings], req.label,
+                                                                   checks.prompt_set_dir)
+        return expected[(src, greedy)]
+
+    other = []  # (path, seed, what differs)
+    for path, seed, fp in recorded:
+        if fp is None or (req.rerun_done and seed in req.seeds):  # unknown, or about to be made again
+            continue
+        changes = fp.describe_changes(expected_for(seed))
+        if changes:
+            other.append((path, seed, changes))
+    if other:
+        names = [os.path.basename(path) for path, _, _ in other]
+        shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        ways = ("a new --output_dir, or --rerun_done to make them again with this run's settings"
+                if all(seed in req.seeds for _, seed, _ in other) else
+                "a new --output_dir, or remove them (--rerun_done makes only this run's seeds again)")
+        raise UsageError(f"{req.label}: {shown} in {req.out_dir} {'were' if len(names) > 1 else 'was'} made with other "
+                         f"settings than this run ({other[0][2]}; recorded -> now): adding to or keeping them would "
+                         f"mix two settings in one table; use {ways}")
+    return unknown
 
 
 def _check(req: RunRequest, checks: RunChecks, io: List[str], seed_toks: List[str], chunk_toks: List[str],
