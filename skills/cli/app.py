@@ -18,7 +18,7 @@ from typing import List, Optional, Sequence
 import click
 import typer
 
-from skills.cli.common import EXTRA, overrides_help
+from skills.cli.common import EXTRA, overrides_help, print_error
 from skills.cli.eval import eval_cmd
 from skills.cli.evaluate import evaluate
 from skills.cli.generate import generate_cmd
@@ -70,12 +70,6 @@ def _root(
 
 
 # ----------------------------------------------------------------------------- entry point
-def print_error(message: str) -> None:
-    red, reset = ("\x1b[31m", "\x1b[0m") if sys.stderr.isatty() else ("", "")
-    sys.stderr.write(f"{red}Error: {message}{reset}\n")
-    sys.stderr.flush()
-
-
 def _dedupe(message: str) -> str:
     """One line; click and Typer may both append the same 'Did you mean' sentence."""
     parts: List[str] = []

@@ -18,7 +18,7 @@ def option_names(ctx: click.Context) -> List[str]:
 
 EXAMPLES = {
     "eval": ("ns eval --cluster=local --server_type=vllm --model=/models/m \\\n"
-             "      --output_dir=/results/m --benchmarks=aime24:8,gpqa:8 \\\n"
+             "      --output_dir=/results/m --benchmarks=NAME:8,OTHER:8 \\\n"
              "      ++inference.temperature=0.6 ++inference.tokens_to_generate=32768"),
     "generate": ("ns generate --cluster=local --server_type=vllm --model=/models/m \\\n"
                  "      --input_file=in.jsonl --output_dir=/results/gen \\\n"
@@ -107,6 +107,15 @@ def split_extra(ctx: click.Context, positional: bool = False) -> Tuple[List[str]
     return overrides, rest
 
 
+def print_error(message: str) -> None:
+    """``Error: message`` on stderr, red at a terminal."""
+    import sys
+
+    red, reset = ("\x1b[31m", "\x1b[0m") if sys.stderr.isatty() else ("", "")
+    sys.stderr.write(f"{red}Error: {message}{reset}\n")
+    sys.stderr.flush()
+
+
 def not_applicable(flag: str, why: str) -> None:
     """A reference option accepted here without an effect: one line saying why."""
     import sys
@@ -131,9 +140,8 @@ def emit_plan(plan, dry_run, cluster) -> int:
 
         sys.stdout.write(render(plan, dry_run.format))
         return 0
-    from skills.pipeline.common import check_model_paths
-    from skills.pipeline.eval_plan import check_env
     from skills.pipeline.executors import run_plan
+    from skills.pipeline.preflight import check_env, check_model_paths
 
     check_env(plan)
     check_model_paths(plan.jobs, cluster)

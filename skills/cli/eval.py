@@ -54,18 +54,20 @@ def eval_cmd(
         not_applicable("--_reuse_exp/--_task_dependencies", "they hand Python objects between the reference's "
                                                             "pipeline functions; a command line has none")
     require(output_dir=output_dir, benchmarks=benchmarks, server_type=server.server_type)
+    from skills.cli.reference import before_plan
     from skills.config.errors import UsageError
     from skills.config.mounts import host_path, translate_all, translate_text
-    from skills.pipeline import compat
-    from skills.pipeline.eval_plan import EvalOptions, JudgeOptions, build_eval_plan
+    from skills.pipeline.eval_plan import EvalOptions, build_eval_plan
+    from skills.pipeline.judge import JudgeOptions
+    from skills.pipeline.programs import generation_module as module_of
+    from skills.pipeline.reference_options import after_plan
 
     if judge_type != "llm":
         raise UsageError(f"--judge_type={judge_type} (the reference's nvembed judge) is not implemented; use llm")
-    module = compat.generation_module(generation_type, generation_module)
-    judge["generation_module"] = compat.generation_module(judge_generation_type, judge_generation_module,
-                                                          "--judge_generation")
+    module = module_of(generation_type, generation_module)
+    judge["generation_module"] = module_of(judge_generation_type, judge_generation_module, "--judge_generation")
     wandb.check()
-    compat.before_plan(ref, cluster)
+    before_plan(ref, cluster)
     server.model = host_path(cluster, server.model, "--model") if (server.model or "").startswith("/") else server.model
     server.server_args = translate_text(cluster, server.server_args)
     opts = EvalOptions(
@@ -81,5 +83,5 @@ def eval_cmd(
         extra_datasets_type=extra_datasets_type,
     )
     plan = build_eval_plan(opts)
-    compat.after_plan(plan, ref, cluster)
+    after_plan(plan, ref, cluster)
     return emit_plan(plan, dry_run, cluster)

@@ -26,8 +26,9 @@ def evaluate(
         if not key.startswith("eval_config."):
             raise UsageError(f"{tok}: ns evaluate only takes ++eval_config.<key>=<value>")
         from skills.config.overrides import apply_overrides, validate_overrides
+        from skills.inference.config import GenerateConfig
 
-        eval_config.update(apply_overrides(validate_overrides([tok])).eval_config)
+        eval_config.update(apply_overrides(validate_overrides([tok], GenerateConfig), GenerateConfig).eval_config)
     from skills.evaluation import regrade_files
 
     for path, stats in regrade_files(files, eval_type, eval_config, generation_key=generation_key).items():

@@ -45,13 +45,15 @@ def generate_cmd(
         not_applicable("--_reuse_exp/--_task_dependencies", "they hand Python objects between the reference's "
                                                             "pipeline functions; a command line has none")
     require(output_dir=output_dir, server_type=server.server_type)
+    from skills.cli.reference import before_plan
     from skills.config.mounts import host_path, translate_all, translate_text
-    from skills.pipeline import compat
     from skills.pipeline.generate_plan import GenerateOptions, build_generate_plan
+    from skills.pipeline.programs import generation_module as module_of
+    from skills.pipeline.reference_options import after_plan
 
-    module = compat.generation_module(generation_type, generation_module)
+    module = module_of(generation_type, generation_module)
     wandb.check()
-    compat.before_plan(ref, cluster)
+    before_plan(ref, cluster)
     server.model = host_path(cluster, server.model, "--model") if (server.model or "").startswith("/") else server.model
     server.server_args = translate_text(cluster, server.server_args)
     opts = GenerateOptions(
@@ -67,5 +69,5 @@ def generate_cmd(
         postprocess_cmd=translate_text(cluster, postprocess_cmd or "") or None, wandb=wandb,
     )
     plan = build_generate_plan(opts)
-    compat.after_plan(plan, ref, cluster)
+    after_plan(plan, ref, cluster)
     return emit_plan(plan, dry_run, cluster)

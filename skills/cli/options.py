@@ -100,7 +100,7 @@ def with_groups(**groups: Group) -> Callable[[Callable], Callable]:
 
 # ----------------------------------------------------------------------------- groups
 def _server(v: Dict[str, Any]):
-    from skills.pipeline.common import ServerOptions
+    from skills.pipeline.servers import ServerOptions
 
     return ServerOptions(v["server_type"], v["model"], v["server_address"], v["server_gpus"],
                          v["server_nodes"] if v["server_nodes"] is not None else 1, v["server_args"] or "",
@@ -146,7 +146,8 @@ CLUSTER_NO_MOUNTS = Group(CLUSTER.options[:2], _cluster)
 
 def _slurm(v: Dict[str, Any]):
     from skills.config.errors import UsageError
-    from skills.pipeline.common import SlurmOptions, parse_json_kwargs
+    from skills.config.values import parse_json_kwargs
+    from skills.pipeline.jobs import SlurmOptions
 
     if v["dependent_jobs"] < 0:
         raise UsageError("--dependent_jobs must be >= 0")
@@ -180,7 +181,7 @@ DRY_RUN = Group([
 
 # ----------------------------------------------------------------------------- reference options
 def _reference(v: Dict[str, Any]):
-    from skills.pipeline.compat import ReferenceOptions
+    from skills.pipeline.reference_options import ReferenceOptions
 
     return ReferenceOptions(**v)
 
@@ -196,7 +197,7 @@ REFERENCE = Group([
 
 
 def _wandb(v: Dict[str, Any]):
-    from skills.pipeline.compat import WandbOptions
+    from skills.pipeline.wandb import WandbOptions
 
     return WandbOptions(**v)
 

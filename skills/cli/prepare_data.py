@@ -28,8 +28,8 @@ def prepare_data(
     num_gpus: Optional[int] = O("num_gpus", "Slurm: GPUs of the preparation job."),
     num_nodes: int = O("num_nodes", "Slurm: nodes of the preparation job.", default=1),
     with_sandbox: bool = F("with_sandbox", "Slurm: start a sandbox next to the preparation job.", default=False),
-    skip_data_dir_check: bool = F("skip_data_dir_check", "Allow large benchmarks (ruler, ioi24, mmau-pro) "
-                                  "without --data_dir.", default=False),
+    skip_data_dir_check: bool = F("skip_data_dir_check", "Allow benchmarks with large data without --data_dir.",
+                                  default=False),
     cluster=None, slurm=None, ref=None,
 ) -> int:
     """Download and format benchmark data: ns prepare_data aime24 gpqa --data_dir DIR [--split S]
@@ -37,18 +37,20 @@ def prepare_data(
     The reference's prompt set comes along into <data_dir>/.prompt-sets/ (--no-prompts skips it)."""
     from skills.cli.common import not_applicable
     from skills.config.mounts import host_path
-    from skills.pipeline import compat
+    from skills.cli.reference import before_plan
 
     names, extra = prepare_args(ctx)
     if extra_datasets:
         raise UsageError("--extra_datasets: ns prepare_data prepares built-in benchmarks only; a user-defined "
                          "benchmark folder brings its own <split>.jsonl files")
     if not data_dir and not skip_data_dir_check:
-        big = [b for b in ("ruler", "ioi24", "mmau-pro") if any(b in a for a in ctx.args)]
+        from skills.data.prepare import large_data
+
+        big = large_data(names)
         if big:
             raise UsageError(f"{big[0]} is large: give --data_dir (or --skip_data_dir_check)")
     data_dir = host_path(cluster, data_dir, "--data_dir")
-    compat.before_plan(ref, cluster)
+    before_plan(ref, cluster)
     if cluster.is_slurm:
         extra += ([] if prompts else ["--no-prompts"]) + (["--prompts_commit", prompts_commit] if prompts_commit else [])
         return _prepare_on_slurm(cluster, names, extra, data_dir, mirror, expname, log_dir, dry_run,
@@ -131,7 +133,7 @@ def _prepare_on_slurm(cfg, names, extra, data_dir, mirror, expname, log_dir, dry
         opts.slurm = slurm
     plan = build_run_cmd_plan(opts)
     if ref is not None:
-        from skills.pipeline.compat import after_plan
+        from skills.pipeline.reference_options import after_plan
 
         after_plan(plan, ref, cfg)
     return emit_plan(plan, DryRun(dry_run, "text"), cfg)
@@ -139,7 +141,7 @@ def _prepare_on_slurm(cfg, names, extra, data_dir, mirror, expname, log_dir, dry
 
 def prepare_args(ctx: click.Context) -> tuple:
     """(benchmark names, pass-through flags). Flags close to one of ours are typos, not pass-through."""
-    from skills.benchmarks import builtin_names
+    from skills.registry.benchmarks import builtin_names
 
     known = option_names(ctx)
     benches = set(builtin_names())

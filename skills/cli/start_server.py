@@ -23,7 +23,7 @@ def start_server(
 ) -> int:
     """Host a model server on this machine until Ctrl-C."""
     require(model=model)
-    from skills.pipeline.common import HOSTED_TYPES
+    from skills.pipeline.servers import HOSTED_TYPES
 
     if server_type not in HOSTED_TYPES:
         raise UsageError(f"--server_type must be one of {', '.join(HOSTED_TYPES)} to host a server")
@@ -31,7 +31,7 @@ def start_server(
         raise UsageError("start_server on slurm is not supported yet")
     from pathlib import Path
 
-    from skills.pipeline.run_cmd_plan import state_dir
+    from skills.pipeline.state import state_dir
     from skills.servers.health import ServerStartError
     from skills.servers.launch import serve_forever
 
@@ -51,7 +51,7 @@ def start_server(
         return serve_forever(server_type, model, server_gpus, server_nodes, port or 5000, server_args,
                              env.command_prefix, env.interpreter(), log_path, env.env, timeout)
     except ServerStartError as exc:
-        from skills.cli.app import print_error
+        from skills.cli.common import print_error
 
         print_error(str(exc))
         return 1

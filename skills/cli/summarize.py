@@ -21,6 +21,8 @@ def summarize_results(
     show_ci: bool = F("show_ci", "Add 95% confidence intervals.", default=False),
     fail_on_incomplete: bool = F("fail_on_incomplete", "An incomplete seed is an error, not a warning.",
                                  default=False),
+    split_by_settings: bool = F("split_by_settings", "Seeds made with different settings: one table per setting "
+                                "(default: refused).", default=False),
     data_dir: Optional[str] = O("data_dir"),
     extra_datasets: Optional[str] = O("extra_datasets"),
     extra_datasets_type: Optional[str] = O("extra_datasets_type", "local (default) or cluster."),
@@ -63,6 +65,8 @@ def summarize_results(
         argv.append("--show_ci")
     if fail_on_incomplete:
         argv.append("--fail_on_incomplete")
+    if split_by_settings:
+        argv.append("--split_by_settings")
     if metrics_kwargs:
         argv += ["--metrics_kwargs", metrics_kwargs]
     if wandb_name:

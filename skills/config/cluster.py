@@ -15,13 +15,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
-import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from skills.config.errors import UsageError
+from skills.config.interpreters import python_env_var, repo_venv
 
 EXECUTORS = ("local", "none", "slurm")
 CONFIG_DIR_ENVS = ("SKILLS_CONFIG_DIR", "NEMO_SKILLS_CONFIG_DIR")
@@ -104,7 +104,7 @@ class ClusterConfig:
         """A named environment, or the repository's ``.venv-<name>`` when the config names none."""
         if name in self.environments:
             return self.environments[name]
-        local = Path(__file__).resolve().parent.parent.parent / f".venv-{name}"
+        local = repo_venv(name)
         return ServerEnv(venv=str(local)) if (local / "bin" / "python").exists() else None
 
     def container(self, key: str) -> Optional[str]:
@@ -126,7 +126,7 @@ class ClusterConfig:
                 names.append(name.strip())
         for env_name, env in self.environments.items():
             if env.venv or env.python:
-                literal["SKILLS_PYTHON_" + re.sub(r"[^A-Za-z0-9]", "_", env_name).upper()] = env.interpreter()
+                literal[python_env_var(env_name)] = env.interpreter()
         return literal, names
 
     def missing_required_env(self) -> List[str]:

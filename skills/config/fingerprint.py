@@ -72,7 +72,8 @@ def _stored(value: Any) -> Any:
     return value if len(text) <= SHORT else digest(value)
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
+    """A recorded value as words show it: a digest by its first 8 hex digits, None as ``unset``."""
     if isinstance(value, str) and value.startswith(DIGEST_PREFIX):
         return value[len(DIGEST_PREFIX):len(DIGEST_PREFIX) + 8]
     return "unset" if value is None else canonical(value)
@@ -116,9 +117,9 @@ class Fingerprint:
         out = []
         for name, old, now in self.changes(new):
             if any(isinstance(v, str) and v.startswith(DIGEST_PREFIX) for v in (old, now)):
-                out.append(f"{name} changed ({_shown(old)} -> {_shown(now)})")
+                out.append(f"{name} changed ({shown(old)} -> {shown(now)})")
             else:
-                out.append(f"{name} {_shown(old)} -> {_shown(now)}")
+                out.append(f"{name} {shown(old)} -> {shown(now)}")
         return out
 
     def describe_changes(self, new: "Fingerprint", limit: int = 4) -> str:

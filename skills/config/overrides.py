@@ -36,12 +36,6 @@ class Override:
     token: str  # normalised token, safe to hand to Hydra
 
 
-def _default_schema() -> type:
-    from skills.inference.config import GenerateConfig
-
-    return GenerateConfig
-
-
 def _unwrap_optional(tp: Any) -> Any:
     if typing.get_origin(tp) is typing.Union:
         args = [a for a in typing.get_args(tp) if a is not type(None)]
@@ -158,9 +152,8 @@ def _is_string_type(tp: Any) -> bool:
     return tp is str
 
 
-def normalize(token: str, schema: Optional[type] = None) -> Override:
+def normalize(token: str, schema: type) -> Override:
     """Check one token's key and grammar; return it in a Hydra-safe, shell-independent form."""
-    schema = schema or _default_schema()
     kind, key, raw = _split(token)
     if not re.fullmatch(r"[A-Za-z_][\w\-]*(\.[\w\-]+)*", key or ""):
         raise UsageError(f"invalid key in override '{token}'")
@@ -234,15 +227,35 @@ def _apply(cfg: Any, ov: Override, schema: type, defaults: Any, source: str) -> 
         raise UsageError(f"invalid override '{ov.token}'{where}: {msg}") from None
 
 
-def validate_overrides(
-    tokens: Sequence[str], schema: Optional[type] = None, source: str = "", base: Any = None
-) -> List[str]:
+def parse_overrides(tokens: Sequence[str], schema: type) -> List[Override]:
+    """Each token's key, grammar and value type checked once: the parsed tokens a planner composes
+    configs from as often as it needs (``check_order``, ``compose``) without parsing them again."""
+    return [normalize(tok, schema) for tok in tokens]
+
+
+def check_order(overrides: Sequence[Override], schema: type, source: str = "", base: Any = None) -> Any:
+    """Apply parsed tokens in order (``+key`` on a set key, deleting an unset one, values a field
+    refuses fail, naming ``source``); returns the OmegaConf config they make."""
+    cfg = base if base is not None else _build(schema)
+    defaults = _build(schema)
+    for ov in overrides:
+        _apply(cfg, ov, schema, defaults, source)
+    return cfg
+
+
+def compose(overrides: Sequence[Override], schema: type) -> Any:
+    """Parsed tokens -> a schema instance (what the generation program will see)."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_object(check_order(overrides, schema))
+
+
+def validate_overrides(tokens: Sequence[str], schema: type, source: str = "", base: Any = None) -> List[str]:
     """Normalise and apply ``tokens`` in order (checks keys AND value types); return the safe tokens.
 
     ``base`` is an OmegaConf config already holding earlier overrides (e.g. benchmark defaults), so
     ``+key`` conflicts across sources are caught too.
     """
-    schema = schema or _default_schema()
     cfg = base if base is not None else _build(schema)
     defaults = _build(schema)
     out = []
@@ -253,17 +266,9 @@ def validate_overrides(
     return out
 
 
-def apply_overrides(tokens: Sequence[str], schema: Optional[type] = None) -> Any:
+def apply_overrides(tokens: Sequence[str], schema: type) -> Any:
     """The generation program's entry: tokens (as Hydra receives them) -> a schema instance."""
-    from omegaconf import OmegaConf
-
-    schema = schema or _default_schema()
-    cfg = _build(schema)
-    defaults = _build(schema)
-    for tok in tokens:
-        ov = normalize(tok, schema)
-        _apply(cfg, ov, schema, defaults, "")
-    return OmegaConf.to_object(cfg)
+    return compose(parse_overrides(tokens, schema), schema)
 
 
 def is_override(token: str) -> bool:

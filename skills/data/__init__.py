@@ -1,4 +1,5 @@
-"""Data preparation plumbing: where prepared data lives, mirrors, downloads, atomic writes.
+"""Files: where prepared data lives, mirrors, downloads, and the file conventions every layer shares
+(atomic writes, JSONL, ``.done`` markers, locks, an output folder's manifest).
 
 ``ns prepare_data`` calls :func:`skills.data.prepare.prepare_benchmarks`; each benchmark module's
 ``prepare(ctx)`` uses the helpers in :mod:`skills.data.io` and :mod:`skills.data.sources`.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Optional
 
 
 def default_data_dir() -> Path:
@@ -19,4 +21,9 @@ def default_data_dir() -> Path:
     return Path.home() / ".cache" / "skills" / "data"
 
 
-__all__ = ["default_data_dir"]
+def resolve_data_dir(explicit: Optional[str]) -> str:
+    """``--data_dir`` when given, else :func:`default_data_dir`."""
+    return explicit or str(default_data_dir())
+
+
+__all__ = ["default_data_dir", "resolve_data_dir"]

@@ -1,4 +1,4 @@
-"""Atomic file writes and streamed downloads.
+"""Atomic file writes, ``.done`` completion markers, fast JSON, JSONL reading and streamed downloads.
 
 Everything is written to a temporary file in the destination folder, fsync'ed and renamed over the
 target, so an interrupted prepare (or grading run) never leaves a half-written split behind: the
@@ -17,6 +17,30 @@ from pathlib import Path
 from typing import IO, Any, Iterable, Iterator, Mapping, Tuple
 
 from skills.config.errors import UsageError
+
+try:  # orjson is optional; it is several times faster for the large bodies of long generations
+    import orjson
+except ImportError:  # pragma: no cover
+    orjson = None
+
+
+def dumps(obj: Any) -> bytes:
+    """Compact UTF-8 JSON; falls back to the stdlib for what orjson refuses (huge ints)."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(obj)
+        except TypeError:
+            pass
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def loads(data: Any) -> Any:
+    if orjson is not None:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass  # re-parse with the stdlib: accepts huge ints / NaN, else raises ValueError
+    return json.loads(data)
 
 
 def current_umask() -> int:
@@ -68,6 +92,27 @@ def fsync_dir(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def atomic_write_lines(path: Path, lines: Iterable[bytes]) -> int:
+    """Write byte lines (each ending in newline) to ``path`` atomically; returns the count."""
+    count = 0
+    with atomic_open(path, "wb") as fh:
+        for line in lines:
+            fh.write(line)
+            count += 1
+    return count
+
+
+def done_path(output: Path) -> Path:
+    """The completion marker of an output file: ``<output>.done`` exists only once the output is
+    complete (generated, graded, merged); planners skip finished runs by it."""
+    return Path(f"{output}.done")
+
+
+def touch_done(output: Path) -> None:
+    """The completion marker, itself written atomically."""
+    atomic_write_lines(done_path(output), [])
 
 
 def write_jsonl(path: Path, rows: Iterable[Mapping]) -> int:

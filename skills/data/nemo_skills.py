@@ -30,10 +30,6 @@ def raw_url(path: str, commit: Optional[str] = None) -> str:
     return f"https://raw.githubusercontent.com/{REPO}/{pinned_commit(commit)}/{path}"
 
 
-def archive_url(commit: Optional[str] = None) -> str:
-    return f"https://github.com/{REPO}/archive/{pinned_commit(commit)}.tar.gz"
-
-
 def prepare_shipped_jsonl(ctx, bench: str, required: Sequence[str]):
     """Copy ``nemo_skills/dataset/<bench>/test.txt`` (JSON lines) byte for byte after checking it."""
     pick_splits(bench, ctx.split, "test", ["test"])

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from skills.benchmarks import builtin_names, prepare_function
-from skills.benchmarks.base import PrepareContext
+from skills.registry.benchmarks import builtin_names, get_benchmark, prepare_function
+from skills.registry.spec import PrepareContext
 from skills.config.errors import UsageError
 from skills.data import default_data_dir
 from skills.data.sources import resolve_mirror
@@ -55,6 +55,12 @@ def check_names(names: Sequence[str]) -> None:
             close = difflib.get_close_matches(name, known, n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(known)}"
             raise UsageError(f"unknown benchmark {name!r}{hint}")
+
+
+def large_data(names: Iterable[str]) -> List[str]:
+    """The built-in benchmarks among ``names`` whose data is large (``BenchmarkSpec.large_data``)."""
+    known = set(builtin_names())
+    return [n for n in split_names(names) if n in known and get_benchmark(n).large_data]
 
 
 def prepare_benchmarks(

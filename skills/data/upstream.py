@@ -1,9 +1,9 @@
 """Upstream code at a pinned commit (checkers, simulated APIs, data generators), fetched as data.
 
-Some benchmarks are defined by code we must not re-write: BFCL's checker and simulated APIs
-(gorilla), RULER's data generators. The reference runs them at a known commit, so do we: each
-source here is a repository, a pinned commit (overridable through an environment variable, like
-the prompt set's), and the folders to keep. ``fetch`` puts them in ``<dest>/``:
+Some benchmarks are defined by code we must not re-write (a checker, simulated APIs, data
+generators). The reference runs them at a known commit, so do we: each source is an ``Upstream``
+declared by its benchmark family (a repository, a pinned commit overridable through an environment
+variable like the prompt set's, and the folders to keep). ``fetch`` puts them in ``<dest>/``:
 
 - from a mirror (``--mirror`` / ``$SKILLS_DATA_MIRROR``): ``<mirror>/<mirror_name>/`` laid out as
   the repository (only the kept folders needed), its ``SOURCE.md`` or ``COMMIT`` naming the commit;
@@ -11,8 +11,8 @@ the prompt set's), and the folders to keep. ``fetch`` puts them in ``<dest>/``:
 
 The folder is assembled next to ``dest`` and renamed into place with ``UPSTREAM.json`` (repository,
 commit, origin, sha256 of every file) written last, so a killed fetch never leaves a half tree and a
-present, intact one is not fetched again. ``python -m skills.data.upstream fetch NAME DEST`` is what
-``scripts/setup.sh`` runs.
+present, intact one is not fetched again. ``python -m skills.data.upstream fetch NAME DEST`` fetches a
+declared source by hand.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from typing import Dict, Optional, Sequence, Tuple
 
 from skills.config.errors import UsageError
 from skills.data.io import current_umask, download
+from skills.registry import Registry
 
 MANIFEST = "UPSTREAM.json"
 ARCHIVE_URL = "https://github.com/{repo}/archive/{commit}.tar.gz"
@@ -58,14 +59,8 @@ class Upstream:
         return any(rel == k or (k.endswith("/") and rel.startswith(k)) for k in self.keep)
 
 
-# BFCL v3: the reference's image installs gorilla at this commit (checker and simulated APIs).
-GORILLA = Upstream("gorilla", "ShishirPatil/gorilla", "d2177992bbba9aa228b53c0645bf8f5613a5a7c6",
-                   "SKILLS_GORILLA_COMMIT", "SKILLS_GORILLA_URL", "gorilla-bfcl",
-                   ("berkeley-function-call-leaderboard/", "LICENSE"))
-# RULER: the last commit of NVIDIA/RULER's main before the reference's pin (its prepare clones main).
-RULER = Upstream("ruler", "NVIDIA/RULER", "ab17b7853df4e0a30b78cd5d2b463ac7dff6ee13",
-                 "SKILLS_RULER_COMMIT", "SKILLS_RULER_URL", "ruler-upstream", ("scripts/", "LICENSE"))
-SOURCES = {s.name: s for s in (GORILLA, RULER)}
+# Benchmark families declare their sources: EXTENSIONS["upstream"] = {name: "module:Upstream object"}.
+SOURCES: Registry[Upstream] = Registry("upstream", "upstream source")
 
 
 def _sha256(path: Path) -> str:
@@ -193,15 +188,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="python -m skills.data.upstream", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     f = sub.add_parser("fetch", help="fetch NAME's pinned upstream code into DEST")
-    f.add_argument("name", choices=sorted(SOURCES))
+    f.add_argument("name", help=f"a declared source ({', '.join(SOURCES.names())})")
     f.add_argument("dest")
     f.add_argument("--mirror", default=None, help="data mirror root (default: $SKILLS_DATA_MIRROR; none: download)")
     f.add_argument("--commit", default=None, help="another commit than the pin")
     c = sub.add_parser("commit", help="print the commit NAME would be fetched at")
-    c.add_argument("name", choices=sorted(SOURCES))
+    c.add_argument("name")
     args = p.parse_args(argv)
     try:
-        src = SOURCES[args.name]
+        src = SOURCES.get(args.name)
         if args.cmd == "commit":
             print(src.pinned())
             return 0

@@ -95,10 +95,10 @@ def answer_summary(rows: List[dict]) -> Dict[str, int]:
 
 MATH = Grader(
     name="math", grade=grade_math, config=MathConfig, requires=("expected_answer",),
-    writes=("predicted_answer", "symbolic_correct"), runs="pool", check=_check_math, summary=answer_summary,
+    runs="pool", check=_check_math, summary=answer_summary,
 )
 MULTICHOICE = Grader(
     name="multichoice", grade=grade_multichoice, config=McqConfig, requires=("expected_answer",),
-    writes=("predicted_answer", "symbolic_correct"), check=lambda rows, cfg, ctx: _needs_text(rows, ctx),
+    check=lambda rows, cfg, ctx: _needs_text(rows, ctx),
     summary=answer_summary,
 )

@@ -2,9 +2,7 @@
 
 The orchestrator starts ``<env python> -m skills.evaluation.external`` on the file, with this
 package on ``PYTHONPATH`` (it needs only the standard library plus the grader's own dependencies).
-Where the environment's interpreter is: ``$SKILLS_PYTHON_<NAME>`` (set in jobs from the cluster
-config's ``environments``), else ``<repository>/.venv-<name>/bin/python`` in a source checkout
-(``scripts/setup.sh`` builds those), else this interpreter when the grader's modules import here.
+Where the environment's interpreter is: ``skills.config.interpreters``.
 """
 
 from __future__ import annotations
@@ -13,36 +11,18 @@ import argparse
 import dataclasses
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
 from skills.config.errors import UsageError
+from skills.config.interpreters import INSIDE_ENV, PACKAGE_ROOT, environment_python, python_env_var
 from skills.evaluation.registry import Grader
-
-INSIDE_ENV = "SKILLS_IN_ENVIRONMENT"
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
-
-
-def python_env_var(environment: str) -> str:
-    return "SKILLS_PYTHON_" + re.sub(r"[^A-Za-z0-9]", "_", environment).upper()
 
 
 def in_environment(grader: Grader) -> bool:
     return os.environ.get(INSIDE_ENV) == grader.environment
-
-
-def environment_python(environment: str) -> Optional[str]:
-    """Interpreter of a named environment, or None when none is configured."""
-    value = os.environ.get(python_env_var(environment))
-    if value:
-        if not Path(value).exists():
-            raise UsageError(f"${python_env_var(environment)}={value}: no such interpreter")
-        return value
-    local = PACKAGE_ROOT / f".venv-{environment}" / "bin" / "python"
-    return str(local) if local.exists() else None
 
 
 def not_set_up(grader: Grader) -> UsageError:
@@ -83,7 +63,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("files", nargs="+")
     args = parser.parse_args(argv)
     from skills.evaluation import GradeContext, grade_file
-    from skills.inference.resume import touch_done
+    from skills.data.io import touch_done
 
     results: Dict[str, Dict[str, int]] = {}
     ctx = GradeContext()

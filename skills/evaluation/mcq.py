@@ -40,17 +40,3 @@ def extract_letter(
         matches = _ANSWER_LINE.findall(generation)
         letter = matches[-1].upper() if matches else None
     return letter
-
-
-def grade_mcq(row: dict, extract_from_boxed: bool = True, extract_regex: str = DEFAULT_REGEX,
-              relaxed: bool = True) -> dict:
-    """Add ``predicted_answer`` and ``symbolic_correct``; per-row extraction keys override the config."""
-    predicted = extract_letter(
-        row.get("generation"),
-        extract_from_boxed=row.get("extract_from_boxed", extract_from_boxed),
-        extract_regex=row.get("extract_regex", extract_regex),
-        relaxed=row.get("relaxed", relaxed),
-    )
-    row["predicted_answer"] = predicted
-    row["symbolic_correct"] = predicted == row.get("expected_answer")
-    return row

@@ -2,7 +2,7 @@
 
 A grader is a ``Grader`` record: its name, a typed config schema (a dataclass; unknown keys and
 wrong types are errors naming that grader), the fields it requires (``{generation_key}`` stands for
-``++generation_key``), the fields it writes, and how it runs:
+``++generation_key``), and how it runs:
 
 - ``inline``: in the calling process (cheap rules: multiple choice, substring match);
 - ``pool``: in the calling process, farming work out to a process pool it manages (math-verify);
@@ -69,10 +69,9 @@ GradeFn = Callable[[List[dict], Any, GradeContext], None]
 @dataclass(frozen=True)
 class Grader:
     name: str
-    grade: GradeFn  # fills the ``writes`` fields of every row, in place
+    grade: GradeFn  # adds its verdict fields to every row, in place
     config: type = NoConfig
     requires: Tuple[str, ...] = ("{generation_key}",)
-    writes: Tuple[str, ...] = ()
     runs: str = "inline"
     environment: Optional[str] = None
     sidecars: Tuple[str, ...] = ()

@@ -27,7 +27,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from skills.evaluation import GradeContext, check_config, grade_file
     from skills.evaluation.external import in_environment, run_external
     from skills.evaluation.registry import build_config, pipeline_keys
-    from skills.inference.resume import done_path, touch_done
+    from skills.data.io import done_path, touch_done
 
     try:
         config = json.loads(args.eval_config)

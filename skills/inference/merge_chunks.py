@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Callable, List, Optional, Sequence
 
 from skills.config.errors import UsageError
-from skills.inference.resume import atomic_write_lines, done_path, touch_done
+from skills.data.io import atomic_write_lines, done_path, touch_done
+from skills.data.recorded import common_settings, settings_path, write_settings
 
 
 def chunk_path(output: Path, chunk_id: int) -> Path:
@@ -49,10 +50,16 @@ def merge(output: Path, chunks: Sequence[Path], before_done: Optional[Callable[[
     if done_path(output).exists():
         for chunk in chunks:  # a crash may have interrupted the clean-up below
             chunk.unlink(missing_ok=True)
+            settings_path(chunk).unlink(missing_ok=True)
         return True
     if not all(c.exists() and done_path(c).exists() for c in chunks):
         return False
     atomic_write_lines(output, _lines(chunks))
+    recorded = common_settings(chunks)  # the chunks of one seed share their settings (skills.data.recorded)
+    if recorded is not None:
+        write_settings(output, recorded)
+    else:
+        settings_path(output).unlink(missing_ok=True)
     if not mark_done:
         return True
     if before_done is not None:
@@ -60,6 +67,7 @@ def merge(output: Path, chunks: Sequence[Path], before_done: Optional[Callable[[
     touch_done(output)
     for chunk in chunks:  # the merged file is durable now; chunk .done markers stay
         chunk.unlink(missing_ok=True)
+        settings_path(chunk).unlink(missing_ok=True)
     return True
 
 
@@ -70,9 +78,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--eval_type", default=None, help="grade the merged file before marking it done")
     args = parser.parse_args(argv)
     def grade_merged(path: Path) -> None:
-        from skills.inference.program import grade_output
+        from skills.evaluation import grade_file
+        from skills.inference.settings import log
 
-        grade_output(path, args.eval_type, {})
+        log(f"grading {path} (eval_type={args.eval_type})")
+        grade_file(path, args.eval_type, {})
 
     grade = grade_merged if args.eval_type else None
     try:

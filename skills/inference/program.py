@@ -25,12 +25,14 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from skills.config.errors import UsageError
 from skills.config.secrets import mask_url
+from skills.data.io import done_path, touch_done
+from skills.data.recorded import settings_path, write_settings
 from skills.inference.client import Client, GenerationError, ServerUnavailable, settings_from_config
 from skills.inference.config import GenerateConfig
 from skills.inference.merge_chunks import chunk_bounds, chunk_path, merge
 from skills.inference.progress import (PROGRESS_ENV, Progress, benchmark_label, first_to_say, mark_state,
-                                      run_label)
-from skills.inference.resume import Journal, done_path, finalize, journal_path, resume_refusal, touch_done
+                                       run_label)
+from skills.inference.resume import Journal, finalize, journal_path, resume_refusal
 from skills.inference.settings import check_config, input_path, load_config, log, read_input, split_argv
 from skills.inference.task import STATS, GenerationTask, build_output, source_key_for, task_of
 
@@ -256,6 +258,8 @@ class _Rerun:
     def move(self) -> None:
         for marker in dict.fromkeys((done_path(self.target), done_path(self.output))):
             marker.unlink(missing_ok=True)  # first: a marker must never outlive its results
+        for record in dict.fromkeys((settings_path(self.target), settings_path(self.output))):
+            record.unlink(missing_ok=True)  # nor the settings it was made with
         for path in (journal_path(self.target), self.target):
             if path.exists():
                 os.replace(path, _aside(path))
@@ -277,6 +281,7 @@ def _generate(cfg: GenerateConfig, task: GenerationTask, src: Path, output: Path
               entries: List[Tuple[int, Dict[str, Any]]], requests: List[Any]) -> int:
     rows = [row for _, row in entries]
     journal = Journal(target, cfg.async_position_key, task.fingerprint(src, requests))
+    made_with = task.settings_fingerprint(cfg, src)  # recorded with the final file (skills.data.recorded)
     rerun = _Rerun(output, target)
     if not cfg.skip_filled:  # a fresh run: old results stay until the new run has a finished row
         journal.before_first_write = rerun.move
@@ -293,6 +298,7 @@ def _generate(cfg: GenerateConfig, task: GenerationTask, src: Path, output: Path
             asyncio.run(run_requests(task, rows, requests, todo, journal, where))
         journal.close()
         finalize(target, cfg.async_position_key, len(rows))
+        write_settings(target, made_with)  # before .done: what made this output
     except BaseException:
         journal.close(quiet=True)  # the error in flight says what happened; do not mask it
         rerun.failed()

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 PROGRESS_ENV = "SKILLS_PROGRESS_DIR"
+INTERVAL_ENV = "SKILLS_PROGRESS_INTERVAL"  # seconds between plain progress lines (logs, CI, Slurm)
 
 
 def run_label(output: Optional[Path], generation_key: str = "generation") -> str:

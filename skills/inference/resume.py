@@ -18,37 +18,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Set
+from typing import Any, Callable, Dict, List, Optional, Set
 
 from skills.config.errors import UsageError
 from skills.config.fingerprint import Fingerprint
-from skills.data.io import atomic_open, fsync_dir
-from skills.inference.client import dumps, loads
+from skills.data.io import atomic_write_lines, fsync_dir
+from skills.data.io import dumps, loads
 
 HEADER = "_journal"  # key of the journal's first line: {"_journal": {"version": 1, "fingerprint": {...}}}
 
 
 def journal_path(output: Path) -> Path:
     return Path(f"{output}-async")
-
-
-def done_path(output: Path) -> Path:
-    return Path(f"{output}.done")
-
-
-def atomic_write_lines(path: Path, lines: Iterable[bytes]) -> int:
-    """Write byte lines (each ending in newline) to ``path`` atomically; returns the count."""
-    count = 0
-    with atomic_open(path, "wb") as fh:
-        for line in lines:
-            fh.write(line)
-            count += 1
-    return count
-
-
-def touch_done(output: Path) -> None:
-    """The completion marker, itself written atomically."""
-    atomic_write_lines(done_path(output), [])
 
 
 def read_journal(path: Path, key: str) -> Dict[int, dict]:

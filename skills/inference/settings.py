@@ -158,7 +158,7 @@ def check_config(cfg: GenerateConfig) -> None:
 def check_openai_reasoning(cfg: GenerateConfig) -> None:
     """The OpenAI API's o-series / gpt-5 models take no sampling settings: the reference refuses
     non-default ones rather than drop them, and so do we (a run must not look sampled when it is not)."""
-    from skills.inference.client import is_openai_reasoning_model
+    from skills.inference.request_body import is_openai_reasoning_model
 
     if cfg.server.server_type != "openai" or not is_openai_reasoning_model(cfg.server.model):
         return

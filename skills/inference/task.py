@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from skills.config.errors import UsageError
-from skills.config.fingerprint import Fingerprint
-from skills.inference.client import Client, Completion
+from skills.config.fingerprint import Fingerprint, canonical, digest, file_digest
+from skills.config.secrets import is_secret_setting
+from skills.data.recorded import read_settings
+from skills.inference.client import Client
+from skills.inference.responses import Completion
 from skills.inference.config import GenerateConfig
 from skills.inference.prompts import PromptBuilder, messages_to_text
 from skills.inference.reasoning import apply_reasoning
@@ -63,8 +66,6 @@ def build_output(cfg: GenerateConfig, row: Dict[str, Any], comp: Completion, sta
 
 def _public(value: Any) -> Any:
     """A mapping without its secret entries (``extra_body.api_key``): fingerprints are written to files."""
-    from skills.config.secrets import is_secret_setting
-
     if isinstance(value, dict):
         return {k: _public(v) for k, v in value.items() if not is_secret_setting(str(k), v)}
     return value
@@ -137,15 +138,12 @@ class GenerationTask:
 
         The input file's content, every request as prepared (prompts built from it), and every
         setting except ``fingerprint_ignores``; a subclass adds what else its rows depend on."""
-        from skills.config.fingerprint import canonical, file_digest
-        from skills.config.secrets import is_secret_setting
-
         fp = Fingerprint()
         fp.add("input file", file_digest(src))
-        digest = hashlib.sha256()
+        requests_digest = hashlib.sha256()
         for request in requests:
-            digest.update(canonical(request).encode("utf-8", "surrogatepass") + b"\n")
-        fp.add("prompts", "sha256:" + digest.hexdigest()[:16])
+            requests_digest.update(canonical(request).encode("utf-8", "surrogatepass") + b"\n")
+        fp.add("prompts", "sha256:" + requests_digest.hexdigest()[:16])
         fp.add("rows", len(requests))
         for name, value in _settings(self.cfg):
             last = name.rsplit(".", 1)[-1]
@@ -153,6 +151,44 @@ class GenerationTask:
                     or last.endswith(("timeout", "_s")) or is_secret_setting(name, value):
                 continue
             fp.add(name, _public(value))
+        return fp
+
+    # what differs between the runs of one output folder by design: each seed's seed, each chunk's share
+    per_run_settings: Tuple[str, ...] = ("inference.random_seed", "num_chunks", "chunk_id")
+
+    @classmethod
+    def settings_fingerprint(cls, cfg: Any, src: Optional[Path]) -> Fingerprint:
+        """The settings a finished output was made with (``skills.data.recorded``), compared between
+        the seeds of one folder: every setting the journal's ``fingerprint`` records except the
+        seed and chunk, the prompt's wording and source, the input file, and the settings the input
+        itself records (a judge's input is a generation: its sampling shows as ``input: ...``).
+        Cheap enough for a planner to build for every seed (no request is prepared)."""
+        fp = Fingerprint()
+        ignored = (*cls.fingerprint_ignores, *cls.per_run_settings)
+        for name, value in _settings(cfg):
+            last = name.rsplit(".", 1)[-1]
+            if any(name == ig or name.startswith(ig + ".") for ig in ignored) \
+                    or last.endswith(("timeout", "_s")) or is_secret_setting(name, value):
+                continue
+            fp.add(name, _public(value))
+        builder = None  # a module's own task may not use a prompt config
+        if cfg.prompt_format != "ns" or cfg.prompt_config:
+            try:
+                builder = PromptBuilder(cfg)
+            except UsageError:
+                pass  # the job itself says what is wrong with its prompt
+        if builder is not None:
+            fp.add("prompt source", builder.source)
+            if builder.prompt is not None:
+                p = builder.prompt
+                fp.add("prompt wording", digest([p.system, p.user, p.few_shot.prefix, p.few_shot.template,  # "changed"
+                                                 p.few_shot.suffix, p.few_shot.examples_type, p.few_shot.examples]))
+        if src is not None and src.is_file():
+            fp.add("input file", file_digest(src))
+            recorded = read_settings(src)
+            for name, value in (recorded.values.items() if recorded is not None else ()):
+                if name != "input file" and not name.startswith("input: "):
+                    fp.add(f"input: {name}", value)
         return fp
 
     def describe(self, request: Any) -> str:

@@ -46,7 +46,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         module = args.score_module
         if not module:
-            from skills.benchmarks import get_benchmark
+            from skills.registry.benchmarks import get_benchmark
 
             module = get_benchmark(args.group).score_module
         if not module:

@@ -1,4 +1,5 @@
-"""MathMetrics family: metric types ``math``, ``multichoice`` and ``hle`` (eval-metrics.md 2.4, 2.5, 3.3, 5).
+"""MathMetrics family: metric types ``math`` and ``multichoice`` (eval-metrics.md 2.4, 2.5, 3.3), the base of
+benchmark families' own variants (e.g. HLE's).
 
 Score methods come from the row: ``symbolic_correct`` when present, ``judge_correct`` when the row
 has a ``judgement`` (any benchmark of this family, not only HLE), and ``both_correct`` /
@@ -24,6 +25,8 @@ def _vote(answer: Any) -> Any:
 
 
 class MathScorer(Scorer):
+    main_methods = ("judge_correct", "symbolic_correct")  # a judge's verdict is the score when there is one
+
     def __init__(self, compute_no_answer: bool = True, answer_key: str = "predicted_answer") -> None:
         super().__init__()
         self.compute_no_answer = compute_no_answer
@@ -131,7 +134,3 @@ class MathScorer(Scorer):
                     kb.append((f"rm_best@{k}", "no_answer"))
                     kb.append((f"rm_majority@{k}", "no_answer"))
 
-
-def hle_scorer(**kwargs) -> MathScorer:
-    """HLE: no no_answer, and majority votes on the whole generation (eval-metrics.md 5)."""
-    return MathScorer(**{"compute_no_answer": False, "answer_key": "generation", **kwargs})

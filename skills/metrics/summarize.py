@@ -5,7 +5,9 @@ writes ``metrics.json`` (``--save_metrics_path`` or ``<results root>/metrics.jso
 summaries with ``--max_seq_len`` / ``--max_samples`` go beside it, see ``metrics_name``). The option
 names are the reference's; ``--show_ci`` is ours: it adds 95% confidence intervals of
 pass@1[avg-of-k] to the table AND to metrics.json (``<metric>_ci95``), so that without it both
-outputs stay identical to the reference's.
+outputs stay identical to the reference's. The seeds of one table must have been made with the same
+settings (their ``.settings.json``, ``skills.data.recorded``): else the benchmark is refused, or
+with ``--split_by_settings`` gets one table per setting.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from skills.config.errors import UsageError
 from skills.data.io import atomic_open
+from skills.data.recorded import group_by_settings, label, mixed_refusal, varying
 from skills.metrics.base import Metrics, Scorer
 from skills.metrics.compute import compute_metrics
 from skills.metrics.groups import add_benchmark_groups
@@ -137,6 +140,23 @@ def metrics_name(max_seq_len: Optional[int] = None, max_samples: int = -1) -> st
     return "metrics.json" if not parts else f"metrics-{'-'.join(parts)}.json"
 
 
+def settings_parts(bench: str, files: List[Path], split: bool) -> Tuple[List[Tuple[str, List[Path]]], List[Path]]:
+    """The seed files of one table: [("", files)] when every file that records its settings
+    (``skills.data.recorded``) records the same ones, else a UsageError naming the seeds and what
+    differs, or with ``split`` one part per setting (" [temperature=0.6]" added to its name);
+    and the files that record none (an earlier version's: not compared)."""
+    groups, unknown = group_by_settings(files)
+    if len(groups) < 2:
+        return [("", files)], (unknown if groups else [])
+    names = varying([fp for fp, _ in groups])
+    if not split:
+        raise UsageError(mixed_refusal(bench, groups))
+    parts = [(f" [{label(fp, names)}]", members) for fp, members in groups]
+    if unknown:
+        parts.append((" [settings not recorded]", unknown))
+    return parts, []
+
+
 def summarize_results(
     results_dir: str,
     benchmarks: Optional[str] = None,
@@ -150,6 +170,7 @@ def summarize_results(
     fail_on_incomplete: bool = False,
     metrics_kwargs: Optional[Dict[str, Any]] = None,
     wandb: Optional[Dict[str, Optional[str]]] = None,
+    split_by_settings: bool = False,
 ) -> Tuple[str, Path]:
     """Compute everything, write metrics.json; returns (table text, metrics.json path)."""
     wanted = [b.strip() for b in benchmarks.split(",")] if benchmarks else None
@@ -172,6 +193,7 @@ def summarize_results(
     skipped: List[UsageError] = []
     sources: Dict[str, Dict[str, object]] = {}
     warnings: List[str] = []
+    unrecorded: List[str] = []  # benchmarks mixing files with and without recorded settings
     for d in dirs:
         try:
             scorer = make_scorer(metric_type_for(d.name, metric_type, extra_datasets, data_dir), d.name, **metrics_kwargs)
@@ -182,9 +204,12 @@ def summarize_results(
             skipped.append(exc)
             continue
         files = result_files(d, fail_on_incomplete)
-        from skills.pipeline.manifest import mixed_settings, record_rows
+        parts, unknown = settings_parts(d.name, files, split_by_settings)
+        if unknown:
+            unrecorded.append(d.name)
+        from skills.data.manifest import mixed_settings, record_rows
 
-        for problem in mixed_settings(d.name, d, files):
+        for problem in ([] if len(parts) > 1 else mixed_settings(d.name, d, files)):
             print(f"Warning: {d.name}: its files come from different runs: {problem}", file=sys.stderr)
         try:
             record_rows(d, files)
@@ -195,11 +220,12 @@ def summarize_results(
         if WORDING_KEY in bench_marks:
             warnings.append(f"{d.name} was made with skills' own prompt wording ({bench_marks[WORDING_KEY]}), not the "
                             "reference's: its numbers are not comparable with published NeMo-Skills results")
-        for name, metrics in compute_metrics(d.name, files, scorer, max_samples, max_seq_len, show_ci).items():
-            for mode in metrics.values():
-                mode.update(bench_marks)
-            results[name] = metrics
-            scorers[name] = (scorer, len(files))
+        for suffix, part in parts:
+            for name, metrics in compute_metrics(d.name, part, scorer, max_samples, max_seq_len, show_ci).items():
+                for mode in metrics.values():
+                    mode.update(bench_marks)
+                results[name + suffix] = metrics
+                scorers[name + suffix] = (scorer, len(part))
     if skipped and not results:
         raise skipped[0]
     group_tables, group_entries = _group_scores(groups, results, extra_datasets, data_dir)
@@ -229,6 +255,9 @@ def summarize_results(
     if sources:
         with atomic_open(sidecar_path(path)) as f:
             json.dump(sources, f, indent=2)
+    if unrecorded:  # said once
+        warnings.append(f"some result files of {', '.join(unrecorded)} record no settings (made by an earlier version, "
+                        "no .settings.json): they are not checked against the other seeds' settings")
     for line in warnings + table_warning(sources):
         print(f"Warning: {line}", file=sys.stderr)
     if wandb and wandb.get("name"):
@@ -241,7 +270,7 @@ def summarize_results(
 def _group_scores(groups: Dict[str, List[str]], results: Dict[str, Metrics], extra_datasets: Optional[str],
                   data_dir: Optional[str]) -> Tuple[List[List[str]], Dict[str, Dict]]:
     """Tables and entries of the declared groups whose members were all summarized."""
-    from skills.benchmarks import get_benchmark
+    from skills.registry.benchmarks import get_benchmark
     from skills.metrics.groups import get_group_score
 
     tables: List[List[str]] = []
@@ -278,6 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="an incomplete seed (still running, not graded) is an error instead of a warning")
     p.add_argument("--show_ci", "--show-ci", "--with_ci", action="store_true",
                    help="add 95%% confidence intervals of pass@1[avg-of-k] to the table and metrics.json")
+    p.add_argument("--split_by_settings", "--split-by-settings", action="store_true",
+                   help="a benchmark whose seeds were made with different settings gets one table per setting "
+                        "(default: it is refused)")
     p.add_argument("--metrics_kwargs", "--metrics-kwargs", default="",
                    help="JSON object of keyword arguments for the metric classes (e.g. compute_no_answer)")
     p.add_argument("--wandb_name", "--wandb-name", default=None, help="log the metrics to this W&B run")
@@ -289,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        from skills.pipeline.common import parse_json_kwargs
+        from skills.config.values import parse_json_kwargs
 
         text, path = summarize_results(
             args.results_dir, args.benchmarks, args.save_metrics_path, args.max_samples,
@@ -297,6 +329,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             args.fail_on_incomplete,
             parse_json_kwargs(args.metrics_kwargs, "--metrics_kwargs"),
             {"name": args.wandb_name, "group": args.wandb_group, "project": args.wandb_project},
+            args.split_by_settings,
         )
     except UsageError as exc:
         print(f"Error: {exc.message}", file=sys.stderr)

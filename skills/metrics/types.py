@@ -18,36 +18,29 @@ from skills.registry import Registry
 METRIC_TYPES: Registry[Callable[[], Scorer]] = Registry("metrics", "metric type", builtins={
     "math": "skills.metrics.math_metrics:MathScorer",
     "multichoice": "skills.metrics.math_metrics:MathScorer",
-    "hle": "skills.metrics.math_metrics:hle_scorer",
 })
 
 # Reference metric types that this project cannot compute yet (clear error instead of KeyError).
-PLANNED_TYPES = (
-    "answer-judgement", "arena", "bfcl", "evalplus", "lean4-proof",
-    "lean4-statement", "livecodebench",
-)
+PLANNED_TYPES = ("answer-judgement", "arena", "evalplus", "lean4-proof", "lean4-statement")
 
-# Benchmarks of NeMo-Skills results that are not (yet) in our registry -> their metric type.
+# Benchmarks of NeMo-Skills results that are not in our registry -> their metric type (a benchmark
+# the registry knows takes its type from there, so only names without a package belong here).
 LEGACY_TYPES: Dict[str, str] = {
     **{
         name: "math"
         for name in (
-            "hendrycks_math", "math", "gsm8k", "algebra222", "amc23", "aime24", "aime25", "asdiv",
+            "hendrycks_math", "math", "gsm8k", "algebra222", "amc23", "asdiv",
             "brumo25", "college_math", "gaokao2023en", "gsm-plus", "hmmt_feb25", "math-odyssey",
             "mawps", "minerva_math", "olympiadbench", "omni-math", "svamp", "tabmwp", "beyond-aime",
         )
     },
-    **{name: "multichoice" for name in ("mmlu", "mmlu-redux", "supergpqa", "gpqa", "mmlu-pro")},
-    "hle": "hle",
+    **{name: "multichoice" for name in ("mmlu", "mmlu-redux", "supergpqa")},
     "answer-judge": "answer-judgement",
     "arena-hard": "arena",
     "human-eval": "evalplus",
     "mbpp": "evalplus",
     "ifeval": "if",
-    "ifbench": "if",
     "minif2f": "lean4-proof",
-    "livecodebench": "livecodebench",
-    "scicode": "scicode",
 }
 
 
@@ -58,7 +51,7 @@ def metric_type_for(benchmark: str, override: Optional[str] = None, extra_datase
     if override:
         return override
     try:
-        from skills.benchmarks import get_benchmark
+        from skills.registry.benchmarks import get_benchmark
 
         return get_benchmark(benchmark, extra_datasets, data_dir).metrics_type
     except (KeyError, ImportError, UsageError):

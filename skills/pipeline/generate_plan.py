@@ -1,22 +1,32 @@
-"""``ns generate`` -> Plan: one job per remaining (seed, chunk), outputs ``<out>/output[-rsS].jsonl``."""
+"""``ns generate`` -> Plan: one job per remaining (seed, chunk), outputs ``<out>/output[-rsS].jsonl``.
+
+The runs come from the run planner ``ns eval`` uses (``skills.pipeline.runs``); only the input differs:
+a file, a folder of a previous run's seed files (``--input_dir``, greedy), or a prepared benchmark.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
-from skills.benchmarks import extra_datasets_dir
 from skills.config.cluster import ClusterConfig
 from skills.config.errors import UsageError
-from skills.config.overrides import validate_overrides
-from skills.pipeline.common import (
-    PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_program,
-    check_input, check_reserved, check_resume, check_server_options, chunk_ids_for, client_overrides, default_data_dir,
-    make_server, output_name, parse_ids, program_argv, prompt_set_for_plan, seed_overrides, set_prompt_env, shell_join,
+from skills.config.secrets import move_secret_overrides
+from skills.config.values import parse_ids
+from skills.data import resolve_data_dir
+from skills.evaluation import get_grader
+from skills.inference.prompts import prompt_notice
+from skills.pipeline.jobs import SlurmOptions, build_jobs, chain, check_expname
+from skills.pipeline.plan import Plan
+from skills.pipeline.programs import DEFAULT_MODULE, Program, tokens
+from skills.pipeline.prompts import prompt_set_for_plan, set_prompt_env
+from skills.pipeline.runs import (
+    Run, RunChecks, RunRequest, check_reserved, chunk_ids_for, output_name, plan_runs, seed_overrides,
 )
-from skills.pipeline.plan import Job, Plan
-from skills.pipeline.sidecars import make_sidecars
+from skills.pipeline.servers import PortAllocator, ServerOptions, check_server_options, client_overrides
+from skills.pipeline.wandb import wandb_secrets
+from skills.registry.benchmarks import extra_datasets_dir, get_benchmark
 
 
 @dataclass
@@ -44,7 +54,19 @@ class GenerateOptions:
     generation_module: Optional[str] = None
     preprocess_cmd: Optional[str] = None  # shell, before the generation ({random_seed} filled)
     postprocess_cmd: Optional[str] = None  # shell, after it
-    wandb: Any = None  # skills.pipeline.compat.WandbOptions (--log_samples)
+    wandb: Any = None  # skills.pipeline.wandb.WandbOptions (--log_samples)
+
+
+@dataclass
+class Source:
+    """What ``ns generate`` reads: an input file (or none: the user's ``++input_file``), with the
+    benchmark's defaults when it is one."""
+
+    input_file: Optional[str] = None
+    defaults: List[str] = field(default_factory=list)
+    module: str = DEFAULT_MODULE
+    sidecars: List[str] = field(default_factory=list)
+    data_dir: Optional[str] = None
 
 
 def _seeds(o: GenerateOptions) -> List[Optional[int]]:
@@ -70,14 +92,73 @@ def _shell(template: Optional[str], seed: Optional[int]) -> Optional[str]:
                          f"({exc}); double other braces") from None
 
 
+def _source(o: GenerateOptions) -> Source:
+    """The input (the file or benchmark given, with its defaults), checked to exist."""
+    src = Source(o.input_file, module=o.generation_module or DEFAULT_MODULE,
+                 sidecars=["sandbox"] if o.with_sandbox else [])
+    if o.benchmark:
+        src.data_dir = resolve_data_dir(o.data_dir)
+        spec = get_benchmark(o.benchmark, o.extra_datasets, src.data_dir)
+        if spec.is_group:
+            raise UsageError(f"--benchmark {o.benchmark} is a group; ns generate takes one member "
+                             f"(e.g. {spec.name}.{spec.members[0].split('.')[-1] if spec.members else '<member>'})")
+        src.input_file = os.path.join(src.data_dir, *o.benchmark.split("."), f"{o.split or spec.eval_split}.jsonl")
+        src.defaults = list(spec.default_overrides())
+        src.module = o.generation_module or spec.generation_module
+        src.sidecars += list(spec.all_sidecars())
+    cluster = o.cluster
+    if src.input_file and not (cluster.is_slurm and cluster.ssh_tunnel) and not os.path.isfile(src.input_file):
+        raise UsageError(f"input file not found: {src.input_file}")
+    return src
+
+
+def _plan_runs(o: GenerateOptions, src: Source, out: str, seeds: List[Optional[int]], chunks: List[Optional[int]],
+               plan: Plan) -> Tuple[List[Run], Any, List[str], List[str], str]:
+    """(runs still to do, the config the first one sees, defaults and user tokens, prompt set dir)."""
+    cluster = o.cluster
+    program = Program(src.module)
+    client = program.parse(client_overrides(o.server, None)[0])
+    defaults, user = program.parse(src.defaults), program.parse(o.overrides)
+    probe = [*client, *program.parse(seed_overrides(seeds[0])), *defaults, *user]
+    program.check_order(probe, "the command line")
+    pdata = resolve_data_dir(o.data_dir)
+    prompt_dir, prompt_check = prompt_set_for_plan(pdata if cluster.is_slurm else os.path.abspath(pdata), cluster)
+    cfg = program.config(probe, "ns generate", prompt_check)
+    if cfg.eval_type:
+        src.sidecars += list(get_grader(cfg.eval_type).sidecars)
+    program.check_order(user)
+    program.check_order(defaults)
+    if prompt_check == prompt_dir:
+        notice = prompt_notice(cfg)
+        if notice:
+            plan.notes.append(notice)
+    remote = cluster.is_slurm and cluster.ssh_tunnel
+    runs, done, unrecorded = plan_runs(RunRequest(
+        label="ns generate", program=program, out_dir=out, seeds=seeds, settings=[*defaults, *user],
+        input_of=lambda seed: os.path.join(o.input_dir, output_name(seed)) if o.input_dir else src.input_file,
+        chunks=chunks, num_chunks=o.num_chunks,
+        sampling=not o.input_dir,  # input_dir: greedy, like the reference
+        rerun_done=o.rerun_done, sidecars=tuple(src.sidecars),
+        checks=None if remote else RunChecks(client, prompt_check)))
+    plan.notes.extend(f"{os.path.basename(path)} already done" for path in done)
+    if unrecorded:
+        plan.notes.append(f"{len(unrecorded)} finished output{'s' if len(unrecorded) > 1 else ''} in {out} record no "
+                          "settings (made by an earlier version): not checked against this run's settings")
+    for run in runs:
+        run.pre = _shell(o.preprocess_cmd, run.seed)
+        run.post += [c for c in [_shell(o.postprocess_cmd, run.seed)] if c]
+        if o.wandb is not None and o.wandb.log_samples and run.seed == seeds[0]:
+            merged = os.path.join(out, output_name(run.seed))
+            run.post.append(o.wandb.samples_command(merged, o.expname, guard=run.chunk is not None))
+    return runs, cfg, tokens(defaults), tokens(user), prompt_dir
+
+
 def build_generate_plan(o: GenerateOptions) -> Plan:
     cluster = o.cluster
     check_server_options(o.server)
     check_expname(o.expname)
     extra_datasets_dir(o.extra_datasets)  # a missing folder is an error even if unused
     check_reserved(o.overrides, "the ++ arguments", "--input_file/--output_dir")
-    from skills.config.secrets import move_secret_overrides
-
     o.overrides, moved = move_secret_overrides(o.overrides, "SKILLS_SERVER_API_KEY")
     sources = [x for x in (o.input_file, o.input_dir, o.benchmark) if x]
     user_input = any(t.lstrip("+").startswith("input_file=") for t in o.overrides)
@@ -86,106 +167,27 @@ def build_generate_plan(o: GenerateOptions) -> Plan:
     out = o.output_dir if cluster.is_slurm else os.path.abspath(o.output_dir)
     log_dir = o.log_dir or os.path.join(out, "generation-logs")
     seeds = _seeds(o)
-    defaults: List[str] = []
     chunks = chunk_ids_for(o.num_chunks, o.chunk_ids)
-    input_file = o.input_file
-    module = o.generation_module or "skills.inference.generate"
-    sidecar_names = ["sandbox"] if o.with_sandbox else []
-    data_dir = None
-    if o.benchmark:
-        from skills.benchmarks import get_benchmark
-
-        data_dir = default_data_dir(o.data_dir)
-        spec = get_benchmark(o.benchmark, o.extra_datasets, data_dir)
-        if spec.is_group:
-            raise UsageError(f"--benchmark {o.benchmark} is a group; ns generate takes one member "
-                             f"(e.g. {spec.name}.{spec.members[0].split('.')[-1] if spec.members else '<member>'})")
-        input_file = os.path.join(data_dir, *o.benchmark.split("."), f"{o.split or spec.eval_split}.jsonl")
-        defaults = list(spec.default_overrides())
-        module = o.generation_module or spec.generation_module
-        sidecar_names += list(spec.all_sidecars())
-    if input_file and not (cluster.is_slurm and cluster.ssh_tunnel) and not os.path.isfile(input_file):
-        raise UsageError(f"input file not found: {input_file}")
-    sample_client, _ = client_overrides(o.server, None)
-    from skills.inference.task import task_of
-
-    schema = task_of(module).config_class
-    validate_overrides([*sample_client, *seed_overrides(seeds[0]), *defaults, *o.overrides], schema,
-                       source="the command line")
-    pdata = default_data_dir(o.data_dir)
-    prompt_dir, prompt_check = prompt_set_for_plan(pdata if cluster.is_slurm else os.path.abspath(pdata), cluster)
-    cfg = check_program([*sample_client, *seed_overrides(seeds[0]), *defaults, *o.overrides], "ns generate", module,
-                        prompt_check)
-    if cfg.eval_type:
-        from skills.evaluation import get_grader
-
-        sidecar_names += list(get_grader(cfg.eval_type).sidecars)
-    user = validate_overrides(o.overrides, schema)
-    defaults = validate_overrides(defaults, schema)
+    src = _source(o)
     plan = Plan(expname=o.expname, cluster=cluster.name, executor=cluster.executor, output_dir=out,
                 log_dir=log_dir, run_after=list(o.slurm.run_after))
-    if prompt_check == prompt_dir:
-        from skills.inference.prompts import prompt_notice
-
-        notice = prompt_notice(cfg)
-        if notice:
-            plan.notes.append(notice)
-    ports = PortAllocator(cluster)
-    jobs: List[Job] = []
+    runs, cfg, defaults, user, prompt_dir = _plan_runs(o, src, out, seeds, chunks, plan)
     needed = set(moved)
-    checked: set = set()  # input files read at plan time
-    for seed in seeds:
-        merged = os.path.join(out, output_name(seed))
-        src = input_file
-        if o.input_dir:
-            src = os.path.join(o.input_dir, output_name(seed))
-        for chunk in chunks:
-            path = os.path.join(out, output_name(seed, chunk))
-            if not o.rerun_done and (os.path.exists(path + ".done") or os.path.exists(merged + ".done")):
-                plan.notes.append(f"{os.path.basename(path)} already done")
-                continue
-            server = make_server(o.server, cluster, ports)
-            client, secrets = client_overrides(o.server, server)
-            needed.update(secrets)
-            io = ([f"++input_file={src}"] if src else []) + [f"++output_file={merged}",
-                                                              f"++skip_filled={not o.rerun_done}"]
-            seed_toks = [] if o.input_dir else seed_overrides(seed)  # input_dir: greedy, like the reference
-            chunk_toks = [f"++num_chunks={o.num_chunks}", f"++chunk_id={chunk}"] if chunk is not None else []
-            if src and src not in checked and os.path.isfile(src) and not (cluster.is_slurm and cluster.ssh_tunnel):
-                check_input([*io, *sample_client, *seed_toks, *defaults, *user], "ns generate", module, prompt_check)
-                checked.add(src)
-            if not o.rerun_done and not (cluster.is_slurm and cluster.ssh_tunnel):
-                check_resume([*io, *sample_client, *seed_toks, *chunk_toks, *defaults, *user], "ns generate", module,
-                             prompt_check, path)
-            programs = [program_argv(module, [*io, *client, *seed_toks, *chunk_toks, *defaults, *user])]
-            if chunk is not None:
-                parts = [os.path.join(out, output_name(seed, c)) for c in range(o.num_chunks or 0)]
-                programs.append(["python", "-m", "skills.inference.merge_chunks", merged, *parts])
-            cmd = " && ".join(shell_join(p) for p in programs)
-            cmd = " && ".join(c for c in (_shell(o.preprocess_cmd, seed), cmd, _shell(o.postprocess_cmd, seed)) if c)
-            if o.wandb is not None and o.wandb.log_samples and seed == seeds[0]:
-                cmd += " && " + o.wandb.samples_command(merged, o.expname, guard=chunk is not None)
-            name = o.expname + (f"-rs{seed}" if seed is not None else "") + (
-                f"-chunk{chunk}" if chunk is not None else "")
-            sidecars = make_sidecars(sidecar_names, cluster, ports,
-                                     data_dir=(cfg.eval_config or {}).get("data_dir") or data_dir)
-            job = Job(name=name, kind="generation", commands=[cmd], programs=programs, server=server,
-                      sidecars=sidecars,
-                      gpus=server.gpus if server else 0, nodes=server.nodes if server else 1,
-                      log_dir=log_dir, done_markers=[path + ".done"], secret_env=[*secrets, *moved],
-                      env={k: v for sc in sidecars for k, v in sc.client_env.items()})
-            jobs.append(apply_slurm(job, cluster, o.slurm))
+    names = [o.expname + (f"-rs{r.seed}" if r.seed is not None else "") + (f"-chunk{r.chunk}" if r.chunk is not None
+                                                                            else "") for r in runs]
+    jobs = build_jobs([[r] for r in runs], names, "generation", o.server, cluster, o.slurm, PortAllocator(cluster),
+                      log_dir, needed, (cfg.eval_config or {}).get("data_dir") or src.data_dir)
+    for job in jobs:
+        job.secret_env = list(dict.fromkeys([*job.secret_env, *moved]))
     plan.jobs, _ = chain(jobs, o.slurm.dependent_jobs)
     plan.manifest[o.benchmark or os.path.basename(out.rstrip("/")) or "generation"] = {
-        "data": {"file": input_file or o.input_dir}, "prompt_config": cfg.prompt_config,
+        "data": {"file": src.input_file or o.input_dir}, "prompt_config": cfg.prompt_config,
         "examples_type": cfg.examples_type, "overrides": [*defaults, *user], "seeds": seeds,
-        "model": o.server.model, "generation_module": module, "eval_type": cfg.eval_type,
-        "outputs": [os.path.join(out, output_name(s)) for s in seeds],
+        "model": o.server.model, "generation_module": src.module, "eval_type": cfg.eval_type,
+        "outputs": [os.path.join(out, output_name(s)) for s in dict.fromkeys(r.seed for r in runs)],  # written now
     }
     set_prompt_env(plan.jobs, prompt_dir)
     if o.wandb is not None and o.wandb.log_samples:
-        from skills.pipeline.compat import wandb_secrets
-
         wandb_secrets(plan.jobs)
     plan.required_env = sorted(needed | {e.strip() for e in cluster.required_env_vars if "=" not in e})
     if not plan.jobs:

@@ -11,24 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional
 
-
-@dataclass
-class ServerSpec:
-    """A model server hosted inside a job (None on a Job = talk to an existing endpoint)."""
-
-    server_type: str  # vllm | sglang | trtllm
-    model: str
-    gpus: int
-    nodes: int
-    port: int
-    args: str  # --server_args, appended verbatim
-    command: str  # exact launch line (environment prefix / venv activation included)
-    health_url: str  # polled until it answers 200
-    container: Optional[str] = None  # image, when the cluster config names one
-    env: Dict[str, str] = field(default_factory=dict)
-    # variables the server reads a secret from -> NAME of the launcher variable holding it (values never here)
-    secret_env: Dict[str, str] = field(default_factory=dict)
-    api_key_env: Optional[str] = None  # NAME of the key clients must send (from --server_args --api-key)
+from skills.servers.spec import ServerSpec
 
 
 @dataclass

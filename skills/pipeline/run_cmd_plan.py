@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Optional
 
 from skills.config.cluster import ClusterConfig
 from skills.config.errors import UsageError
 from skills.config.secrets import has_userinfo
-from skills.pipeline.common import (
-    PortAllocator, ServerOptions, SlurmOptions, apply_slurm, chain, check_expname, check_server_options,
-    make_server, server_secrets,
-)
+from skills.pipeline.jobs import SlurmOptions, apply_slurm, chain, check_expname
 from skills.pipeline.plan import Job, Plan
+from skills.pipeline.state import state_dir
+from skills.pipeline.servers import PortAllocator, ServerOptions, check_server_options, make_server, server_secrets
 from skills.pipeline.sidecars import make_sidecars
 
 
@@ -30,13 +28,6 @@ class RunCmdOptions:
     num_nodes: int = 1
     log_dir: Optional[str] = None
     with_sandbox: bool = False
-
-
-def state_dir() -> Path:
-    """Where runs without an output folder keep logs (``$SKILLS_STATE_DIR``, else ~/.cache/skills/runs)."""
-    base = os.environ.get("SKILLS_STATE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "skills", "runs")
-    return Path(base)
 
 
 def build_run_cmd_plan(o: RunCmdOptions) -> Plan:

@@ -1,4 +1,5 @@
-"""The stages of ``ns eval`` after generation, per benchmark: grading step, judge, metrics, group score.
+"""The stages of ``ns eval`` after generation, per benchmark: grading step, judge (``skills.pipeline.judge``),
+metrics, group score.
 
 Order and dependencies (each stage depends only on what produces its inputs, so on Slurm
 independent benchmarks proceed in parallel):
@@ -17,72 +18,17 @@ import json
 import os
 from typing import Any, Dict, List, Optional, Tuple
 
-from skills.benchmarks import is_builtin
-from skills.benchmarks.base import BenchmarkSpec
 from skills.config.errors import UsageError
-from skills.config.overrides import validate_overrides
-from skills.pipeline.common import (ServerOptions, apply_slurm, chain, check_program, check_server_options,
-                                    client_overrides, output_name, pack, shell_join)
+from skills.config.interpreters import python_env_var
+from skills.evaluation.external import not_set_up
+from skills.pipeline.jobs import apply_slurm
+from skills.pipeline.judge import judge_jobs
 from skills.pipeline.plan import Job, Plan
+from skills.pipeline.programs import shell_join
+from skills.pipeline.runs import output_name
 from skills.pipeline.sidecars import make_sidecars
-
-# Judge arguments of benchmarks without a judge of their own (any --judge_* option opts them in).
-GENERIC_JUDGE_ARGS = ("++prompt_config=judge/generic", "++generation_key=judgement", "++add_generation_stats=False")
-
-
-def judge_server(spec: BenchmarkSpec, j) -> ServerOptions:
-    d = spec.judge
-    opts = ServerOptions(
-        server_type=d.server_type if d else None, model=d.model if d else None,
-        server_address=d.server_address if d else None,
-    )
-    if j.server_gpus:
-        opts.server_address = None
-    for attr in ("model", "server_type", "server_address", "server_gpus", "server_args", "server_entrypoint",
-                 "server_container"):
-        if getattr(j, attr, None) is not None:
-            setattr(opts, attr, getattr(j, attr))
-    if j.server_nodes is not None:
-        opts.server_nodes = j.server_nodes
-    pipeline = getattr(j, "pipeline", None) or {}
-    if pipeline.get("server_gpus") and "server_address" not in pipeline:
-        opts.server_address = None  # self-hosted judge
-    for key, value in pipeline.items():  # --judge_pipeline_kwargs, applied last
-        if key != "generation_module":
-            setattr(opts, key, value)
-    opts.server_args = opts.server_args or ""
-    if opts.server_type is None and not opts.hosted:
-        opts.server_type = "openai"  # benchmarks without judge defaults: an API judge
-    return opts
-
-
-def judge_module(j) -> str:
-    """``--judge_generation_module``/``_type``, else ``--judge_pipeline_kwargs``, else the default program."""
-    return (getattr(j, "generation_module", None) or (getattr(j, "pipeline", None) or {}).get("generation_module")
-            or "skills.inference.generate")
-
-
-def judge_settings(spec: BenchmarkSpec, j, judge_extra: List[str], prompt_check: Optional[str] = None,
-                   plan: Optional[Plan] = None) -> Tuple[ServerOptions, List[str], str]:
-    """The judge's server, generation tokens and module, validated now (a prompt notice goes to ``plan``)."""
-    from skills.inference.task import task_of
-
-    jopts = judge_server(spec, j)
-    check_server_options(jopts, "--judge_server", "--judge_model")
-    jclient, _ = client_overrides(jopts, None, "SKILLS_JUDGE")
-    jdefaults = list(spec.judge.args) if spec.judge else list(GENERIC_JUDGE_ARGS)
-    module = judge_module(j)
-    schema = task_of(module).config_class
-    validate_overrides([*jclient, *jdefaults, *judge_extra], schema, source=f"{spec.name} judge arguments")
-    cfg = check_program([*jclient, *jdefaults, *judge_extra], f"{spec.name} judge", module, prompt_check)
-    if plan is not None:
-        from skills.inference.prompts import prompt_notice
-
-        notice = prompt_notice(cfg)
-        if notice:
-            plan.notes.append(f"{spec.name} judge: {notice}")
-    return jopts, validate_overrides([*jdefaults, *judge_extra], schema), module
-
+from skills.registry.benchmarks import is_builtin
+from skills.registry.spec import BenchmarkSpec
 
 def grading_job(benches: List[Any], o, ports, log_dir: str, deps: List[str]) -> Optional[Job]:
     """One grading step over the generated files not graded yet (.done) of benchmarks sharing a
@@ -108,8 +54,6 @@ def check_environment(grader, cluster) -> None:
     Slurm the environment lives on the cluster, where only the job can look."""
     if grader.runs != "external" or not grader.environment or cluster.is_slurm:
         return
-    from skills.evaluation.external import not_set_up, python_env_var
-
     if not os.environ.get(python_env_var(grader.environment)) and cluster.environment(grader.environment) is None:
         raise not_set_up(grader)
 
@@ -122,29 +66,6 @@ def _grading_batches(benches: List[Any]) -> List[List[Any]]:
             key = (b.spec.group or b.name, b.eval_type, b.generation_key, json.dumps(b.eval_config, sort_keys=True))
             batches.setdefault(key, []).append(b)
     return list(batches.values())
-
-
-def judge_jobs(bench, o, ports, log_dir: str, deps_of, needed_env: set) -> Tuple[List[Job], List[str]]:
-    from skills.pipeline.eval_plan import Eval, _name_jobs, build_jobs
-
-    jopts, jtokens, module = bench.judge
-    jevals = []
-    for seed in bench.seeds:
-        src = os.path.join(bench.gen_dir, output_name(seed))
-        dst = os.path.join(bench.result_dir, output_name(seed))
-        if not o.rerun_done and os.path.exists(dst + ".done"):
-            continue
-        toks = [f"++input_file={src}", f"++output_file={dst}", f"++skip_filled={not o.rerun_done}", *jtokens]
-        jevals.append(Eval(bench.name, seed, None, toks, dst, dst + ".done", module))
-    num_jobs = o.num_jobs if o.num_jobs is not None else (-1 if o.cluster.is_slurm else 1)
-    jgroups = pack(jevals, num_jobs)
-    jnames = [n.replace(f"-judge-{bench.name}", "-judge")
-              for n in _name_jobs(jgroups, f"{o.expname}-{bench.name}-judge")]
-    jobs = build_jobs(jgroups, jnames, "judge", jopts, o, ports, log_dir, needed_env)
-    for job, group in zip(jobs, jgroups):
-        job.dependencies = list(dict.fromkeys(d for e in group for d in deps_of(e.seed)))
-    all_jobs, last = chain(jobs, o.slurm.dependent_jobs)
-    return all_jobs, list(last.values())
 
 
 def metrics_job(bench, o, log_dir: str, deps: List[str]) -> Job:

@@ -9,25 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 from skills.config.errors import UsageError
-
-STATE_FILE = "status.json"
-
-
-def _registry(expname: str) -> Path:
-    from skills.pipeline.run_cmd_plan import state_dir
-
-    return state_dir() / f"{expname}.json"
-
-
-def register_run(expname: str, status_path: Path) -> None:
-    """Remember where the last run of ``expname`` keeps its status (for ``ns status <expname>``)."""
-    path = _registry(expname)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"status": str(Path(status_path).resolve())}))
-    except OSError:
-        pass  # a read-only home must not fail the run
-
+from skills.pipeline.state import STATE_FILE, run_registry
 
 def find_status(target: str) -> Optional[Path]:
     p = Path(target)
@@ -37,7 +19,7 @@ def find_status(target: str) -> Optional[Path]:
         for cand in [p / STATE_FILE, *sorted(p.glob(f"*-logs/{STATE_FILE}")), *sorted(p.glob(f"*/{STATE_FILE}"))]:
             if cand.is_file():
                 return cand
-    reg = _registry(target)
+    reg = run_registry(target)
     if reg.is_file():
         try:
             cand = Path(json.loads(reg.read_text())["status"])

@@ -122,12 +122,29 @@ def manifest_differences(bench: str, dir_a: Path, dir_b: Path) -> List[str]:
     out = []
     for key in ("data", "prompt"):
         if key in ea and key in eb:
-            va, vb = ea[key], eb[key]
-            if isinstance(va, dict) and isinstance(vb, dict) and va.get("sha256") and vb.get("sha256"):
-                va, vb = va["sha256"], vb["sha256"]  # the same bytes, wherever the file lives
-            if va != vb:
-                out.append(f"{bench}: manifests differ in {key} ({va!r} vs {vb!r})")
+            what = entry_differences(ea[key], eb[key])
+            if what:
+                out.append(f"{bench}: the runs' {key} differ: {what}")
     return out
+
+
+def entry_differences(va: Any, vb: Any) -> Optional[str]:
+    """How two manifest entries (``{"file", "sha256", "rows", "source", "config"}``) differ, in words
+    (None: the same). Files with the same checksum are the same, wherever they live; a checksum is
+    never shown, only whether the content differs."""
+    if not (isinstance(va, dict) and isinstance(vb, dict)):
+        return None if va == vb else f"A {va!r}, B {vb!r}"
+    if va.get("sha256") and va.get("sha256") == vb.get("sha256"):
+        return None
+    words = [f"{k} A {va[k]!r}, B {vb[k]!r}" for k in dict.fromkeys([*va, *vb])
+             if k not in ("sha256", "file") and k in va and k in vb and va[k] != vb[k]]
+    if va.get("sha256") and vb.get("sha256"):
+        where = (f" (A {va.get('file')}, B {vb.get('file')})" if va.get("file") != vb.get("file")
+                 else f" ({va.get('file')} changed between the runs)" if va.get("file") else "")
+        words.append("file content differs" + where)
+    elif va.get("file") != vb.get("file") and not words:
+        words.append(f"file A {va.get('file')}, B {vb.get('file')}")
+    return "; ".join(words) or None
 
 
 def data_differences(a: BenchmarkRun, b: BenchmarkRun) -> List[str]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from skills.config.errors import UsageError
+from skills.data.recorded import group_by_settings, mixed_refusal
 from skills.metrics.compute import read_lockstep
 from skills.metrics.summarize import find_benchmarks, result_files
 from skills.metrics.types import metric_type_for
@@ -105,10 +106,6 @@ class BenchmarkRun:
     def main(self) -> str:
         return self.extractor.main_method(self.methods)
 
-    def mean_scores(self, method: Optional[str] = None) -> List[float]:
-        """Per-problem score averaged over seeds."""
-        return [sum(s) / len(s) for s in self.scores[method or self.main]]
-
     def subset_names(self) -> List[str]:
         """Subsets in first-appearance order (as summarize names its calculators)."""
         return list(dict.fromkeys(s for s in self.subsets if s is not None))
@@ -118,6 +115,9 @@ def load_benchmark(folder: Path, extractor: Extractor, sink: Optional[Sink] = No
                    files: Optional[Sequence[Path]] = None) -> BenchmarkRun:
     """Read one benchmark folder; every row must be scorable with the same methods."""
     files = list(files) if files is not None else result_files(folder)
+    groups, _ = group_by_settings(files)
+    if len(groups) > 1:  # a score, a comparison or a report of two settings at once (skills.data.recorded)
+        raise UsageError(mixed_refusal(folder.name, groups))
     run = BenchmarkRun(folder.name, folder, files, extractor)
     for i, rows in enumerate(read_lockstep(files)):
         per_seed = [score_row(extractor, r, f"{f}:{i + 1}") for r, f in zip(rows, files)]

@@ -5,8 +5,8 @@ floats in [0, 1]) and names the main one. Every metric type with a registered ``
 or a benchmark package's plug-in, ``skills.metrics.types``) derives the methods from its
 ``score_dict``, so a problem counts as correct here exactly when the summary tables count it;
 types known from NeMo-Skills results but without a scorer here read their grader's field directly
-(``ROW_EXTRACTORS``). The main method: the scorer's ``main_methods``, else ``MAIN_METHODS``, else
-the first method.
+(``ROW_EXTRACTORS``). The main method: the scorer's ``main_methods`` (first one present), else the
+first method.
 """
 
 from __future__ import annotations
@@ -19,24 +19,8 @@ from skills.config.errors import UsageError
 Row = Mapping[str, Any]
 Methods = Callable[[Row], Dict[str, float]]
 
-# Preferred main method per metric type (first one present in a row wins): a judge's verdict is
-# the benchmark's score when there is one (HLE), else the grader's.
-MAIN_METHODS: Dict[str, Tuple[str, ...]] = {
-    "math": ("judge_correct", "symbolic_correct"),
-    "multichoice": ("judge_correct", "symbolic_correct"),
-    "hle": ("judge_correct", "symbolic_correct"),
-    "ifbench": ("prompt_strict_accuracy",),
-}
-
-
-def _follow_all(row: Row, key: str) -> float:
-    return float(bool(row[key]["follow_all_instructions"]))
-
-
 # Metric types of NeMo-Skills results without a scorer here: their graders' fields (eval-metrics.md).
 ROW_EXTRACTORS: Dict[str, Methods] = {
-    "ifbench": lambda r: {"prompt_strict_accuracy": _follow_all(r, "strict_eval"),
-                          "prompt_loose_accuracy": _follow_all(r, "loose_eval")},
     "evalplus": lambda r: {"is_correct": float(bool(r["is_correct"])),
                            "is_correct-plus": float(bool(r["is_correct-plus"]))},
 }
@@ -75,8 +59,7 @@ def _from_scorer(metric_type: str) -> Optional[Extractor]:
                 out[name] = float(value or 0)
         return out
 
-    main = tuple(scorer.main_methods) or MAIN_METHODS.get(metric_type, ())
-    return Extractor(metric_type, methods, main)
+    return Extractor(metric_type, methods, tuple(scorer.main_methods))
 
 
 def extractor_for(metric_type: str) -> Extractor:
@@ -85,7 +68,7 @@ def extractor_for(metric_type: str) -> Extractor:
     if ex is not None:
         return ex
     if metric_type in ROW_EXTRACTORS:
-        return Extractor(metric_type, ROW_EXTRACTORS[metric_type], MAIN_METHODS.get(metric_type, ()))
+        return Extractor(metric_type, ROW_EXTRACTORS[metric_type])
     raise UsageError(f"Metric type '{metric_type}' has no correctness extractor for reports and comparisons")
 
 

@@ -46,7 +46,7 @@ def default_python() -> str:
     """Interpreter untrusted code runs with: ``$SKILLS_SANDBOX_PYTHON``, else the ``sandbox``
     environment (``$SKILLS_PYTHON_SANDBOX`` or the repository's ``.venv-sandbox``, where the packages
     programs may import live), else this interpreter."""
-    from skills.evaluation.external import environment_python
+    from skills.config.interpreters import environment_python
 
     return os.environ.get(PYTHON_ENV) or environment_python("sandbox") or sys.executable
 

@@ -6,7 +6,7 @@ when there is one: the packages programs may import (numpy, scipy, h5py, ...) li
 Graders may let programs read files of the job's data folder (``read_only``, e.g. SciCode's
 numeric targets); nothing outside it."""
 
-from skills.pipeline.sidecars import Sidecar
+from skills.servers.sidecars import Sidecar
 from skills.sandbox.client import URL_ENV
 from skills.sandbox.executor import PYTHON_ENV, READ_ONLY_ROOTS_ENV
 

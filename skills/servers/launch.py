@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Dict, Mapping, Optional, Union
 
 from skills.config.secrets import move_secret_server_args, redact
-from skills.pipeline.executors.guard import guarded
-from skills.pipeline.plan import ServerSpec
+from skills.servers.guard import guarded
 from skills.servers.commands import build_server_command, health_url
 from skills.servers.health import ServerStartError, wait_for_server
 from skills.servers.ports import find_free_port
+from skills.servers.spec import ServerSpec
 
 PathLike = Union[str, Path]
 

@@ -22,7 +22,7 @@ def missing(reason: str) -> NoReturn:
 
 def environment_or_missing(name: str, what: str) -> str:
     """Interpreter of a named environment (``$SKILLS_PYTHON_<NAME>`` or ``.venv-<name>``)."""
-    from skills.evaluation.external import environment_python
+    from skills.config.interpreters import environment_python
 
     python = environment_python(name)
     if python is None:

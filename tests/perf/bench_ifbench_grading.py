@@ -61,7 +61,7 @@ def main() -> int:
     p.add_argument("--repeat", type=int, default=2, help="copies of the 294 x 7 responses")
     args = p.parse_args()
     if importlib.util.find_spec("ifbench") is None:  # not in the grader environment yet
-        from skills.evaluation.external import environment_python
+        from skills.config.interpreters import environment_python
 
         python = environment_python("ifbench")
         if python is None:

@@ -344,7 +344,7 @@ def test_secrets_in_server_args_go_by_environment(tmp_path, monkeypatch):
     from skills.config.cluster import ClusterConfig
     from skills.pipeline.dryrun import render
     from skills.pipeline.generate_plan import GenerateOptions, build_generate_plan
-    from skills.pipeline.common import ServerOptions
+    from skills.pipeline.servers import ServerOptions
 
     model, src = tmp_path / "model", rows_file(tmp_path, 2)
     model.mkdir()
@@ -380,7 +380,7 @@ def test_secrets_in_server_args_go_by_environment(tmp_path, monkeypatch):
 def test_slurm_scripts_carry_secret_names_only(tmp_path):
     pytest.importorskip("nemo_run")
     from skills.config.cluster import ClusterConfig
-    from skills.pipeline.common import ServerOptions
+    from skills.pipeline.servers import ServerOptions
     from skills.pipeline.executors import slurm as S
     from skills.pipeline.generate_plan import GenerateOptions, build_generate_plan
 
@@ -421,7 +421,7 @@ def _wait_until(predicate, timeout: float = 30.0) -> bool:
 def test_the_guard_stops_at_once_when_its_command_ends():
     import signal
 
-    from skills.pipeline.executors.guard import guarded
+    from skills.servers.guard import guarded
 
     proc = subprocess.Popen(guarded(["sleep", "297.5"]), start_new_session=True)
     assert _wait_until(lambda: _pids_with("sleep 297.5") != [proc.pid] and len(_pids_with("sleep 297.5")) >= 2)
@@ -440,8 +440,8 @@ def test_kill_9_of_a_guard_ends_its_command(tmp_path):
                             f"{marker} && echo never"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert _wait_until(lambda: any(p for p in _pids_with(marker) if p != top.pid and
-                                       "executors.guard" in Path(f"/proc/{p}/cmdline").read_text(errors="replace")))
-        guard = [p for p in _pids_with(marker) if "executors.guard" in
+                                       "servers.guard" in Path(f"/proc/{p}/cmdline").read_text(errors="replace")))
+        guard = [p for p in _pids_with(marker) if "servers.guard" in
                  Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace")][0]
         os.kill(guard, signal.SIGKILL)
         assert _wait_until(lambda: not [p for p in _pids_with(marker) if p != top.pid], 15), _pids_with(marker)

@@ -313,7 +313,7 @@ def test_a_huge_prompt_is_not_echoed_whole(tmp_path):
 
 def test_local_servers_listen_on_localhost_unless_configured(tmp_path):
     from skills.config.cluster import ClusterConfig, parse_cluster_config
-    from skills.pipeline.common import PortAllocator, ServerOptions, make_server
+    from skills.pipeline.servers import PortAllocator, ServerOptions, make_server
 
     opts = ServerOptions("vllm", "/m", server_gpus=1)
     local = ClusterConfig(executor="local")

@@ -1,6 +1,6 @@
 """AIME 2024: 30 problems with integer answers."""
 
-from skills.benchmarks.base import BenchmarkSpec
+from skills.registry.spec import BenchmarkSpec
 
 BENCHMARK = BenchmarkSpec(
     name="aime24",
@@ -9,6 +9,5 @@ BENCHMARK = BenchmarkSpec(
     eval_type="math",
     metrics_type="math",
     dataset_group="math",
-    description="AIME 2024 I and II",
 )
 

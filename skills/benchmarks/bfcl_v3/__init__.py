@@ -7,7 +7,7 @@ weighted/unweighted score (``score.py``). See docs/benchmarks.md.
 
 Which gorilla code runs the simulated APIs and the checker is a *build* of the ``bfcl``
 environment: ``pinned`` (default), gorilla at the commit the reference installs
-(``skills.data.upstream.GORILLA``, built into the environment by scripts/setup.sh), or ``pypi``,
+(``environment.GORILLA``, built into the environment by scripts/setup.sh), or ``pypi``,
 the newer ``bfcl-eval==2025.7.17`` (gorilla v1.3) kept beside it in ``<env>/bfcl-builds/``.
 
 Standard library only: every registry lookup imports this file, in every environment.
@@ -16,7 +16,7 @@ Standard library only: every registry lookup imports this file, in every environ
 from pathlib import Path
 from typing import Optional
 
-from skills.benchmarks.base import BenchmarkSpec
+from skills.registry.spec import BenchmarkSpec
 
 NAME = "bfcl_v3"
 SPLITS = (
@@ -39,27 +39,28 @@ BENCHMARK = BenchmarkSpec(
     score_module=NAME,
     dataset_group="tool",
     metrics_type="bfcl",
-    description="BFCL v3 tool calling (17 splits; group score as the leaderboard's overall accuracy)",
 )
 
 EXTENSIONS = {
     "grader": {"bfcl": "skills.benchmarks.bfcl_v3.grader:GRADER"},
     "metrics": {"bfcl": "skills.benchmarks.bfcl_v3.metrics:BFCLScorer"},
     "group_score": {NAME: "skills.benchmarks.bfcl_v3.score:SCORE"},
+    "environment": {ENVIRONMENT: "skills.benchmarks.bfcl_v3.environment:ENVIRONMENT"},
+    "test_model": {"tiny-tool": "skills.benchmarks.bfcl_v3.environment:TEST_MODEL"},
+    "upstream": {"gorilla": "skills.benchmarks.bfcl_v3.environment:GORILLA"},
 }
 
 
 def member(name: str, data_dir: Optional[Path] = None) -> Optional[BenchmarkSpec]:
-    """``bfcl_v3.<split>``: one split, generated as a conversation with tools and graded by bfcl-eval."""
+    """``bfcl_v3.<split>``: one split, generated as a conversation with tools (multi-turn splits run in
+    bfcl-eval's simulated APIs) and graded by bfcl-eval."""
     split = name.split(".", 1)[1] if "." in name else ""
     if split not in SPLITS:
         return None
-    kind = "multi-turn, executed in bfcl-eval's simulated APIs" if split in MULTI_TURN else "single turn"
     return BenchmarkSpec(
         name=name,
         eval_type="bfcl",
         metrics_type="bfcl",
         dataset_group="tool",
         generation_module="skills.benchmarks.bfcl_v3.generate",
-        description=f"BFCL v3 {split} ({kind})",
     )

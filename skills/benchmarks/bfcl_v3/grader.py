@@ -75,5 +75,5 @@ def summary(rows: List[dict]) -> dict:
 
 
 GRADER = Grader(name="bfcl", grade=grade, config=BFCLConfig, requires=("{generation_key}", "id"),
-                writes=("result", "is_correct", "bfcl_checker"), runs="external", environment=ENVIRONMENT, separate_step=True,
+                runs="external", environment=ENVIRONMENT, separate_step=True,
                 summary=summary)

@@ -33,7 +33,7 @@ PASS_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
 
 def bfcl_python() -> str:
     """Interpreter of the bfcl environment (this one when already running inside it)."""
-    from skills.evaluation.external import INSIDE_ENV, environment_python, python_env_var
+    from skills.config.interpreters import INSIDE_ENV, environment_python, python_env_var
 
     if os.environ.get(INSIDE_ENV) == ENVIRONMENT:
         return sys.executable

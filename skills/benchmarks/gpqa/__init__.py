@@ -1,6 +1,6 @@
 """GPQA diamond: 198 four-option science questions; options shuffled deterministically at prepare time."""
 
-from skills.benchmarks.base import BenchmarkSpec
+from skills.registry.spec import BenchmarkSpec
 
 BENCHMARK = BenchmarkSpec(
     name="gpqa",
@@ -9,7 +9,6 @@ BENCHMARK = BenchmarkSpec(
     eval_type="multichoice",
     metrics_type="multichoice",
     dataset_group="multichoice",
-    description="GPQA (diamond by default; main/extended when available)",
 )
 
 HF_REPO = "Idavidrein/gpqa"

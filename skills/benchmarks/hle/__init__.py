@@ -1,6 +1,6 @@
 """Humanity's Last Exam (text-only): graded by an LLM judge, plus boxed-answer symbolic check."""
 
-from skills.benchmarks.base import BenchmarkSpec, JudgeDefaults
+from skills.registry.spec import BenchmarkSpec, JudgeDefaults
 
 BENCHMARK = BenchmarkSpec(
     name="hle",
@@ -15,8 +15,9 @@ BENCHMARK = BenchmarkSpec(
         server_address="https://api.openai.com/v1",
         args=("++prompt_config=judge/hle", "++generation_key=judgement", "++add_generation_stats=False"),
     ),
-    description="HLE text-only questions (cais/hle, gated)",
 )
+
+EXTENSIONS = {"metrics": {"hle": "skills.benchmarks.hle.metrics:hle_scorer"}}
 
 HF_REPO = "cais/hle"
 HF_FILE = "data/test-00000-of-00001.parquet"

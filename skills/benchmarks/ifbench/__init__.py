@@ -5,7 +5,7 @@ built by ``scripts/setup.sh``); the metric type ``if`` is also the one of NeMo-S
 results. Only the standard library is imported here: every registry lookup imports this file.
 """
 
-from skills.benchmarks.base import BenchmarkSpec, GradingInput
+from skills.registry.spec import BenchmarkSpec, GradingInput
 
 # The NLTK resources the checkers load (skills.benchmarks.ifbench.nltk_data stages them).
 NLTK_PROBES = ("tokenizers/punkt_tab/english", "corpora/stopwords/english", "taggers/averaged_perceptron_tagger_eng")
@@ -20,10 +20,10 @@ BENCHMARK = BenchmarkSpec(
     grading_inputs=(GradingInput("nltk_data", "nltk_data", "run `ns prepare_data ifbench` (stages <data_dir>/nltk_data) "
                                  "or pass ++eval_config.nltk_data=DIR", contains=NLTK_PROBES, env="NLTK_DATA"),),
     dataset_group="chat",
-    description="IFBench (allenai): out-of-distribution instruction following, strict and loose",
 )
 
 EXTENSIONS = {
     "grader": {"ifbench": "skills.benchmarks.ifbench.grader:GRADER"},
     "metrics": {"if": "skills.benchmarks.ifbench.metrics:IFScorer"},
+    "environment": {"ifbench": "skills.benchmarks.ifbench.environment:ENVIRONMENT"},
 }

@@ -73,6 +73,6 @@ def summary(rows: List[dict]) -> Dict[str, int]:
 GRADER = Grader(
     name="ifbench", grade=grade, config=IFBenchConfig,
     requires=("prompt", "instruction_id_list", "kwargs", "{generation_key}"),
-    writes=("loose_eval", "strict_eval"), runs="external", environment="ifbench", check=check,
+    runs="external", environment="ifbench", check=check,
     summary=summary, default_generation_key="response",
 )

@@ -7,7 +7,7 @@ as the reference) and ``<split>.tests.jsonl`` (the still-encoded tests the grade
 works offline). See docs/benchmarks.md.
 """
 
-from skills.benchmarks.base import BenchmarkSpec
+from skills.registry.spec import BenchmarkSpec
 
 BENCHMARK = BenchmarkSpec(
     name="livecodebench",
@@ -16,12 +16,13 @@ BENCHMARK = BenchmarkSpec(
     eval_type="livecodebench",
     metrics_type="livecodebench",
     dataset_group="code",
-    description="LiveCodeBench code generation (date-window splits of livecodebench/code_generation_lite)",
 )
 
 EXTENSIONS = {
     "grader": {"livecodebench": "skills.benchmarks.livecodebench.grader:GRADER"},
     "metrics": {"livecodebench": "skills.benchmarks.livecodebench.metrics:LiveCodeBenchScorer"},
+    "environment": {"sandbox+livecodebench": "skills.benchmarks.livecodebench.environment:SANDBOX_PACKAGES"},
+    "test_model": {"tiny-code": "skills.benchmarks.livecodebench.environment:TEST_MODEL"},
 }
 
 HF_REPO = "livecodebench/code_generation_lite"

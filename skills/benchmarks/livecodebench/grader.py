@@ -169,7 +169,6 @@ GRADER = Grader(
     grade=grade,
     config=LiveCodeBenchConfig,
     requires=("{generation_key}", "task_id", "release_version"),
-    writes=("completion", "question_id", "code_list", "graded_list"),
     sidecars=("sandbox",),
     check=check,
     summary=summary,

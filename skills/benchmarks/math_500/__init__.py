@@ -1,6 +1,6 @@
 """MATH-500: 500 competition problems (openai/prm800k split), graded by symbolic equivalence."""
 
-from skills.benchmarks.base import BenchmarkSpec
+from skills.registry.spec import BenchmarkSpec
 
 BENCHMARK = BenchmarkSpec(
     name="math-500",
@@ -9,5 +9,4 @@ BENCHMARK = BenchmarkSpec(
     eval_type="math",
     metrics_type="math",
     dataset_group="math",
-    description="MATH-500 (prm800k test split)",
 )

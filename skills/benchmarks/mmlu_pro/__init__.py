@@ -1,6 +1,6 @@
 """MMLU-Pro: 12,032 questions with 3-10 options, per-category subsets."""
 
-from skills.benchmarks.base import BenchmarkSpec
+from skills.registry.spec import BenchmarkSpec
 
 BENCHMARK = BenchmarkSpec(
     name="mmlu-pro",
@@ -9,5 +9,4 @@ BENCHMARK = BenchmarkSpec(
     eval_type="multichoice",
     metrics_type="multichoice",
     dataset_group="multichoice",
-    description="MMLU-Pro (TIGER-Lab)",
 )

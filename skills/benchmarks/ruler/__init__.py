@@ -15,14 +15,14 @@ import re
 from pathlib import Path
 from typing import Optional, Tuple
 
-from skills.benchmarks.base import BenchmarkSpec
+from skills.registry.spec import BenchmarkSpec
 
 BENCHMARK = BenchmarkSpec(
     name="ruler",
     is_group=True,
     metrics_type="ruler",
     dataset_group="long-context",
-    description="RULER synthetic long-context tasks (prepare a setup first: --setup/--tokenizer_path/--max_seq_length)",
+    large_data=True,
 )
 
 TASKS = ("niah_single_1", "niah_single_2", "niah_single_3", "niah_multikey_1", "niah_multikey_2",
@@ -40,6 +40,8 @@ EXTENSIONS = {
     "metrics": {"ruler": "skills.benchmarks.ruler.metrics:RulerScorer"},
     "group_score": {"ruler": "skills.benchmarks.ruler.score:SCORE",
                     SCORE_MODULE: "skills.benchmarks.ruler.score:SCORE"},
+    "environment": {"ruler": "skills.benchmarks.ruler.environment:ENVIRONMENT"},
+    "upstream": {"ruler": "skills.benchmarks.ruler.upstream:RULER"},
 }
 
 
@@ -57,13 +59,12 @@ def generation_args(task: str) -> Tuple[str, ...]:
 
 def task_spec(setup: str, task: str) -> BenchmarkSpec:
     return BenchmarkSpec(name=f"ruler.{setup}.{task}", metrics_type="ruler", generation_args=generation_args(task),
-                         dataset_group="long-context", description=f"RULER {task} ({setup})")
+                         dataset_group="long-context")
 
 
 def group_spec(setup: str, tasks: Tuple[str, ...] = TASKS) -> BenchmarkSpec:
     return BenchmarkSpec(name=f"ruler.{setup}", is_group=True, metrics_type="ruler", dataset_group="long-context",
-                         members=tuple(f"ruler.{setup}.{t}" for t in tasks), score_module=SCORE_MODULE,
-                         description=f"RULER setup {setup}")
+                         members=tuple(f"ruler.{setup}.{t}" for t in tasks), score_module=SCORE_MODULE)
 
 
 def member(name: str, data_dir: Optional[Path]) -> Optional[BenchmarkSpec]:

@@ -69,4 +69,4 @@ def summary(rows: List[dict]) -> Dict[str, int]:
 
 
 GRADER = Grader(name="ruler", grade=grade, config=RulerConfig, requires=("expected_answer", "{generation_key}"),
-                writes=("is_correct", "predicted_answer"), check=check, summary=summary)
+                check=check, summary=summary)

@@ -31,9 +31,9 @@ from typing import Dict, List, Optional, Tuple
 
 from skills.benchmarks.ruler import SETUP_NAME, TASKS, rows, upstream
 from skills.benchmarks.ruler.runner import Limits, Status, run
+from skills.benchmarks.ruler.upstream import RULER
 from skills.config.errors import UsageError
 from skills.data.io import atomic_open
-from skills.data.upstream import RULER
 
 EXAMPLE = ("ns prepare_data ruler --setup nemotron_nano_128k --tokenizer_path nvidia/NVIDIA-Nemotron-Nano-9B-v2 "
            "--max_seq_length 131072 --data_dir DIR")
@@ -123,7 +123,7 @@ def ruler_python() -> str:
     interpreter when it has RULER's imports."""
     import importlib.util
 
-    from skills.evaluation.external import environment_python, python_env_var
+    from skills.config.interpreters import environment_python, python_env_var
 
     python = environment_python("ruler")
     if python:
@@ -153,7 +153,7 @@ def generator_env(opts: Options, mirror: Optional[Path], data_dir: Path) -> Dict
 
 def describe(python: str, opts: Options, env: Dict[str, str], scripts: Path, download_dir: Optional[Path]) -> dict:
     """What RULER's files say (see ``describe.py``), read in its environment."""
-    from skills.evaluation.external import PACKAGE_ROOT
+    from skills.config.interpreters import PACKAGE_ROOT
 
     argv = [python, "-m", "skills.benchmarks.ruler.describe", "--scripts", str(scripts), "--tokenizer_path",
             opts.tokenizer_path, "--tasks", ",".join(opts.tasks)]
@@ -223,7 +223,7 @@ class Reporter:
     """Plain progress lines: per task at most every ``$SKILLS_PROGRESS_INTERVAL`` seconds (30)."""
 
     def __init__(self, setup: str) -> None:
-        from skills.pipeline.executors.display import INTERVAL_ENV
+        from skills.inference.progress import INTERVAL_ENV
 
         self.setup = setup
         self.interval = float(os.environ.get(INTERVAL_ENV, "30"))

@@ -1,7 +1,7 @@
 """RULER's own code at the reference's commit, and the inputs its generators read, in the data dir.
 
 The reference clones NVIDIA/RULER at preparation time and downloads the generators' inputs into its
-``scripts/data/synthetic/json/`` folder. So do we, pinned (``skills.data.upstream.RULER``):
+``scripts/data/synthetic/json/`` folder. So do we, pinned (``RULER`` below):
 
 - the code: ``<data_dir>/.upstream/ruler-<commit12>/`` (mirror ``<mirror>/ruler-upstream/`` or
   GitHub's archive of the commit; kept as fetched, checked against its manifest);
@@ -28,7 +28,11 @@ from typing import Dict, Iterable, List, Optional
 
 from skills.config.errors import UsageError
 from skills.data.io import atomic_open, download
-from skills.data.upstream import RULER, fetch, manifest
+from skills.data.upstream import Upstream, fetch, manifest
+
+# The last commit of NVIDIA/RULER's main before the reference's pin (its prepare clones main).
+RULER = Upstream("ruler", "NVIDIA/RULER", "ab17b7853df4e0a30b78cd5d2b463ac7dff6ee13",
+                 "SKILLS_RULER_COMMIT", "SKILLS_RULER_URL", "ruler-upstream", ("scripts/", "LICENSE"))
 
 JSON = Path("scripts") / "data" / "synthetic" / "json"
 ESSAYS, SQUAD, HOTPOTQA, WORDS = "PaulGrahamEssays.json", "squad.json", "hotpotqa.json", "english_words.json"

@@ -7,7 +7,7 @@ before it, against SciCode's numeric targets (``test_data.h5``) in the sandbox (
 import this file.
 """
 
-from skills.benchmarks.base import BenchmarkSpec, GradingInput
+from skills.registry.spec import BenchmarkSpec, GradingInput
 
 # The numeric targets every test case compares against (SciCode's Google Drive file).
 TEST_DATA = "test_data.h5"
@@ -24,12 +24,13 @@ BENCHMARK = BenchmarkSpec(
                                  "run `ns prepare_data scicode` (it downloads test_data.h5, 1.05 GB) or pass "
                                  "++eval_config.test_data=PATH"),),
     dataset_group="code",
-    description="SciCode (scicode-bench): 80 problems, 338 graded sub-steps in test_aai",
 )
 
 EXTENSIONS = {
     "grader": {"scicode": "skills.benchmarks.scicode.grader:GRADER"},
     "metrics": {"scicode": "skills.benchmarks.scicode.metrics:SciCodeScorer"},
+    "environment": {"sandbox+scicode": "skills.benchmarks.scicode.environment:SANDBOX_PACKAGES"},
+    "test_model": {"tiny-scicode": "skills.benchmarks.scicode.environment:TEST_MODEL"},
 }
 
 SPLITS = ("dev", "test", "test_aai")

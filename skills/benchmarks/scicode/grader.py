@@ -204,5 +204,5 @@ def summary(rows: List[dict]) -> Dict[str, int]:
 
 
 GRADER = Grader(name="scicode", grade=grade, config=SciCodeConfig,
-                requires=("{generation_key}", "problem_id", "sub_steps"), writes=("eval_status",),
+                requires=("{generation_key}", "problem_id", "sub_steps"),
                 sidecars=("sandbox",), check=check, summary=summary)

@@ -69,7 +69,7 @@ def _installed_data_dirs() -> List[Path]:
     spec = importlib.util.find_spec("scicode")
     if spec and spec.submodule_search_locations:
         found.append(Path(list(spec.submodule_search_locations)[0]) / "data")
-    from skills.evaluation.external import environment_python
+    from skills.config.interpreters import environment_python
 
     python = environment_python("sandbox")
     if python:

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Dict, Iterable, List, Optional, Tuple
 
-INTERVAL_ENV = "SKILLS_PROGRESS_INTERVAL"
+from skills.inference.progress import INTERVAL_ENV
+
 FINISHED = ("generated", "done")  # the run's generations are complete (grading may follow or be done)
 STATE_ORDER = ("generating", "grading", "pending", "failed")
 LABEL = re.compile(r"^(?P<bench>.+?)(?: rs(?P<seed>\d+))?(?: chunk(?P<chunk>\d+))?(?P<judge> judge)?$")

@@ -21,9 +21,9 @@ from typing import IO, Any, Callable, Dict, List, Optional
 from skills.config.secrets import redact
 from skills.inference.progress import ONCE_DIR, PROGRESS_ENV, run_label
 from skills.pipeline.executors.display import Display
-from skills.pipeline.executors.guard import guarded
+from skills.servers.guard import guarded
 from skills.pipeline.plan import Job, Plan
-from skills.pipeline.status import STATE_FILE, register_run
+from skills.pipeline.state import STATE_FILE, register_run
 
 SERVER_TIMEOUT_ENV = "SKILLS_SERVER_TIMEOUT"
 RUN_LOCK = ".run.lock"  # held by the live ns process of a run (ns status tells dead runs by it)
@@ -301,7 +301,7 @@ def run_plan(plan: Plan, cluster: Any = None, out: Optional[IO[str]] = None,
     if plan.log_dir:
         log_dir = Path(plan.log_dir)
     else:
-        from skills.pipeline.run_cmd_plan import state_dir
+        from skills.pipeline.state import state_dir
 
         log_dir = state_dir() / plan.expname
     from skills.data.lock import OwnerLock

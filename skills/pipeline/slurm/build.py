@@ -41,7 +41,7 @@ class LogDirJobDetails(SlurmJobDetails):
         return Path(self.folder) / f"{self.job_name}_%j_sbatch.err"
 
     @property
-    def srun_stdout(self) -> Path:
+    def srun_stdout(self) -> Path:  # nemo-run reads srun_stdout/srun_stderr for the srun --output/--error
         return Path(self.folder) / f"{self.role}_{self.job_name}_%j_srun.log"
 
     @property

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Callable, Dict, Iterable, NamedTuple, Tuple
 
-TERMINAL = {"done", "failed", "cancelled"}
 _STATE = {
     "PENDING": "pending", "REQUEUED": "pending", "CONFIGURING": "pending", "RESV_DEL_HOLD": "pending",
     "RUNNING": "running", "COMPLETING": "running", "SUSPENDED": "running", "STOPPED": "running",

@@ -63,7 +63,7 @@ def test_config_ok():
 
 
 def test_member_specs_and_plan(tmp_path, capsys):
-    from skills.benchmarks import get_benchmark, group_members
+    from skills.registry.benchmarks import get_benchmark, group_members
     from skills.cli.app import main
 
     group = get_benchmark("bfcl_v3")

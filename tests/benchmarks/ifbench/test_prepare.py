@@ -13,7 +13,7 @@ import pytest
 
 from tests.helpers.paths import NS
 
-from skills.benchmarks import get_benchmark
+from skills.registry.benchmarks import get_benchmark
 from skills.benchmarks.ifbench import nltk_data
 from tests.helpers.files import read_jsonl
 from skills.benchmarks.ifbench import prepare as ifb

@@ -333,7 +333,7 @@ def test_missing_tests_are_an_error_naming_the_problems(tmp_path, monkeypatch):
 # -- benchmark definition and plan ----------------------------------------------------------------
 
 def test_benchmark_defaults_and_plan(tmp_path, capsys):
-    from skills.benchmarks import get_benchmark
+    from skills.registry.benchmarks import get_benchmark
 
     spec = get_benchmark("livecodebench")
     assert (spec.eval_split, spec.prompt_config, spec.eval_type, spec.metrics_type, spec.dataset_group) == (
@@ -362,10 +362,9 @@ def test_benchmark_defaults_and_plan(tmp_path, capsys):
 
 def test_metric_type_is_ours():
     from skills.benchmarks.livecodebench.metrics import LiveCodeBenchScorer
-    from skills.metrics.types import PLANNED_TYPES, make_scorer, metric_type_for
+    from skills.metrics.types import make_scorer, metric_type_for
 
-    assert "livecodebench" in PLANNED_TYPES  # the core's placeholder ...
-    assert isinstance(make_scorer("livecodebench"), LiveCodeBenchScorer)  # ... loses to the declared type
+    assert isinstance(make_scorer("livecodebench"), LiveCodeBenchScorer)  # the type the package declares
     assert metric_type_for("livecodebench") == "livecodebench"
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.helpers.files import read_jsonl
 
-from skills.benchmarks import get_benchmark, group_members
+from skills.registry.benchmarks import get_benchmark, group_members
 from skills.benchmarks.ruler import TASKS, generation_args
 from skills.benchmarks.ruler import prepare as rp
 from skills.benchmarks.ruler import rows
@@ -313,7 +313,7 @@ def test_prepare_as_a_cluster_job(tmp_path, capsys):
 
 
 def test_missing_environment_is_one_clear_error(tmp_path, monkeypatch):
-    from skills.benchmarks.base import PrepareContext
+    from skills.registry.spec import PrepareContext
 
     monkeypatch.setenv("SKILLS_PYTHON_RULER", str(tmp_path / "nope" / "python"))
     with pytest.raises(UsageError, match="no such interpreter"):

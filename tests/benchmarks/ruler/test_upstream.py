@@ -17,7 +17,8 @@ from tests.helpers.files import read_jsonl
 from tests.helpers.paths import MODELS, NS
 from tests.helpers.prereqs import environment_or_missing, missing
 from skills.benchmarks.ruler import upstream
-from skills.data.upstream import RULER, fetch, intact
+from skills.benchmarks.ruler.upstream import RULER
+from skills.data.upstream import fetch, intact
 
 SMOLLM2 = MODELS / "smollm2-135m-instruct"
 LENGTH, SAMPLES, TEMPLATE_TOKENS = 2048, 3, 50

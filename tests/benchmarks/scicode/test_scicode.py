@@ -16,7 +16,7 @@ import yaml
 
 from tests.helpers.files import read_jsonl
 from tests.benchmarks.scicode.helpers import PROBLEMS, PROMPT
-from skills.benchmarks.base import PrepareContext
+from skills.registry.spec import PrepareContext
 from skills.benchmarks.scicode import PREFILLED_SHA256, PREFILLED_STEPS
 from skills.benchmarks.scicode import prepare as P
 from skills.benchmarks.scicode.generate import GENERATION_FAILED, SciCodeGenerateConfig, SciCodeTask

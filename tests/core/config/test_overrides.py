@@ -15,25 +15,25 @@ TRICKY = ["", "/think", "a,b", "x=y", "it's", 'say "hi"', "  padded ", "true", "
 def test_string_round_trip_through_bash_and_hydra(value):
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    tokens = validate_overrides([f"++system_message={value}"])
+    tokens = validate_overrides([f"++system_message={value}"], GenerateConfig)
     line = " ".join(shlex.quote(t) for t in tokens)  # what goes into the job's bash command
     argv = shlex.split(line)  # what bash hands the program
     parsed = OverridesParser.create().parse_overrides(argv)
     assert parsed[0].value() == value
-    assert apply_overrides(argv).system_message == value
+    assert apply_overrides(argv, GenerateConfig).system_message == value
 
 
 def test_typed_values_keep_their_type():
     cfg = apply_overrides(validate_overrides([
         "++inference.temperature=0.6", "++inference.tokens_to_generate=32768", "++skip_filled=True",
         "++inference.tokens_to_generate=null", "++inference.stop=[a,b]",
-    ]))
+    ], GenerateConfig), GenerateConfig)
     assert cfg.inference.temperature == 0.6 and cfg.skip_filled is True
     assert cfg.inference.tokens_to_generate is None and cfg.inference.stop == ["a", "b"]
 
 
 def test_later_overrides_win():
-    cfg = apply_overrides(["++inference.temperature=0.7", "++inference.temperature=0.6"])
+    cfg = apply_overrides(["++inference.temperature=0.7", "++inference.temperature=0.6"], GenerateConfig)
     assert cfg.inference.temperature == 0.6
 
 
@@ -41,7 +41,7 @@ def test_dict_fields_accept_new_keys():
     cfg = apply_overrides(validate_overrides([
         "++inference.extra_body.top_a=3", "++eval_config.split=diamond", "++eval_config.tags=a,b",
         "++chat_template_kwargs.enable_thinking=false", "+sandbox.host=h",
-    ]))
+    ], GenerateConfig), GenerateConfig)
     assert cfg.inference.extra_body == {"top_a": 3}
     assert cfg.eval_config == {"split": "diamond", "tags": "a,b"}
     assert cfg.chat_template_kwargs == {"enable_thinking": False}
@@ -49,7 +49,7 @@ def test_dict_fields_accept_new_keys():
 
 
 def test_delete_dict_key_and_reset_field():
-    cfg = apply_overrides(["++eval_config.a=1", "~eval_config.a", "++max_samples=3", "~max_samples"])
+    cfg = apply_overrides(["++eval_config.a=1", "~eval_config.a", "++max_samples=3", "~max_samples"], GenerateConfig)
     assert cfg.eval_config == {} and cfg.max_samples == GenerateConfig().max_samples
 
 
@@ -63,14 +63,14 @@ def test_delete_dict_key_and_reset_field():
 ])
 def test_bad_overrides_name_the_key(token, needle):
     with pytest.raises(UsageError) as err:
-        validate_overrides([token])
+        validate_overrides([token], GenerateConfig)
     assert needle in err.value.message
     assert "\n" not in err.value.message
 
 
 def test_plus_on_set_key_is_an_error():
     with pytest.raises(UsageError, match="already set"):
-        validate_overrides(["++eval_config.a=1", "+eval_config.a=2"])
+        validate_overrides(["++eval_config.a=1", "+eval_config.a=2"], GenerateConfig)
 
 
 def test_is_override():

@@ -12,7 +12,7 @@ import pytest
 from skills.config.errors import UsageError
 from skills.config.overrides import validate_overrides
 from skills.inference.client import resolve_base_url
-from skills.inference.config import ServerConfig
+from skills.inference.config import GenerateConfig, ServerConfig
 from skills.inference.context_retry import parse_context_error
 from tests.helpers.stub_server import StubProcess, generate_cmd
 from tests.helpers.files import read_jsonl
@@ -42,7 +42,7 @@ def _rows(tmp: Path):
 ])
 def test_reference_only_keys_are_refused_with_what_to_use(token, words):
     with pytest.raises(UsageError) as err:
-        validate_overrides([token])
+        validate_overrides([token], GenerateConfig)
     assert all(w in err.value.message for w in words) and "\n" not in err.value.message
 
 
@@ -51,7 +51,7 @@ def test_reference_only_keys_are_refused_with_what_to_use(token, words):
                                    "++server.context_limit_retry_strategy=reduce_generation", "++code_tags=qwen",
                                    "++server.use_v1_endpoint=False", "++server.num_special_tokens_budget=50"])
 def test_reference_keys_are_accepted(token):
-    assert validate_overrides([token]) == [token]
+    assert validate_overrides([token], GenerateConfig) == [token]
 
 
 def test_use_v1_endpoint():

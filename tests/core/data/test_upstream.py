@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from skills.config.errors import UsageError
-from skills.data.upstream import RULER, fetch, intact, main, manifest
+from skills.benchmarks.ruler.upstream import RULER
+from skills.data.upstream import fetch, intact, main, manifest
 
 
 def archive(path: Path, members: dict) -> None:

@@ -60,7 +60,7 @@ def test_failure_skips_dependents_but_not_others(tmp_path):
 
 
 def test_parallel_evals_any_failure_fails_job(tmp_path):
-    from skills.pipeline.common import parallel_command
+    from skills.pipeline.jobs import parallel_command
 
     job = Job("p", "generation", [parallel_command(["true", "sleep 0.1; exit 4", "true"])])
     assert run_plan(plan_of(tmp_path, job), out=io.StringIO()) == 1

@@ -98,7 +98,7 @@ def test_failure_cancels_only_its_dependents(slurm_cluster, tmp_path):
 
 def test_wall_time_chain_resumes(slurm_cluster, tmp_path):
     """1-minute wall time, ~100 s of work: the --dependent_jobs copy finishes what the first could not."""
-    from skills.pipeline.common import chain
+    from skills.pipeline.jobs import chain
 
     out = tmp_path / "out"
     out.mkdir()

@@ -310,8 +310,28 @@ def test_manifest_hook_names_what_differs(tmp_path):
     b = write_run(tmp_path / "b", "gpqa", 10, 1, lambda i, s: True)
     for root, data in ((a, "sha-1"), (b, "sha-2")):
         (root / "manifest.json").write_text(json.dumps({"benchmarks": {"gpqa": {"data": data, "prompt": "p"}}}))
-    with pytest.raises(UsageError, match="manifests differ in data"):
+    with pytest.raises(UsageError, match="the runs. data differ"):
         compare_dirs(str(a), str(b))
+
+
+def test_manifest_differences_are_said_in_words(tmp_path):
+    """A prompt made from the reference's set in A and from our own words in B: the refusal says so,
+    and never shows a checksum."""
+    a = write_run(tmp_path / "a", "gpqa", 10, 1, lambda i, s: True)
+    b = write_run(tmp_path / "b", "gpqa", 10, 1, lambda i, s: True)
+    data = {"file": "/d/gpqa/test.jsonl", "sha256": "1" * 64, "rows": 10}
+    prompts = {a: {"config": "eval/aai/mcq-4choices", "file": "/set/config/eval/aai/mcq-4choices.yaml",
+                   "sha256": "a" * 64, "source": "nemo-skills@0b012df8"},
+               b: {"config": "eval/aai/mcq-4choices", "file": "/repo/prompts/eval/aai/mcq-4choices.yaml",
+                   "sha256": "b" * 64, "source": "skills-builtin"}}
+    for root in (a, b):
+        (root / "manifest.json").write_text(json.dumps({"benchmarks": {"gpqa": {"data": data, "prompt": prompts[root]}}}))
+    with pytest.raises(UsageError) as err:
+        compare_dirs(str(a), str(b))
+    text = err.value.message
+    assert "the runs' prompt differ: source A 'nemo-skills@0b012df8', B 'skills-builtin'; file content differs" in text
+    assert "the runs' data" not in text  # the same data bytes: not a difference
+    assert "a" * 16 not in text and "b" * 16 not in text
 
 
 def test_text_output_and_several_folders(tmp_path, capsys):

@@ -18,6 +18,10 @@ from skills.sandbox import Sandbox
 MODES = ("bwrap", "unshare", "none")
 
 
+def sandbox_health_url(host: str, port: int) -> str:
+    return f"http://{host}:{port}/health"
+
+
 def new_marker() -> str:
     return f"sbxmark{uuid.uuid4().hex[:12]}"
 

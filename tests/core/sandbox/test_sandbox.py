@@ -23,12 +23,11 @@ from pathlib import Path
 import pytest
 
 from tests.core.sandbox.helpers import (assert_no_marker_processes, marker_processes, new_marker, nproc_enforced,
-                                        sandbox_dirs, sandbox_for)
+                                        sandbox_dirs, sandbox_for, sandbox_health_url)
 from tests.helpers.paths import REPO_ROOT
 from skills.config.errors import UsageError
 from skills.sandbox import ExecResult, Limits, Sandbox, get_sandbox, run_python
 from skills.sandbox.client import SandboxClient, SandboxUnavailable
-from skills.sandbox.launch import build_sandbox_command, sandbox_health_url
 from skills.sandbox.launcher import WARM_BASE, hidden_folders, interpreter_binds, warm_possible
 from skills.sandbox.stage import STAGE_ENV
 from skills.sandbox.warm import Warm
@@ -415,15 +414,6 @@ def test_client_reconnects_and_gives_up_in_one_line(monkeypatch):
         SandboxClient(f"http://127.0.0.1:{find_free_port()}").execute("pass")
     with pytest.raises(UsageError, match="http"):
         SandboxClient("ftp://example.org")
-
-
-def test_launch_line():
-    line = build_sandbox_command(6000, workers=4, python="/env/bin/python", sandbox_python="/sbx env/bin/python")
-    assert line == ("/env/bin/python -m skills.sandbox.server --port 6000 --host 127.0.0.1 --workers 4 "
-                    "--python '/sbx env/bin/python'")
-    assert sandbox_health_url("127.0.0.1", 6000) == "http://127.0.0.1:6000/health"
-    with pytest.raises(UsageError):
-        build_sandbox_command(0)
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.util
 import os
 import pkgutil
 from typing import Any, Callable, Dict, Generic, List, Optional, TypeVar
@@ -47,10 +48,15 @@ def import_path(path: str, what: str = "object") -> Any:
         raise UsageError(f"{what} '{path}': module {module_name} has no attribute '{attr}'") from None
 
 
-def _benchmark_packages() -> List[str]:
-    import skills.benchmarks as pkg
+FAMILIES = "skills.benchmarks"  # the package whose sub-packages are the benchmark families
 
-    return [m.name for m in pkgutil.iter_modules(pkg.__path__) if m.ispkg]
+
+def family_packages() -> List[str]:
+    """Names of the benchmark family packages (``<name>`` of ``skills.benchmarks.<name>``), found by
+    name: the core imports no family, it asks for them."""
+    spec = importlib.util.find_spec(FAMILIES)
+    paths = list(spec.submodule_search_locations or []) if spec is not None else []
+    return [m.name for m in pkgutil.iter_modules(paths) if m.ispkg]
 
 
 _DECLARED: Optional[Dict[str, Dict[str, str]]] = None
@@ -61,13 +67,13 @@ def declared_extensions() -> Dict[str, Dict[str, str]]:
     global _DECLARED
     if _DECLARED is None:
         found: Dict[str, Dict[str, str]] = {}
-        modules = [f"skills.benchmarks.{p}" for p in _benchmark_packages()]
+        modules = [f"{FAMILIES}.{p}" for p in family_packages()]
         modules += [m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(",") if m.strip()]
         for name in modules:
             try:
                 module = importlib.import_module(name)
             except ImportError as exc:
-                if name.startswith("skills.benchmarks."):
+                if name.startswith(FAMILIES + "."):
                     raise
                 raise UsageError(f"cannot import plugin module '{name}' (from ${PLUGINS_ENV}): {exc}") from None
             for kind, entries in (getattr(module, "EXTENSIONS", None) or {}).items():

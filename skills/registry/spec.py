@@ -4,14 +4,14 @@ One package per benchmark: ``skills/benchmarks/<name>/__init__.py`` defines ``BE
 ``BenchmarkSpec``) and optionally ``EXTENSIONS`` (its graders, metric types, generation programs,
 group scores, sidecars; see ``skills.registry``) and ``member(name, data_dir)`` (specs of group
 members such as ``bfcl_v3.simple``); ``prepare.py`` holds ``prepare(ctx)`` when there is data to fetch.
-The registry in ``skills.benchmarks`` finds them by name (``math-500`` -> ``math_500``).
+``skills.registry.benchmarks`` finds them by name (``math-500`` -> ``math_500``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,8 @@ class BenchmarkSpec:
     member_overrides: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     score_module: Optional[str] = None  # group score (registry "group_score" name or module[:attr])
     generation_module: str = "skills.inference.generate"
+    large_data: bool = False  # `ns prepare_data` wants an explicit --data_dir (or --skip_data_dir_check)
     grading_inputs: Tuple[GradingInput, ...] = ()  # files grading needs, checked at plan time
-    description: str = ""
 
     def all_sidecars(self) -> Tuple[str, ...]:
         """Sidecars of every job running this benchmark (``requires_sandbox`` means "sandbox")."""
@@ -87,5 +87,3 @@ class PrepareContext:
     split: Optional[str] = None
     extra: Dict[str, str] = field(default_factory=dict)  # benchmark-specific flags
 
-
-PrepareFn = Callable[[PrepareContext], None]

@@ -1,4 +1,4 @@
-"""``python -m skills.pipeline.executors.guard LAUNCHER_PID -- CMD...``: run CMD, and take its whole
+"""``python -m skills.servers.guard LAUNCHER_PID -- CMD...``: run CMD, and take its whole
 process group down when the launcher dies.
 
 Jobs and servers run in process groups of their own (so stopping one stops all its children). A
@@ -32,7 +32,7 @@ def _die_with_parent() -> None:
 def main(argv: Optional[List[str]] = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) < 3 or args[1] != "--":
-        print("usage: python -m skills.pipeline.executors.guard LAUNCHER_PID -- CMD...", file=sys.stderr)
+        print("usage: python -m skills.servers.guard LAUNCHER_PID -- CMD...", file=sys.stderr)
         return 2
     launcher, cmd = int(args[0]), args[2:]
     _die_with_parent()
@@ -71,7 +71,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def guarded(argv: List[str]) -> List[str]:
     """``argv`` wrapped so that it dies with this process (run it with ``start_new_session=True``)."""
-    return [sys.executable, "-m", "skills.pipeline.executors.guard", str(os.getpid()), "--", *argv]
+    return [sys.executable, "-m", "skills.servers.guard", str(os.getpid()), "--", *argv]
 
 
 if __name__ == "__main__":
