@@ -111,8 +111,15 @@ def _server_of(item: pytest.Item) -> Optional[str]:
 
 def _unit_of(item: pytest.Item) -> str:
     """What must run on one worker: a shared server's tests (one start), the Slurm tests (one cluster
-    start, no two sessions stopping it), else the module (module-scoped fixtures built once)."""
-    return _server_of(item) or ("slurm" if "local_slurm" in item.fixturenames else item.module.__name__)
+    start, no two sessions stopping it), the sandbox's own tests (one after another, as they were
+    written), else the module (module-scoped fixtures built once)."""
+    if _server_of(item):
+        return _server_of(item)
+    if "local_slurm" in item.fixturenames:
+        return "slurm"
+    if item.module.__name__.startswith("tests.core.sandbox."):  # red-team programs (fork bombs, floods) never
+        return "sandbox"                                          # beside the sandbox's own timing-bound tests
+    return item.module.__name__
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:

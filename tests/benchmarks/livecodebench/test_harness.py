@@ -201,7 +201,7 @@ def _free_port() -> int:
 def test_grading_through_the_sandbox_service(data, local_sandbox, tmp_path, monkeypatch):
     """What ns eval's sandbox sidecar does: the service runs the programs with .venv-sandbox."""
     from skills.evaluation import grade_file
-    from sandbox_helpers import sandbox_health_url
+    from tests.core.sandbox.helpers import sandbox_health_url
     from skills.servers.health import wait_for_server
 
     port = _free_port()

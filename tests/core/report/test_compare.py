@@ -409,7 +409,7 @@ def test_extractor_follows_registered_scorers():
     score_dict (values outside [0, 1] left out), main method from its ``main_methods``."""
     from skills.report.scores import extractor_for
 
-    ex = extractor_for("test_compare:_plugin_scorer")
+    ex = extractor_for("tests.core.report.test_compare:_plugin_scorer")
     assert ex.methods({"x": 2}) == {"loose": 1.0, "strict": 1.0}  # count = 2 is not a score
     assert ex.methods({"x": 1}) == {"loose": 1.0, "strict": 0.0, "count": 1.0}
     assert ex.main_method(["loose", "strict"]) == "strict"

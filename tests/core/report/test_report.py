@@ -403,7 +403,7 @@ def test_messages_in_the_report_are_the_ones_sent(tmp_path):
     import subprocess
     import sys
 
-    from stub_server import StubProcess
+    from tests.helpers.stub_server import StubProcess
 
     ns = str(Path(sys.executable).parent / "ns")
     data = tmp_path / "data" / "math-500"

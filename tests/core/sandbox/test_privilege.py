@@ -117,7 +117,7 @@ def test_an_unreadable_interpreter_never_runs_model_code_as_root(mode, tmp_path)
 
 @pytest.fixture(scope="module")
 def sandbox_service(tmp_path_factory):
-    from sandbox_helpers import sandbox_health_url
+    from tests.core.sandbox.helpers import sandbox_health_url
     from skills.servers.health import wait_for_server
     from skills.servers.ports import find_free_port
 
