@@ -29,7 +29,7 @@ import make_tiny_model as base  # noqa: E402
 
 ROOT = base.ROOT
 FENCE = "```"
-# task_id -> (program, passes, why); the fixture's problems are defined in tests/lcb_fixture.py
+# task_id -> (program, passes, why); the fixture's problems are defined in tests/benchmarks/livecodebench/helpers.py
 PROGRAMS: Dict[str, tuple] = {
     "3230": ("class Solution:\n    def findPair(self, nums, target):\n        seen = {}\n"
              "        for j, x in enumerate(nums):\n            if target - x in seen:\n"

@@ -1,7 +1,7 @@
 """Screenshot of ns eval's live progress in an 80x24 terminal (docs/img/progress-80x24.png).
 
 Runs ``ns eval --benchmarks=gpqa:16,math-500:16,aime24:16,aime25:16,mmlu-pro:8`` against the
-canned-answer stub (tests/stub_server.py) in a detached tmux pane of 80x24, captures the pane
+canned-answer stub (tests/helpers/stub_server.py) in a detached tmux pane of 80x24, captures the pane
 after ``--after`` seconds (``tmux capture-pane -e``, colours kept) and draws it with Pillow in
 DejaVu Sans Mono. Needs tmux and Pillow (not dependencies of skills), and a prepared data folder
 for the five benchmarks (``ns prepare_data gpqa math-500 aime24 aime25 mmlu-pro``).
@@ -88,7 +88,7 @@ def main() -> int:
     p.add_argument("--max_samples", type=int, default=30, help="problems per benchmark")
     args = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="ns-progress-"))
-    stub = subprocess.Popen([sys.executable, str(ROOT / "tests" / "stub_server.py"), "--latency", "0.3"],
+    stub = subprocess.Popen([sys.executable, str(ROOT / "tests" / "helpers" / "stub_server.py"), "--latency", "0.3"],
                             stdout=subprocess.PIPE, text=True)
     try:
         port = int(stub.stdout.readline().split()[1])

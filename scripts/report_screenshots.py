@@ -13,9 +13,9 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cdp import Browser, Page  # noqa: E402
+from tests.helpers.cdp import Browser, Page  # noqa: E402
 
 
 def shoot(page: Page, selector: str, path: Path, max_height: int = 1400) -> None:

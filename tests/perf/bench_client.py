@@ -18,10 +18,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
-from stub_server import StubProcess  # noqa: E402
+from tests.helpers.stub_server import StubProcess  # noqa: E402
 
 from skills.inference.client import Client, settings_from_config  # noqa: E402
 from skills.inference.config import GenerateConfig  # noqa: E402

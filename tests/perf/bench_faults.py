@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO))
 
-from stub_server import StubProcess, generate_cmd  # noqa: E402
+from tests.helpers.stub_server import StubProcess, generate_cmd  # noqa: E402
 
 
 def run(prompts: int, concurrency: int, latency: float, rates: str, tmp: Path) -> dict:

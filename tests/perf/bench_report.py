@@ -21,10 +21,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
-from cdp import Browser, find_chromium  # noqa: E402
+from tests.helpers.cdp import Browser, find_chromium  # noqa: E402
 from skills.report.build import build_report  # noqa: E402
 
 CATEGORIES = ["biology", "business", "chemistry", "computer_science", "economics", "engineering", "health",

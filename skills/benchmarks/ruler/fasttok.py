@@ -13,7 +13,7 @@ one we can reason about (else ``Unsupported`` says why, and the caller keeps the
   pre-tokenizer pieces, so the tokens of a text are the concatenation of each piece's tokens, and
   the tokens of a piece do not depend on where it stands.
 
-Exactness rests on two facts, both checked by ``tests/test_ruler_accel.py`` against the real
+Exactness rests on two facts, both checked by ``tests/benchmarks/ruler/test_accel.py`` against the real
 tokenizer on random texts for every pattern:
 
 1. On ASCII text each pattern's ASCII form (``\\p{L}`` -> ``[A-Za-z]``, ``\\p{N}`` -> ``[0-9]``, ...)

@@ -1,0 +1,153 @@
+"""The async client: request bodies per server type, response parsing, retries, server wait."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+
+import pytest
+
+from skills.config.errors import UsageError
+from skills.inference.client import (Client, GenerationError, ServerUnavailable, build_request,
+                                     parse_response, resolve_api_key, retry_after_s,
+                                     settings_from_config)
+from skills.inference.config import GenerateConfig
+from tests.helpers.stub_server import StubProcess
+
+MSGS = [{"role": "user", "content": "hi"}]
+
+
+def cfg(server_type="vllm", base_url=None, **inference) -> GenerateConfig:
+    c = GenerateConfig(prompt_config="generic/math", output_file="x")
+    c.server.server_type = server_type
+    c.server.model = "m"
+    c.server.base_url = base_url
+    c.server.retry_base_delay_s = 0.01
+    c.server.retry_max_delay_s = 0.05
+    for k, v in inference.items():
+        setattr(c.inference, k, v)
+    return c
+
+
+def test_vllm_request_fields():
+    path, body = build_request(cfg(top_k=20, min_p=0.1, tokens_to_generate=100, random_seed=3,
+                                   stop=["</s>"], extra_body={"foo": 1}, reasoning_effort="high"), MSGS)
+    assert path == "/chat/completions"
+    assert body["top_k"] == 20 and body["min_p"] == 0.1 and body["repetition_penalty"] == 1.0
+    assert body["max_tokens"] == 100 and body["seed"] == 3 and body["stop"] == ["</s>"]
+    assert body["foo"] == 1 and body["reasoning_effort"] == "high" and body["messages"] == MSGS
+    _, body = build_request(cfg(), MSGS)
+    assert "top_k" not in body and "max_tokens" not in body and "stop" not in body
+    path, body = build_request(cfg(tokens_to_generate=5), prompt="text")
+    assert path == "/completions" and body["prompt"] == "text"
+
+
+def test_openai_request_has_no_vllm_fields():
+    _, body = build_request(cfg("openai", tokens_to_generate=50), MSGS)
+    for key in ("top_k", "min_p", "repetition_penalty", "spaces_between_special_tokens", "max_tokens"):
+        assert key not in body
+    assert body["max_completion_tokens"] == 50 and body["temperature"] == 0.0
+    c = cfg("openai")
+    c.server.model = "o3-mini-2025-01-31"
+    assert "temperature" not in build_request(c, MSGS)[1]
+    with pytest.raises(UsageError):
+        build_request(cfg("openai", top_k=5), MSGS)
+
+
+def test_parse_response_fields():
+    data = {"choices": [{"message": {"content": None, "reasoning_content": "thoughts",
+                                     "tool_calls": [{"id": "1"}]}, "finish_reason": "length"}],
+            "usage": {"completion_tokens": 9, "completion_tokens_details": {"reasoning_tokens": 4}}}
+    comp = parse_response(data, chat=True)
+    assert comp.text == "" and comp.num_generated_tokens == 9 and comp.finish_reason == "length"
+    assert comp.extra == {"reasoning_content": "thoughts", "tool_calls": [{"id": "1"}],
+                          "num_reasoning_tokens": 4, "num_answer_tokens": 5}
+    text = parse_response({"choices": [{"text": "x = 1", "finish_reason": "stop", "stop_reason": "\n\n"}]}, chat=False)
+    assert text.text == "x = 1\n\n"
+
+
+def test_retry_after_parsing():
+    assert retry_after_s("3") == 3.0 and retry_after_s(None) is None and retry_after_s("junk") is None
+    assert retry_after_s("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+
+
+def test_api_key_from_env(monkeypatch):
+    c = cfg()
+    c.server.api_key_env_var = "SKILLS_TEST_KEY"
+    monkeypatch.delenv("SKILLS_TEST_KEY", raising=False)
+    with pytest.raises(UsageError, match="SKILLS_TEST_KEY"):
+        resolve_api_key(c.server)
+    monkeypatch.setenv("SKILLS_TEST_KEY", "sekrit")
+    assert resolve_api_key(c.server) == "sekrit"
+
+
+async def _many(c: GenerateConfig, n: int):
+    async with Client(settings_from_config(c)) as client:
+        await client.wait_for_server()
+        out = await asyncio.gather(*(client.complete(c, [{"role": "user", "content": str(i)}]) for i in range(n)))
+        return out, client.retries
+
+
+def test_retries_on_injected_failures(tmp_path):
+    record = tmp_path / "req.jsonl"
+    with StubProcess(fail_every=3, fail_kinds="503,429,500,drop", retry_after="0.05",
+                     answer="echo {user}", record=record) as stub:
+        out, retries = asyncio.run(_many(cfg(base_url=stub.base_url), 40))
+    assert sorted(c.text for c in out) == sorted(f"echo {i}" for i in range(40))
+    assert retries >= 10
+    assert len(record.read_text().splitlines()) == 40  # each prompt answered exactly once
+
+
+def test_retries_exhausted_and_non_retryable():
+    with StubProcess(fail_every=1, fail_kinds="503") as stub:
+        c = cfg(base_url=stub.base_url)
+        c.server.max_retries = 2
+        with pytest.raises(GenerationError, match="after 3 attempts"):
+            asyncio.run(_many(c, 1))
+        c.server.base_url = stub.base_url + "/nope"  # 404 is not retried
+        c.server.max_retries = 50
+        with pytest.raises(GenerationError, match="HTTP 404"):
+            async def go():
+                async with Client(settings_from_config(c)) as client:
+                    await client.complete(c, MSGS)
+            asyncio.run(go())
+
+
+def test_waits_for_booting_server():
+    with StubProcess(boot_delay=1.5) as stub:
+        c = cfg(base_url=stub.base_url)
+        out, _ = asyncio.run(_many(c, 2))
+    assert len(out) == 2
+
+
+def test_server_never_up_gives_clear_error():
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]  # bound, never listening: connections are refused
+    c = cfg(base_url=f"http://127.0.0.1:{port}/v1")
+    c.server.wait_for_server_s = 0.5
+    s = settings_from_config(c)
+    s.poll_interval_s = 0.1
+
+    async def go():
+        async with Client(s) as client:
+            await client.wait_for_server()
+
+    with pytest.raises(ServerUnavailable, match=f"127.0.0.1:{port}.*GET /models"):
+        asyncio.run(go())
+    sock.close()
+
+
+def test_tools_passed_through_and_key_not_in_body(tmp_path, monkeypatch):
+    record = tmp_path / "req.jsonl"
+    monkeypatch.setenv("SKILLS_TEST_KEY", "sekrit-value")
+    tools = [{"type": "function", "function": {"name": "calc", "parameters": {}}}]
+    with StubProcess(record=record) as stub:
+        c = cfg(base_url=stub.base_url)
+        c.tools = tools
+        c.server.api_key_env_var = "SKILLS_TEST_KEY"
+        out, _ = asyncio.run(_many(c, 1))
+    assert out[0].extra["tool_calls"][0]["function"]["name"] == "calc"
+    sent = json.loads(record.read_text())
+    assert sent["body"]["tools"] == tools and "sekrit-value" not in record.read_text()

@@ -1,0 +1,258 @@
+"""A canned-answer OpenAI-compatible server for tests and benchmarks (no model, no framework).
+
+Raw asyncio HTTP/1.1 with keep-alive so that it costs far less CPU than the client it is used to
+measure. Knobs (command-line flags) inject the failures a real deployment shows: 503/429 with
+``Retry-After``, 500, dropped connections, fixed latency, a slow boot (nothing listens yet).
+
+Answers: ``--answer`` is a template; ``{user}`` is the last user message (or the text prompt),
+``{n}`` the request counter. ``--record FILE`` appends every request body as one JSON line so
+tests can check what was sent. The chosen port is printed as ``PORT <n>`` on stdout. ``--body TEXT``
+answers every completion with that 200 body (a gateway's error, a wrong-shape JSON); ``--error-status``
+with ``--error-text`` answers with that status and body (e.g. terminal escape sequences).
+
+Failure injection is deterministic: every ``--fail-every``-th request fails, cycling through
+``--fail-kinds``; retries therefore succeed, as they do against a flaky real server. Or seeded
+random failures at given rates (``--fail-rates``), or every request carrying ``--fail-marker``.
+Kinds: 503, 429 (with ``Retry-After``), 500, 400, drop (connection closed), malformed (200 + bad JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from typing import List, Optional
+
+SCRIPT = os.path.abspath(__file__)  # run it as a script: python SCRIPT --port N ...
+REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests",
+           500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+class Stub:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.count = 0
+        self.kinds: List[str] = [k for k in args.fail_kinds.split(",") if k]
+        self.record = open(args.record, "a", encoding="utf-8") if args.record else None
+        import random
+
+        self.rng = random.Random(args.seed)
+        self.rates = [(k, float(r)) for k, _, r in (item.partition("=") for item in args.fail_rates.split(",") if item)]
+
+    def failure(self, body: bytes = b"") -> Optional[str]:
+        if self.args.fail_marker and self.args.fail_marker.encode() in body:
+            return self.kinds[0] if self.kinds else "400"
+        if self.rates:
+            x = self.rng.random()
+            for kind, rate in self.rates:
+                if x < rate:
+                    return kind
+                x -= rate
+            return None
+        if not self.args.fail_every or not self.kinds or self.count % self.args.fail_every:
+            return None
+        return self.kinds[(self.count // self.args.fail_every) % len(self.kinds)]
+
+    def answer(self, path: str, body: dict) -> dict:
+        if "messages" in body or "input" in body:
+            users = [m for m in body.get("messages", body.get("input")) if m.get("role") == "user"]
+            user = users[-1]["content"] if users else ""
+        else:
+            user = body.get("prompt", "")
+        text = self.args.answer.replace("{user}", str(user)).replace("{n}", str(self.count))
+        usage = {"prompt_tokens": 10, "completion_tokens": len(text.split()), "total_tokens": 0}
+        if path.endswith("/responses"):  # the Responses API shape
+            output = [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}]
+            if self.args.reasoning_content:
+                output.insert(0, {"type": "reasoning", "content": [{"type": "reasoning_text",
+                                                                     "text": self.args.reasoning_content}]})
+            return {"id": f"stub-{self.count}", "object": "response", "status": "completed", "output": output,
+                    "usage": {"input_tokens": 10, "output_tokens": len(text.split())}}
+        if path.endswith("/chat/completions"):
+            message: dict = {"role": "assistant", "content": text}
+            if self.args.reasoning_content:
+                message["reasoning_content"] = self.args.reasoning_content
+            if body.get("tools"):
+                message["tool_calls"] = [{"id": "call_0", "type": "function", "function": {
+                    "name": body["tools"][0]["function"]["name"], "arguments": "{}"}}]
+            choice = {"index": 0, "message": message, "finish_reason": self.args.finish_reason}
+            obj = "chat.completion"
+        else:
+            choice = {"index": 0, "text": text, "finish_reason": self.args.finish_reason}
+            obj = "text_completion"
+        return {"id": f"stub-{self.count}", "object": obj, "model": body.get("model"),
+                "choices": [choice], "usage": usage}
+
+    async def handle(self, method: str, path: str, body: bytes, writer: asyncio.StreamWriter) -> bool:
+        """Answer one request; returns False when the connection must be dropped."""
+        if method == "GET" and path.rstrip("/").endswith("/models"):
+            return respond(writer, 200, {"object": "list", "data": [{"id": self.args.model, "object": "model"}]})
+        if method != "POST" or path not in ("/v1/chat/completions", "/v1/completions", "/v1/responses"):
+            return respond(writer, 404, {"error": {"message": f"no route {method} {path}"}})
+        self.count += 1
+        failure = self.failure(body)
+        if self.args.latency:
+            await asyncio.sleep(self.args.latency)
+        if self.args.error_status:
+            text = self.args.error_text.encode().decode("unicode_escape").encode("utf-8", "surrogateescape")
+            writer.write(f"HTTP/1.1 {self.args.error_status} X\r\nContent-Length: {len(text)}\r\n\r\n".encode() + text)
+            return True
+        if failure == "drop":
+            return False
+        if failure == "malformed":  # a 200 whose body is not JSON (a proxy page, a crashed worker)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n{not json")
+            return True
+        if failure in ("503", "429", "500", "400"):
+            headers = {"Retry-After": self.args.retry_after} if failure in ("503", "429") else {}
+            return respond(writer, int(failure), {"error": {"message": f"injected {failure}"}}, headers)
+        try:
+            req = json.loads(body)
+        except ValueError:
+            return respond(writer, 400, {"error": {"message": "invalid JSON"}})
+        if self.record:
+            self.record.write(json.dumps({"path": path, "body": req}) + "\n")
+            self.record.flush()
+        if self.args.body is not None:  # a gateway's 200 without a completion, or any canned body
+            payload = self.args.body.encode()
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                         + str(len(payload)).encode() + b"\r\n\r\n" + payload)
+            return True
+        if self.args.max_context:  # vLLM's refusal of prompt + max_tokens beyond the context (prompt = 10 tokens)
+            asked = 10 + int(req.get("max_tokens") or req.get("max_completion_tokens") or 0)
+            if asked > self.args.max_context:
+                return respond(writer, 400, {"object": "error", "type": "BadRequestError", "message": (
+                    f"This model's maximum context length is {self.args.max_context} tokens. However, you "
+                    f"requested {asked} tokens (10 in the messages, {asked - 10} in the completion).")})
+        return respond(writer, 200, self.answer(path, req))
+
+    async def serve_conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = lines[0].split(" ", 2)
+                length = 0
+                for line in lines[1:]:
+                    if line[:15].lower() == "content-length:":
+                        length = int(line[15:])
+                body = await reader.readexactly(length) if length else b""
+                if not await self.handle(method, path, body, writer):
+                    break
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+            pass
+        finally:
+            writer.close()
+
+
+def respond(writer: asyncio.StreamWriter, status: int, obj: dict, headers: Optional[dict] = None) -> bool:
+    payload = json.dumps(obj).encode()
+    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+    writer.write(f"HTTP/1.1 {status} {REASONS.get(status, 'X')}\r\nContent-Type: application/json\r\n"
+                 f"Content-Length: {len(payload)}\r\n{extra}\r\n".encode() + payload)
+    return True
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--model", default="stub-model")
+    p.add_argument("--answer", default="The answer is \\boxed{42}.")
+    p.add_argument("--reasoning-content", default=None)
+    p.add_argument("--finish-reason", default="stop")
+    p.add_argument("--latency", type=float, default=0.0, help="seconds before each completion answer")
+    p.add_argument("--boot-delay", type=float, default=0.0, help="seconds before the port starts listening")
+    p.add_argument("--fail-every", type=int, default=0, help="every N-th completion request fails")
+    p.add_argument("--fail-kinds", default="503,429,500,drop")
+    p.add_argument("--retry-after", default="0")
+    p.add_argument("--fail-rates", default="", help="random failures instead: 503=0.1,429=0.05,drop=0.05")
+    p.add_argument("--fail-marker", default="", help="requests whose body contains this always fail "
+                   "(with the first --fail-kinds kind)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--record", default=None, help="append request bodies to this JSONL file")
+    p.add_argument("--max-context", type=int, default=0, help="refuse prompt + max_tokens above this (400)")
+    p.add_argument("--body", default=None, help="answer every completion request with this text as a 200 body")
+    p.add_argument("--error-status", type=int, default=0, help="answer every completion request with this "
+                   "status and --error-text as the body")
+    p.add_argument("--error-text", default="", help="body of --error-status answers (escapes: \\x1b ...)")
+    return p.parse_args(argv)
+
+
+async def amain(args: argparse.Namespace) -> None:
+    import socket
+
+    # bind first so the port is known before the (simulated) boot finishes
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    print(f"PORT {sock.getsockname()[1]}", flush=True)
+    if args.boot_delay:
+        time.sleep(args.boot_delay)  # connections are refused: listen() not called yet
+    stub = Stub(args)
+    server = await asyncio.start_server(stub.serve_conn, sock=sock, backlog=4096)
+    async with server:
+        await server.serve_forever()
+
+
+class StubProcess:
+    """Run the stub in a child process (``with StubProcess(latency=0.05) as stub: stub.base_url``)."""
+
+    def __init__(self, **knobs):
+        self.knobs = knobs
+        self.proc = None
+        self.port = 0
+
+    def __enter__(self) -> "StubProcess":
+        import subprocess
+
+        cmd = [sys.executable, SCRIPT]
+        for key, value in self.knobs.items():
+            cmd += [f"--{key.replace('_', '-')}", str(value)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("PORT "):
+            self.proc.kill()
+            raise RuntimeError(f"stub server did not start: {line!r}")
+        self.port = int(line.split()[1])
+        return self
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def generate_cmd(base_url: str, *overrides: str) -> List[str]:
+    """Command line of the generation program pointed at a stub (used by several test files)."""
+    return [sys.executable, "-m", "skills.inference.generate", "++server.server_type=vllm",
+            f"++server.base_url={base_url}", "++server.model=stub-model",
+            "++server.retry_base_delay_s=0.01", "++server.retry_max_delay_s=0.1", *overrides]
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
+    try:
+        import uvloop  # type: ignore
+
+        uvloop.install()
+    except ImportError:
+        pass
+    try:
+        asyncio.run(amain(args))
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
