@@ -197,6 +197,7 @@ def test_a_full_disk_stops_the_requests_with_one_clear_line(tmp_path, monkeypatc
         rc = program.main(["++server.server_type=vllm", f"++server.base_url={stub.base_url}", "++server.model=m",
                            f"++input_file={src}", f"++output_file={out}", "++prompt_config=generic/math",
                            "++max_concurrent_requests=2"])
+        time.sleep(0.3)  # requests already on the wire when the write failed: the stub records them after 50 ms
         sent = len(requests_sent(record))
         time.sleep(0.5)
         assert len(requests_sent(record)) == sent  # nothing in flight any more
