@@ -237,3 +237,25 @@ def test_netrc_credentials_for_the_server(tmp_path, monkeypatch):
     c.server.api_key_env_var = "SKILLS_TEST_KEY"
     monkeypatch.setenv("SKILLS_TEST_KEY", "k")
     assert asyncio.run(header(c)) == "Bearer k"
+
+
+def test_the_proxy_environment_is_read_once_per_client(monkeypatch):
+    """Not once per request (aiohttp's trust_env did, in a worker thread: a third of the CPU)."""
+    import aiohttp.client
+    import aiohttp.helpers
+
+    calls = {"proxy": 0, "netrc": 0}
+
+    def counted(name, real):
+        def wrapper(*a, **k):
+            calls[name] += 1
+            return real(*a, **k)
+        return wrapper
+
+    for module in (aiohttp.helpers, aiohttp.client):
+        monkeypatch.setattr(module, "get_env_proxy_for_url", counted("proxy", aiohttp.helpers.get_env_proxy_for_url))
+        monkeypatch.setattr(module, "netrc_from_env", counted("netrc", aiohttp.helpers.netrc_from_env))
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    with StubProcess(answer="echo {user}") as stub:
+        out, _ = asyncio.run(_many(cfg(base_url=stub.base_url), 20))
+    assert len(out) == 20 and calls == {"proxy": 1, "netrc": 1}
