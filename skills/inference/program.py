@@ -128,16 +128,18 @@ async def run_requests(task: GenerationTask, items: Iterable[Tuple[int, Dict[str
         workers = [asyncio.create_task(worker())
                    for _ in range(max(1, min(count, WINDOW_PER_SLOT * cfg.max_concurrent_requests)))]
         finished = asyncio.gather(*workers)
+        finished.add_done_callback(lambda f: f.cancelled() or f.exception())  # read below, or moot once cancelled
         try:
             # until every row is done, or a row or the journal fails
             await asyncio.wait({finished, flusher}, return_when=asyncio.FIRST_COMPLETED)
-            if not finished.done() or finished.exception() is not None:
+            failed = finished.done() and finished.exception() is not None
+            if failed or not finished.done():  # a row failed for good, or the flusher: the journal
+                finished.cancel()
                 for w in workers:
                     w.cancel()
                 await asyncio.wait(workers)
-                if not finished.done():
-                    finished.cancel()
-                    raise flusher.exception()  # the journal could not be written
+                if not failed:
+                    raise flusher.exception()
                 first = finished.exception()
                 raise _first_error([first, *[w.exception() for w in workers if not w.cancelled()
                                              and w.exception() not in (None, first)]])
