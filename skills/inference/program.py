@@ -21,7 +21,7 @@ import dataclasses
 import os
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from skills.config.errors import UsageError
 from skills.config.secrets import mask_url
@@ -29,11 +29,12 @@ from skills.data.io import done_path, touch_done
 from skills.data.recorded import settings_path, write_settings
 from skills.inference.client import Client, GenerationError, ServerUnavailable, settings_from_config
 from skills.inference.config import GenerateConfig
-from skills.inference.merge_chunks import chunk_bounds, chunk_path, merge
+from skills.inference.merge_chunks import chunk_path, merge
 from skills.inference.progress import (PROGRESS_ENV, Progress, benchmark_label, first_to_say, mark_state,
                                        run_label)
 from skills.inference.resume import Journal, finalize, journal_path, resume_refusal
-from skills.inference.settings import check_config, input_path, load_config, log, read_input, split_argv
+from skills.inference.rows import RowSource
+from skills.inference.settings import check_config, load_config, log, split_argv
 from skills.inference.task import STATS, GenerationTask, build_output, source_key_for, task_of
 
 FLUSH_EVERY_S = 0.2
@@ -69,12 +70,20 @@ async def _flusher(journal: Journal) -> None:
         _flush(journal)
 
 
-async def run_requests(task: GenerationTask, rows: List[Dict[str, Any]], requests: List[Any],
-                       todo: List[int], journal: Journal, where: Optional[List[str]] = None) -> int:
-    """Process every pending row; results go to the journal as they finish.
+WINDOW_PER_SLOT = 2  # rows in progress per request slot: a row in a retry's backoff or between the
+# requests of a conversation holds a place in the window but no slot, so the slots stay busy meanwhile
 
-    The client bounds the requests on the wire (``max_concurrent_requests``); rows only wait
-    their turn. ``where`` names each row's input line for errors."""
+
+async def run_requests(task: GenerationTask, items: Iterable[Tuple[int, Dict[str, Any], Any, Optional[str]]],
+                       journal: Journal, total: int, count: int) -> int:
+    """Process the pending rows of a run of ``total`` rows: ``items`` yields ``count`` of them as
+    (index, row, request, where: its input line for errors, or None); results go to the journal as
+    they finish.
+
+    A fixed pool of workers, ``WINDOW_PER_SLOT`` per request slot (``max_concurrent_requests``), takes
+    the rows in order: only that window of rows is in progress at any time and ``items`` is consumed
+    as they go, so memory does not grow with the input; a finished row costs its worker one step, not
+    a look at every pending row."""
     cfg = task.cfg
     settings = settings_from_config(cfg)
     async with Client(settings) as client:
@@ -84,61 +93,75 @@ async def run_requests(task: GenerationTask, rows: List[Dict[str, Any]], request
         output = Path(cfg.output_file) if cfg.output_file else None
         if output is not None and cfg.num_chunks is not None:  # each chunk of a seed has its own progress
             output = chunk_path(output, cfg.chunk_id)
-        progress = Progress(len(rows), len(rows) - len(todo), run_label(output, cfg.generation_key),
+        progress = Progress(total, total - count, run_label(output, cfg.generation_key),
                             lambda: client.retries)
         source_key = source_key_for(cfg.generation_key)
         soft_failed: List[str] = []
+        flush_at = max(1, cfg.max_concurrent_requests)  # a kill loses at most one such batch
 
-        async def one(i: int) -> None:
+        async def one(i: int, row: Dict[str, Any], request: Any, where: Optional[str]) -> None:
             try:
-                out = await task.process(rows[i], requests[i], client)
+                out = await task.process(row, request, client)
             except GenerationError as exc:
+                named = f"{where}: {exc}" if where else str(exc)
                 if not cfg.soft_fail:
-                    raise GenerationError(f"{where[i]}: {exc}" if where else str(exc)) from None
+                    raise GenerationError(named) from None
                 # e.g. a prompt longer than the context: record it, keep the other hours of work
-                out = task.failed(rows[i], exc)
+                out = task.failed(row, exc)
                 failed = True
-                soft_failed.append(f"{where[i]}: {exc}" if where else str(exc))
+                soft_failed.append(named)
             else:
                 failed = False
             if task.prompt_source is not None:
                 out[source_key] = task.prompt_source
             journal.add(i, out)
-            if len(journal.buffer) >= cfg.max_concurrent_requests:  # a kill loses at most one such batch
+            if len(journal.buffer) >= flush_at:
                 _flush(journal)
             progress.update(out.get("num_generated_tokens"), failed)
 
+        pending = iter(items)
+
+        async def worker() -> None:
+            for item in pending:
+                await one(*item)
+
         flusher = asyncio.create_task(_flusher(journal))
-        tasks = [asyncio.create_task(one(i)) for i in todo]
-        waiting = set(tasks) | {flusher}
+        workers = [asyncio.create_task(worker())
+                   for _ in range(max(1, min(count, WINDOW_PER_SLOT * cfg.max_concurrent_requests)))]
+        finished = asyncio.gather(*workers)
+        finished.add_done_callback(lambda f: f.cancelled() or f.exception())  # read below, or moot once cancelled
         try:
-            while waiting - {flusher}:  # until every row is done, or a row or the journal fails
-                done, waiting = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-                failed = [t for t in done if not t.cancelled() and t.exception() is not None]
-                if failed:
-                    for t in waiting:
-                        t.cancel()
-                    if waiting:
-                        await asyncio.wait(waiting)
-                    raise _first_error([failed[0], *[t for t in [*failed[1:], *waiting]
-                                                     if not t.cancelled() and t.exception() is not None]])
+            # until every row is done, or a row or the journal fails
+            await asyncio.wait({finished, flusher}, return_when=asyncio.FIRST_COMPLETED)
+            failed = finished.done() and finished.exception() is not None
+            if failed or not finished.done():  # a row failed for good, or the flusher: the journal
+                finished.cancel()
+                for w in workers:
+                    w.cancel()
+                await asyncio.wait(workers)
+                if not failed:
+                    raise flusher.exception()
+                first = finished.exception()
+                raise _first_error([first, *[w.exception() for w in workers if not w.cancelled()
+                                             and w.exception() not in (None, first)]])
         finally:
             flusher.cancel()
+            for w in workers:
+                w.cancel()
             progress.close("failed" if sys.exc_info()[0] else "generated")
             _flush(journal)
         if client.retries:
             log(f"{client.retries} request attempts were retried ({client.retry_summary()})")
         if soft_failed:
-            log(f"warning: {len(soft_failed)} of {len(todo)} rows failed and were kept as empty generations with "
+            log(f"warning: {len(soft_failed)} of {count} rows failed and were kept as empty generations with "
                 f"an 'error' field (soft_fail); the first: {soft_failed[0]}")
-    return len(todo)
+    return count
 
 
-def _first_error(failed: List[asyncio.Task]) -> BaseException:
+def _first_error(failed: List[BaseException]) -> BaseException:
     """The first failure, naming the other rows that failed for good at the same time."""
-    first = failed[0].exception()
-    others = [str(t.exception()).split(": ", 1)[0] for t in failed[1:]
-              if isinstance(t.exception(), GenerationError)]
+    first = failed[0]
+    others = [str(e).split(": ", 1)[0] for e in failed[1:] if isinstance(e, GenerationError)]
     if not isinstance(first, GenerationError) or not others:
         return first
     shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
@@ -175,16 +198,15 @@ def _finish(cfg: GenerateConfig, output: Path, target: Path) -> None:
     mark_state(output, cfg.generation_key, "done")
 
 
-def prepare_rows(cfg: GenerateConfig, task_cls: type = GenerationTask) -> tuple:
-    """(task, input file, (line number, row) of this run's rows, their requests); bad input fails here."""
+def prepare_rows(cfg: GenerateConfig, task_cls: type = GenerationTask) -> Tuple[GenerationTask, RowSource]:
+    """(task, this run's rows): every row read, its request built and the run fingerprinted; bad
+    input fails here."""
     task = task_cls(cfg)
-    src = input_path(cfg)
-    entries = read_input(src, cfg.prompt_format)
-    if cfg.num_chunks is not None:
-        entries = [entries[i] for i in chunk_bounds(len(entries), cfg.num_chunks, cfg.chunk_id)]
-    if cfg.max_samples > 0:
-        entries = entries[: cfg.max_samples]
-    return task, src, entries, task.prepare(entries, src)
+    try:
+        return task, RowSource(cfg, task)
+    except BaseException:
+        task.close()
+        raise
 
 
 def resume_problem(cfg: GenerateConfig, task_cls: type, target: Path) -> Optional[str]:
@@ -192,9 +214,9 @@ def resume_problem(cfg: GenerateConfig, task_cls: type, target: Path) -> Optiona
     starting anything; the run itself refuses too), or None."""
     if not journal_path(target).exists():
         return None
-    task, src, _, requests = prepare_rows(cfg, task_cls)
+    task, source = prepare_rows(cfg, task_cls)
     try:
-        return resume_refusal(journal_path(target), cfg.async_position_key, task.fingerprint(src, requests))
+        return resume_refusal(journal_path(target), cfg.async_position_key, source.fingerprint)
     finally:
         task.close()
 
@@ -203,11 +225,11 @@ def run(cfg: GenerateConfig, task_cls: type = GenerationTask) -> int:
     output = Path(cfg.output_file) if cfg.output_file else None
     chunked = cfg.num_chunks is not None
     target = chunk_path(output, cfg.chunk_id) if (chunked and output) else output
-    task, src, entries, requests = prepare_rows(cfg, task_cls)  # bad input fails here, before any file is touched
+    task, source = prepare_rows(cfg, task_cls)  # bad input fails here, before any file is touched
     if task.prompt_notice:
         log(f"NOTE: {task.prompt_notice}")
-    if requests and first_to_say(f"example {benchmark_label(output, cfg.generation_key)}"):  # once per benchmark
-        log("Example prompt:\n" + _shorten(task.describe(requests[0])))
+    if len(source) and first_to_say(f"example {benchmark_label(output, cfg.generation_key)}"):  # once per benchmark
+        log("Example prompt:\n" + _shorten(task.describe(source.first_request)))
     if cfg.dry_run:
         return 0
     from skills.data.lock import OwnerLock, lock_path
@@ -217,7 +239,7 @@ def run(cfg: GenerateConfig, task_cls: type = GenerationTask) -> int:
         restore_aside(target)
         if cfg.skip_filled and _already_done(cfg, output, target):
             return 0
-        return _generate(cfg, task, src, output, target, entries, requests)
+        return _generate(cfg, task, source, output, target)
 
 
 def _already_done(cfg: GenerateConfig, output: Path, target: Path) -> bool:
@@ -277,27 +299,26 @@ class _Rerun:
                 "restore them, or rerun to complete this run)")
 
 
-def _generate(cfg: GenerateConfig, task: GenerationTask, src: Path, output: Path, target: Path,
-              entries: List[Tuple[int, Dict[str, Any]]], requests: List[Any]) -> int:
-    rows = [row for _, row in entries]
-    journal = Journal(target, cfg.async_position_key, task.fingerprint(src, requests))
-    made_with = task.settings_fingerprint(cfg, src)  # recorded with the final file (skills.data.recorded)
+def _generate(cfg: GenerateConfig, task: GenerationTask, source: RowSource, output: Path, target: Path) -> int:
+    total = len(source)
+    journal = Journal(target, cfg.async_position_key, source.fingerprint)
+    made_with = task.settings_fingerprint(cfg, source.src)  # recorded with the final file (skills.data.recorded)
     rerun = _Rerun(output, target)
     if not cfg.skip_filled:  # a fresh run: old results stay until the new run has a finished row
         journal.before_first_write = rerun.move
-    filled = {i for i in journal.open(resume=cfg.skip_filled) if i < len(rows)}
-    todo = [i for i in range(len(rows)) if i not in filled]
+    filled = {i for i in journal.open(resume=cfg.skip_filled) if i < total}
     if journal.unchecked:
         log(f"note: {journal.path} records no fingerprint (an older version wrote it): resuming without "
             "checking that its rows were made from the same input and settings")
     if filled:
-        log(f"resuming: {len(filled)} of {len(rows)} already generated")
+        log(f"resuming: {len(filled)} of {total} already generated")
     try:
-        if todo:
-            where = [f"{src}:{lineno}" for lineno, _ in entries]
-            asyncio.run(run_requests(task, rows, requests, todo, journal, where))
+        if len(filled) < total:
+            pending = ((i, row, request, f"{source.src}:{lineno}") for i, lineno, row, request in source.rows()
+                       if i not in filled)
+            asyncio.run(run_requests(task, pending, journal, total, total - len(filled)))
         journal.close()
-        finalize(target, cfg.async_position_key, len(rows))
+        finalize(target, cfg.async_position_key, total)
         write_settings(target, made_with)  # before .done: what made this output
     except BaseException:
         journal.close(quiet=True)  # the error in flight says what happened; do not mask it

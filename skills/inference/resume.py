@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Set
+from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 from skills.config.errors import UsageError
 from skills.config.fingerprint import Fingerprint
@@ -32,22 +32,39 @@ def journal_path(output: Path) -> Path:
     return Path(f"{output}-async")
 
 
-def read_journal(path: Path, key: str) -> Dict[int, dict]:
-    """Rows by input index; a torn trailing line (crash mid-write) is ignored."""
-    rows: Dict[int, dict] = {}
+def _journal_lines(path: Path, key: str) -> Iterator[Tuple[int, int, dict]]:
+    """(input index, byte offset, row without the index) of every whole line; a torn trailing line
+    (crash mid-write) ends it, a damaged line is skipped (counts as not generated)."""
     if not path.exists():
-        return rows
+        return
     with open(path, "rb") as fh:
+        offset = 0
         for raw in fh:
             if not raw.endswith(b"\n"):
                 break  # torn last line
+            at, offset = offset, offset + len(raw)
             try:
                 row = loads(raw)
                 idx = int(row.pop(key))
-            except (ValueError, TypeError, KeyError):
-                continue  # a damaged line counts as not generated
-            rows.setdefault(idx, row)
+            except (ValueError, TypeError, KeyError, AttributeError):
+                continue
+            yield idx, at, row
+
+
+def read_journal(path: Path, key: str) -> Dict[int, dict]:
+    """Rows by input index (the first line of an index wins)."""
+    rows: Dict[int, dict] = {}
+    for idx, _, row in _journal_lines(path, key):
+        rows.setdefault(idx, row)
     return rows
+
+
+def journal_offsets(path: Path, key: str) -> Dict[int, int]:
+    """Byte offset of each index's first line: what is done, without holding the rows in memory."""
+    offsets: Dict[int, int] = {}
+    for idx, at, _ in _journal_lines(path, key):
+        offsets.setdefault(idx, at)
+    return offsets
 
 
 class ResumeRefused(UsageError):
@@ -82,7 +99,7 @@ def resume_refusal(path: Path, key: str, fingerprint: Optional[Fingerprint],
     if recorded is None or not recorded.changes(fingerprint):
         return None
     if rows is None:
-        rows = len(read_journal(path, key))
+        rows = len(journal_offsets(path, key))
         if not rows:
             return None
     return (f"cannot resume {path} ({rows} finished rows): {recorded.describe_changes(fingerprint)} since they were "
@@ -118,7 +135,7 @@ class Journal:
                 fh.truncate(end)
                 fh.flush()
                 os.fsync(fh.fileno())
-        done = set(read_journal(self.path, self.key))
+        done = set(journal_offsets(self.path, self.key))
         if not done:
             return set()  # nothing to keep: the first flush starts it anew
         self.unchecked = read_header(self.path) is None
@@ -170,11 +187,20 @@ def finalize(output: Path, key: str, total: int, journal: Optional[Path] = None)
     Raises RuntimeError if an index is missing (the caller must not mark the run done).
     """
     journal = journal or journal_path(output)
-    rows = read_journal(journal, key)
-    missing = [i for i in range(total) if i not in rows]
+    offsets = journal_offsets(journal, key)
+    missing = [i for i in range(total) if i not in offsets]
     if missing:
         raise RuntimeError(f"{journal}: {len(missing)} of {total} rows missing (e.g. index {missing[0]})")
-    atomic_write_lines(output, (dumps(rows[i]) + b"\n" for i in range(total)))
+
+    def ordered(fh) -> Iterator[bytes]:  # one row in memory at a time, whatever the input's size
+        for i in range(total):
+            fh.seek(offsets[i])
+            row = loads(fh.readline())
+            row.pop(key)
+            yield dumps(row) + b"\n"
+
+    with open(journal, "rb") as fh:
+        atomic_write_lines(output, ordered(fh))
     journal.unlink()
     fsync_dir(output.parent)
     return total

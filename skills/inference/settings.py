@@ -12,7 +12,7 @@ import math
 import re
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from skills.config.errors import UsageError
 from skills.config.secrets import mask_url
@@ -229,22 +229,29 @@ def input_path(cfg: GenerateConfig) -> Path:
     raise UsageError("give ++input_file=FILE or ++benchmark=NAME ++data_dir=DIR")
 
 
-def read_input(path: Path, prompt_format: str = "openai") -> List[Tuple[int, Dict[str, Any]]]:
-    """(line number, row) for every non-blank line; any bad line -> UsageError naming it.
-
-    A bare JSON array line is a message list only with ``prompt_format=openai``."""
+def iter_input(path: Path, prompt_format: str = "openai") -> Iterator[Tuple[int, Dict[str, Any]]]:
+    """(line number, row) for every non-blank line, read as they are asked for; a bad line ->
+    UsageError naming it. A bare JSON array line is a message list only with ``prompt_format=openai``."""
     if not path.is_file():
         raise UsageError(f"input file not found: {path}")
     from skills.data.io import iter_jsonl
 
-    rows = []
     for lineno, row in iter_jsonl(path):
         if isinstance(row, list) and prompt_format == "openai":
             row = {"messages": row}
         if not isinstance(row, dict):
             kind = "a JSON array" if isinstance(row, list) else type(row).__name__
             raise UsageError(f"{path}:{lineno}: expected a JSON object (one problem per line), got {kind}")
-        rows.append((lineno, row))
+        yield lineno, row
+
+
+def no_rows(path: Path) -> UsageError:
+    return UsageError(f"input file {path} has no rows; nothing to generate")
+
+
+def read_input(path: Path, prompt_format: str = "openai") -> List[Tuple[int, Dict[str, Any]]]:
+    """Every (line number, row) of ``iter_input``; an input without rows is a UsageError."""
+    rows = list(iter_input(path, prompt_format))
     if not rows:
-        raise UsageError(f"input file {path} has no rows; nothing to generate")
+        raise no_rows(path)
     return rows

@@ -12,7 +12,7 @@ import hashlib
 import json
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from skills.config.errors import UsageError
 from skills.config.fingerprint import Fingerprint, canonical, digest, file_digest
@@ -112,7 +112,13 @@ class GenerationTask:
         check_config(cfg)
 
     def prepare(self, entries: List[Tuple[int, Dict[str, Any]]], src: Path) -> List[Any]:
-        builder = PromptBuilder(self.cfg)
+        """The requests of ``entries``. The default task's rows are independent: the program calls
+        it on one batch of rows at a time, as it reads the input (twice: to check every row and
+        fingerprint the run before it starts, then to send them), so rows are never all in memory.
+        A subclass that overrides it is called once with every row."""
+        builder = getattr(self, "_builder", None)
+        if builder is None:
+            builder = self._builder = PromptBuilder(self.cfg)  # the prompt file is read once
         self.prompt_source = builder.source
         self.prompt_notice = builder.prompt.notice if builder.prompt is not None else None
         requests: List[Any] = []
@@ -132,7 +138,7 @@ class GenerationTask:
         "server.enable_soft_fail", "server.use_v1_endpoint", "server.tokenizer",
     )
 
-    def fingerprint(self, src: Path, requests: List[Any]) -> Fingerprint:
+    def fingerprint(self, src: Path, requests: Iterable[Any]) -> Fingerprint:
         """What the rows of a run depend on, recorded in the resume journal: a resume whose
         fingerprint differs would mix rows made from different inputs or settings, so it is refused.
 
@@ -140,11 +146,12 @@ class GenerationTask:
         setting except ``fingerprint_ignores``; a subclass adds what else its rows depend on."""
         fp = Fingerprint()
         fp.add("input file", file_digest(src))
-        requests_digest = hashlib.sha256()
-        for request in requests:
+        requests_digest, rows = hashlib.sha256(), 0
+        for request in requests:  # any iterable: the default task's are made as the input is read
             requests_digest.update(canonical(request).encode("utf-8", "surrogatepass") + b"\n")
+            rows += 1
         fp.add("prompts", "sha256:" + requests_digest.hexdigest()[:16])
-        fp.add("rows", len(requests))
+        fp.add("rows", rows)
         for name, value in _settings(self.cfg):
             last = name.rsplit(".", 1)[-1]
             if any(name == ig or name.startswith(ig + ".") for ig in self.fingerprint_ignores) \

@@ -196,6 +196,7 @@ def test_a_full_disk_stops_the_requests_with_one_clear_line(tmp_path, monkeypatc
         rc = program.main(["++server.server_type=vllm", f"++server.base_url={stub.base_url}", "++server.model=m",
                            f"++input_file={src}", f"++output_file={out}", "++prompt_config=generic/math",
                            "++max_concurrent_requests=2"])
+        time.sleep(0.3)  # requests already on the wire when the write failed: the stub records them after 50 ms
         sent = len(requests_sent(record))
         time.sleep(0.5)
         assert len(requests_sent(record)) == sent  # nothing in flight any more
@@ -366,3 +367,28 @@ def test_kill_9_of_ns_at_random_moments_then_resume(tmp_path):
     assert [r["id"] for r in rows] == list(range(60)) and all("symbolic_correct" in r for r in rows)
     assert (out / "output.jsonl.done").exists()
     assert len(requests_sent(record)) <= 60 + 3 * 2 * 4  # per kill: in flight + one unsaved batch
+
+
+def test_a_journal_that_fails_in_the_periodic_flush_stops_the_run_with_one_line(tmp_path, monkeypatch, capsys):
+    """The flush every FLUSH_EVERY_S (not the one a full batch triggers) fails while rows are in flight:
+    the run stops with that error, not with the cancellation of the rows in progress."""
+    from skills.inference import program
+    from skills.inference.resume import Journal
+
+    src, out = rows_file(tmp_path, 300), tmp_path / "res" / "output.jsonl"
+    real_flush = Journal.flush
+
+    def flush(self):
+        if self.buffer:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_flush(self)
+
+    monkeypatch.setattr(Journal, "flush", flush)
+    monkeypatch.setattr(program, "FLUSH_EVERY_S", 0.01)
+    with StubProcess(latency=0.05) as stub:  # a batch would be 1,000 rows: only the periodic flush writes
+        rc = program.main(["++server.server_type=vllm", f"++server.base_url={stub.base_url}", "++server.model=m",
+                           f"++input_file={src}", f"++output_file={out}", "++prompt_config=generic/math",
+                           "++max_concurrent_requests=1000"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "No space left on device; stopped sending requests" in err, err
+    assert "Traceback" not in err and not out.exists()

@@ -151,3 +151,111 @@ def test_tools_passed_through_and_key_not_in_body(tmp_path, monkeypatch):
     assert out[0].extra["tool_calls"][0]["function"]["name"] == "calc"
     sent = json.loads(record.read_text())
     assert sent["body"]["tools"] == tools and "sekrit-value" not in record.read_text()
+
+
+async def _through(c: GenerateConfig, upstream: str, seen: list, n: int = 3) -> list:
+    """``n`` completions while a small forward proxy (recording each request it carries to
+    ``upstream``) listens at the address that ``$PROXY_PORT`` stands for in the environment."""
+    import os
+
+    from aiohttp import ClientSession, web
+
+    async with ClientSession() as onward:
+        async def forward(request: web.Request) -> web.Response:
+            seen.append((request.method, str(request.url), request.headers.get("Proxy-Authorization")))
+            async with onward.request(request.method, upstream + request.rel_url.path_qs, data=await request.read(),
+                                      headers={"Content-Type": "application/json"}) as resp:
+                return web.Response(status=resp.status, body=await resp.read(), content_type="application/json")
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", forward)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        for var in ("HTTP_PROXY", "http_proxy"):
+            if os.environ.get(var):
+                os.environ[var] = os.environ[var].replace("PROXY_PORT", str(port))
+        try:
+            async with Client(settings_from_config(c)) as client:
+                await client.wait_for_server()
+                return await asyncio.gather(*(client.complete(c, [{"role": "user", "content": str(i)}])
+                                              for i in range(n)))
+        finally:
+            await runner.cleanup()
+
+
+def test_requests_go_through_the_environment_proxy(monkeypatch):
+    """HTTP_PROXY is honoured (looked up once per client, not per request): the server's host
+    does not resolve, so only the proxy can have carried the requests; its credentials go along."""
+    for var in ("NO_PROXY", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://user:pw@127.0.0.1:PROXY_PORT")
+    seen: list = []
+    with StubProcess(answer="echo {user}") as stub:
+        c = cfg(base_url="http://model-server.invalid:8000/v1")
+        c.server.wait_for_server_s = 30
+        out = asyncio.run(_through(c, f"http://127.0.0.1:{stub.port}", seen))
+    assert sorted(x.text for x in out) == ["echo 0", "echo 1", "echo 2"]
+    posts = [s for s in seen if s[0] == "POST"]
+    assert len(posts) == 3 and all(url == "http://model-server.invalid:8000/v1/chat/completions"
+                                   for _, url, _ in posts)
+    assert ("GET", "http://model-server.invalid:8000/v1/models") in [s[:2] for s in seen]
+    assert {auth for *_, auth in seen} == {"Basic dXNlcjpwdw=="}  # user:pw
+
+
+def test_no_proxy_hosts_bypass_the_proxy(monkeypatch):
+    for var in ("http_proxy", "no_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:PROXY_PORT")
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    seen: list = []
+    with StubProcess(answer="echo {user}") as stub:
+        out = asyncio.run(_through(cfg(base_url=stub.base_url), f"http://127.0.0.1:{stub.port}", seen))
+        assert len(out) == 3 and seen == []  # straight to the server
+        monkeypatch.setenv("NO_PROXY", "example.org")  # the same server, not exempted: proxied
+        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:PROXY_PORT")
+        out = asyncio.run(_through(cfg(base_url=stub.base_url), f"http://127.0.0.1:{stub.port}", seen))
+    assert len(out) == 3 and len([s for s in seen if s[0] == "POST"]) == 3
+
+
+def test_netrc_credentials_for_the_server(tmp_path, monkeypatch):
+    """``.netrc`` is read once per client for the server's host, and only without other credentials."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login alice password s3cret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+
+    async def header(c: GenerateConfig):
+        async with Client(settings_from_config(c)) as client:
+            return client.session.headers.get("Authorization")
+
+    assert asyncio.run(header(cfg(base_url="http://127.0.0.1:9/v1"))) == "Basic YWxpY2U6czNjcmV0"
+    assert asyncio.run(header(cfg(base_url="http://other-host:9/v1"))) is None
+    c = cfg(base_url="http://127.0.0.1:9/v1")
+    c.server.api_key_env_var = "SKILLS_TEST_KEY"
+    monkeypatch.setenv("SKILLS_TEST_KEY", "k")
+    assert asyncio.run(header(c)) == "Bearer k"
+
+
+def test_the_proxy_environment_is_read_once_per_client(monkeypatch):
+    """Not once per request (aiohttp's trust_env did, in a worker thread: a third of the CPU)."""
+    import aiohttp.client
+    import aiohttp.helpers
+
+    calls = {"proxy": 0, "netrc": 0}
+
+    def counted(name, real):
+        def wrapper(*a, **k):
+            calls[name] += 1
+            return real(*a, **k)
+        return wrapper
+
+    for module in (aiohttp.helpers, aiohttp.client):
+        monkeypatch.setattr(module, "get_env_proxy_for_url", counted("proxy", aiohttp.helpers.get_env_proxy_for_url))
+        monkeypatch.setattr(module, "netrc_from_env", counted("netrc", aiohttp.helpers.netrc_from_env))
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    with StubProcess(answer="echo {user}") as stub:
+        out, _ = asyncio.run(_many(cfg(base_url=stub.base_url), 20))
+    assert len(out) == 20 and calls == {"proxy": 1, "netrc": 1}

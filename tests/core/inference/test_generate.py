@@ -211,3 +211,36 @@ def test_soft_fail_records_errors_instead_of_ending_the_run(tmp_path):
     failed = [r for r in got if "error" in r]
     assert failed and all(r["generation"] == "" and "HTTP 400" in r["error"] for r in failed)
     assert all(f"q{r['id']}" in r["generation"] for r in got if "error" not in r)
+
+
+def test_rows_in_progress_stay_within_a_window(tmp_path):
+    """The request loop takes rows as its window moves (two per request slot), never all at once:
+    memory does not grow with the input. Every row is still done exactly once."""
+    import asyncio
+
+    from skills.inference.config import GenerateConfig
+    from skills.inference.program import WINDOW_PER_SLOT, GenerationTask, run_requests
+    from skills.inference.resume import Journal, finalize
+
+    with StubProcess(latency=0.01, answer="echo {user}") as stub:
+        cfg = GenerateConfig(prompt_config="generic/math", output_file=str(tmp_path / "o.jsonl"))
+        cfg.server.server_type, cfg.server.base_url, cfg.server.model = "vllm", stub.base_url, "m"
+        cfg.max_concurrent_requests = 3
+        journal = Journal(tmp_path / "o.jsonl", cfg.async_position_key)
+        journal.open()
+        added: List[int] = []
+        add = journal.add
+        journal.add = lambda i, row: (added.append(i), add(i, row))  # type: ignore[method-assign]
+        in_progress: List[int] = []
+
+        def items():
+            for i in range(60):
+                in_progress.append(i - len(added))  # rows taken before this one and not finished yet
+                yield i, {"id": i}, [{"role": "user", "content": str(i)}], None
+
+        asyncio.run(run_requests(GenerationTask(cfg), items(), journal, 60, 60))
+        journal.close()
+    assert max(in_progress) == WINDOW_PER_SLOT * 3 - 1
+    assert sorted(added) == list(range(60))
+    finalize(tmp_path / "o.jsonl", cfg.async_position_key, 60)
+    assert [(r["id"], r["generation"]) for r in read_jsonl(tmp_path / "o.jsonl")] == [(i, f"echo {i}") for i in range(60)]
