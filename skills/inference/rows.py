@@ -11,7 +11,6 @@ its ``prepare`` may depend on them all; its rows and requests are then kept in m
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from skills.config.fingerprint import Fingerprint
