@@ -108,12 +108,15 @@ def test_ns_eval_in_job_server_toy_accuracy_and_five_benchmarks(
     table = ns("summarize_results", str(results), cwd=tmp_path)
     assert table.returncode == 0 and "skipping toy_math" in table.stderr
     assert " toy_math " not in table.stdout and " gpqa " in table.stdout
-    # a second run finds everything done and generates nothing
-    again = ns("eval", f"--cluster={cpu_cluster_yaml(tmp_path, vllm_python)}", f"--model={tiny_model}",
-               "--server_type=vllm", "--server_gpus=1", f"--benchmarks={benches}",
-               f"--extra_datasets={TOY_DATASETS}", f"--data_dir={data}", f"--output_dir={out}",
-               "--dry_run", cwd=tmp_path)
+    # a second run with the same settings finds everything done and generates nothing
+    rerun = ["eval", f"--cluster={cpu_cluster_yaml(tmp_path, vllm_python)}", f"--model={tiny_model}",
+             "--server_type=vllm", "--server_gpus=1", f"--benchmarks={benches}", f"--extra_datasets={TOY_DATASETS}",
+             f"--data_dir={data}", f"--output_dir={out}", "--dry_run"]
+    again = ns(*rerun, "++inference.temperature=0.0", "++inference.tokens_to_generate=32", cwd=tmp_path)
     assert again.returncode == 0 and "nothing to generate" in again.stdout + again.stderr
+    # with other settings (the default temperature) the finished outputs are neither kept nor added to
+    other = ns(*rerun, cwd=tmp_path)
+    assert other.returncode == 2 and "inference.temperature 0.0 -> 0.7" in other.stderr, other.stderr
 
 
 def test_hle_with_self_hosted_judge(vllm_server, vllm_python, tiny_model, tmp_path):
