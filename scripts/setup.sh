@@ -70,12 +70,13 @@ setup_main() {
   log ".venv ready"
 }
 
+# .venv beside the other environments (the builds mostly wait on downloads and disks). In the demo
+# profile at a lower priority: it takes the CPU the vLLM install and the SmolLM2 conversion leave
+# idle (they are the critical path; neither needs it).
 if [ "$PROFILE" = demo ]; then
-  # the small environment beside the big one, at a lower priority: it takes the CPU the vLLM
-  # install and the SmolLM2 conversion leave idle (they are the critical path; neither needs it)
   ( renice -n 10 -p "$BASHPID" >/dev/null 2>&1 || true; setup_main ) & MAIN_PID=$!
 else
-  setup_main
+  ( setup_main 2>&1 | sed -u 's/^/[.venv] /' ) & MAIN_PID=$!
 fi
 
 # --- declared environments and test models ----------------------------------------------------
@@ -86,8 +87,14 @@ if [ "$PROFILE" = demo ]; then
   declared build vllm smollm2-135m-instruct  # what scripts/demo.sh uses
   wait "$MAIN_PID" || { log ".venv failed (see above)"; exit 1; }  # SmolLM2 did not need it
 else
-  NAMES="$(declared list)"
+  # Up-to-date ones cost a stamp read. The environments three at a time beside .venv, then the
+  # test models two at a time (one may need .venv: a fixture prepared with ns); each line of a
+  # build starts with its name. SKILLS_SETUP_JOBS=1 builds one after another.
+  JOBS="${SKILLS_SETUP_JOBS:-3}"
   # shellcheck disable=SC2086
-  declared build $NAMES  # in this order, one process: up-to-date ones cost a stamp read
+  declared build --jobs "$JOBS" $(declared list --kind environment) || { wait "$MAIN_PID" || true; exit 1; }
+  wait "$MAIN_PID" || { log ".venv failed (see above)"; exit 1; }
+  # shellcheck disable=SC2086
+  declared build --jobs "$(( JOBS > 2 ? 2 : JOBS ))" $(declared list --kind test_model)
 fi
 log "done"

@@ -157,9 +157,14 @@ def read_jsonl(path: Path) -> list:
 
 
 def download(url: str, dest: Path, *, headers: Mapping[str, str] | None = None, timeout: float = 60.0) -> Path:
-    """Stream ``url`` to ``dest`` with a tqdm progress bar; atomic, so a failed download leaves nothing."""
-    import httpx
-    from tqdm import tqdm
+    """Stream ``url`` to ``dest`` with a tqdm progress bar; atomic, so a failed download leaves nothing.
+    On a bare interpreter (``scripts/setup.sh`` builds environments before any virtualenv exists,
+    fetching upstream code at a pin) the standard library downloads it, without a bar."""
+    try:
+        import httpx
+        from tqdm import tqdm
+    except ImportError:
+        return _download_stdlib(url, Path(dest), headers or {}, timeout)
 
     try:
         with httpx.stream("GET", url, headers=dict(headers or {}), timeout=timeout, follow_redirects=True) as resp:
@@ -175,3 +180,19 @@ def download(url: str, dest: Path, *, headers: Mapping[str, str] | None = None, 
     except httpx.HTTPError as exc:
         raise UsageError(f"download failed for {url}: {exc}") from None
     return Path(dest)
+
+
+def _download_stdlib(url: str, dest: Path, headers: Mapping[str, str], timeout: float) -> Path:
+    import shutil
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=dict(headers)), timeout=timeout) as resp, \
+                atomic_open(dest, "wb") as fh:
+            shutil.copyfileobj(resp, fh, 1 << 20)
+    except urllib.error.HTTPError as exc:
+        raise UsageError(f"download failed: HTTP {exc.code} for {url}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise UsageError(f"download failed for {url}: {getattr(exc, 'reason', exc)}") from None
+    return dest

