@@ -104,7 +104,8 @@ def grade_file(path, eval_type: str, eval_config: Any = None, ctx: Optional[Grad
 
 def regrade_files(paths: Iterable, eval_type: str, eval_config: Any = None,
                   generation_key: Optional[str] = None) -> Dict[str, Dict[str, int]]:
-    """``ns evaluate``: grade several files sharing the grader's resources; all paths are checked first.
+    """``ns evaluate``: grade several files sharing the grader's resources (one pool, one process of an
+    external grader's environment); all paths are checked first.
 
     Without ``generation_key`` the grader's own default field is graded."""
     grader = check_config(eval_type, eval_config)
@@ -115,6 +116,13 @@ def regrade_files(paths: Iterable, eval_type: str, eval_config: Any = None,
     for path in files:
         if not path.is_file():
             raise UsageError(f"no such file to grade: {path}")
+    if grader.runs == "external":
+        from skills.evaluation.external import in_environment, run_external
+
+        if not in_environment(grader):  # one grader process (one import, one checker) for all the files
+            counts = run_external(grader, str(eval_type), files, build_config(grader, eval_config), generation_key,
+                                  pipeline_keys(eval_config))
+            return {str(p): counts.get(str(p), {}) for p in files}
     ctx = GradeContext()
     try:
         return {str(p): grade_file(p, eval_type, eval_config, ctx, generation_key) for p in files}

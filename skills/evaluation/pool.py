@@ -4,7 +4,10 @@ math-verify's own timeouts use SIGALRM, which only fires between Python bytecode
 thread; a pathological expression can still hold a worker for minutes. Here each answer gets a hard
 deadline: an overdue worker is killed and replaced, and that answer counts as not equal, so one bad
 answer can never stall a grading job. Workers are spawned (not forked) so a threaded parent such as
-the async generation client is safe.
+the async generation client is safe, and only for answers that need them: what ``quick_equal``
+decides (no answer, plain integers) is decided here, so a file of integer answers starts no worker,
+and a question asked again (another seed's same answer to the same problem) is answered from the
+first verdict.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import time
 from collections import deque
 from multiprocessing.connection import wait
 from typing import Dict, List, Optional, Sequence, Tuple
+
+from skills.evaluation.math_grader import quick_equal
 
 STARTUP_TIMEOUT_S = 300.0  # importing sympy on a loaded machine can be slow; not part of any deadline
 Task = Tuple[object, object, dict]  # (expected, predicted, math_equal kwargs)
@@ -96,6 +101,7 @@ class MathChecker:
         self._ctx = mp.get_context("spawn")
         self._workers: List[_Worker] = []
         self.timeouts = 0  # answers given up on, for logs and tests
+        self._known: Dict[Tuple[str, str, str], bool] = {}  # verdicts so far: each question goes to sympy once
 
     def __enter__(self) -> "MathChecker":
         return self
@@ -113,7 +119,23 @@ class MathChecker:
 
     def check_many(self, tasks: Sequence[Task]) -> List[bool]:
         results: List[bool] = [False] * len(tasks)
-        todo = deque(i for i, (_, predicted, _) in enumerate(tasks) if predicted is not None)
+        todo: deque = deque()
+        same: Dict[int, List[int]] = {}  # a task -> later tasks asking the same question
+        first: Dict[Tuple[str, str, str], int] = {}
+        for i, (expected, predicted, kwargs) in enumerate(tasks):  # no worker for what needs no sympy
+            quick = quick_equal(expected, predicted, kwargs.get("take_modulo"))
+            if quick is not None:
+                results[i] = quick
+                continue
+            key = (str(expected), str(predicted), repr(sorted(kwargs.items())))
+            if key in self._known:  # asked before (e.g. another seed gave the same answer)
+                results[i] = self._known[key]
+            elif key in first:
+                same[first[key]].append(i)
+            else:
+                first[key] = i
+                same[i] = []
+                todo.append(i)
         while len(self._workers) < min(self.max_workers, len(todo)):
             self._workers.append(_Worker(self._ctx))
         for worker in self._workers:  # started in parallel above, so this waits ~one import time
@@ -148,6 +170,10 @@ class MathChecker:
                     self._replace(worker)
                     bar.update(1)
         bar.close()
+        for key, i in first.items():
+            self._known[key] = results[i]
+            for j in same[i]:
+                results[j] = results[i]
         return results
 
     def _replace(self, worker: _Worker) -> None:

@@ -24,9 +24,10 @@ from skills.inference.task import GenerationTask, task_of
 from skills.pipeline.prompts import REMOTE_PROMPTS
 
 DEFAULT_MODULE = "skills.inference.generate"
-GENERATION_TYPES = {"generate": DEFAULT_MODULE}
-NOT_IMPLEMENTED_TYPES = {"math_judge": "nemo_skills.inference.llm_math_judge",
-                         "check_contamination": "nemo_skills.inference.check_contamination"}
+GENERATION_TYPES = {"generate": DEFAULT_MODULE, "math_judge": "skills.inference.math_judge"}
+# the reference's generation modules that have an equivalent here (reference-style benchmark modules name them)
+REFERENCE_MODULES = {"nemo_skills.inference.eval.arena_judge": "skills.inference.pairwise_judge"}
+NOT_IMPLEMENTED_TYPES = {"check_contamination": "nemo_skills.inference.check_contamination"}
 
 
 def generation_module(generation_type: Optional[str], module: Optional[str], flag: str = "--generation") -> Optional[str]:

@@ -6,10 +6,13 @@ independent benchmarks proceed in parallel):
 
     generation -> [grading step] -> [judge] -> metrics -> [group metrics, after all members]
 
-A grading step exists when the benchmark's grader asks for one (``Grader.separate_step``): it grades
-the generated files in a job of its own (with the grader's sidecars, no model server) and writes
-their ``.done`` markers. Group members' metrics go to ``eval-results/<group>/<member>/metrics.json``
-and the group's score module writes ``eval-results/<group>/metrics.json``.
+A grading step exists when the benchmark's grader asks for one (``Grader.separate_step``), or when
+a generation job would otherwise start a grading pool per file (``runs="pool"`` graders, e.g. math,
+with more than one file in a job: ``eval_plan.shared_pools``): it grades the generated files in a job
+of its own (with the grader's sidecars, no model server), all files of a batch in one process with
+one pool or one external grader, and writes their ``.done`` markers. Group members' metrics go to
+``eval-results/<group>/<member>/metrics.json`` and the group's score module writes
+``eval-results/<group>/metrics.json``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from skills.config.errors import UsageError
 from skills.config.interpreters import python_env_var
 from skills.evaluation.external import not_set_up
-from skills.pipeline.jobs import apply_slurm
+from skills.pipeline.jobs import MAX_NAME, apply_slurm
 from skills.pipeline.judge import judge_jobs
 from skills.pipeline.plan import Job, Plan
 from skills.pipeline.programs import shell_join
@@ -42,7 +45,10 @@ def grading_job(benches: List[Any], o, ports, log_dir: str, deps: List[str]) -> 
     argv = ["python", "-m", "skills.evaluation.step", "--eval_type", bench.eval_type, "--generation_key",
             bench.generation_key, "--eval_config", json.dumps(bench.eval_config), *todo]
     sidecars = make_sidecars(bench.grader.sidecars, o.cluster, ports, data_dir=bench.eval_config.get("data_dir"))
-    label = bench.spec.group if len(benches) > 1 else bench.name
+    label = bench.spec.group if len({b.spec.group for b in benches}) == 1 and bench.spec.group else \
+        "-".join(b.name for b in benches)
+    if len(label) > MAX_NAME:
+        label = label[:MAX_NAME] + "-name-cut"
     job = Job(name=f"{o.expname}-{label}-grade", kind="grading", commands=[shell_join(argv)], programs=[argv],
               dependencies=deps, sidecars=sidecars, benchmarks=[b.name for b in benches], log_dir=log_dir,
               done_markers=[f + ".done" for f in todo], env={k: v for s in sidecars for k, v in s.client_env.items()})
@@ -58,12 +64,16 @@ def check_environment(grader, cluster) -> None:
         raise not_set_up(grader)
 
 
-def _grading_batches(benches: List[Any]) -> List[List[Any]]:
-    """Benchmarks graded in one step: a group's members with the same grader settings together."""
+def _grading_batches(benches: List[Any], producers: Dict[Tuple[str, Optional[int]], List[str]]) -> List[List[Any]]:
+    """Benchmarks graded in one step (one process, one grading pool or external grader for all their
+    files): those with the same grader settings that are a group's members, or whose files the same
+    generation jobs make (e.g. every benchmark of a local eval, packed into one job)."""
     batches: Dict[Tuple, List[Any]] = {}
     for b in benches:
         if b.grader is not None:
-            key = (b.spec.group or b.name, b.eval_type, b.generation_key, json.dumps(b.eval_config, sort_keys=True))
+            made_by = tuple(sorted({d for s in b.seeds for d in producers.get((b.name, s), [])}))
+            together = b.spec.group or (made_by if made_by else b.name)
+            key = (together, b.eval_type, b.generation_key, json.dumps(b.eval_config, sort_keys=True))
             batches.setdefault(key, []).append(b)
     return list(batches.values())
 
@@ -103,7 +113,7 @@ def add_later_stages(plan: Plan, benches: List[Any], groups: Dict[str, Benchmark
                      needed_env: set) -> None:
     metrics_of: Dict[str, str] = {}
     graded_by: Dict[str, str] = {}  # benchmark -> its grading job
-    for batch in _grading_batches(benches):
+    for batch in _grading_batches(benches, producers):
         deps = list(dict.fromkeys(d for b in batch for s in b.seeds for d in producers.get((b.name, s), [])))
         job = grading_job(batch, o, ports, log_dir, deps)
         if job is not None:

@@ -101,7 +101,8 @@ def test_api_judge_job_shares_max_concurrent_requests(tmp_path, capsys, monkeypa
         (judge,) = [j for j in plan["jobs"] if j["kind"] == "judge"]
         gen = [j for j in plan["jobs"] if j["kind"] == "generation"]
         limits = []
-        for line in judge["commands"][0].replace(") && (", ")\n(").splitlines():
+        script = judge["commands"][0].replace(") && (", ")\n(").replace(") || lane_rc=1; (", ")\n(")
+        for line in script.replace(" --run ", "\n").splitlines():  # a lane's runs in one process
             if "skills.inference.generate" in line:
                 toks = shlex.split(line.strip("() &pids+=$!"))
                 limits.append([t for t in toks if t.startswith("++max_concurrent_requests=")][-1])

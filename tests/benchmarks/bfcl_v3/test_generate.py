@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 from pathlib import Path
-from typing import Any, Callable, List
+from typing import Callable
 
 import pytest
 
@@ -85,7 +86,8 @@ def test_member_specs_and_plan(tmp_path, capsys):
     gen = next(j for j in jobs.values() if j["kind"] == "generation")
     name = gen["name"]  # 17 member names: cut as the reference cuts long task names
     assert name.startswith("eval-bfcl_v3.simple-bfcl_v3.parallel-") and name.endswith("-name-cut") and len(name) == 109
-    assert gen["commands"][0].count("-m skills.benchmarks.bfcl_v3.generate") == 17
+    # 17 runs of the member's program (in lanes: `-m skills.inference.lane --run <module> ...`)
+    assert len(re.findall(r"(?:-m|--run) skills\.benchmarks\.bfcl_v3\.generate ", gen["commands"][0])) == 17
     assert "++eval_type=bfcl" in gen["commands"][0] and "++skip_grading=True" in gen["commands"][0]
     grade = jobs["eval-bfcl_v3-grade"]  # one grading step for the 17 members (bfcl-eval imported once)
     assert "--eval_type bfcl" in grade["commands"][0] and len(grade["benchmarks"]) == 17
