@@ -19,6 +19,8 @@ def prepare_data(
     data_dir: Optional[str] = O("data_dir", "Where to write <bench>/<split>.jsonl."),
     mirror: Optional[str] = O("mirror", "Local folder laid out like the upstream sources."),
     extra_datasets: Optional[str] = O("extra_datasets", "Not supported here (user folders bring their own data)."),
+    dataset_groups: Optional[str] = O("dataset_groups", "Prepare every benchmark of these dataset groups "
+                                      "(math, code, chat, multichoice, long-context, tool; comma-separated)."),
     expname: str = O("expname", "Slurm: experiment name of the preparation job.", default="prepare-data"),
     log_dir: Optional[str] = O("log_dir", "Slurm: log folder (default <data_dir>/prepare-logs)."),
     dry_run: bool = F("dry_run", "Slurm: print the job; submit nothing.", default=False),
@@ -40,6 +42,8 @@ def prepare_data(
     from skills.cli.reference import before_plan
 
     names, extra = prepare_args(ctx)
+    if dataset_groups is not None:
+        names = group_names(dataset_groups, names)
     if extra_datasets:
         raise UsageError("--extra_datasets: ns prepare_data prepares built-in benchmarks only; a user-defined "
                          "benchmark folder brings its own <split>.jsonl files")
@@ -137,6 +141,27 @@ def _prepare_on_slurm(cfg, names, extra, data_dir, mirror, expname, log_dir, dry
 
         after_plan(plan, ref, cfg)
     return emit_plan(plan, DryRun(dry_run, "text"), cfg)
+
+
+def group_names(dataset_groups: str, names: List[str]) -> List[str]:
+    """The benchmarks of ``--dataset_groups`` (``math,code``, or ``math code`` as the reference spells
+    it); benchmarks named as well are an error, as in the reference."""
+    from skills.registry.benchmarks import DATASET_GROUPS, dataset_group_members, is_dataset_group
+
+    groups = [g for g in dataset_groups.split(",") if g]
+    if names and all(is_dataset_group(n) for n in names):
+        groups, names = groups + names, []
+    if names:
+        raise UsageError("give benchmark names or --dataset_groups, not both")
+    out: List[str] = []
+    for group in groups:
+        if group not in DATASET_GROUPS:
+            raise UsageError(f"unknown dataset group '{group}'; choose from {', '.join(DATASET_GROUPS)}")
+        members = [m for m in dataset_group_members(group) if m not in out]
+        if not members and len(groups) == 1:
+            raise UsageError(f"dataset group '{group}' has no benchmarks here")
+        out += members
+    return out
 
 
 def prepare_args(ctx: click.Context) -> tuple:

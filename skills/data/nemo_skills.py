@@ -48,3 +48,20 @@ def prepare_shipped_jsonl(ctx, bench: str, required: Sequence[str]):
     with atomic_open(dest, "wb") as fh:
         fh.write(data)
     return [dest]
+
+
+def shipped_file(mirror: Optional[Path], bench: str, path: str, cache: Path) -> Path:
+    """One NeMo-Skills file at the pinned commit (e.g. a ``prepare.py`` whose literals are the data):
+    ``<mirror>/<bench>/<file name>`` when the mirror has it, else the copy kept at ``cache`` by an
+    earlier run, else downloaded there. Read as data, never imported."""
+    name = Path(path).name
+    if mirror is not None and (mirror / bench / name).is_file():
+        return mirror / bench / name
+    if cache.is_file():
+        return cache
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return download(raw_url(path, NEMO_SKILLS_COMMIT), cache)
+    except UsageError as exc:
+        where = f"{mirror / bench / name} is not in the mirror and " if mirror is not None else ""
+        raise UsageError(f"{bench}: {where}NeMo-Skills' {path} could not be fetched ({exc.message})") from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -90,10 +92,15 @@ def prepare_benchmarks(
     failed: Dict[str, BaseException] = {}
     for name, fn in functions.items():
         ctx = PrepareContext(data_dir=root, mirror=mirror_path, split=split, extra=dict(extra))
+        folder = root / name
+        existed = folder.exists()
         try:
             files = list(fn(ctx) or [])
             _check_not_empty(name, files, mirror_path)
         except Exception as exc:  # noqa: BLE001 - reported below with the other benchmarks' outcomes
+            if not existed:  # a failed benchmark leaves no empty folder that looks prepared
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
             if len(functions) == 1:
                 raise
             failed[name] = exc

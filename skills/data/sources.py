@@ -103,3 +103,25 @@ def read_csv(path: Path, columns: Iterable[str]) -> List[dict]:
             return rows
     except (csv.Error, UnicodeDecodeError) as exc:
         raise UsageError(f"corrupt CSV file {path}: {exc}") from None
+
+
+def hf_split_rows(mirror: Optional[Path], bench: str, repo: str, split: str) -> List[dict]:
+    """The rows of one split of a Hugging Face dataset, in its column order, as the reference reads
+    them (``datasets.load_dataset(repo)[split]``). A mirror holds them as ``<bench>/<split>.jsonl``
+    (one JSON object per row), since the hub's own file names differ from dataset to dataset."""
+    if mirror:
+        from skills.data.io import read_jsonl
+
+        path = mirror_file(mirror, bench, f"{split}.jsonl")
+        rows = read_jsonl(path)
+        if not all(isinstance(r, dict) for r in rows):
+            raise UsageError(f"{path}: expected one JSON object per line")
+        return rows
+    try:
+        from datasets import load_dataset
+    except ImportError:
+        raise UsageError("downloading from Hugging Face needs the hf extra: pip install 'skills[hf]'") from None
+    try:
+        return list(load_dataset(repo, split=split, token=hf_token(False, repo)))
+    except Exception as exc:  # network, auth or missing-split errors all end the same way for the user
+        raise UsageError(f"could not load split {split!r} of HF dataset {repo}: {exc}".splitlines()[0]) from None

@@ -18,6 +18,7 @@ MCQ_LETTERS = tuple("ABCDEFGHIJ")
 _PERCENT = re.compile(r"(\d+\.?\d*)(?:\\%|%)")  # `10.%` counts too
 _LITERAL = re.compile(r"[a-zA-Z ,]+|[0-9 ]+")
 _DELIMITED = re.compile(r"\$.*?\$|\\\(.*?\\\)|\\\[.*?\\\]|\\boxed\{", re.DOTALL)
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def search_boxed(text: Optional[str]) -> Optional[str]:
@@ -76,12 +77,12 @@ def _wrap(s: str) -> str:
     return s if _DELIMITED.search(s) else f"${s}$"
 
 
-def math_equal(expected, predicted, take_modulo: Optional[int] = None, numeric_precision: int = 15,
-               timeout_seconds: int = 10) -> bool:
-    """Reference-compatible equivalence (gold first); run it through ``MathChecker`` for a hard timeout."""
-    from latex2sympy2_extended import NormalizationConfig, normalize_latex
-    from math_verify import LatexExtractionConfig, StringExtractionConfig, parse, verify
+def quick_equal(expected, predicted, take_modulo: Optional[int] = None) -> Optional[bool]:
+    """``math_equal``'s verdict where it needs neither sympy nor math-verify, else None.
 
+    No answer; ``take_modulo`` (integers only); two plain digit strings, which latex normalization
+    leaves as they are and which then count as equal only when identical (``"012"`` is not ``"12"``,
+    as in the reference). ``MathChecker`` decides these in the parent, without a worker."""
     if predicted is None:
         return False
     expected, predicted = str(expected), str(predicted)
@@ -90,6 +91,26 @@ def math_equal(expected, predicted, take_modulo: Optional[int] = None, numeric_p
             return int(expected) % take_modulo == int(predicted) % take_modulo
         except ValueError:
             return False
+    if _DIGITS.fullmatch(expected) and _DIGITS.fullmatch(predicted):
+        return expected == predicted
+    return None
+
+
+def math_equal(expected, predicted, take_modulo: Optional[int] = None, numeric_precision: int = 15,
+               timeout_seconds: int = 10) -> bool:
+    """Reference-compatible equivalence (gold first); run it through ``MathChecker`` for a hard timeout."""
+    quick = quick_equal(expected, predicted, take_modulo)
+    if quick is not None:
+        return quick
+    return slow_equal(expected, predicted, numeric_precision, timeout_seconds)
+
+
+def slow_equal(expected, predicted, numeric_precision: int = 15, timeout_seconds: int = 10) -> bool:
+    """The math-verify path of ``math_equal`` (no ``take_modulo``; ``predicted`` not None)."""
+    from latex2sympy2_extended import NormalizationConfig, normalize_latex
+    from math_verify import LatexExtractionConfig, StringExtractionConfig, parse, verify
+
+    expected, predicted = str(expected), str(predicted)
     if re.fullmatch(r"[A-J]", expected.strip()):
         letters = [StringExtractionConfig(strings=MCQ_LETTERS)]
         if verify(parse(expected, letters), parse(predicted, letters)):

@@ -123,9 +123,15 @@ class GenerationTask:
         self.prompt_notice = builder.prompt.notice if builder.prompt is not None else None
         requests: List[Any] = []
         for lineno, row in entries:
+            self.preprocess_row(row)
             msgs = builder.messages(row, f"{src}:{lineno}", suffix=self.chat)
             requests.append(msgs if self.chat else messages_to_text(msgs, self.cfg, row))
         return requests
+
+    def preprocess_row(self, row: Dict[str, Any]) -> None:
+        """Fill in, in place, fields the prompt needs that the input may lack (the reference's
+        ``preprocess_data``; e.g. the math judge's ``predicted_answer``). The row, so changed, is
+        also what ``process`` receives and the output line keeps."""
 
     # settings that do not change what a row's request or output line is (where the server is, how
     # long to wait, how many requests at once, what happens after generation): a resume may change them.

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Any, Callable, Dict, Hashable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Hashable, Iterable, List, Optional, Sequence, Tuple
 
 from skills.metrics.stats import mean, pass_at_k_table, prefix_sample_stds, sample_std, t_interval
 
@@ -38,9 +38,15 @@ class Scorer:
     compute_no_answer: bool = True
     answer_key: Optional[str] = None  # field whose None means "no answer" (and that majority votes on)
     main_methods: Tuple[str, ...] = ()  # what `ns report` / `ns compare` call correct, first present wins
+    row_scores: bool = True  # score_dict says whether one row is correct (False: only the whole set is scored)
     # row fields naming the code that graded (e.g. BFCL's checker build): copied into every mode of
     # metrics.json (one value, or the sorted distinct values when files differ), never printed
     recorded_fields: Tuple[str, ...] = ()
+    # the reference at the pin adds a problem's no_answer to pass@k and pass@1[avg-of-k] once per score
+    # method (eval-metrics.md 2.3): with symbolic and judge scores (4 methods) that column is 4x the
+    # share of unanswered problems. Its published judged tables (made before that) count it once, as
+    # we do; True (--metrics_kwargs='{"no_answer_per_method": true}') reproduces the pin's number.
+    no_answer_per_method: bool = False
 
     def __init__(self) -> None:
         self._layouts: Dict[Hashable, Layout] = {}
@@ -54,7 +60,7 @@ class Scorer:
         raise NotImplementedError
 
     def metrics_to_print(self) -> Optional[Dict[str, str]]:
-        """Column -> formatter kind ("int" | "percent"), or None for the default formatting."""
+        """Column -> formatter kind ("int" | "percent" | "float"), or None for the default formatting."""
         return None
 
     def evaluations_to_print(self, n: int) -> List[str]:
@@ -62,6 +68,15 @@ class Scorer:
 
     def extra_contributions(self, preds, methods, scores, answers, n, vals, kb) -> None:
         """Hook for majority / reward-model modes (MathMetrics family)."""
+
+    def review(self, files: Sequence[Any], lineno: int, preds: Sequence[Dict[str, Any]]) -> None:
+        """Look at one problem's predictions (line ``lineno`` of each of ``files``, as read) for
+        ``review_files``; nothing by default."""
+
+    def review_files(self) -> Dict[str, str]:
+        """File name -> text for a person to read, written next to the benchmark's result files
+        after summarizing (e.g. the math metrics' judge/grader disagreements); none by default."""
+        return {}
 
     def extra_signature(self, preds: Sequence[Dict[str, Any]], answers) -> Hashable:
         return None
@@ -74,6 +89,30 @@ class Scorer:
     def finalize(self, metrics: Metrics, extras: Dict[str, float], num_entries: int) -> Metrics:
         """Last touch of one calculator's metrics: own denominators, renamed or reordered keys."""
         return metrics
+
+    def problem_record(self, preds: Sequence[Dict[str, Any]]) -> Any:
+        """What a metric that is not a sum over problems (a bootstrap, a rating fit) keeps of one
+        problem; the records reach ``finalize_records`` in file order, one list per calculator.
+        None (the default) keeps nothing."""
+        return None
+
+    def finalize_records(self, metrics: Metrics, records: List[Any]) -> Metrics:
+        """Metrics computed from every problem's ``problem_record`` (after ``finalize``)."""
+        return metrics
+
+    def take_printed(self) -> List[str]:
+        """Lines a metric type prints besides its tables while computing (AA-LCR's per-category
+        tables, as the reference prints them), handed over once; summarize puts them first."""
+        lines, self._printed = getattr(self, "_printed", []), []
+        return lines
+
+    # Metric types whose numbers are not sums over problems (corpus BLEU) set this and compute
+    # everything in ``corpus_metrics`` from the rows of every problem.
+    corpus_level: bool = False
+
+    def corpus_metrics(self, benchmark: str, problems: Iterable[List[Dict[str, Any]]]) -> Dict[str, Metrics]:
+        """``{<bench>: {mode: {...}}, ...}`` from all problems' rows (only when ``corpus_level``)."""
+        raise NotImplementedError
 
     def report_sum(self, total: float, num_entries: int) -> float:
         """A mode's summed score as reported: percent of the problems, ``100 * sum / n`` (the
@@ -111,6 +150,7 @@ class Scorer:
     def _pass_contributions(self, methods, scores, answers, n, vals, kb) -> None:
         nones = self.none_prefix(answers)
         table = pass_at_k_table(n)
+        times = len(methods) if self.no_answer_per_method else 1
         for mi, m in enumerate(methods):
             s = scores[m]
             prefix, run = [0], 0
@@ -128,10 +168,10 @@ class Scorer:
             for k in range(1, n + 1):
                 vals.append(passk[k - 1])
                 if with_na:
-                    vals.append(1.0 if nones[k] == k else 0.0)  # type: ignore[index]
+                    vals.append(times * (1.0 if nones[k] == k else 0.0))  # type: ignore[index]
                 vals.append(prefix[k] / k)
                 if with_na:
-                    vals.append(nones[k] / k)  # type: ignore[index]
+                    vals.append(times * nones[k] / k)  # type: ignore[index]
                 if kb is not None:
                     kb.append((f"pass@{k}", m))
                     if with_na:
@@ -175,10 +215,13 @@ class Calculator:
         self.max_end = -math.inf
         self.sums: Dict[Layout, List[Any]] = {}
         self.extras: Dict[str, float] = {}
+        self.records: List[Any] = []  # Scorer.problem_record of each problem, when it keeps one
 
     def add(self, layout: Layout, vals: List[Any], tokens: float, start: float, end: float,
-            extras: Optional[Dict[str, float]] = None) -> None:
+            extras: Optional[Dict[str, float]] = None, record: Any = None) -> None:
         self.num_entries += 1
+        if record is not None:
+            self.records.append(record)
         for key, value in (extras or {}).items():
             self.extras[key] = self.extras.get(key, 0) + value
         self.tokens += tokens

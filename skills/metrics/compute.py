@@ -80,11 +80,27 @@ def compute_metrics(
 ) -> Dict[str, Metrics]:
     """``{<bench>: {mode: {...}}, <bench>-<subset>: ...}`` for one benchmark's files."""
     n = len(files)
+    if scorer.corpus_level:
+        seen = [0]
+
+        def problems() -> Iterator[List[Dict[str, Any]]]:
+            for rows in read_lockstep(files, max_samples):
+                seen[0] += 1
+                yield _cut_long(rows, scorer, max_seq_len) if max_seq_len is not None else rows
+
+        try:
+            out = scorer.corpus_metrics(benchmark, problems())
+        except KeyError as exc:
+            raise UsageError(f"{files[0].parent} line {seen[0]}: a row lacks the field {exc}") from None
+        if seen[0] == 0:
+            raise UsageError(f"No result rows in {files[0].parent} ({', '.join(f.name for f in files)})")
+        return out
     calcs: Dict[str, Calculator] = {benchmark: Calculator(n, scorer.report_sum)}
     total = calcs[benchmark]
     lineno = 0
     for rows in read_lockstep(files, max_samples):
         lineno += 1
+        scorer.review(files, lineno, rows)
         if max_seq_len is not None:
             rows = _cut_long(rows, scorer, max_seq_len)
         try:
@@ -110,17 +126,19 @@ def compute_metrics(
             raise UsageError(f"{where} line {lineno}: a value has an unexpected type ({exc})") from None
         tokens = tokens / n
         extras = scorer.problem_extras(rows)
-        total.add(layout, vals, tokens, start, end, extras)
+        record = scorer.problem_record(rows)
+        total.add(layout, vals, tokens, start, end, extras, record)
         subset = rows[0].get("subset_for_metrics")
         if subset is not None:
             name = f"{benchmark}-{subset}"
             calc = calcs.get(name)
             if calc is None:
                 calc = calcs[name] = Calculator(n, scorer.report_sum)
-            calc.add(layout, vals, tokens, start, end, extras)
+            calc.add(layout, vals, tokens, start, end, extras, record)
     if lineno == 0:
         raise UsageError(f"No result rows in {files[0].parent} ({', '.join(f.name for f in files)})")
-    return {name: scorer.finalize(calc.metrics(with_ci), calc.extras, calc.num_entries)
+    return {name: scorer.finalize_records(scorer.finalize(calc.metrics(with_ci), calc.extras, calc.num_entries),
+                                          calc.records)
             for name, calc in calcs.items()}
 
 

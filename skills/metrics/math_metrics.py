@@ -5,10 +5,15 @@ Score methods come from the row: ``symbolic_correct`` when present, ``judge_corr
 has a ``judgement`` (any benchmark of this family, not only HLE), and ``both_correct`` /
 ``any_correct`` when both exist. Majority votes on raw answer strings; ties are averaged over the
 tied (answer, score) pairs. Reward-model modes appear when rows carry ``reward_model_score``.
+
+Where the judge and the symbolic grader disagree on a prediction, summarizing lists it in
+``judge-disagreements.txt`` next to the benchmark's result files (the reference only logs them at
+debug level): the place to look before trusting either column.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any, Dict, List, Optional
 
 from skills.evaluation.judge import is_correct_judgement
@@ -24,13 +29,39 @@ def _vote(answer: Any) -> Any:
         return repr(answer)
 
 
+DISAGREEMENTS_FILE = "judge-disagreements.txt"
+
+
+def _block(label: str, value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if "\n" not in text:
+        return f"{label}: {text}"
+    return f"{label}:\n" + "\n".join("    " + line for line in text.splitlines())
+
+
+def disagreement_text(file_name: str, lineno: int, p: Dict[str, Any], symbolic: Any, judge: bool,
+                      answer_key: str) -> str:
+    """One disagreement as a person reads it: where, both verdicts, the problem, both answers, the judge's text."""
+    return "\n".join([
+        f"== {file_name} line {lineno}: symbolic_correct={bool(symbolic)} judge_correct={judge}",
+        _block("problem", p.get("problem")),
+        _block("predicted answer", p["predicted_answer"] if "predicted_answer" in p else p.get(answer_key)),
+        _block("expected answer", p.get("expected_answer")),
+        _block("judgement", p.get("judgement")),
+    ])
+
+
 class MathScorer(Scorer):
     main_methods = ("judge_correct", "symbolic_correct")  # a judge's verdict is the score when there is one
 
-    def __init__(self, compute_no_answer: bool = True, answer_key: str = "predicted_answer") -> None:
+    def __init__(self, compute_no_answer: bool = True, answer_key: str = "predicted_answer",
+                 no_answer_per_method: bool = False) -> None:
         super().__init__()
         self.compute_no_answer = compute_no_answer
         self.answer_key = answer_key
+        self.no_answer_per_method = no_answer_per_method
+        self._judged = 0  # predictions with both a symbolic verdict and a judgement
+        self._disagreements: List[str] = []
 
     def score_dict(self, prediction: Dict[str, Any]) -> Dict[str, Any]:
         out: Dict[str, Any] = {}
@@ -42,6 +73,24 @@ class MathScorer(Scorer):
             out["both_correct"] = bool(out["symbolic_correct"] and out["judge_correct"])
             out["any_correct"] = bool(out["symbolic_correct"] or out["judge_correct"])
         return out
+
+    def review(self, files, lineno: int, preds) -> None:
+        for path, p in zip(files, preds):
+            if "symbolic_correct" not in p or "judgement" not in p:
+                continue
+            self._judged += 1
+            symbolic, judge = p["symbolic_correct"], is_correct_judgement(p["judgement"])
+            if symbolic != judge:
+                self._disagreements.append(disagreement_text(getattr(path, "name", str(path)), lineno, p, symbolic,
+                                                             judge, self.answer_key))
+
+    def review_files(self) -> Dict[str, str]:
+        if not self._judged:
+            return {}
+        n = len(self._disagreements)
+        head = (f"{n} of {self._judged} judged predictions: the LLM judge and the symbolic grader disagree"
+                if n else f"none of {self._judged} judged predictions: the LLM judge and the symbolic grader agree")
+        return {DISAGREEMENTS_FILE: "\n\n".join([head, *self._disagreements]) + "\n"}
 
     def incorrect_sample(self, prediction: Dict[str, Any]) -> Dict[str, Any]:
         row = dict(prediction)
@@ -79,7 +128,7 @@ class MathScorer(Scorer):
     def _majority(self, methods, scores, answers, n, vals, kb) -> None:
         votes = [_vote(a) for a in answers]
         nones = self.none_prefix(answers)
-        for mi, m in enumerate(methods):
+        for m in methods:
             s = scores[m]
             counts: Dict[Any, int] = {}
             for i in range(n):
@@ -95,13 +144,13 @@ class MathScorer(Scorer):
                     vals.append(sum(tied) / len(tied))
                 else:
                     vals.append(0.0)
-                with_na = mi == 0 and nones is not None
-                if with_na:
-                    vals.append(1.0 if nones[k] == k else 0.0)  # type: ignore[index]
                 if kb is not None:
                     kb.append((f"majority@{k}", m))
-                    if with_na:
-                        kb.append((f"majority@{k}", "no_answer"))
+        if nones is not None:  # once per k, after every method (the reference's key order)
+            for k in range(2, n + 1):
+                vals.append(1.0 if nones[k] == k else 0.0)
+                if kb is not None:
+                    kb.append((f"majority@{k}", "no_answer"))
 
     def _reward(self, preds, methods, scores, answers, n, vals, kb) -> None:
         rewards = [p["reward_model_score"] for p in preds]

@@ -28,18 +28,20 @@ from skills.metrics.groups import add_benchmark_groups
 from skills.metrics.provenance import WORDING_KEY, bench_sources, marks, sidecar_path, table_warning
 from skills.metrics.table import render_table
 from skills.metrics.types import make_scorer, metric_type_for
+from skills.registry.benchmarks import dataset_group_members, is_dataset_group
 
 
 def _has_outputs(path: Path) -> bool:
     return any(path.glob("output*jsonl")) or any(path.glob("output*.jsonl-async"))
 
 
-def find_benchmarks(results_dir: Path, wanted: Optional[List[str]] = None
+def find_benchmarks(results_dir: Path, wanted: Optional[List[str]] = None, extra_datasets: Optional[str] = None,
                     ) -> Tuple[Path, List[Path], Dict[str, List[str]]]:
     """(root for metrics.json, benchmark folders in sorted order, groups: name -> member names).
 
     A group folder (``eval-results/bfcl_v3/bfcl_v3.<split>/``) holds member folders instead of
-    outputs; ``results_dir`` may also be such a group folder itself.
+    outputs; ``results_dir`` may also be such a group folder itself. A wanted dataset group
+    (``math``) stands for those of its members that have results here.
     """
     if not results_dir.is_dir():
         raise UsageError(f"Results folder {results_dir} does not exist")
@@ -62,6 +64,7 @@ def find_benchmarks(results_dir: Path, wanted: Optional[List[str]] = None
             raise UsageError(f"{results_dir} does not contain any valid eval-results or output*jsonl files")
     if wanted is not None:
         names = {d.name for d in dirs}
+        wanted = _dataset_groups_expanded(wanted, names | set(groups), root, extra_datasets)
         missing = [w for w in wanted if w not in names and w not in groups]
         if missing:
             found = ", ".join(sorted(names | set(groups))) or "none"
@@ -73,6 +76,20 @@ def find_benchmarks(results_dir: Path, wanted: Optional[List[str]] = None
         if not _has_outputs(d):
             raise UsageError(f"Benchmark folder {d} has no output*jsonl files")
     return root, dirs, groups
+
+
+def _dataset_groups_expanded(wanted: List[str], found: set, root: Path, extra_datasets: Optional[str]) -> List[str]:
+    out: List[str] = []
+    for name in wanted:
+        if name in found or not is_dataset_group(name, extra_datasets):
+            out.append(name)
+            continue
+        members = [m for m in dataset_group_members(name, extra_datasets) if m in found]
+        if not members:
+            raise UsageError(f"no results of dataset group '{name}' in {root} "
+                             f"(found: {', '.join(sorted(found)) or 'none'})")
+        out += [m for m in members if m not in out]
+    return out
 
 
 SEED_FILE = re.compile(r"output-rs(\d+)\.jsonl")
@@ -185,7 +202,7 @@ def summarize_results(
         check_names(wandb["name"], wandb.get("group"), wandb.get("project"))
     if metric_type:
         make_scorer(metric_type, **metrics_kwargs)  # an unknown or unsupported --metric_type fails before any scan
-    root, dirs, groups = find_benchmarks(Path(results_dir), wanted)
+    root, dirs, groups = find_benchmarks(Path(results_dir), wanted, extra_datasets)
     if not dirs:
         return f"No benchmarks found in {results_dir}\n", Path()
     results: Dict[str, Metrics] = {}
@@ -194,6 +211,7 @@ def summarize_results(
     sources: Dict[str, Dict[str, object]] = {}
     warnings: List[str] = []
     unrecorded: List[str] = []  # benchmarks mixing files with and without recorded settings
+    printed: List[str] = []  # what metric types print besides their tables (before them, as the reference)
     for d in dirs:
         try:
             scorer = make_scorer(metric_type_for(d.name, metric_type, extra_datasets, data_dir), d.name, **metrics_kwargs)
@@ -226,6 +244,13 @@ def summarize_results(
                     mode.update(bench_marks)
                 results[name + suffix] = metrics
                 scorers[name + suffix] = (scorer, len(part))
+            printed.extend(scorer.take_printed())
+        for file_name, text in scorer.review_files().items():
+            try:
+                with atomic_open(d / file_name, "w") as f:
+                    f.write(text)
+            except OSError:
+                pass  # a read-only results folder can still be summarized
     if skipped and not results:
         raise skipped[0]
     group_tables, group_entries = _group_scores(groups, results, extra_datasets, data_dir)
@@ -240,7 +265,7 @@ def summarize_results(
                              hidden=scorer.recorded_fields)
         if lines:
             blocks.append(lines)
-    out: List[str] = []
+    out: List[str] = list(printed)
     if max_seq_len is not None and blocks:
         out.append(f" Metrics for Max Sequence Length {max_seq_len} ".center(len(blocks[0][0]), "-"))
     for lines in blocks:

@@ -37,6 +37,12 @@ def format_int(mode: Dict[str, Any], metric: str) -> str:
     return f"{int(mode[metric])} ± {std:.2f}" if std is not None else str(int(mode[metric]))
 
 
+def format_float(mode: Dict[str, Any], metric: str) -> str:
+    """A score that is not a percent (BLEU): two decimals."""
+    std = _std(mode, metric)
+    return f"{float(mode[metric]):.2f} ± {std:.2f}" if std is not None else f"{float(mode[metric]):.2f}"
+
+
 def format_default(mode: Dict[str, Any], metric: str, show_ci: bool) -> Optional[str]:
     """Formatting of metric types without a column list: floats as percents, dicts hidden."""
     value = mode[metric]
@@ -57,7 +63,7 @@ def render_table(
     show_ci: bool = False,
     hidden: Sequence[str] = (),
 ) -> List[str]:
-    """Lines of one table (title, header, rows); ``columns`` maps metric -> "int" | "percent";
+    """Lines of one table (title, header, rows); ``columns`` maps metric -> "int" | "percent" | "float";
     ``hidden`` keys are never printed. A ``prompt_wording`` mark (skills' own prompt words, see
     ``skills.metrics.provenance``) is always the last column, so such a table cannot pass for the
     reference's."""
@@ -78,6 +84,8 @@ def render_table(
                 out.append(format_int(metrics[m], col))
             elif kind == "percent":
                 out.append(format_percent(metrics[m], col, show_ci))
+            elif kind == "float":
+                out.append(format_float(metrics[m], col))
             else:
                 out.append(format_default(metrics[m], col, show_ci))
         cells[col] = out

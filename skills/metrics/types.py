@@ -18,28 +18,19 @@ from skills.registry import Registry
 METRIC_TYPES: Registry[Callable[[], Scorer]] = Registry("metrics", "metric type", builtins={
     "math": "skills.metrics.math_metrics:MathScorer",
     "multichoice": "skills.metrics.math_metrics:MathScorer",
+    "translation": "skills.metrics.translation:TranslationScorer",
 })
 
 # Reference metric types that this project cannot compute yet (clear error instead of KeyError).
-PLANNED_TYPES = ("answer-judgement", "arena", "evalplus", "lean4-proof", "lean4-statement")
+PLANNED_TYPES = ("lean4-proof", "lean4-statement")
 
 # Benchmarks of NeMo-Skills results that are not in our registry -> their metric type (a benchmark
 # the registry knows takes its type from there, so only names without a package belong here).
 LEGACY_TYPES: Dict[str, str] = {
     **{
         name: "math"
-        for name in (
-            "hendrycks_math", "math", "gsm8k", "algebra222", "amc23", "asdiv",
-            "brumo25", "college_math", "gaokao2023en", "gsm-plus", "hmmt_feb25", "math-odyssey",
-            "mawps", "minerva_math", "olympiadbench", "omni-math", "svamp", "tabmwp", "beyond-aime",
-        )
+        for name in ("math", "tabmwp")
     },
-    **{name: "multichoice" for name in ("mmlu", "mmlu-redux", "supergpqa")},
-    "answer-judge": "answer-judgement",
-    "arena-hard": "arena",
-    "human-eval": "evalplus",
-    "mbpp": "evalplus",
-    "ifeval": "if",
     "minif2f": "lean4-proof",
 }
 

@@ -85,6 +85,7 @@ class Bench:
     manifest: Dict[str, Any] = field(default_factory=dict)  # what the run manifest records
     prompt_notice: Optional[str] = None  # set when the job would use our wording, not the reference's
     unrecorded: List[str] = field(default_factory=list)  # finished outputs that record no settings (older)
+    inline_grader: Any = None  # the Grader when the generation program grades (``shared_pools`` may step it)
 
     @property
     def name(self) -> str:
@@ -191,6 +192,7 @@ def plan_bench(spec: BenchmarkSpec, count: Optional[int], ctx: EvalContext) -> T
     grader, separate, extra, sidecars = _grading(spec, cfg, o)
     bench = Bench(spec, seeds, gen_dir, os.path.join(ctx.out, "eval-results", *sub),
                   grader if separate else None, cfg.eval_type, dict(cfg.eval_config), cfg.generation_key)
+    bench.inline_grader = grader if not separate else None
     if ctx.prompt_check is not None:
         bench.prompt_notice = prompt_notice(cfg)
     settings = [*defaults, *user, *program.parse(extra)]
@@ -247,12 +249,39 @@ def _plan_benches(specs: List[Tuple[BenchmarkSpec, Optional[int]]], ctx: EvalCon
     return planned, runs
 
 
+def _num_jobs(o: EvalOptions) -> int:
+    return o.num_jobs if o.num_jobs is not None else (-1 if o.cluster.is_slurm else 1)
+
+
+def shared_pools(benches: List[Bench], runs: List[Run], o: EvalOptions) -> None:
+    """Benchmarks graded with a process pool (``Grader.runs == "pool"``: math) whose files share a
+    generation job with other files of such a grader get a grading step: one pool for all those
+    files after generation, not one pool (and its sympy workers) per file inside each command. A job
+    with one such file keeps grading it inside the generation program (as the reference)."""
+    by_name = {b.name: b for b in benches}
+
+    def pooled(run: Run) -> bool:
+        bench = by_name.get(run.bench or "")
+        return bench is not None and bench.inline_grader is not None and bench.inline_grader.runs == "pool"
+
+    stepped = set()
+    for group in pack(runs, _num_jobs(o)):
+        shared = [r for r in group if pooled(r)]
+        if len(shared) > 1:
+            stepped.update(r.bench for r in shared)
+    for name in stepped:
+        bench = by_name[name]
+        bench.grader, bench.inline_grader = bench.inline_grader, None
+    for run in runs:
+        if run.bench in stepped:
+            run.settings.append("++skip_grading=True")
+
+
 def _generation_jobs(runs: List[Run], ctx: EvalContext, plan: Plan, ports: PortAllocator,
                      needed_env: set) -> Dict[Tuple[str, Optional[int]], List[str]]:
     """The generation jobs (in ``plan``); returns (benchmark, seed) -> the jobs producing its file."""
     o = ctx.o
-    num_jobs = o.num_jobs if o.num_jobs is not None else (-1 if o.cluster.is_slurm else 1)
-    groups = pack(runs, num_jobs)
+    groups = pack(runs, _num_jobs(o))
     gen_jobs = build_jobs(groups, name_jobs(groups, o.expname), "generation", o.server, o.cluster, o.slurm, ports,
                           ctx.log_dir, needed_env, ctx.data_dir, sequential=o.single_node_mode == "sequential")
     all_jobs, last = chain(gen_jobs, o.slurm.dependent_jobs)
@@ -273,11 +302,12 @@ def build_eval_plan(o: EvalOptions) -> Plan:
     cluster = o.cluster
     plan = Plan(expname=o.expname, cluster=cluster.name, executor=cluster.executor, output_dir=ctx.out,
                 log_dir=ctx.log_dir, run_after=list(o.slurm.run_after))
-    specs, groups = expand_groups(benches, o.extra_datasets, ctx.data_dir)
+    specs, groups = expand_groups(benches, o.extra_datasets, ctx.data_dir, look=not ctx.remote, notes=plan.notes)
     ctx.prompt_dir, ctx.prompt_check = prompt_set_for_plan(ctx.data_dir, cluster)
     planned, runs = _plan_benches(specs, ctx, plan)
     needed_env: set = set()
     ports = PortAllocator(cluster)
+    shared_pools(planned, runs, o)
     producers = _generation_jobs(runs, ctx, plan, ports, needed_env)
     stages.add_later_stages(plan, planned, groups, producers, o, ports, ctx.log_dir, needed_env)
     for job in plan.jobs:  # keys given by value travel by name (skills.config.secrets)

@@ -8,6 +8,7 @@ A benchmark's ``JudgeDefaults`` say which judge and arguments it uses; any ``--j
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -18,7 +19,7 @@ from skills.config.values import parse_json_kwargs
 from skills.inference.prompts import prompt_notice
 from skills.pipeline.jobs import build_jobs, chain, name_jobs, pack
 from skills.pipeline.plan import Job, Plan
-from skills.pipeline.programs import DEFAULT_MODULE, Program, generation_module
+from skills.pipeline.programs import DEFAULT_MODULE, REFERENCE_MODULES, Program, generation_module
 from skills.pipeline.runs import RunChecks, RunRequest, check_settings, output_name, plan_runs
 from skills.pipeline.servers import ServerOptions, check_server_options, client_overrides
 from skills.registry.spec import BenchmarkSpec
@@ -105,10 +106,30 @@ def judge_server(spec: BenchmarkSpec, j) -> ServerOptions:
     return opts
 
 
-def judge_module(j) -> str:
-    """``--judge_generation_module``/``_type``, else ``--judge_pipeline_kwargs``, else the default program."""
-    return (getattr(j, "generation_module", None) or (getattr(j, "pipeline", None) or {}).get("generation_module")
-            or DEFAULT_MODULE)
+def judge_module(j, spec: Optional[BenchmarkSpec] = None) -> str:
+    """The judge's program, in the reference's order of precedence: ``--judge_pipeline_kwargs``
+    (applied last), else ``--judge_generation_module``/``_type``, else the benchmark's own
+    (``JudgeDefaults.generation_module``, e.g. arena-hard's pairwise judge, or ``generation_type``,
+    e.g. omni-math's ``math_judge``), else the default program. The reference's module names that
+    have an equivalent here map to it."""
+    own = spec.judge if spec is not None else None
+    module = ((getattr(j, "pipeline", None) or {}).get("generation_module") or getattr(j, "generation_module", None)
+              or (own.generation_module if own else None)
+              or generation_module(own.generation_type if own else None, None,
+                                   f"{spec.name if spec is not None else 'the'} judge generation")
+              or DEFAULT_MODULE)
+    return REFERENCE_MODULES.get(module, module)
+
+
+def judge_args(spec: BenchmarkSpec, program: Program) -> Tuple[str, ...]:
+    """The benchmark's judge arguments (the reference's JUDGE_ARGS). A benchmark without a judge of
+    its own that is opted in gets ours (``judge/generic``), unless the judge program has a prompt of
+    its own (``math_judge``: ``judge/math``, output key and statistics set), which then gets none, as
+    in the reference."""
+    if spec.judge:
+        return spec.judge.args
+    own_prompt = next((f.default for f in dataclasses.fields(program.schema) if f.name == "prompt_config"), None)
+    return () if isinstance(own_prompt, str) else GENERIC_JUDGE_ARGS
 
 
 def judge_settings(spec: BenchmarkSpec, j: JudgeOptions, judge_extra: List[str], prompt_check: Optional[str] = None,
@@ -116,9 +137,9 @@ def judge_settings(spec: BenchmarkSpec, j: JudgeOptions, judge_extra: List[str],
     """The judge of ``spec``, validated now (a prompt notice goes to ``plan``)."""
     jopts = judge_server(spec, j)
     check_server_options(jopts, "--judge_server", "--judge_model")
-    program = Program(judge_module(j))
+    program = Program(judge_module(j, spec))
     jclient = program.parse(client_overrides(jopts, None, "SKILLS_JUDGE")[0])
-    settings = program.parse([*(spec.judge.args if spec.judge else GENERIC_JUDGE_ARGS), *judge_extra])
+    settings = program.parse([*judge_args(spec, program), *judge_extra])
     program.check_order([*jclient, *settings], f"{spec.name} judge arguments")
     cfg = program.config([*jclient, *settings], f"{spec.name} judge", prompt_check)
     if plan is not None:

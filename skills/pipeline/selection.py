@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from skills.config.cluster import ClusterConfig
 from skills.config.errors import UsageError
-from skills.registry.benchmarks import get_benchmark, group_members
+from skills.registry.benchmarks import dataset_group_members, get_benchmark, group_members, is_dataset_group
 from skills.registry.spec import BenchmarkSpec
 
 
@@ -38,12 +38,42 @@ def parse_benchmarks(text: str) -> List[Tuple[str, Optional[int]]]:
     return out
 
 
+def prepared_members(group: str, extra_datasets: Optional[str], data_dir: str, look: bool = True,
+                     notes: Optional[List[str]] = None) -> List[str]:
+    """The members of dataset group ``group`` (``math``, ``code``, ...) whose data is prepared in
+    ``data_dir`` (all of them when ``look`` is False: a data dir on a cluster reached over ssh). The
+    others are named in ``notes``; none prepared is an error saying how to prepare them."""
+    members = dataset_group_members(group, extra_datasets)
+    if not look:
+        return members
+    ready = [m for m in members if os.path.isdir(os.path.join(data_dir, *m.split(".")))]
+    if not members:
+        raise UsageError(f"dataset group '{group}' has no benchmarks here")
+    if not ready:
+        raise UsageError(f"no benchmark of dataset group '{group}' is prepared in {data_dir} (members: "
+                         f"{', '.join(members)}); prepare them with `ns prepare_data --dataset_groups {group} "
+                         f"--data_dir {data_dir}`")
+    skipped = [m for m in members if m not in ready]
+    if skipped and notes is not None:
+        notes.append(f"dataset group {group}: {len(ready)} of {len(members)} benchmarks prepared in {data_dir}; "
+                     f"not evaluated: {', '.join(skipped)}")
+    return ready
+
+
 def expand_groups(benches: List[Tuple[str, Optional[int]]], extra_datasets: Optional[str],
-                  data_dir: str) -> Tuple[List[Tuple[BenchmarkSpec, Optional[int]]], Dict[str, BenchmarkSpec]]:
-    """Benchmark specs in order with groups replaced by their members; the groups by name."""
+                  data_dir: str, look: bool = True, notes: Optional[List[str]] = None,
+                  ) -> Tuple[List[Tuple[BenchmarkSpec, Optional[int]]], Dict[str, BenchmarkSpec]]:
+    """Benchmark specs in order with groups replaced by their members; the groups by name. A dataset
+    group (``math``) stands for its prepared members (``prepared_members``)."""
     out: List[Tuple[BenchmarkSpec, Optional[int]]] = []
     groups: Dict[str, BenchmarkSpec] = {}
+    expanded: List[Tuple[str, Optional[int]]] = []
     for name, count in benches:
+        if is_dataset_group(name, extra_datasets):
+            expanded += [(m, count) for m in prepared_members(name, extra_datasets, data_dir, look, notes)]
+        else:
+            expanded.append((name, count))
+    for name, count in expanded:
         spec = get_benchmark(name, extra_datasets, data_dir)
         if spec.is_group:
             groups[name] = spec

@@ -133,6 +133,8 @@ def spec_from_module(module: ModuleType, name: str, where: str = "") -> Benchmar
         judge = JudgeDefaults(
             model=jpa.get("model"), server_type=jpa.get("server_type"),
             server_address=jpa.get("server_address"), args=judge_args,
+            generation_type=jpa.get("generation_type"),
+            generation_module=jpa.get("generation_module"),
         )
     eval_type = g("EVAL_TYPE")
     prompt = g("PROMPT_CONFIG")
@@ -198,6 +200,31 @@ def get_benchmark(name: str, extra_datasets: Optional[str] = None,
     raise UsageError(f"unknown benchmark '{name}'{where}{hint}")
 
 
+# ----------------------------------------------------------------------------- dataset groups
+# The reference's DATASET_GROUP values (``prepare_data --dataset_groups`` accepts the first six).
+DATASET_GROUPS = ("math", "code", "chat", "multichoice", "long-context", "tool", "lean4", "speechlm")
+
+
+def is_dataset_group(name: str, extra_datasets: Optional[str] = None) -> bool:
+    """``name`` names a dataset group (``math``, ``code``, ...) and no benchmark."""
+    if builtin_module(name) is not None or _folder_spec(extra_datasets_dir(extra_datasets), name) is not None:
+        return False
+    return name in DATASET_GROUPS or bool(dataset_group_members(name, extra_datasets))
+
+
+def dataset_group_members(group: str, extra_datasets: Optional[str] = None) -> List[str]:
+    """The benchmarks (built-in and ``--extra_datasets`` folders) whose ``dataset_group`` is ``group``,
+    sorted. Membership is each benchmark's own declaration, as in the reference: a new benchmark joins
+    its group by saying so, and a group never lists a member that is not installed. Groups whose
+    members are generated (RULER's setups) are left out: they are named one by one."""
+    out = []
+    for name in list_benchmarks(extra_datasets):
+        spec = get_benchmark(name, extra_datasets)
+        if spec.dataset_group == group and not (spec.is_group and not spec.members):
+            out.append(name)
+    return out
+
+
 def group_members(group: BenchmarkSpec, extra_datasets: Optional[str] = None,
                   data_dir: Optional[str] = None) -> List[BenchmarkSpec]:
     """Specs of a group's members, with the group's per-member overrides applied."""
@@ -206,17 +233,40 @@ def group_members(group: BenchmarkSpec, extra_datasets: Optional[str] = None,
                          + (f" in {data_dir}" if data_dir else "") + "; was its data prepared?")
     out = []
     for member in group.members:
-        full = member if member.startswith(group.name + ".") else f"{group.name}.{member}"
-        spec = get_benchmark(full, extra_datasets, data_dir)
+        spec = _member_spec(group.name, member, extra_datasets, data_dir)
+        where = f"{group.name}.BENCHMARKS[{member}]"
         changes: Dict[str, object] = {"group": group.name}
-        for key, value in group.member_overrides.get(member, {}).items():
+        overrides = group.member_overrides.get(member, {})
+        for key, value in overrides.items():
             if key in ("GENERATION_ARGS", "EVAL_ARGS"):
-                changes["generation_args"] = _args(value, f"{group.name}.BENCHMARKS[{member}]")
+                changes["generation_args"] = _args(value, where)
             elif key in CONSTANT_FIELDS:
                 changes[CONSTANT_FIELDS[key]] = value
+        if "JUDGE_ARGS" in overrides or "JUDGE_PIPELINE_ARGS" in overrides:  # as the reference: replaced, not merged
+            judge = spec.judge or JudgeDefaults()
+            jpa = overrides.get("JUDGE_PIPELINE_ARGS")
+            if jpa is not None:
+                jpa = dict(jpa)
+                judge = dataclasses.replace(judge, model=jpa.get("model"), server_type=jpa.get("server_type"),
+                                            server_address=jpa.get("server_address"))
+            if "JUDGE_ARGS" in overrides:
+                judge = dataclasses.replace(judge, args=_args(overrides["JUDGE_ARGS"], where))
+            changes["judge"] = judge
         out.append(dataclasses.replace(spec, **changes))
     return out
 
 
-__all__ = ["BenchmarkSpec", "builtin_module", "builtin_names", "extra_datasets_dir", "get_benchmark",
-           "group_members", "is_builtin", "list_benchmarks", "prepare_function", "spec_from_module"]
+def _member_spec(group: str, member: str, extra_datasets: Optional[str], data_dir: Optional[str]) -> BenchmarkSpec:
+    """A member named under its group (``bfcl_v3.simple``, or ``simple`` for it), else a benchmark of
+    its own name (the reference looks members up by their name: ``aai`` lists ``gpqa``, ``hle``, ...)."""
+    if member.startswith(group + "."):
+        return get_benchmark(member, extra_datasets, data_dir)
+    try:
+        return get_benchmark(f"{group}.{member}", extra_datasets, data_dir)
+    except UsageError:
+        return get_benchmark(member, extra_datasets, data_dir)
+
+
+__all__ = ["DATASET_GROUPS", "BenchmarkSpec", "builtin_module", "builtin_names", "dataset_group_members",
+           "extra_datasets_dir", "get_benchmark", "group_members", "is_builtin", "is_dataset_group",
+           "list_benchmarks", "prepare_function", "spec_from_module"]

@@ -22,6 +22,10 @@ class JudgeDefaults:
     server_type: Optional[str] = None  # openai | vllm | sglang | trtllm
     server_address: Optional[str] = None
     args: Tuple[str, ...] = ()  # judge generation overrides, e.g. ("++prompt_config=judge/hle", ...)
+    # the judge's program as the reference names it (JUDGE_PIPELINE_ARGS "generation_type"): "math_judge"
+    # runs skills.inference.math_judge; None runs the generation program with ``args``
+    generation_type: Optional[str] = None
+    generation_module: Optional[str] = None  # the judge's program (default: the plain generation module)
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,7 @@ Row = Mapping[str, Any]
 Methods = Callable[[Row], Dict[str, float]]
 
 # Metric types of NeMo-Skills results without a scorer here: their graders' fields (eval-metrics.md).
-ROW_EXTRACTORS: Dict[str, Methods] = {
-    "evalplus": lambda r: {"is_correct": float(bool(r["is_correct"])),
-                           "is_correct-plus": float(bool(r["is_correct-plus"]))},
-}
+ROW_EXTRACTORS: Dict[str, Methods] = {}
 
 
 @dataclass(frozen=True)
@@ -50,6 +47,8 @@ def _from_scorer(metric_type: str) -> Optional[Extractor]:
     try:
         scorer = make_scorer(metric_type)
     except UsageError:  # unknown, or planned but without a scorer yet
+        return None
+    if not scorer.row_scores:  # e.g. Arena-Hard's win rate: no row is correct on its own
         return None
 
     def methods(row: Row) -> Dict[str, float]:

@@ -1,8 +1,9 @@
 """Conformance with NeMo-Skills' summarize_results on its own test outputs (README of the data).
 
 Only the metric types built so far are compared: gpqa (multichoice), hendrycks_math (math, with
-subsets and reward-model modes) and ifeval (if, declared by the ifbench package: two pass@k
-computations, own denominators and key order). Tables must match byte for byte, metrics.json
+subsets and reward-model modes), human-eval (evalplus, declared by the evalplus family), ifeval (if,
+declared by the ifbench package: two pass@k computations, own denominators and key order) and
+arena-hard (arena: win rate and bootstrap interval). Tables must match byte for byte, metrics.json
 entries in keys, JSON types and values (1e-6).
 """
 
@@ -20,8 +21,9 @@ import pytest
 
 from skills.metrics.summarize import main
 
-BENCHES = ["gpqa", "hendrycks_math", "ifeval"]
-TABLES = ["gpqa", "hendrycks_math", "hendrycks_math-aime25", "hendrycks_math-aime24", "ifeval"]
+BENCHES = ["arena-hard", "gpqa", "hendrycks_math", "human-eval", "ifeval"]
+TABLES = ["arena-hard", "gpqa", "hendrycks_math", "hendrycks_math-aime25", "hendrycks_math-aime24", "human-eval",
+          "ifeval"]
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +100,7 @@ def test_matches_reference(conformance_dir: Path, tmp_path: Path, capsys, max_se
     expected_blocks = _blocks((conformance_dir / txt).read_text())
     expected = "\n\n".join(expected_blocks[name] for name in TABLES) + "\n\n"
     if max_seq_len is not None:
-        width = len(expected_blocks["gpqa"].split("\n")[0])
+        width = len(expected_blocks[TABLES[0]].split("\n")[0])
         banner = f" Metrics for Max Sequence Length {max_seq_len} ".center(width, "-")
         expected = banner + "\n" + expected
     assert body == expected

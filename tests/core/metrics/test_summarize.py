@@ -94,15 +94,15 @@ def test_unknown_benchmark_beside_known_ones_is_skipped(tmp_path, capsys):
 
 
 def test_not_yet_supported_type_beside_known_ones_is_skipped(tmp_path, capsys):
-    rows_file(tmp_path / "human-eval" / "output.jsonl", [{"x": 1}])
+    rows_file(tmp_path / "minif2f" / "output.jsonl", [{"x": 1}])
     rows_file(tmp_path / "gpqa" / "output.jsonl", [mc("A", True)])
     assert main([str(tmp_path)]) == 0
     captured = capsys.readouterr()
-    assert "skipping human-eval" in captured.err and "not supported yet" in captured.err and " gpqa " in captured.out
+    assert "skipping minif2f" in captured.err and "not supported yet" in captured.err and " gpqa " in captured.out
 
 
 def test_not_yet_supported_type(tmp_path, capsys):
-    rows_file(tmp_path / "human-eval" / "output.jsonl", [{"x": 1}])
+    rows_file(tmp_path / "minif2f" / "output.jsonl", [{"x": 1}])
     assert main([str(tmp_path)]) == 2
     assert "not supported yet" in capsys.readouterr().err
 

@@ -57,10 +57,17 @@ def test_tutorial_math_mc_local(capsys, tmp_path, data_dir):
         assert argv.index("++inference.temperature=0.6") > argv.index("++inference.temperature=0.7")
         # server args come before user args, so users can override them
         assert argv.index("++server.model=" + MODEL) < argv.index("++system_message=/think")
+    # the 24 math files of the job are graded after it by one step (one pool), not one pool per file
+    (grading,) = [j for j in plan["jobs"] if j["kind"] == "grading"]
+    assert grading["dependencies"] == [gen[0]["name"]] and grading["name"] == "eval-math-500-aime24-aime25-grade"
+    assert sorted(a for a in grading["programs"][0] if a.endswith(".jsonl")) == sorted(
+        str(out / b / f"output-rs{s}.jsonl") for b in ("math-500", "aime24", "aime25") for s in range(8))
+    for argv in argvs:
+        assert ("++skip_grading=True" in argv) == ("++eval_type=math" in argv)
     metrics = [j for j in plan["jobs"] if j["kind"] == "metrics"]
     assert sorted(j["benchmarks"][0] for j in metrics) == ["aime24", "aime25", "math-500", "mmlu-pro"]
     for j in metrics:
-        assert j["dependencies"] == [gen[0]["name"]]
+        assert j["dependencies"] == [gen[0]["name"] if j["benchmarks"] == ["mmlu-pro"] else grading["name"]]
         assert j["programs"][0][:4] == ["python", "-m", "skills.metrics.summarize", str(out)]
 
 
@@ -128,7 +135,14 @@ def test_num_jobs_changes_packing_only(capsys, tmp_path, data_dir, num_jobs, exp
     assert len(gen) == expected
     sizes = [len(gen_argv(j)) for j in gen]
     assert max(sizes) - min(sizes) <= 1 and sizes == sorted(sizes, reverse=True)  # contiguous dealing
-    assert _strip_port(_evals(plan)) == _strip_port(_evals(ref))
+    # the same evals; where math is graded follows the packing: a job with several math files grades
+    # them in one step after it (one pool), a job of one file inside it
+    grading = [j for j in plan["jobs"] if j["kind"] == "grading"]
+    assert bool(grading) == (expected < 16)
+    assert all(("++skip_grading=True" in e) == bool(grading) for e in _evals(plan))
+    strip = "++skip_grading=True"
+    assert _strip_port([[a for a in e if a != strip] for e in _evals(plan)]) == \
+        _strip_port([[a for a in e if a != strip] for e in _evals(ref)])
     assert len({j["server"]["port"] for j in gen}) == expected  # a port per job
     assert len({j["name"] for j in plan["jobs"]}) == len(plan["jobs"])
 
