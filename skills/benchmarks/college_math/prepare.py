@@ -1,0 +1,8 @@
+"""college_math data: Qwen2.5-Math's ``college_math/test.jsonl``, renamed as the reference does
+(``skills.data.qwen_math``)."""
+
+from skills.data.qwen_math import prepare_qwen
+
+
+def prepare(ctx):
+    return prepare_qwen(ctx, "college_math")
