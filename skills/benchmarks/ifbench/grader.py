@@ -40,6 +40,12 @@ def check(rows: List[dict], cfg: IFBenchConfig, ctx: GradeContext) -> None:
     """Shapes the checkers rely on, and the NLTK data, before anything is graded."""
     from skills.benchmarks.ifbench import nltk_data
 
+    check_rows(rows, ctx)
+    nltk_data.find(cfg.nltk_data, ctx.pipeline.get("data_dir"))
+
+
+def check_rows(rows: List[dict], ctx: GradeContext) -> None:
+    """The row shapes IFEval-style checkers rely on (IFBench's and IFEval's alike)."""
     key = ctx.generation_key
     for i, row in enumerate(rows, 1):
         where = f"{ctx.path}: line {i}"
@@ -52,7 +58,6 @@ def check(rows: List[dict], cfg: IFBenchConfig, ctx: GradeContext) -> None:
             raise UsageError(f"{where}: instruction_id_list is not a list of instruction ids")
         if not isinstance(kwargs, list) or len(kwargs) != len(ids) or not all(isinstance(k, dict) for k in kwargs):
             raise UsageError(f"{where}: kwargs must be one object per instruction ({len(ids)})")
-    nltk_data.find(cfg.nltk_data, ctx.pipeline.get("data_dir"))
 
 
 def grade(rows: List[dict], cfg: IFBenchConfig, ctx: GradeContext) -> None:

@@ -141,7 +141,7 @@ def test_greedy_and_max_seq_len(tmp_path):
 
 def test_metric_type_lookup():
     assert metric_type_for("ifbench") == "if"
-    assert metric_type_for("ifeval") == "if"  # NeMo-Skills results of a benchmark we do not ship
+    assert metric_type_for("ifeval") == "if"  # the ifeval package declares it
     assert type(make_scorer("if")).__name__ == "IFScorer"  # declared by the package, not "not supported yet"
 
 
