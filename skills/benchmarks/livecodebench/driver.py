@@ -4,7 +4,9 @@ LiveCodeBench's own harness and prints one line, ``<nonce><JSON verdict>``, on t
 Standard library only (plus what the harness imports: numpy). The harness module is loaded from
 the installed ``nvidia-livecodebench`` by file path, so the package's ``__init__`` chain (tqdm,
 pandas, ...) is never imported. Input: ``job.json.gz`` = ``{"input_output": <JSON text>, "code":
-str, "timeout": int, "nonce": str}``, or ``{"probe": true, "nonce": str}`` to report the harness.
+str, "timeout": int, "nonce": str}``, or ``{"probe": true, "nonce": str}`` to report the harness;
+``"language": "cpp"`` with ``"harness"`` (a path under the interpreter's prefix) grades C++ with the
+reference's fork (``run_test_cpp``: g++ in a temporary folder, then the tests).
 """
 
 import gzip
@@ -17,7 +19,10 @@ import sys
 JOB = "job.json.gz"
 
 
-def harness_path():
+def harness_path(job):
+    if job.get("harness"):  # the reference's fork, fetched into the environment's src/
+        path = os.path.join(sys.prefix, job["harness"])
+        return path if os.path.isfile(path) else None
     spec = importlib.util.find_spec("livecodebench")
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -45,7 +50,7 @@ def main():
         out.write(job["nonce"] + json.dumps(verdict) + "\n")
         out.flush()
 
-    path = harness_path()
+    path = harness_path(job)
     if path is None:
         return emit({"status": "no_harness", "python": sys.executable})
     if job.get("probe"):
@@ -65,8 +70,9 @@ def main():
     harness = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(harness)
     try:
-        results, metadata = harness.run_test({"input_output": job["input_output"]}, test=job["code"],
-                                             debug=False, timeout=job["timeout"])
+        run = harness.run_test_cpp if job.get("language") == "cpp" else harness.run_test
+        results, metadata = run({"input_output": job["input_output"]}, test=job["code"], debug=False,
+                                timeout=job["timeout"])
         verdict = {"status": "ok", "results": normalise(results),
                    "metadata": json.loads(json.dumps(metadata, default=repr))}
     except BaseException as exc:  # SystemExit etc. from the program: upstream gets no result either

@@ -14,9 +14,6 @@ otherwise the local sandbox does, with ``$SKILLS_SANDBOX_PYTHON`` or ``.venv-san
 
 from __future__ import annotations
 
-import gzip
-import json
-import secrets
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,11 +22,14 @@ from typing import Any, Dict, List, Optional
 
 from skills.benchmarks.livecodebench.extract import extract_code
 from skills.benchmarks.livecodebench.problems import evaluation_sample, find_problems
-from skills.benchmarks.livecodebench.upstream import HARNESS_SHA256, INSTALL_HINT, PACKAGE, sandbox_python
+from skills.benchmarks.livecodebench.upstream import (FORK_HARNESS, FORK_HARNESS_SHA256, FORK_HINT, HARNESS_SHA256,
+                                                     INSTALL_HINT, PACKAGE, sandbox_python)
 from skills.config.errors import UsageError
 from skills.evaluation.registry import GradeContext, Grader
+from skills.sandbox.jobs import run_job
 
 STARTUP_S = 3.0  # interpreter start, numpy and harness import, on top of the upstream limit
+CPP_MEMORY_MB = 8192  # the C++ harness gives each compiled program 8 GiB (it must be able to raise to it)
 DRIVER = Path(__file__).with_name("driver.py")  # the program the sandbox runs (our code, not the model's)
 
 
@@ -44,7 +44,7 @@ class LiveCodeBenchConfig:
     num_processes: int = field(default=12, metadata=_positive())  # programs in flight (the sandbox caps it)
     # address space per process; the reference's sandbox allows 50 GiB (docs/sandbox.md: why less)
     memory_mb: int = field(default=4096, metadata=_positive())
-    language: str = "python"
+    language: str = "python"  # or "cpp" (livecodebench-cpp: the reference's fork, g++)
     interpreter: str = "python"
     # accepted so that the reference's command lines work; the sandbox here is chosen by the
     # environment ($SKILLS_SANDBOX_URL) and retries connections by itself
@@ -80,23 +80,32 @@ def _execute(job: dict, wall_s: float, memory_mb: int):
     from skills.sandbox import Limits
 
     sandbox, kwargs = _sandbox()
-    nonce = secrets.token_hex(16)
-    code = DRIVER.read_text(encoding="utf-8")
-    files = {"job.json.gz": gzip.compress(json.dumps({**job, "nonce": nonce}).encode())}
-    limits = Limits(wall_s=wall_s, cpu_s=None, memory_mb=memory_mb)
-    result = sandbox.execute(code, files=files, limits=limits, **kwargs)
-    for line in reversed(result.stdout.splitlines()):
-        if line.startswith(nonce):
-            return result, json.loads(line[len(nonce):])
-    return result, None
+    return run_job(sandbox, DRIVER, job, Limits(wall_s=wall_s, cpu_s=None, memory_mb=memory_mb), **kwargs)
 
 
-def check_harness() -> Dict[str, Any]:
+def harness_job(language: str = "python", fork: bool = False) -> Dict[str, Any]:
+    """The driver's harness choice: the nvidia-livecodebench package's, or the reference's fork
+    (``language="cpp"``, and LiveBench's coding problems, ``fork=True``)."""
+    out: Dict[str, Any] = {"language": language} if language != "python" else {}
+    if language == "cpp" or fork:
+        out["harness"] = FORK_HARNESS
+    return out
+
+
+def check_harness(language: str = "python", fork: bool = False) -> Dict[str, Any]:
     """Run the driver once without a program: the sandbox must have the reference's harness."""
-    result, info = _execute({"probe": True}, 60.0, 4096)
+    job = {"probe": True, **harness_job(language, fork)}
+    result, info = _execute(job, 60.0, 4096)
     if info is None:
         raise UsageError(f"livecodebench: the sandbox could not run the grading driver ({result.status}): "
                          f"{result.stderr.strip()[-500:]}")
+    if "harness" in job:
+        if info["status"] == "no_harness":
+            raise UsageError(f"livecodebench: {info['python']} (the sandbox's interpreter) lacks the fork's harness: "
+                             f"{FORK_HINT}")
+        if info["sha256"] != FORK_HARNESS_SHA256:
+            raise UsageError(f"livecodebench: {info['harness']} is not the fork's harness at the pin: {FORK_HINT}")
+        return info
     if info["status"] == "no_harness":
         raise UsageError(f"livecodebench: {info['python']} (the sandbox's interpreter) lacks {PACKAGE}: {INSTALL_HINT}")
     if info["sha256"] != HARNESS_SHA256:
@@ -105,10 +114,14 @@ def check_harness() -> Dict[str, Any]:
     return info
 
 
-def run_program(code: str, sample: str, num_tests: int, timeout: int = 6, memory_mb: int = 4096) -> Verdict:
+def run_program(code: str, sample: str, num_tests: int, timeout: int = 6, memory_mb: int = 4096,
+                language: str = "python", fork: bool = False) -> Verdict:
     """Grade one program against one problem (``sample`` = the harness's input_output JSON text)."""
     wall = (timeout + 1) * num_tests + 5 + STARTUP_S
-    result, verdict = _execute({"input_output": sample, "code": code, "timeout": timeout}, wall, memory_mb)
+    job = {"input_output": sample, "code": code, "timeout": timeout, **harness_job(language, fork)}
+    if language == "cpp":
+        memory_mb = max(memory_mb, CPP_MEMORY_MB)
+    result, verdict = _execute(job, wall, memory_mb)
     if verdict is None or verdict.get("status") != "ok":
         # upstream: no result from the worker process -> every test counts as failed
         why = "timeout" if result.timed_out else (verdict or {}).get("status", "no_verdict")
@@ -119,8 +132,8 @@ def run_program(code: str, sample: str, num_tests: int, timeout: int = 6, memory
 
 
 def check(rows: List[dict], cfg: LiveCodeBenchConfig, ctx: GradeContext) -> None:
-    if cfg.language != "python" or cfg.interpreter != "python":
-        raise UsageError("livecodebench: only language=python with interpreter=python is supported")
+    if cfg.language not in ("python", "cpp") or cfg.interpreter != "python":
+        raise UsageError("livecodebench: language must be python or cpp, with interpreter=python")
     versions = {row["release_version"] for row in rows}
     if len(versions) > 1:
         raise UsageError(f"{ctx.path}: all rows must share one release_version, found {sorted(versions)}")
@@ -130,18 +143,19 @@ def grade(rows: List[dict], cfg: LiveCodeBenchConfig, ctx: GradeContext) -> None
     if not rows:
         return
     for row in rows:  # the reference's order of the new fields
-        row["completion"] = extract_code(row[ctx.generation_key])
+        row["completion"] = extract_code(row[ctx.generation_key], cfg.language)
         row["question_id"] = row["task_id"]
         row["code_list"] = [row["completion"]]
-    problems = find_problems((r["task_id"] for r in rows), rows[0]["release_version"], cfg.test_file, ctx.pipeline)
-    ctx.resource("livecodebench_harness", check_harness)
+    problems = find_problems((r["task_id"] for r in rows), rows[0]["release_version"], cfg.test_file, ctx.pipeline,
+                             cfg.language)
+    ctx.resource(f"livecodebench_harness_{cfg.language}", lambda: check_harness(cfg.language))
 
     def one(row: dict) -> Verdict:
         try:
             sample, n = evaluation_sample(problems[row["task_id"]])
         except UsageError as exc:
             raise UsageError(f"problem {row['task_id']}: {exc.message}") from None
-        return run_program(row["completion"], sample, n, cfg.timeout, cfg.memory_mb)
+        return run_program(row["completion"], sample, n, cfg.timeout, cfg.memory_mb, cfg.language)
 
     from tqdm import tqdm
 

@@ -15,9 +15,12 @@ import os
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Set
 
-from skills.benchmarks.livecodebench.prepare import BENCH, TEST_FIELDS, TESTS_SUFFIX, tests_file
+from skills.benchmarks.livecodebench.prepare import BENCH, TEST_FIELDS, TESTS_SUFFIX
 from skills.benchmarks.livecodebench.releases import release_files
 from skills.config.errors import UsageError
+
+CPP_BENCH = "livecodebench-cpp"  # its prepare writes <split>.tests.jsonl there, as livecodebench's does
+CPP_HF_REPO = "nvidia/LiveCodeBench-CPP"
 
 Problem = Dict[str, str]  # the upstream test fields of one problem
 
@@ -40,26 +43,35 @@ def scan(path: Path, wanted: Set[str], found: Dict[str, Problem]) -> None:
                 found[qid] = {f: row[f] for f in TEST_FIELDS[1:]}
 
 
-def local_files(pipeline: dict) -> List[Path]:
+def local_files(pipeline: dict, bench: str = BENCH) -> List[Path]:
     from skills.data import default_data_dir
 
-    folder = Path(pipeline.get("data_dir") or default_data_dir()) / BENCH
-    first = [tests_file(folder.parent, pipeline["split"])] if pipeline.get("split") else []
+    folder = Path(pipeline.get("data_dir") or default_data_dir()) / bench
+    first = [folder / f"{pipeline['split']}{TESTS_SUFFIX}"] if pipeline.get("split") else []
     others = sorted(folder.glob(f"*{TESTS_SUFFIX}")) if folder.is_dir() else []
     return [p for p in dict.fromkeys(first + others) if p.is_file()]
 
 
-def release_sources(release: str) -> Iterable[Path]:
+def release_sources(release: str, language: str = "python") -> Iterable[Path]:
+    """The upstream files of a release: LiveCodeBench's ``test*.jsonl``, or for C++ the
+    ``nvidia/LiveCodeBench-CPP`` file of the split (``release_version`` is the split's name there)."""
     from skills.benchmarks.livecodebench import HF_REPO
     from skills.data.sources import hf_file, mirror_file, resolve_mirror
 
     mirror = resolve_mirror(None)
+    if language == "cpp":
+        name = f"test_{release}.jsonl"
+        yield mirror_file(mirror, CPP_BENCH, name) if mirror else hf_file(CPP_HF_REPO, name, gated=False)
+        return
     for name in release_files(release):
         yield mirror_file(mirror, BENCH, name) if mirror else hf_file(HF_REPO, name, gated=False)
 
 
-def find_problems(ids: Iterable[str], release: str, test_file: Optional[str], pipeline: dict) -> Dict[str, Problem]:
-    """question_id -> test fields for every id; a UsageError names what could not be found."""
+def find_problems(ids: Iterable[str], release: str, test_file: Optional[str], pipeline: dict,
+                  language: str = "python") -> Dict[str, Problem]:
+    """question_id -> test fields for every id; a UsageError names what could not be found. C++
+    problems come from ``livecodebench-cpp``'s folder and files."""
+    bench = CPP_BENCH if language == "cpp" else BENCH
     wanted = set(ids)
     found: Dict[str, Problem] = {}
     if test_file:
@@ -69,20 +81,20 @@ def find_problems(ids: Iterable[str], release: str, test_file: Optional[str], pi
         scan(path, wanted, found)
         where = str(path)
     else:
-        sources = local_files(pipeline)
+        sources = local_files(pipeline, bench)
         for path in sources:
             scan(path, wanted, found)
             if len(found) == len(wanted):
                 break
         if len(found) < len(wanted):
-            for path in release_sources(release):
+            for path in release_sources(release, language):
                 scan(path, wanted, found)
         where = ", ".join(map(str, sources)) or "no tests file"
         where += f" and the {release} release files"
     missing = sorted(wanted - set(found))
     if missing:
         raise UsageError(f"livecodebench: no tests for {len(missing)} problem(s) ({', '.join(missing[:5])}) "
-                         f"in {where}; prepare the split with ns prepare_data livecodebench or pass "
+                         f"in {where}; prepare the split with ns prepare_data {bench} or pass "
                          "++eval_config.test_file")
     return found
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Dict, Optional
 
 from skills.config.errors import UsageError
+from skills.data.upstream import Upstream
 
 PACKAGE = "nvidia-livecodebench==26.3"
 INSTALL_HINT = (f"pip install --no-deps {PACKAGE} numpy (scripts/setup.sh installs it in .venv-sandbox; "
@@ -34,6 +35,18 @@ SENTENCE_SHA256 = {
     "FORMATTING_MESSAGE_WITH_STARTER_CODE": "0aa7131f428c2376cad7eeed10887dccaefc07c7947e20de1e9bf85598690bd5",
     "FORMATTING_WITHOUT_STARTER_CODE": "b72556f2e5865749958756f20ee8e031cc9d9b4b29f8557ffa4f1eb0deb41bd5",
 }
+
+
+# C++ (livecodebench-cpp): the reference pip-installs the fork's branch ``livecodebench`` (unpinned);
+# this is its head before the reference's date. Only its harness module is used, loaded by path
+# inside the sandbox (``run_test_cpp``: g++ compile, the stdin or call-based tests).
+FORK = Upstream("livecodebench-fork", "wasiahmad/livecodebench", "5927b61d095f10b2fa475391999ba6ed6da767cd",
+                "SKILLS_LCB_FORK_COMMIT", "SKILLS_LCB_FORK_URL", "livecodebench-fork-upstream",
+                ("livecodebench/evaluation/testing_util.py", "LICENSE"))
+FORK_HARNESS = "src/livecodebench-fork/livecodebench/evaluation/testing_util.py"  # under the sandbox env's prefix
+FORK_HARNESS_SHA256 = "6da1b63e484abf40c452453bfae19ee67708d00950e2b4f48d011669e4ab5e21"
+FORK_HINT = (f"the C++ harness ({FORK.repo}@{FORK.commit[:7]}) is fetched into the sandbox's environment by "
+             "`python -m skills.environments build sandbox` from <mirror>/livecodebench-fork-upstream/ or GitHub")
 
 
 def sandbox_python() -> Optional[str]:

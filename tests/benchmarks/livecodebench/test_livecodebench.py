@@ -301,8 +301,8 @@ def _rows(tmp_path: Path, rows) -> Path:
 @pytest.mark.parametrize("rows,config,error", [
     ([{"generation": "x", "task_id": "1", "release_version": "v5"},
       {"generation": "x", "task_id": "2", "release_version": "v6"}], {}, r"one release_version.*'v5', 'v6'"),
-    ([{"generation": "x", "task_id": "1", "release_version": "v5"}], {"language": "cpp"}, "only language=python"),
-    ([{"generation": "x", "task_id": "1", "release_version": "v5"}], {"interpreter": "pypy3"}, "only language=python"),
+    ([{"generation": "x", "task_id": "1", "release_version": "v5"}], {"language": "java"}, "language must be python or cpp"),
+    ([{"generation": "x", "task_id": "1", "release_version": "v5"}], {"interpreter": "pypy3"}, "language must be python or cpp"),
     ([{"generation": "x", "release_version": "v5"}], {}, "line 1 has no task_id"),
 ])
 def test_grader_checks_before_grading(tmp_path, rows, config, error):

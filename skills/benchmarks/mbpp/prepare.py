@@ -1,0 +1,7 @@
+"""``ns prepare_data mbpp``: see ``skills.benchmarks.evalplus.prepare``."""
+
+from skills.benchmarks.evalplus.prepare import prepare_dataset
+
+
+def prepare(ctx):
+    return prepare_dataset(ctx, "mbpp")
