@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from typing import Dict, Iterable, List, Optional, Set
 
 GONE_TIMEOUT_S = 5.0
+REAPED_TIMEOUT_S = 5.0
+_said_unreaped = False
 
 
 def _stat(pid: str) -> Optional[List[str]]:
@@ -44,13 +47,13 @@ def descendants(root: int) -> Set[int]:
     return found
 
 
-def processes_of_uid(uid: int) -> Set[int]:
-    """Live (not zombie) processes owned by ``uid``."""
+def processes_of_uid(uid: int, zombies: bool = False) -> Set[int]:
+    """Processes owned by ``uid``: live ones, or with ``zombies`` also those not yet reaped."""
     found = set()
     for name in os.listdir("/proc"):
         if name.isdigit():
             try:
-                if os.stat(f"/proc/{name}").st_uid == uid and _alive(int(name)):
+                if os.stat(f"/proc/{name}").st_uid == uid and (zombies or _alive(int(name))):
                     found.add(int(name))
             except OSError:
                 pass
@@ -68,6 +71,26 @@ def kill_pids(pids: Iterable[int]) -> None:
             os.kill(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+def wait_reaped(uid: int, timeout_s: float = REAPED_TIMEOUT_S) -> bool:
+    """Wait until no process of ``uid`` is left, zombies included. Without a PID namespace a killed
+    program's orphans are reparented to the machine's init, which may reap them only seconds later
+    (measured: 1.6 s for 30 orphans in a VM whose init reaps on a timer); until then RLIMIT_NPROC
+    counts them against the uid, and its next program (an execution, or a launch started ahead)
+    fails to start with EAGAIN."""
+    global _said_unreaped
+    deadline = time.monotonic() + timeout_s
+    while processes_of_uid(uid, zombies=True):
+        if time.monotonic() >= deadline:
+            if not _said_unreaped:
+                _said_unreaped = True
+                print(f"warning: sandbox: killed programs of uid {uid} were not reaped within {timeout_s:.0f} s: "
+                      "this machine's init does not reap orphans (in a container, run it with --init); programs "
+                      "may then fail to start (EAGAIN)", file=sys.stderr, flush=True)
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def wait_gone(pids: Iterable[int], timeout_s: float = GONE_TIMEOUT_S) -> bool:
@@ -101,11 +124,14 @@ def kill_execution(proc, uid: Optional[int]) -> None:
     except subprocess.TimeoutExpired:
         pass
     wait_gone(victims)
+    if uid is not None:
+        wait_reaped(uid)
 
 
 def sweep_uid(uid: int) -> None:
-    """After a run without a PID namespace: kill what escaped the process group."""
-    extra = processes_of_uid(uid)
+    """After a run without a PID namespace: kill what escaped the process group, and wait for the
+    machine's init to reap what it inherited (zombies too count against the uid's next program)."""
+    extra = processes_of_uid(uid, zombies=True)
     if extra:
         kill_pids(extra)
         for _ in range(20):
@@ -115,3 +141,4 @@ def sweep_uid(uid: int) -> None:
             kill_pids(more)
             extra |= more
         wait_gone(extra)
+        wait_reaped(uid)

@@ -306,6 +306,26 @@ def test_setsid_escape_is_killed(sandbox, marker):
         assert "pid_isolated=false" in sandbox.isolation().note
 
 
+def test_orphans_at_the_process_limit_do_not_block_the_next_programs(sandbox, marker):
+    """A program fills its process limit with children and exits: without a PID namespace they are
+    reparented to the machine's init, killed, and stay zombies until it reaps them, counted against
+    the uid by RLIMIT_NPROC. The next programs (on the same uids, one of them started ahead) must
+    still start and fork, not fail with EAGAIN."""
+    code = ("import os, sys, time\n"
+            "for _ in range(64):\n"
+            "    try:\n"
+            "        if os.fork() == 0:\n"
+            "            time.sleep(60)\n"
+            "            os._exit(0)\n"
+            "    except OSError:\n"
+            "        break\n")
+    run(sandbox, code, marker, QUICK)
+    for i in range(4):  # each program starts a child: one process more than the orphans left room for
+        child = f"import os\npid = os.fork()\nif pid == 0:\n    os._exit(0)\nos.waitpid(pid, 0)\nprint({i})\n"
+        result = execute(sandbox, child, limits=QUICK)
+        assert (result.status, result.stdout) == ("completed", f"{i}\n"), result
+
+
 def test_segfault_in_c_code(sandbox, marker):
     result = run(sandbox, "import ctypes\nctypes.string_at(0)\n", marker)
     assert result.status == "error" and result.returncode == -11
