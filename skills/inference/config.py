@@ -126,6 +126,10 @@ class GenerateConfig:
 
     # tool calling (passed through to the server)
     tools: Optional[List[Dict[str, Any]]] = None
+    # tools run by this program (skills.inference.tools): specs such as PythonTool, module::Class or
+    # path/to/file.py::Class; settings per tool class: ++tool_overrides.PythonTool.exec_timeout_s=30
+    tool_modules: Optional[List[str]] = None
+    tool_overrides: Dict[str, Any] = field(default_factory=dict)
 
     # the reference's litellm disk cache: our resume journal (<output>-async) already keeps every
     # finished request across a killed job, so this only logs that it is covered

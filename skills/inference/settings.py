@@ -125,6 +125,10 @@ def check_config(cfg: GenerateConfig) -> None:
         raise UsageError("start_assistant_response_key needs ++inference.endpoint_type=text (a chat request has no "
                          "assistant text to start; the reference refuses it too)")
     check_openai_reasoning(cfg)
+    if cfg.tool_modules is not None or cfg.tool_overrides:
+        from skills.inference.tools import check_tool_settings
+
+        check_tool_settings(cfg)
     if cfg.inference.endpoint_type == "text" and cfg.inference.tokens_to_generate is None:
         raise UsageError("inference.endpoint_type=text needs ++inference.tokens_to_generate")
     if cfg.use_completions_api:

@@ -110,6 +110,9 @@ class GenerationTask:
     def check(cls, cfg: GenerateConfig) -> None:
         """Cross-field checks (run by the planners before any job, and at start-up)."""
         check_config(cfg)
+        if cfg.tool_modules and cls.process is not GenerationTask.process:
+            raise UsageError(f"++tool_modules: the generation module's {cls.__name__} makes its own requests; "
+                             "tool modules work with the default generation program")
 
     def prepare(self, entries: List[Tuple[int, Dict[str, Any]]], src: Path) -> List[Any]:
         """The requests of ``entries``. The default task's rows are independent: the program calls
@@ -220,12 +223,20 @@ class GenerationTask:
         return await client.complete(self.cfg, prompt=request, **body)
 
     async def process(self, row: Dict[str, Any], request: Any, client: Client) -> Dict[str, Any]:
+        if self.cfg.tool_modules:  # the tool-calling loop (skills.inference.tools)
+            from skills.inference.tools import process_with_tools
+
+            return await process_with_tools(self, row, request, client, cut_at_stop)
         start = time.time()
         comp = await self.complete(client, request)
         return build_output(self.cfg, row, comp, start, time.time())
 
     def close(self) -> None:
         """Release what ``process`` started (e.g. a tool executor process); called once after the requests."""
+        if getattr(self, "_tool_manager", None) is not None:
+            from skills.inference.tools import close_tools
+
+            close_tools(self)
 
     def failed(self, row: Dict[str, Any], error: Exception) -> Dict[str, Any]:
         """The line recorded for a request that failed for good under ``++soft_fail=True``."""

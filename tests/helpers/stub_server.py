@@ -5,7 +5,8 @@ measure. Knobs (command-line flags) inject the failures a real deployment shows:
 ``Retry-After``, 500, dropped connections, fixed latency, a slow boot (nothing listens yet).
 
 Answers: ``--answer`` is a template; ``{user}`` is the last user message (or the text prompt),
-``{n}`` the request counter. ``--record FILE`` appends every request body as one JSON line so
+``{n}`` the request counter; ``--script FILE`` scripts multi-step tool-calling answers instead.
+``--record FILE`` appends every request body as one JSON line so
 tests can check what was sent. The chosen port is printed as ``PORT <n>`` on stdout. ``--body TEXT``
 answers every completion with that 200 body (a gateway's error, a wrong-shape JSON); ``--error-status``
 with ``--error-text`` answers with that status and body (e.g. terminal escape sequences).
@@ -41,6 +42,38 @@ class Stub:
 
         self.rng = random.Random(args.seed)
         self.rates = [(k, float(r)) for k, _, r in (item.partition("=") for item in args.fail_rates.split(",") if item)]
+        self.script = None
+        if args.script:
+            with open(args.script, encoding="utf-8") as fh:
+                self.script = json.load(fh)
+
+    def scripted(self, path: str, body: dict) -> dict:
+        """The ``--script`` answer: the i-th entry for a conversation that already holds i answers
+        (chat: assistant messages; Responses API: function_call_output items), so rows sent
+        together each get the script in order. An entry: content, tool_calls, reasoning_content,
+        finish_reason, completion_tokens."""
+        if path.endswith("/responses"):
+            done = sum(1 for m in body.get("input") or [] if m.get("type") == "function_call_output")
+        else:
+            done = sum(1 for m in body.get("messages") or [] if m.get("role") == "assistant")
+        entry = self.script[min(done, len(self.script) - 1)]
+        tokens = entry.get("completion_tokens", 5)
+        if path.endswith("/responses"):
+            output = [{"type": "function_call", "call_id": c["id"], "name": c["function"]["name"],
+                       "arguments": c["function"]["arguments"]} for c in entry.get("tool_calls") or []]
+            if entry.get("content"):
+                output.insert(0, {"type": "message", "role": "assistant",
+                                  "content": [{"type": "output_text", "text": entry["content"]}]})
+            return {"id": f"stub-{self.count}", "object": "response", "status": entry.get("finish_reason", "completed"),
+                    "output": output, "usage": {"input_tokens": 10, "output_tokens": tokens}}
+        message = {"role": "assistant", "content": entry.get("content")}
+        for key in ("reasoning_content", "tool_calls"):
+            if entry.get(key):
+                message[key] = entry[key]
+        finish = entry.get("finish_reason", "tool_calls" if entry.get("tool_calls") else "stop")
+        return {"id": f"stub-{self.count}", "object": "chat.completion", "model": body.get("model"),
+                "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+                "usage": {"prompt_tokens": 10, "completion_tokens": tokens, "total_tokens": 10 + tokens}}
 
     def failure(self, body: bytes = b"") -> Optional[str]:
         if self.args.fail_marker and self.args.fail_marker.encode() in body:
@@ -57,6 +90,8 @@ class Stub:
         return self.kinds[(self.count // self.args.fail_every) % len(self.kinds)]
 
     def answer(self, path: str, body: dict) -> dict:
+        if self.script is not None and path.endswith(("/chat/completions", "/responses")):
+            return self.scripted(path, body)
         if "messages" in body or "input" in body:
             users = [m for m in body.get("messages", body.get("input")) if m.get("role") == "user"]
             user = users[-1]["content"] if users else ""
@@ -174,6 +209,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    "(with the first --fail-kinds kind)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--record", default=None, help="append request bodies to this JSONL file")
+    p.add_argument("--script", default=None, help="JSON file: a list of chat answers (content, tool_calls, ...); "
+                   "a conversation holding i answers gets the i-th")
     p.add_argument("--max-context", type=int, default=0, help="refuse prompt + max_tokens above this (400)")
     p.add_argument("--body", default=None, help="answer every completion request with this text as a 200 body")
     p.add_argument("--error-status", type=int, default=0, help="answer every completion request with this "
