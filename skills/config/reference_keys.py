@@ -13,8 +13,6 @@ NOT_IMPLEMENTED = {
     "server.ssh_server": "tunnels requests over ssh; open the tunnel yourself (ssh -N -L 5000:<node>:5000 "
                          "<login host>) and pass ++server.base_url=http://127.0.0.1:5000/v1 (or --server_address)",
     "server.ssh_key_path": "goes with server.ssh_server; open the ssh tunnel yourself and pass ++server.base_url",
-    "parallel_thinking": "(GenSelect/GenSynthesis over several generations) is not implemented; generate "
-                         "seeds with --benchmarks name:N and compare pass@k / majority@k",
     "tool_modules": "(MCP tool modules run by the client) is not implemented; pass tool schemas with ++tools=[...] "
                     "and let the server parse tool calls",
     "tool_overrides": "goes with tool_modules, which is not implemented; pass tool schemas with ++tools=[...]",

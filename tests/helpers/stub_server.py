@@ -5,7 +5,8 @@ measure. Knobs (command-line flags) inject the failures a real deployment shows:
 ``Retry-After``, 500, dropped connections, fixed latency, a slow boot (nothing listens yet).
 
 Answers: ``--answer`` is a template; ``{user}`` is the last user message (or the text prompt),
-``{n}`` the request counter. ``--record FILE`` appends every request body as one JSON line so
+``{n}`` the request counter, ``{seed}`` the request's seed; ``--script`` picks other templates by
+what a request carries. ``--record FILE`` appends every request body as one JSON line so
 tests can check what was sent. The chosen port is printed as ``PORT <n>`` on stdout. ``--body TEXT``
 answers every completion with that 200 body (a gateway's error, a wrong-shape JSON); ``--error-status``
 with ``--error-text`` answers with that status and body (e.g. terminal escape sequences).
@@ -40,6 +41,7 @@ class Stub:
         import random
 
         self.rng = random.Random(args.seed)
+        self.script = json.load(open(args.script, encoding="utf-8")) if args.script else []
         self.rates = [(k, float(r)) for k, _, r in (item.partition("=") for item in args.fail_rates.split(",") if item)]
 
     def failure(self, body: bytes = b"") -> Optional[str]:
@@ -62,7 +64,14 @@ class Stub:
             user = users[-1]["content"] if users else ""
         else:
             user = body.get("prompt", "")
-        text = self.args.answer.replace("{user}", str(user)).replace("{n}", str(self.count))
+        template = self.args.answer
+        for rule in self.script:  # the first rule whose conditions all hold answers
+            if ("contains" not in rule or rule["contains"] in str(user)) and \
+                    ("seed" not in rule or rule["seed"] == body.get("seed")):
+                template = rule["answer"]
+                break
+        text = template.replace("{user}", str(user)).replace("{n}", str(self.count)) \
+            .replace("{seed}", str(body.get("seed")))
         usage = {"prompt_tokens": 10, "completion_tokens": len(text.split()), "total_tokens": 0}
         if path.endswith("/responses"):  # the Responses API shape
             output = [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}]
@@ -163,6 +172,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--model", default="stub-model")
     p.add_argument("--answer", default="The answer is \\boxed{42}.")
     p.add_argument("--reasoning-content", default=None)
+    p.add_argument("--script", default=None, help="JSON file: a list of {contains?, seed?, answer} rules; the "
+                   "first whose 'contains' is in the user text and whose 'seed' is the request's answers with its "
+                   "template (else --answer)")
     p.add_argument("--finish-reason", default="stop")
     p.add_argument("--latency", type=float, default=0.0, help="seconds before each completion answer")
     p.add_argument("--boot-delay", type=float, default=0.0, help="seconds before the port starts listening")
