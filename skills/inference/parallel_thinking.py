@@ -40,6 +40,7 @@ import json
 import math
 import random
 import re
+import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -212,6 +213,7 @@ class ParallelThinking:
         # divides max_concurrent_requests by it; the client's slots bound the requests themselves)
         self.rows_at_once = max(1, cfg.max_concurrent_requests // (1 if pt.generation_dir else pt.window_size))
         self._gate: Optional[Tuple[Any, asyncio.Semaphore]] = None
+        self._said_empty = False
         off = dataclasses.replace(pt, mode=None)
         # candidates: the row's own settings, its seed replaced; their raw text, their token counts
         self.candidate_cfg = dataclasses.replace(cfg, parallel_thinking=off, parse_reasoning=False,
@@ -335,11 +337,17 @@ class ParallelThinking:
         if pt.solution_key != "generation":
             out[pt.solution_key] = ""
         if not solutions:  # nothing to compare: an empty answer, no selection request
+            if not self._said_empty:
+                self._said_empty = True
+                where = ("no line of the candidate files has its prompt (made with other prompt settings?)"
+                         if self.offline is not None else "every candidate was empty or too long")
+                sys.stderr.write(f"warning: parallel thinking: a row has no candidates ({where}); "
+                                 "it gets an empty generation\n")
             out.update({"solution_list": [], f"{mode}_comparison": "", f"{mode}_num_generated_tokens": 0,
                         f"{mode}_successful": False, "total_solution_generated_tokens": tokens,
                         "num_generated_tokens": tokens, "num_best_solution_generated_tokens": 0})
             return out
-        text, sel_tokens = await self._select(request, solutions, client, f"row {row.get(cfg.async_position_key, '')}")
+        text, sel_tokens = await self._select(request, solutions, client, "parallel thinking selection")
         if mode == "genselect":
             idx = selected_index(text, pt.genselect.regex, len(solutions) - 1)
             ok = idx is not None

@@ -206,6 +206,7 @@ def test_offline_genselect_window_smaller_than_candidates(tmp_path, prompt_set, 
     assert c["generation"] == "" and c["solution_list"] == [] and c["genselect_successful"] is False
     assert c["genselect_comparison"] == "" and c["num_best_solution_generated_tokens"] == 0
     assert c["num_generated_tokens"] == 0 and c["id"] == 2
+    assert "no line of the candidate files has its prompt" in res.stderr
 
 
 def test_offline_gensynthesis_solution_key(tmp_path, prompt_set, mirror_dir):
@@ -227,6 +228,25 @@ def test_offline_gensynthesis_solution_key(tmp_path, prompt_set, mirror_dir):
     assert row["generation"] == "merged" and row["completion"] == "merged" and row["solution_list"] == sols
 
 
+def test_chunks_merge_into_the_same_rows(tmp_path, prompt_set):
+    """Two chunks of one seed, run one after the other: the merged file has each row's choice, as one run."""
+    gen_dir = tmp_path / "gen"
+    problems = ["Problem A", "Problem B", "Problem C"]
+    write_candidates(gen_dir, problems, {k: (lambda p, k=k: {"generation": f"c{k} {p}"}) for k in range(3)})
+    script = [{"contains": SELECT_MARK, "answer": "Judgment: 2"}]
+    args = ["++parallel_thinking.mode=genselect", f"++parallel_thinking.generation_dir={gen_dir}",
+            "++inference.random_seed=3", "++num_chunks=2"]
+    for chunk in (0, 1):
+        res, _, _ = run_with(tmp_path, script, prompt_set, rows(*problems), *args, f"++chunk_id={chunk}")
+        assert res.returncode == 0, res.stderr
+    merged = read_jsonl(tmp_path / "out" / "output.jsonl")
+    for row, p in zip(merged, problems):
+        found = [f"c0 {p}", f"c1 {p}", f"c2 {p}"]
+        random.Random(3).shuffle(found)
+        assert row["solution_list"] == found and row["generation"] == found[2]
+    assert (tmp_path / "out" / "output.jsonl.done").exists()
+
+
 def test_openmath_genselect_prompt_and_text_of_a_system_message(tmp_path, prompt_set, mirror_dir):
     """The problem is the first message's content (the reference's rule), here the system message."""
     inputs = [{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Problem A"}]}]
@@ -239,6 +259,30 @@ def test_openmath_genselect_prompt_and_text_of_a_system_message(tmp_path, prompt
     user = template(mirror_dir, "openmath/genselect")
     assert bodies[2]["messages"] == [{"role": "user", "content": fill(user, "Be brief.", sols)}]
     assert out[0]["generation"] == sols[0]
+
+
+def test_text_endpoint_selection_uses_the_chat_template(tmp_path, prompt_set, mirror_dir):
+    """``parallel_thinking.endpoint_type=text``: the filled prompt goes through the model's chat template
+    (``apply_chat_template(..., add_generation_prompt=True)``, the reference's ``format_as_string``)."""
+    from tests.helpers.paths import MODELS
+    from tests.helpers.prereqs import missing
+
+    tokenizer_dir = MODELS / "tiny-llama"
+    if not (tokenizer_dir / "tokenizer.json").exists():
+        missing(f"no tiny model tokenizer at {tokenizer_dir} (scripts/setup.sh builds it)")
+    transformers = pytest.importorskip("transformers")
+    res, out, bodies = run_with(tmp_path, [{"contains": SELECT_MARK, "answer": "Judgment: 1"}], prompt_set,
+                                rows("Problem A"), "++parallel_thinking.mode=genselect",
+                                "++parallel_thinking.window_size=2", "++parallel_thinking.endpoint_type=text",
+                                "++parallel_thinking.tokens_to_generate=50", f"++tokenizer={tokenizer_dir}")
+    assert res.returncode == 0, res.stderr
+    _, sols, _ = online_expectation(0, 2, lambda s: f"sol-{s}")
+    filled = fill(template(mirror_dir, "generic/genselect"), "Problem A", sols)
+    tok = transformers.AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    prompt = tok.apply_chat_template([{"role": "user", "content": filled}], tokenize=False, add_generation_prompt=True)
+    assert [sorted(b) for b in bodies[:2]] == [sorted(vllm_body([]))] * 2  # the candidates stay chat requests
+    expected = vllm_body(None, prompt=prompt, temperature=0.6, max_tokens=50, skip_special_tokens=False)
+    assert bodies[2] == expected and out[0]["generation"] == sols[1]
 
 
 def test_resume_keeps_rows_and_refuses_changed_candidates(tmp_path, prompt_set):
@@ -324,3 +368,32 @@ def test_ns_eval_plans_it_for_the_generation_not_the_judge(capsys, tmp_path, dat
     assert not any("parallel_thinking" in t for a in judges for t in a)
     assert main([*base, "++parallel_thinking.window_size=0", "--dry_run"]) == 2
     assert "window_size must be >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_ns_generate_genselect_on_the_tiny_model(vllm_server, tiny_model, toy_data_dir, prompt_set, tmp_path):
+    """Real vLLM: ``ns generate`` plans it, every candidate is the greedy answer the tiny model was
+    trained to give (so whatever the selection says, the line's answer is that one), grading and
+    ``.done`` follow as for any generation."""
+    from tests.helpers.commands import ns
+    from tests.helpers.paths import TOY_DATASETS
+
+    inputs = read_jsonl(toy_data_dir / "toy_math" / "test.jsonl")[:6]
+    src = write_jsonl(tmp_path / "in.jsonl", inputs)
+    out = tmp_path / "gen"
+    res = ns("generate", "--cluster=local", *vllm_server.address_args(), f"--input_file={src}",
+             f"--output_dir={out}", f"++prompt_config={TOY_DATASETS / 'prompt.yaml'}", "++inference.temperature=0.0",
+             "++inference.tokens_to_generate=32", "++eval_type=math", f"++prompt_set_dir={prompt_set}",
+             "++parallel_thinking.mode=genselect", "++parallel_thinking.window_size=2",
+             "++parallel_thinking.tokens_to_generate=16", cwd=tmp_path)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    outcomes = json.loads((tiny_model / "trained_outcomes.json").read_text())["toy_math"]
+    rows_out = read_jsonl(out / "output.jsonl")
+    assert [r["id"] for r in rows_out] == [r["id"] for r in inputs] and (out / "output.jsonl.done").exists()
+    for row in rows_out:
+        trained = outcomes[row["id"]]
+        assert [s.strip() for s in row["solution_list"]] == [trained["generation"]] * 2
+        assert row["generation"].strip() == trained["generation"] and row["symbolic_correct"] is trained["correct"]
+        assert isinstance(row["genselect_successful"], bool) and isinstance(row["genselect_comparison"], str)
+        assert 0 < row["genselect_num_generated_tokens"] <= 16
+        assert row["num_generated_tokens"] == row["total_solution_generated_tokens"] + row["genselect_num_generated_tokens"]
