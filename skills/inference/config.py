@@ -61,6 +61,52 @@ class ServerConfig:
 
 
 @dataclass
+class GenSelectConfig:
+    """The GenSelect request: its prompt and how the chosen index is read from the reply."""
+
+    prompt_config: str = "generic/genselect"
+    regex: str = r"Judg[e]?ment: (\d+)"  # the last match's group is the chosen candidate's index
+
+
+@dataclass
+class GenSynthesisConfig:
+    """The GenSynthesis request: its prompt and how the new solution is read from the reply."""
+
+    prompt_config: str = "generic/gensynthesis"
+    regex: str = r"<NEW_SOLUTION>(.*?)</NEW_SOLUTION>"  # the last match (stripped) is the new solution
+
+
+@dataclass
+class ParallelThinkingConfig:
+    """``++parallel_thinking.*``: GenSelect / GenSynthesis over several candidate solutions per row
+    (``skills.inference.parallel_thinking``; the reference's names and defaults)."""
+
+    mode: Optional[str] = None  # genselect | gensynthesis (None: off)
+    # the selection request's own sampling (the candidates use ++inference.*)
+    temperature: float = 0.6
+    tokens_to_generate: Optional[int] = None
+    endpoint_type: str = "chat"  # chat | text | responses
+    genselect: GenSelectConfig = field(default_factory=GenSelectConfig)
+    gensynthesis: GenSynthesisConfig = field(default_factory=GenSynthesisConfig)
+    window_size: int = 8  # candidates generated per row (online), at most this many compared (offline)
+    solution_key: str = "generation"  # the field of a candidate that holds its solution
+    solution_length_cap: Optional[int] = 16384  # candidates longer than this (characters) are dropped
+    filter_incomplete_solutions: bool = True  # empty candidates are dropped
+    parse_reasoning_solutions: bool = True  # a candidate is its text after end_reasoning_string, when it has one
+    # offline: candidates read from output-rs*.jsonl in this folder (the first num_initial_solutions files)
+    generation_dir: Optional[str] = None
+    num_initial_solutions: Optional[int] = None
+    # the reference's keys that its top-level setting of the same name overrides: accepted when unset
+    # or equal to that setting (see check in skills.inference.parallel_thinking)
+    parse_reasoning: bool = False
+    end_reasoning_string: str = "</think>"
+    tokenizer: Optional[str] = None
+    chat_template_kwargs: Dict[str, Any] = field(default_factory=dict)
+    start_assistant_response_key: Optional[str] = None
+    count_prompt_tokens: bool = False
+
+
+@dataclass
 class GenerateConfig:
     """The generation program's config. Unknown keys are errors (no silent forwarding)."""
 
@@ -123,6 +169,9 @@ class GenerateConfig:
     eval_type: Optional[str] = None  # math | multichoice | ...
     eval_config: Dict[str, Any] = field(default_factory=dict)
     skip_grading: bool = False  # set by ns eval when grading is a job step of its own (no .done here)
+
+    # GenSelect / GenSynthesis over several candidate solutions per row (docs/generation.md)
+    parallel_thinking: ParallelThinkingConfig = field(default_factory=ParallelThinkingConfig)
 
     # tool calling (passed through to the server)
     tools: Optional[List[Dict[str, Any]]] = None

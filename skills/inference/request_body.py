@@ -83,7 +83,8 @@ def _sampling(inf: Any, server_type: str, reasoning_api: bool, chat: bool) -> Di
         body["presence_penalty"] = presence
     elif server_type == "openai" and not reasoning_api:  # the reference's OpenAI client sends it so
         body["presence_penalty"] = inf.repetition_penalty
-    body["seed"] = inf.random_seed
+    if inf.random_seed is not None:  # None: no seed field (e.g. GenSynthesis's request, as the reference's)
+        body["seed"] = inf.random_seed
     if inf.tokens_to_generate is not None:
         key = "max_completion_tokens" if server_type == "openai" and chat else "max_tokens"
         body[key] = inf.tokens_to_generate

@@ -148,6 +148,10 @@ def check_config(cfg: GenerateConfig) -> None:
             raise UsageError("chat_template_kwargs given both directly and in inference.extra_body")
         cfg.inference.extra_body = {**cfg.inference.extra_body,
                                     "chat_template_kwargs": dict(cfg.chat_template_kwargs)}
+    if cfg.parallel_thinking.mode is not None:
+        from skills.inference.parallel_thinking import check as check_parallel_thinking
+
+        check_parallel_thinking(cfg)
     if cfg.eval_type:
         from skills.evaluation import check_config as check_eval_config
 

@@ -109,6 +109,9 @@ class GenerationTask:
     @classmethod
     def check(cls, cfg: GenerateConfig) -> None:
         """Cross-field checks (run by the planners before any job, and at start-up)."""
+        if cfg.parallel_thinking.mode is not None and cls.process is not GenerationTask.process:
+            raise UsageError("parallel_thinking works on the default generation's requests; this generation "
+                             f"module ({cls.__name__}) sends its own")
         check_config(cfg)
         if cfg.tool_modules and cls.process is not GenerationTask.process:
             raise UsageError(f"++tool_modules: the generation module's {cls.__name__} makes its own requests; "
@@ -167,6 +170,11 @@ class GenerationTask:
                     or last.endswith(("timeout", "_s")) or is_secret_setting(name, value):
                 continue
             fp.add(name, _public(value))
+        if self.cfg.parallel_thinking.mode is not None:  # the selection prompt, offline candidates' files
+            from skills.inference.parallel_thinking import fingerprint_items
+
+            for name, value in fingerprint_items(self.cfg):
+                fp.add(name, value)
         return fp
 
     # what differs between the runs of one output folder by design: each seed's seed, each chunk's share
@@ -199,6 +207,14 @@ class GenerationTask:
                 p = builder.prompt
                 fp.add("prompt wording", digest([p.system, p.user, p.few_shot.prefix, p.few_shot.template,  # "changed"
                                                  p.few_shot.suffix, p.few_shot.examples_type, p.few_shot.examples]))
+        if cfg.parallel_thinking.mode is not None:  # the selection prompt (its candidate files: the journal's)
+            from skills.inference.parallel_thinking import fingerprint_items
+
+            try:
+                for name, value in fingerprint_items(cfg, with_files=False):
+                    fp.add(name, value)
+            except UsageError:
+                pass  # the job itself says what is wrong with its prompt
         if src is not None and src.is_file():
             fp.add("input file", file_digest(src))
             recorded = read_settings(src)
@@ -223,6 +239,10 @@ class GenerationTask:
         return await client.complete(self.cfg, prompt=request, **body)
 
     async def process(self, row: Dict[str, Any], request: Any, client: Client) -> Dict[str, Any]:
+        if self.cfg.parallel_thinking.mode is not None:  # GenSelect / GenSynthesis over candidates
+            from skills.inference.parallel_thinking import process_row  # each request: this method, mode off
+
+            return await process_row(self, row, request, client)
         if self.cfg.tool_modules:  # the tool-calling loop (skills.inference.tools)
             from skills.inference.tools import process_with_tools
 

@@ -5,9 +5,9 @@ measure. Knobs (command-line flags) inject the failures a real deployment shows:
 ``Retry-After``, 500, dropped connections, fixed latency, a slow boot (nothing listens yet).
 
 Answers: ``--answer`` is a template; ``{user}`` is the last user message (or the text prompt),
-``{n}`` the request counter; ``--script FILE`` scripts multi-step tool-calling answers instead.
-``--record FILE`` appends every request body as one JSON line so
-tests can check what was sent. The chosen port is printed as ``PORT <n>`` on stdout. ``--body TEXT``
+``{n}`` the request counter, ``{seed}`` the request's seed; ``--script`` picks other templates by
+what a request carries; ``--conversation FILE`` scripts multi-step tool-calling answers instead.
+``--record FILE`` appends every request body as one JSON line so tests can check what was sent. The chosen port is printed as ``PORT <n>`` on stdout. ``--body TEXT``
 answers every completion with that 200 body (a gateway's error, a wrong-shape JSON); ``--error-status``
 with ``--error-text`` answers with that status and body (e.g. terminal escape sequences).
 
@@ -41,22 +41,23 @@ class Stub:
         import random
 
         self.rng = random.Random(args.seed)
+        self.script = json.load(open(args.script, encoding="utf-8")) if args.script else []
         self.rates = [(k, float(r)) for k, _, r in (item.partition("=") for item in args.fail_rates.split(",") if item)]
-        self.script = None
-        if args.script:
-            with open(args.script, encoding="utf-8") as fh:
-                self.script = json.load(fh)
+        self.conversation = None
+        if args.conversation:
+            with open(args.conversation, encoding="utf-8") as fh:
+                self.conversation = json.load(fh)
 
-    def scripted(self, path: str, body: dict) -> dict:
-        """The ``--script`` answer: the i-th entry for a conversation that already holds i answers
+    def conversation_answer(self, path: str, body: dict) -> dict:
+        """The ``--conversation`` answer: the i-th entry for a conversation that already holds i answers
         (chat: assistant messages; Responses API: function_call_output items), so rows sent
-        together each get the script in order. An entry: content, tool_calls, reasoning_content,
+        together each get the conversation in order. An entry: content, tool_calls, reasoning_content,
         finish_reason, completion_tokens."""
         if path.endswith("/responses"):
             done = sum(1 for m in body.get("input") or [] if m.get("type") == "function_call_output")
         else:
             done = sum(1 for m in body.get("messages") or [] if m.get("role") == "assistant")
-        entry = self.script[min(done, len(self.script) - 1)]
+        entry = self.conversation[min(done, len(self.conversation) - 1)]
         tokens = entry.get("completion_tokens", 5)
         if path.endswith("/responses"):
             output = [{"type": "function_call", "call_id": c["id"], "name": c["function"]["name"],
@@ -75,6 +76,7 @@ class Stub:
                 "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                 "usage": {"prompt_tokens": 10, "completion_tokens": tokens, "total_tokens": 10 + tokens}}
 
+
     def failure(self, body: bytes = b"") -> Optional[str]:
         if self.args.fail_marker and self.args.fail_marker.encode() in body:
             return self.kinds[0] if self.kinds else "400"
@@ -90,14 +92,21 @@ class Stub:
         return self.kinds[(self.count // self.args.fail_every) % len(self.kinds)]
 
     def answer(self, path: str, body: dict) -> dict:
-        if self.script is not None and path.endswith(("/chat/completions", "/responses")):
-            return self.scripted(path, body)
+        if self.conversation is not None and path.endswith(("/chat/completions", "/responses")):
+            return self.conversation_answer(path, body)
         if "messages" in body or "input" in body:
             users = [m for m in body.get("messages", body.get("input")) if m.get("role") == "user"]
             user = users[-1]["content"] if users else ""
         else:
             user = body.get("prompt", "")
-        text = self.args.answer.replace("{user}", str(user)).replace("{n}", str(self.count))
+        template = self.args.answer
+        for rule in self.script:  # the first rule whose conditions all hold answers
+            if ("contains" not in rule or rule["contains"] in str(user)) and \
+                    ("seed" not in rule or rule["seed"] == body.get("seed")):
+                template = rule["answer"]
+                break
+        text = template.replace("{user}", str(user)).replace("{n}", str(self.count)) \
+            .replace("{seed}", str(body.get("seed")))
         usage = {"prompt_tokens": 10, "completion_tokens": len(text.split()), "total_tokens": 0}
         if path.endswith("/responses"):  # the Responses API shape
             output = [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}]
@@ -198,6 +207,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--model", default="stub-model")
     p.add_argument("--answer", default="The answer is \\boxed{42}.")
     p.add_argument("--reasoning-content", default=None)
+    p.add_argument("--script", default=None, help="JSON file: a list of {contains?, seed?, answer} rules; the "
+                   "first whose 'contains' is in the user text and whose 'seed' is the request's answers with its "
+                   "template (else --answer)")
     p.add_argument("--finish-reason", default="stop")
     p.add_argument("--latency", type=float, default=0.0, help="seconds before each completion answer")
     p.add_argument("--boot-delay", type=float, default=0.0, help="seconds before the port starts listening")
@@ -209,8 +221,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    "(with the first --fail-kinds kind)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--record", default=None, help="append request bodies to this JSONL file")
-    p.add_argument("--script", default=None, help="JSON file: a list of chat answers (content, tool_calls, ...); "
-                   "a conversation holding i answers gets the i-th")
+    p.add_argument("--conversation", default=None, help="JSON file: a list of chat answers (content, tool_calls, "
+                   "...); a conversation holding i answers gets the i-th")
     p.add_argument("--max-context", type=int, default=0, help="refuse prompt + max_tokens above this (400)")
     p.add_argument("--body", default=None, help="answer every completion request with this text as a 200 body")
     p.add_argument("--error-status", type=int, default=0, help="answer every completion request with this "

@@ -36,7 +36,6 @@ def _rows(tmp: Path):
 
 @pytest.mark.parametrize("token,words", [
     ("++server.ssh_server=me@login", ["server.ssh_server", "ssh -N -L", "server.base_url"]),
-    ("++parallel_thinking.mode=genselect", ["parallel_thinking", "not implemented", "name:N"]),
     ("++total_code_executions_in_prompt=3", ["total_code_executions_in_prompt", "code execution"]),
 ])
 def test_reference_only_keys_are_refused_with_what_to_use(token, words):
@@ -49,7 +48,9 @@ def test_reference_only_keys_are_refused_with_what_to_use(token, words):
                                    "++enable_litellm_cache=True", "++server.enable_soft_fail=True",
                                    "++server.context_limit_retry_strategy=reduce_generation", "++code_tags=qwen",
                                    "++server.use_v1_endpoint=False", "++server.num_special_tokens_budget=50",
-                                   "++tool_modules=[PythonTool]", "++tool_overrides.PythonTool.exec_timeout_s=30"])
+                                   "++tool_modules=[PythonTool]", "++tool_overrides.PythonTool.exec_timeout_s=30",
+                                   "++parallel_thinking.mode=genselect", "++parallel_thinking.window_size=4",
+                                   "++parallel_thinking.genselect.prompt_config=openmath/genselect"])
 def test_reference_keys_are_accepted(token):
     assert validate_overrides([token], GenerateConfig) == [token]
 

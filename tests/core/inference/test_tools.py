@@ -83,7 +83,7 @@ def run_generate(tmp: Path, script: List[dict], *overrides: str, rows=None, env=
     rows = rows or [{"messages": [{"role": "user", "content": "What is 6*7+1?"}], "id": 0}]
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     record = tmp / "requests.jsonl"
-    with StubProcess(script=tmp / "script.json", record=record) as stub:
+    with StubProcess(conversation=tmp / "script.json", record=record) as stub:
         res = subprocess.run(generate_cmd(stub.base_url, f"++input_file={src}", f"++output_file={tmp / 'out.jsonl'}",
                                           "++prompt_format=openai", *overrides),
                              cwd=tmp, capture_output=True, text=True, timeout=180,
@@ -356,7 +356,7 @@ def test_ns_generate_with_sandbox_sidecar(tmp_path):
     (tmp_path / "script.json").write_text(json.dumps(script))
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps({"messages": [{"role": "user", "content": "py?"}]}) + "\n")
-    with StubProcess(script=tmp_path / "script.json") as stub:
+    with StubProcess(conversation=tmp_path / "script.json") as stub:
         res = subprocess.run([sys.executable, "-m", "skills.cli.app", "generate", "--cluster=local",
                               "--server_type=openai", f"--server_address={stub.base_url}", "--model=stub-model",
                               f"--input_file={src}", f"--output_dir={tmp_path / 'g'}", "--with_sandbox",
