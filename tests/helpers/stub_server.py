@@ -5,7 +5,8 @@ measure. Knobs (command-line flags) inject the failures a real deployment shows:
 ``Retry-After``, 500, dropped connections, fixed latency, a slow boot (nothing listens yet).
 
 Answers: ``--answer`` is a template; ``{user}`` is the last user message (or the text prompt),
-``{n}`` the request counter. ``--record FILE`` appends every request body as one JSON line so
+``{n}`` the request counter; ``--answers FILE`` ([marker, answer] pairs) scripts the answer by a
+marker in the user message. ``--record FILE`` appends every request body as one JSON line so
 tests can check what was sent. The chosen port is printed as ``PORT <n>`` on stdout. ``--body TEXT``
 answers every completion with that 200 body (a gateway's error, a wrong-shape JSON); ``--error-status``
 with ``--error-text`` answers with that status and body (e.g. terminal escape sequences).
@@ -37,6 +38,10 @@ class Stub:
         self.count = 0
         self.kinds: List[str] = [k for k in args.fail_kinds.split(",") if k]
         self.record = open(args.record, "a", encoding="utf-8") if args.record else None
+        self.scripted: List[tuple] = []
+        if args.answers:
+            with open(args.answers, encoding="utf-8") as f:
+                self.scripted = [tuple(pair) for pair in json.load(f)]
         import random
 
         self.rng = random.Random(args.seed)
@@ -62,7 +67,12 @@ class Stub:
             user = users[-1]["content"] if users else ""
         else:
             user = body.get("prompt", "")
-        text = self.args.answer.replace("{user}", str(user)).replace("{n}", str(self.count))
+        template = self.args.answer
+        for marker, scripted in self.scripted:  # --answers: the first marker found in the user message
+            if marker in str(user):
+                template = scripted
+                break
+        text = template.replace("{user}", str(user)).replace("{n}", str(self.count))
         usage = {"prompt_tokens": 10, "completion_tokens": len(text.split()), "total_tokens": 0}
         if path.endswith("/responses"):  # the Responses API shape
             output = [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}]
@@ -162,6 +172,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--model", default="stub-model")
     p.add_argument("--answer", default="The answer is \\boxed{42}.")
+    p.add_argument("--answers", default=None, help="JSON file of [marker, answer] pairs: a request whose last user "
+                   "message contains a marker gets that answer (first match), others --answer")
     p.add_argument("--reasoning-content", default=None)
     p.add_argument("--finish-reason", default="stop")
     p.add_argument("--latency", type=float, default=0.0, help="seconds before each completion answer")
