@@ -169,3 +169,37 @@ def test_summarize_robustness_errors(tmp_path, capsys):
     empty.mkdir()
     assert main(["summarize_robustness", str(empty)]) == 0
     assert "No benchmarks found" in capsys.readouterr().out
+
+
+def test_robust_eval_runs_and_summarizes(tmp_path, data_dir):
+    """Local run against the stub server: two variants x two seeds of math-500 (3 rows; the stub
+    answers 2, or 4 for the problem 2+2), each eval's own metrics, then the robustness summary."""
+    import subprocess
+
+    from tests.helpers.paths import NS
+    from tests.helpers.stub_server import StubProcess
+
+    write_jsonl(data_dir / "math-500" / "test.jsonl", [{"problem": f"{i}+{i}", "expected_answer": str(2 * i)}
+                                                       for i in (1, 2, 3)])
+    variants = tmp_path / "set.yaml"
+    variants.write_text("math-500:\n  - prompt_config: robustness/math_prompts/boxed_1\n"
+                        "  - prompt_config: robustness/math_prompts/boxed_general\n")
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps([["2+2", "So \\boxed{4}."]]))
+    out = tmp_path / "rob"
+    with StubProcess(answer="So \\boxed{2}.", answers=answers) as stub:
+        res = subprocess.run([NS, "robust_eval", "--cluster=local", "--server_type=vllm", "--model=stub-model",
+                              f"--server_address={stub.base_url}", f"--data_dir={data_dir}", f"--output_dir={out}",
+                              "--benchmarks=math-500:2", f"--prompt_set_config={variants}"],
+                             capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stdout + res.stderr
+    for variant in ("boxed_1", "boxed_general"):
+        assert (out / "math-500" / variant / "eval-results" / "math-500" / "metrics.json").exists()
+    m = json.loads((out / "metrics.json").read_text())["math-500"]
+    # every run: 1+1 and 2+2 right, 3+3 wrong (answered 2) -> 66.67; the same answers everywhere -> CR 100
+    assert {k: round(v, 2) for k, v in m["aggregated"].items()} == {
+        "min": 66.67, "max": 66.67, "avg": 66.67, "std": 0.0, "num_runs": 4, "CR": 100.0, "prompt_sensitivity": 0.0}
+    assert sorted(m) == ["aggregated", "boxed_1", "boxed_general"]
+    assert (out / "manifests").is_dir()  # the run's record sits beside the benchmarks, and is not one
+    logs = "".join(p.read_text() for p in (out / "summarize_robustness").rglob("*.log"))
+    assert "math-500@4" in logs and "prompt@2" in logs
