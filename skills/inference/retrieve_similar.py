@@ -11,7 +11,9 @@ written as one line ``{<retrieve_key>: ..., "similar_items": [...], "similarity_
 training set instead, swap the two sets.
 
 Needs the ``sentence-transformers`` package in the interpreter that runs it (not one of skills'
-own dependencies) and the model: a hub name is downloaded on first use, so offline pass a folder.
+own dependencies) and the model: a hub name is downloaded on first use, so offline pass a folder
+(a sentence-transformers model, or any Hugging Face transformers model folder, which
+sentence-transformers embeds by mean pooling).
 Values are taken in the order first seen (the reference takes them from a set, in no fixed order).
 """
 
@@ -99,9 +101,9 @@ def top_k_similar(query_emb: Any, corpus_emb: Any, top_k: int, chunk_size: int):
 def load_encoder(model: str):
     try:
         from sentence_transformers import SentenceTransformer  # type: ignore
-    except ImportError:
-        raise UsageError("retrieve_similar needs the sentence-transformers package in this interpreter "
-                         "(pip install sentence-transformers)") from None
+    except ImportError as exc:
+        raise UsageError(f"retrieve_similar needs the sentence-transformers package in this interpreter ({exc}): "
+                         "pip install sentence-transformers") from None
     return SentenceTransformer(model)
 
 

@@ -58,7 +58,7 @@ def _config_file(value: str, data_dir: str, cluster) -> Path:
     if found is None:
         where = f"the reference prompt set at {look}" if pset is not None else \
             "the reference prompt set (not fetched: `ns prepare_data <benchmark>` fetches it)"
-        raise UsageError(f"--prompt_set_config '{value}' is neither a file nor a config of {where}")
+        raise UsageError(f"--prompt_set_config '{value}' is neither a file on this machine nor a config of {where}")
     return found
 
 
