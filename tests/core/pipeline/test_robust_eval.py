@@ -94,7 +94,7 @@ def test_prompt_set_config_file_and_errors(capsys, tmp_path, robust_data, no_clu
         (["--benchmarks=aime24", f"--prompt_set_config={own}"], "has no prompts for aime24"),
         (["--benchmarks=math-500", f"--prompt_set_config={own}", "++prompt_config=generic/math"],
          "leave out ++prompt_config"),
-        (["--benchmarks=math-500", "--prompt_set_config=robustness/nope"], "neither a file nor a config"),
+        (["--benchmarks=math-500", "--prompt_set_config=robustness/nope"], "neither a file on this machine nor a config"),
         (["--benchmarks=math-500", f"--prompt_set_config={tmp_path / 'missing.yaml'}"], "no such file"),
     ):
         assert main([*base, *extra]) == 2
