@@ -24,11 +24,13 @@ from skills.cli.evaluate import evaluate
 from skills.cli.generate import generate_cmd
 from skills.cli.prepare_data import prepare_data
 from skills.cli.report import compare_cmd, report
+from skills.cli.robust_eval import robust_eval_cmd
 from skills.cli.run_cmd import run_cmd
 from skills.cli.start_sandbox import start_sandbox
 from skills.cli.start_server import start_server
 from skills.cli.status import status
 from skills.cli.summarize import summarize_results
+from skills.cli.summarize_robustness import summarize_robustness
 from skills.config.errors import UsageError
 
 # Plain click help: with rich installed Typer escapes "[default: x]" as "\\[default: x]" even when
@@ -42,9 +44,11 @@ app = typer.Typer(
 
 app.command("eval", context_settings=EXTRA, epilog=overrides_help("eval"))(eval_cmd)
 app.command("generate", context_settings=EXTRA, epilog=overrides_help("generate"))(generate_cmd)
+app.command("robust_eval", context_settings=EXTRA, epilog=overrides_help("eval"))(robust_eval_cmd)
 app.command("run_cmd", context_settings=EXTRA)(run_cmd)
 app.command("prepare_data", context_settings=EXTRA)(prepare_data)
 app.command("summarize_results")(summarize_results)
+app.command("summarize_robustness")(summarize_robustness)
 app.command("start_server")(start_server)
 app.command("start_sandbox")(start_sandbox)
 app.command("evaluate", context_settings=EXTRA)(evaluate)

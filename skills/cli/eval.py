@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Dict, Optional
 
 import typer
 
@@ -12,8 +12,10 @@ from skills.cli.options import CLUSTER, DRY_RUN, REFERENCE, SERVER, SLURM, WANDB
 JUDGE = Group(SERVER.options, dict).with_prefix("judge_", "Judge: ")  # raw values: None = not given
 
 
-@with_groups(server=SERVER, judge=JUDGE, cluster=CLUSTER, slurm=SLURM, dry_run=DRY_RUN, ref=REFERENCE, wandb=WANDB)
-def eval_cmd(
+GROUPS = dict(server=SERVER, judge=JUDGE, cluster=CLUSTER, slurm=SLURM, dry_run=DRY_RUN, ref=REFERENCE, wandb=WANDB)
+
+
+def eval_params(
     ctx: typer.Context,
     output_dir: Optional[str] = O("output_dir", "Root of all outputs (required)."),
     benchmarks: Optional[str] = O("benchmarks", "Comma list of name[:N] (N seeds), no spaces (required)."),
@@ -47,8 +49,18 @@ def eval_cmd(
     server=None, judge=None, cluster=None, slurm=None, dry_run=None, ref=None, wandb=None,
 ) -> int:
     """Evaluate a model on benchmarks: generation, grading, optional judge, metrics."""
+    return run_eval(dict(locals()))
+
+
+eval_cmd = with_groups(**GROUPS)(eval_params)
+
+
+def run_eval(v: Dict[str, Any], prompt_set_config: Optional[str] = None) -> int:
+    """The command's work, shared with ``ns robust_eval`` (which plans one eval per prompt variant)."""
+    ctx, server, judge, cluster, ref, wandb = v["ctx"], v["server"], v["judge"], v["cluster"], v["ref"], v["wandb"]
+    output_dir, benchmarks = v["output_dir"], v["benchmarks"]
     overrides, _ = split_extra(ctx)
-    if _reuse_exp is not None or _task_dependencies is not None:
+    if v["_reuse_exp"] is not None or v["_task_dependencies"] is not None:
         from skills.cli.common import not_applicable
 
         not_applicable("--_reuse_exp/--_task_dependencies", "they hand Python objects between the reference's "
@@ -62,26 +74,35 @@ def eval_cmd(
     from skills.pipeline.programs import generation_module as module_of
     from skills.pipeline.reference_options import after_plan
 
-    if judge_type != "llm":
-        raise UsageError(f"--judge_type={judge_type} (the reference's nvembed judge) is not implemented; use llm")
-    module = module_of(generation_type, generation_module)
-    judge["generation_module"] = module_of(judge_generation_type, judge_generation_module, "--judge_generation")
+    if v["judge_type"] != "llm":
+        raise UsageError(f"--judge_type={v['judge_type']} (the reference's nvembed judge) is not implemented; use llm")
+    module = module_of(v["generation_type"], v["generation_module"])
+    judge["generation_module"] = module_of(v["judge_generation_type"], v["judge_generation_module"],
+                                           "--judge_generation")
     wandb.check()
     before_plan(ref, cluster)
     server.model = host_path(cluster, server.model, "--model") if (server.model or "").startswith("/") else server.model
     server.server_args = translate_text(cluster, server.server_args)
     opts = EvalOptions(
         output_dir=host_path(cluster, output_dir, "--output_dir"), benchmarks=benchmarks, cluster=cluster,
-        server=server, judge=JudgeOptions.from_server(judge, translate_text(cluster, extra_judge_args),
-                                                      judge_pipeline_kwargs),
-        slurm=slurm, overrides=translate_all(cluster, overrides), expname=expname,
-        data_dir=host_path(cluster, data_dir, "--data_dir"), split=split, starting_seed=starting_seed,
-        num_jobs=num_jobs, num_chunks=num_chunks, chunk_ids=chunk_ids, log_dir=host_path(cluster, log_dir, "--log_dir"),
-        rerun_done=rerun_done, extra_datasets=host_path(cluster, extra_datasets, "--extra_datasets"),
-        with_sandbox=with_sandbox, auto_summarize_results=auto_summarize_results, generation_module=module,
-        single_node_mode=single_node_mode, metrics_kwargs=metrics_kwargs, wandb=wandb,
-        extra_datasets_type=extra_datasets_type,
+        server=server, judge=JudgeOptions.from_server(judge, translate_text(cluster, v["extra_judge_args"]),
+                                                      v["judge_pipeline_kwargs"]),
+        slurm=v["slurm"], overrides=translate_all(cluster, overrides), expname=v["expname"],
+        data_dir=host_path(cluster, v["data_dir"], "--data_dir"), split=v["split"], starting_seed=v["starting_seed"],
+        num_jobs=v["num_jobs"], num_chunks=v["num_chunks"], chunk_ids=v["chunk_ids"],
+        log_dir=host_path(cluster, v["log_dir"], "--log_dir"), rerun_done=v["rerun_done"],
+        extra_datasets=host_path(cluster, v["extra_datasets"], "--extra_datasets"),
+        with_sandbox=v["with_sandbox"], auto_summarize_results=v["auto_summarize_results"], generation_module=module,
+        single_node_mode=v["single_node_mode"], metrics_kwargs=v["metrics_kwargs"], wandb=wandb,
+        extra_datasets_type=v["extra_datasets_type"],
     )
-    plan = build_eval_plan(opts)
+    if prompt_set_config is None:
+        plan = build_eval_plan(opts)
+    else:
+        from skills.pipeline.robust_eval_plan import build_robust_eval_plan
+
+        if prompt_set_config.startswith("/"):
+            prompt_set_config = host_path(cluster, prompt_set_config, "--prompt_set_config")
+        plan = build_robust_eval_plan(opts, prompt_set_config)
     after_plan(plan, ref, cluster)
-    return emit_plan(plan, dry_run, cluster)
+    return emit_plan(plan, v["dry_run"], cluster)

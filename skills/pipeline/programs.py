@@ -24,10 +24,10 @@ from skills.inference.task import GenerationTask, task_of
 from skills.pipeline.prompts import REMOTE_PROMPTS
 
 DEFAULT_MODULE = "skills.inference.generate"
-GENERATION_TYPES = {"generate": DEFAULT_MODULE, "math_judge": "skills.inference.math_judge"}
+GENERATION_TYPES = {"generate": DEFAULT_MODULE, "math_judge": "skills.inference.math_judge",
+                    "check_contamination": "skills.inference.check_contamination"}
 # the reference's generation modules that have an equivalent here (reference-style benchmark modules name them)
 REFERENCE_MODULES = {"nemo_skills.inference.eval.arena_judge": "skills.inference.pairwise_judge"}
-NOT_IMPLEMENTED_TYPES = {"check_contamination": "nemo_skills.inference.check_contamination"}
 
 
 def generation_module(generation_type: Optional[str], module: Optional[str], flag: str = "--generation") -> Optional[str]:
@@ -38,9 +38,6 @@ def generation_module(generation_type: Optional[str], module: Optional[str], fla
         return module
     if generation_type in GENERATION_TYPES:
         return GENERATION_TYPES[generation_type]
-    if generation_type in NOT_IMPLEMENTED_TYPES:
-        raise UsageError(f"{flag}_type={generation_type} (the reference's {NOT_IMPLEMENTED_TYPES[generation_type]}) is "
-                         f"not implemented; write a generation module and pass {flag}_module")
     raise UsageError(f"{flag}_type must be one of generate, math_judge, check_contamination, not '{generation_type}'")
 
 

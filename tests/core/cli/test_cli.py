@@ -142,7 +142,7 @@ def test_version(capsys):
     (["--server_address=http://127.0.0.1:9/v1"], "not both"),
     (["--extra_datasets=/nonexistent-folder"], "--extra_datasets /nonexistent-folder is not a folder"),
     # generation settings written as options: the ++ override, with the value given
-    (["--temperature", "0.6"], "generation settings are ++key=value overrides: did you mean ++inference.temperature=0.6?"),
+    (["--temperature", "0.6"], "generation settings are ++key=value overrides: did you mean ++inference.temperature=0.6 or ++parallel_thinking.temperature=0.6?"),
     (["--top-p=0.9"], "did you mean ++inference.top_p=0.9?"),
     (["--system_message", "/think"], "did you mean ++system_message=/think?"),
     # a split that is not prepared: the prepared ones, the closest, how to prepare another

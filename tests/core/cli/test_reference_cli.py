@@ -155,7 +155,7 @@ def test_generation_and_judge_modules(capsys, workspace, monkeypatch):
     judge = [j for j in plan["jobs"] if j["kind"] == "judge"][0]["commands"][0]
     assert gen.startswith(f"python {toy} ") and "++toy_turns=3" in gen
     assert judge.startswith(f"python {toy} ") and "++server.model=judge-x" in judge and "http://j:1/v1" in judge
-    for argv, words in ((["--generation_type=check_contamination"], "check_contamination"),
+    for argv, words in ((["--generation_type=contamination"], "must be one of generate, math_judge, check_contamination"),
                         (["--judge_type=nvembed"], "nvembed"),
                         (['--judge_pipeline_kwargs={"temperature": 1}'], "unknown key 'temperature'"),
                         (["--generation_type=generate", "--generation_module=x"], "not both")):
