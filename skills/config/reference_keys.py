@@ -18,9 +18,6 @@ NOT_IMPLEMENTED = {
     "tool_modules": "(MCP tool modules run by the client) is not implemented; pass tool schemas with ++tools=[...] "
                     "and let the server parse tool calls",
     "tool_overrides": "goes with tool_modules, which is not implemented; pass tool schemas with ++tools=[...]",
-    "total_code_executions_in_prompt": "belongs to code execution in the generation loop, which is not "
-                                       "implemented here",
-    "override_max_code_executions": "belongs to code execution in the generation loop, which is not implemented here",
 }
 
 

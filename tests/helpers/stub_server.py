@@ -6,7 +6,8 @@ measure. Knobs (command-line flags) inject the failures a real deployment shows:
 
 Answers: ``--answer`` is a template; ``{user}`` is the last user message (or the text prompt),
 ``{n}`` the request counter. ``--record FILE`` appends every request body as one JSON line so
-tests can check what was sent. The chosen port is printed as ``PORT <n>`` on stdout. ``--body TEXT``
+tests can check what was sent. The chosen port is printed as ``PORT <n>`` on stdout. ``--script FILE``
+replays scripted replies per prompt (``{key: [{"text": ..., "tokens": n}, ...]}``). ``--body TEXT``
 answers every completion with that 200 body (a gateway's error, a wrong-shape JSON); ``--error-status``
 with ``--error-text`` answers with that status and body (e.g. terminal escape sequences).
 
@@ -41,6 +42,11 @@ class Stub:
 
         self.rng = random.Random(args.seed)
         self.rates = [(k, float(r)) for k, _, r in (item.partition("=") for item in args.fail_rates.split(",") if item)]
+        self.script = None
+        if args.script:
+            with open(args.script, encoding="utf-8") as f:
+                self.script = json.load(f)
+        self.turns: dict = {}
 
     def failure(self, body: bytes = b"") -> Optional[str]:
         if self.args.fail_marker and self.args.fail_marker.encode() in body:
@@ -63,7 +69,16 @@ class Stub:
         else:
             user = body.get("prompt", "")
         text = self.args.answer.replace("{user}", str(user)).replace("{n}", str(self.count))
-        usage = {"prompt_tokens": 10, "completion_tokens": len(text.split()), "total_tokens": 0}
+        tokens = len(text.split())
+        if self.script is not None:  # scripted replies: the next one of the first key the request contains
+            raw = json.dumps(body, ensure_ascii=False)
+            key = next((k for k in self.script if k in raw), None)
+            replies = self.script.get(key, [])
+            turn = self.turns.get(key, 0)
+            self.turns[key] = turn + 1
+            reply = replies[turn] if turn < len(replies) else {"text": "(script exhausted)"}
+            text, tokens = reply["text"], int(reply.get("tokens", len(reply["text"].split())))
+        usage = {"prompt_tokens": 10, "completion_tokens": tokens, "total_tokens": 0}
         if path.endswith("/responses"):  # the Responses API shape
             output = [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}]
             if self.args.reasoning_content:
@@ -175,6 +190,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--record", default=None, help="append request bodies to this JSONL file")
     p.add_argument("--max-context", type=int, default=0, help="refuse prompt + max_tokens above this (400)")
+    p.add_argument("--script", default=None, help="JSON file {key: [{text, tokens}, ...]}: a request whose body "
+                   "contains key gets that key's next reply (code-execution tests script the model's turns)")
     p.add_argument("--body", default=None, help="answer every completion request with this text as a 200 body")
     p.add_argument("--error-status", type=int, default=0, help="answer every completion request with this "
                    "status and --error-text as the body")

@@ -38,7 +38,6 @@ def _rows(tmp: Path):
     ("++server.ssh_server=me@login", ["server.ssh_server", "ssh -N -L", "server.base_url"]),
     ("++parallel_thinking.mode=genselect", ["parallel_thinking", "not implemented", "name:N"]),
     ("++tool_modules=[a::B]", ["tool_modules", "++tools"]),
-    ("++total_code_executions_in_prompt=3", ["total_code_executions_in_prompt", "code execution"]),
 ])
 def test_reference_only_keys_are_refused_with_what_to_use(token, words):
     with pytest.raises(UsageError) as err:
@@ -49,7 +48,10 @@ def test_reference_only_keys_are_refused_with_what_to_use(token, words):
 @pytest.mark.parametrize("token", ["++inference.timeout=null", "++inference.endpoint_type=responses",
                                    "++enable_litellm_cache=True", "++server.enable_soft_fail=True",
                                    "++server.context_limit_retry_strategy=reduce_generation", "++code_tags=qwen",
-                                   "++server.use_v1_endpoint=False", "++server.num_special_tokens_budget=50"])
+                                   "++server.use_v1_endpoint=False", "++server.num_special_tokens_budget=50",
+                                   "++code_execution=True", "++total_code_executions_in_prompt=[1,4]",
+                                   "++override_max_code_executions=True",
+                                   "++server.code_execution.max_code_executions=3"])
 def test_reference_keys_are_accepted(token):
     assert validate_overrides([token], GenerateConfig) == [token]
 
