@@ -98,7 +98,7 @@ def run_generate(tmp_path: Path, data_dir: Path, rows, script, *overrides: str):
                                           *overrides),
                              capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
-    sent = [json.loads(line)["body"] for line in record.read_text().splitlines()]
+    sent = [json.loads(line)["body"] for line in record.read_text().splitlines()] if record.exists() else []
     by_key = {key: [b for b in sent if key in json.dumps(b)] for key in script}
     return {r["problem"]: r for r in read_jsonl(out)}, by_key
 
@@ -252,3 +252,37 @@ def test_settings_are_checked(tmp_path, data_dir):
                           "traceback_verbosity")):
         res = subprocess.run(base + extra, capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
         assert res.returncode == 2 and words in res.stderr and "Traceback" not in res.stderr, res.stderr
+
+
+def test_the_time_budget_is_counted_from_the_start_of_the_row(tmp_path, data_dir):
+    """Each request's limit is what is left of inference.timeout, in whole seconds counted from the
+    row's start second (the reference's int(timeout - elapsed)): with 1 s nothing is left at once, so
+    no request is sent and the generation is empty."""
+    script = {"PROBLEM-G": [{"text": "x"}]}
+    out, sent = run_generate(tmp_path, data_dir, [{"problem": "PROBLEM-G"}], script, "++code_tags=qwen",
+                             "++inference.timeout=1")
+    assert sent["PROBLEM-G"] == [] and out["PROBLEM-G"]["generation"] == ""
+    assert out["PROBLEM-G"]["code_rounds_executed"] == 0
+
+
+def test_python_language_runs_each_block_alone():
+    needs_sandbox_ipython()
+    import asyncio
+
+    from skills.inference.code_execution import CellSession
+    from skills.sandbox import Sandbox
+
+    sandbox = Sandbox(python=str(SANDBOX_PYTHON))
+
+    async def cells():
+        s = CellSession(sandbox, language="python", timeout=1.0, max_output=200)
+        return [await s.run("n = 1\nprint(n)"), await s.run("print(n)"), await s.run("while True: pass")]
+
+    try:
+        a, b, c = asyncio.run(cells())
+    finally:
+        sandbox.close()
+    assert a == {"process_status": "completed", "stdout": "1\n", "stderr": ""}
+    # as the reference's plain-python runs: no state, and a failing program still "completed"
+    assert b["process_status"] == "completed" and b["stdout"] == "" and "NameError: name 'n'" in b["stderr"]
+    assert c == {"process_status": "timeout", "stdout": "", "stderr": "Execution timed out after 1.0 seconds\n"}
