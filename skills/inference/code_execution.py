@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from skills.inference.client import GenerationError
+from skills.inference.client import GenerationError, ServerUnavailable
 from skills.inference.responses import Completion
 
 # the driver: runs inside the sandbox, reads its job from session.json (removed before any cell runs),
@@ -220,7 +220,12 @@ class CellSession:
 
     async def run(self, code: str) -> Dict[str, str]:
         """process_status (completed | error | timeout), stdout, stderr, as the reference's sandbox answers."""
-        result = await asyncio.to_thread(self._run_sync, code)
+        from skills.sandbox.client import SandboxUnavailable
+
+        try:
+            result = await asyncio.to_thread(self._run_sync, code)
+        except SandboxUnavailable as exc:  # no row can go on: the run stops with one line (not soft-failed)
+            raise ServerUnavailable(f"code execution: {exc}") from None
         return cut(result, self.max_output)
 
     def _run_sync(self, code: str) -> Dict[str, str]:
@@ -247,9 +252,11 @@ class CellSession:
             return {"process_status": "error", "stdout": "", "stderr": "connection closed\n"}
         status = answer["status"]
         if status == "no_ipython":
-            raise GenerationError("the code sandbox's interpreter has no IPython (code_execution_language=ipython "
-                                  "needs it): build the sandbox environment (python -m skills.environments build "
-                                  "sandbox) or set SKILLS_SANDBOX_PYTHON")
+            from skills.config.errors import UsageError  # a set-up problem: the run stops, no row is soft-failed
+
+            raise UsageError("the code sandbox's interpreter has no IPython (code_execution_language=ipython "
+                             "needs it): build the sandbox environment (python -m skills.environments build "
+                             "sandbox) or point SKILLS_SANDBOX_PYTHON at an interpreter with IPython")
         if status == "replay_failed":
             self.replay, self.completed = [], []
             return {"process_status": "error", "stdout": "", "stderr": RESTORE_FAILED}

@@ -286,3 +286,43 @@ def test_python_language_runs_each_block_alone():
     # as the reference's plain-python runs: no state, and a failing program still "completed"
     assert b["process_status"] == "completed" and b["stdout"] == "" and "NameError: name 'n'" in b["stderr"]
     assert c == {"process_status": "timeout", "stdout": "", "stderr": "Execution timed out after 1.0 seconds\n"}
+
+
+def test_an_unreachable_sandbox_service_stops_the_run_with_one_line(tmp_path, data_dir, monkeypatch):
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("SKILLS_SANDBOX_URL", f"http://127.0.0.1:{port}")
+    script = {"PROBLEM-I": [{"text": "```python\nprint(1)\n"}]}
+    inp = tmp_path / "in.jsonl"
+    inp.write_text(json.dumps({"problem": "PROBLEM-I"}) + "\n")
+    (tmp_path / "script.json").write_text(json.dumps(script))
+    (tmp_path / "prompt.yaml").write_text("user: |-\n  {problem}\n")
+    with StubProcess(script=tmp_path / "script.json") as stub:
+        res = subprocess.run(generate_cmd(stub.base_url, f"++input_file={inp}", f"++output_file={tmp_path / 'o.jsonl'}",
+                                          f"++prompt_config={tmp_path / 'prompt.yaml'}", f"++data_dir={data_dir}",
+                                          "++code_execution=True", "++code_tags=qwen", "++soft_fail=True"),
+                             capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+                             cwd=tmp_path)
+    assert res.returncode == 1 and "code execution: sandbox service" in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "o.jsonl.done").exists()
+
+
+def test_an_interpreter_without_ipython_is_one_clear_error():
+    import asyncio
+    import importlib.util
+
+    from skills.config.errors import UsageError
+    from skills.inference.code_execution import CellSession
+    from skills.sandbox import Sandbox
+
+    if importlib.util.find_spec("IPython") is not None:
+        pytest.skip("this interpreter has IPython")
+    sandbox = Sandbox(python=sys.executable)
+    try:
+        with pytest.raises(UsageError, match="no IPython"):
+            asyncio.run(CellSession(sandbox).run("1"))
+    finally:
+        sandbox.close()
