@@ -13,9 +13,6 @@ NOT_IMPLEMENTED = {
     "server.ssh_server": "tunnels requests over ssh; open the tunnel yourself (ssh -N -L 5000:<node>:5000 "
                          "<login host>) and pass ++server.base_url=http://127.0.0.1:5000/v1 (or --server_address)",
     "server.ssh_key_path": "goes with server.ssh_server; open the ssh tunnel yourself and pass ++server.base_url",
-    "total_code_executions_in_prompt": "belongs to code execution in the generation loop, which is not "
-                                       "implemented here",
-    "override_max_code_executions": "belongs to code execution in the generation loop, which is not implemented here",
 }
 
 

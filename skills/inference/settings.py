@@ -133,8 +133,7 @@ def check_config(cfg: GenerateConfig) -> None:
         raise UsageError("inference.endpoint_type=text needs ++inference.tokens_to_generate")
     if cfg.use_completions_api:
         raise UsageError("use_completions_api is deprecated; use ++inference.endpoint_type=text")
-    if cfg.code_execution:
-        raise UsageError("code_execution is not supported by this implementation")
+    check_code_execution(cfg)
     if (cfg.num_chunks is None) != (cfg.chunk_id is None):
         raise UsageError("++num_chunks and ++chunk_id must be given together")
     if cfg.num_chunks is not None and not (cfg.num_chunks >= 1 and 0 <= cfg.chunk_id < cfg.num_chunks):
@@ -161,6 +160,43 @@ def check_config(cfg: GenerateConfig) -> None:
 
         load_prompt_config(cfg.prompt_config, cfg.examples_type, cfg.few_shot_examples, cfg.prompt_set_dir,
                            cfg.data_dir, cfg.code_tags, cfg.prompt_source)
+
+
+def check_code_execution(cfg: GenerateConfig) -> None:
+    """``++code_execution=True`` and its settings (``total_code_executions_in_prompt`` applies without it)."""
+    total = cfg.total_code_executions_in_prompt
+    if total is not None:
+        ok = (isinstance(total, int) and not isinstance(total, bool)) or (
+            isinstance(total, (list, tuple)) and len(total) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in total) and total[0] <= total[1])
+        if not ok:
+            raise UsageError(f"total_code_executions_in_prompt must be a whole number or [min, max], got {total!r}")
+    if not cfg.code_execution:
+        return
+    ce = cfg.server.code_execution
+    if not cfg.code_tags:
+        raise UsageError("code_execution needs ++code_tags=NAME (the markers of code blocks and their output, "
+                         "e.g. ++code_tags=openmath)")
+    if cfg.prompt_format != "ns":
+        raise UsageError("code_execution needs prompt_format=ns (the code markers come with ++code_tags)")
+    if ce.code_execution_language not in ("ipython", "python"):
+        raise UsageError(f"server.code_execution.code_execution_language must be ipython or python, "
+                         f"not '{ce.code_execution_language}'")
+    modes = ("plain", "context", "verbose", "minimal")
+    if ce.sandbox_traceback_verbosity.lower() not in modes:
+        raise UsageError(f"server.code_execution.sandbox_traceback_verbosity must be one of {', '.join(modes)}, "
+                         f"not '{ce.sandbox_traceback_verbosity}'")
+    if ce.code_execution_language != "ipython" and ce.sandbox_traceback_verbosity.lower() != "plain":
+        raise UsageError("server.code_execution.sandbox_traceback_verbosity applies to ipython only; leave it plain")
+    if ce.max_code_executions < 0:
+        raise UsageError(f"server.code_execution.max_code_executions must be >= 0, got {ce.max_code_executions}")
+    if ce.max_code_output_characters < 0:
+        raise UsageError("server.code_execution.max_code_output_characters must be >= 0")
+    _finite("server.code_execution.code_execution_timeout", ce.code_execution_timeout, 0.0)
+    if ce.code_execution_timeout <= 0:
+        raise UsageError("server.code_execution.code_execution_timeout must be > 0")
+    if cfg.override_max_code_executions and total is None:
+        log("override_max_code_executions has no effect without total_code_executions_in_prompt")
 
 
 def check_openai_reasoning(cfg: GenerateConfig) -> None:

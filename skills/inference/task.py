@@ -64,6 +64,17 @@ def build_output(cfg: GenerateConfig, row: Dict[str, Any], comp: Completion, sta
     return out
 
 
+def total_code_executions(cfg: GenerateConfig, lineno: int) -> int:
+    """The row's ``total_code_executions`` (``++total_code_executions_in_prompt``): the number, or one
+    drawn from [min, max] by the run's seed and the row's line, so a resumed run draws the same."""
+    value = cfg.total_code_executions_in_prompt
+    if isinstance(value, (list, tuple)):
+        import random
+
+        return random.Random(f"{cfg.inference.random_seed}:{lineno}").randint(int(value[0]), int(value[1]))
+    return int(value)
+
+
 def _public(value: Any) -> Any:
     """A mapping without its secret entries (``extra_body.api_key``): fingerprints are written to files."""
     if isinstance(value, dict):
@@ -129,6 +140,8 @@ class GenerationTask:
         self.prompt_notice = builder.prompt.notice if builder.prompt is not None else None
         requests: List[Any] = []
         for lineno, row in entries:
+            if self.cfg.total_code_executions_in_prompt is not None:
+                row["total_code_executions"] = total_code_executions(self.cfg, lineno)
             self.preprocess_row(row)
             msgs = builder.messages(row, f"{src}:{lineno}", suffix=self.chat)
             requests.append(msgs if self.chat else messages_to_text(msgs, self.cfg, row))
@@ -248,6 +261,11 @@ class GenerationTask:
 
             return await process_with_tools(self, row, request, client, cut_at_stop)
         start = time.time()
+        if self.cfg.code_execution:  # the code-execution loop (skills.inference.code_execution)
+            from skills.inference.code_execution import generate_with_code
+
+            comp, start = await generate_with_code(self, row, request, client)
+            return build_output(self.cfg, row, comp, start, time.time())
         comp = await self.complete(client, request)
         return build_output(self.cfg, row, comp, start, time.time())
 

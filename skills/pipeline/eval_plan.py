@@ -162,7 +162,8 @@ def _grading(spec: BenchmarkSpec, cfg: Any, o: EvalOptions) -> Tuple[Any, bool, 
     """(grader, graded in a step of its own, extra tokens, sidecars of the generation jobs)."""
     grader = get_grader(cfg.eval_type) if cfg.eval_type else None
     separate = grader is not None and grader.separate_step
-    sidecars = list(spec.all_sidecars()) + (["sandbox"] if o.with_sandbox else [])
+    sidecars = list(spec.all_sidecars()) + (["sandbox"] if o.with_sandbox or getattr(cfg, "code_execution", False)
+                                            else [])  # ++code_execution runs the model's code there
     if grader is not None and not separate:
         sidecars += list(grader.sidecars)
     return grader, separate, ["++skip_grading=True"] if separate else [], sidecars

@@ -126,6 +126,8 @@ def _plan_runs(o: GenerateOptions, src: Source, out: str, seeds: List[Optional[i
     cfg = program.config(probe, "ns generate", prompt_check)
     if cfg.eval_type:
         src.sidecars += list(get_grader(cfg.eval_type).sidecars)
+    if getattr(cfg, "code_execution", False) and "sandbox" not in src.sidecars:
+        src.sidecars.append("sandbox")  # ++code_execution runs the model's code there
     program.check_order(user)
     program.check_order(defaults)
     if prompt_check == prompt_dir:

@@ -7,8 +7,10 @@ measure. Knobs (command-line flags) inject the failures a real deployment shows:
 Answers: ``--answer`` is a template; ``{user}`` is the last user message (or the text prompt),
 ``{n}`` the request counter, ``{seed}`` the request's seed; ``--script`` picks other templates by
 what a request carries; ``--conversation FILE`` scripts multi-step tool-calling answers instead.
-``--record FILE`` appends every request body as one JSON line so tests can check what was sent. The chosen port is printed as ``PORT <n>`` on stdout. ``--body TEXT``
-answers every completion with that 200 body (a gateway's error, a wrong-shape JSON); ``--error-status``
+``--turns FILE`` replays scripted replies per prompt (``{key: [{"text": ..., "tokens": n}, ...]}``: a
+request whose body contains key gets that key's next reply). ``--record FILE`` appends every request
+body as one JSON line so tests can check what was sent. The chosen port is printed as ``PORT <n>``
+on stdout. ``--body TEXT`` answers every completion with that 200 body (a gateway's error, a wrong-shape JSON); ``--error-status``
 with ``--error-text`` answers with that status and body (e.g. terminal escape sequences).
 
 Failure injection is deterministic: every ``--fail-every``-th request fails, cycling through
@@ -43,6 +45,11 @@ class Stub:
         self.rng = random.Random(args.seed)
         self.script = json.load(open(args.script, encoding="utf-8")) if args.script else []
         self.rates = [(k, float(r)) for k, _, r in (item.partition("=") for item in args.fail_rates.split(",") if item)]
+        self.turns_script = None
+        if args.turns:
+            with open(args.turns, encoding="utf-8") as f:
+                self.turns_script = json.load(f)
+        self.turns: dict = {}
         self.conversation = None
         if args.conversation:
             with open(args.conversation, encoding="utf-8") as fh:
@@ -107,7 +114,16 @@ class Stub:
                 break
         text = template.replace("{user}", str(user)).replace("{n}", str(self.count)) \
             .replace("{seed}", str(body.get("seed")))
-        usage = {"prompt_tokens": 10, "completion_tokens": len(text.split()), "total_tokens": 0}
+        tokens = len(text.split())
+        if self.turns_script is not None:  # scripted replies: the next one of the first key the request contains
+            raw = json.dumps(body, ensure_ascii=False)
+            key = next((k for k in self.turns_script if k in raw), None)
+            replies = self.turns_script.get(key, [])
+            turn = self.turns.get(key, 0)
+            self.turns[key] = turn + 1
+            reply = replies[turn] if turn < len(replies) else {"text": "(script exhausted)"}
+            text, tokens = reply["text"], int(reply.get("tokens", len(reply["text"].split())))
+        usage = {"prompt_tokens": 10, "completion_tokens": tokens, "total_tokens": 0}
         if path.endswith("/responses"):  # the Responses API shape
             output = [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}]
             if self.args.reasoning_content:
@@ -221,6 +237,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    "(with the first --fail-kinds kind)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--record", default=None, help="append request bodies to this JSONL file")
+    p.add_argument("--turns", default=None, help="JSON file {key: [{text, tokens}, ...]}: a request whose body "
+                   "contains key gets that key's next reply (code-execution tests script the model's turns)")
     p.add_argument("--conversation", default=None, help="JSON file: a list of chat answers (content, tool_calls, "
                    "...); a conversation holding i answers gets the i-th")
     p.add_argument("--max-context", type=int, default=0, help="refuse prompt + max_tokens above this (400)")

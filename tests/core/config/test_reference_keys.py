@@ -36,7 +36,6 @@ def _rows(tmp: Path):
 
 @pytest.mark.parametrize("token,words", [
     ("++server.ssh_server=me@login", ["server.ssh_server", "ssh -N -L", "server.base_url"]),
-    ("++total_code_executions_in_prompt=3", ["total_code_executions_in_prompt", "code execution"]),
 ])
 def test_reference_only_keys_are_refused_with_what_to_use(token, words):
     with pytest.raises(UsageError) as err:
@@ -50,7 +49,10 @@ def test_reference_only_keys_are_refused_with_what_to_use(token, words):
                                    "++server.use_v1_endpoint=False", "++server.num_special_tokens_budget=50",
                                    "++tool_modules=[PythonTool]", "++tool_overrides.PythonTool.exec_timeout_s=30",
                                    "++parallel_thinking.mode=genselect", "++parallel_thinking.window_size=4",
-                                   "++parallel_thinking.genselect.prompt_config=openmath/genselect"])
+                                   "++parallel_thinking.genselect.prompt_config=openmath/genselect",
+                                   "++code_execution=True", "++total_code_executions_in_prompt=[1,4]",
+                                   "++override_max_code_executions=True",
+                                   "++server.code_execution.max_code_executions=3"])
 def test_reference_keys_are_accepted(token):
     assert validate_overrides([token], GenerateConfig) == [token]
 
