@@ -259,6 +259,11 @@ class _Estimator:
         self.counters: Dict[Optional[str], Tuple[Callable[[str], int], str]] = {}
         self.by_output: Dict[str, Tuple[Any, Any]] = {}  # generation output file -> (program, cfg)
         self.notes: List[str] = []
+        self.measured: Dict[Tuple[str, str], Tuple[int, bool, Optional[int]]] = {}  # (requests, built, tokens)
+
+    def prompt_tokens(self, cfg: Any, reqs: List[Any]) -> int:
+        count, _ = self.counter(cfg.server.model)
+        return sum(count(request_text(r)) for r in reqs)
 
     def counter(self, model: Optional[str]) -> Tuple[Callable[[str], int], str]:
         if model not in self.counters:
@@ -288,7 +293,11 @@ class _Estimator:
                 program = cache[module]
                 if program is None:
                     continue
-                cfg = program.config(program.parse(toks), module, job.env.get(DIR_ENV))
+                try:
+                    cfg = program.config(program.parse(toks), module, job.env.get(DIR_ENV))
+                except UsageError as exc:  # e.g. a prompt set only the cluster has
+                    self.notes.append(f"{job.name}: not estimated ({exc.message})")
+                    continue
                 out = next((t.split("=", 1)[1] for t in reversed(toks) if t.lstrip("+").startswith("output_file=")),
                            None)  # config() puts a placeholder there
                 found.append((job, job.kind, program, _replace(cfg, output_file=out)))
@@ -348,17 +357,21 @@ class _Estimator:
 
     def add_generation(self, job: Any, program: Any, cfg: Any) -> None:
         st = self.stage(job, "generation", cfg)
-        reqs, built = self.requests(program, cfg)
         if cfg.output_file:
             self.by_output[os.path.abspath(cfg.output_file)] = (program, cfg)
-        self._count(st, cfg, reqs, built, self.earlier(cfg))
+        # the seeds of one benchmark send the same prompts: built and counted once
+        key = (program.module, repr(_replace(cfg, output_file=None, inference=_replace(cfg.inference, random_seed=0))))
+        if key not in self.measured:
+            reqs, built = self.requests(program, cfg)
+            self.measured[key] = (len(reqs), built, self.prompt_tokens(cfg, reqs) if built else None)
+        self._count(st, cfg, self.measured[key], self.earlier(cfg))
 
     def add_judge(self, job: Any, program: Any, cfg: Any) -> None:
         st = self.stage(job, "judge", cfg)
         src = os.path.abspath(cfg.input_file) if cfg.input_file else ""
         if src and os.path.exists(src + ".done"):  # the generations are there: their prompts exactly
             reqs, built = self.requests(program, cfg)
-            self._count(st, cfg, reqs, built, None)
+            self._count(st, cfg, (len(reqs), built, self.prompt_tokens(cfg, reqs) if built else None), None)
             return
         producer = self.by_output.get(src)
         if producer is None:
@@ -366,37 +379,48 @@ class _Estimator:
                             "not estimated")
             return
         gen_program, gen_cfg = producer
-        rows = self._generation_rows(gen_program, gen_cfg)
+        key = ("judge " + program.module, repr((_replace(cfg, input_file=None, output_file=None),
+                                                 gen_cfg.input_file, gen_cfg.max_samples, gen_cfg.generation_key)))
+        if key not in self.measured:
+            self.measured[key] = self._judge_prompts(program, cfg, gen_program, gen_cfg, st)
+        n, built, tokens = self.measured[key]
+        if tokens is None and built:  # its prompts could not be built before the generations exist
+            st.runs += 1
+            st.requests += n
+            st.prompt_tokens = None
+            self._bound(st, cfg, n)
+            return
         gen = self.stages[(_stage_label(gen_cfg, "generation"), "generation", gen_cfg.server.model)]
         # the judge reads each generation: its tokens join the judge's prompt
         per_row_bound = gen_cfg.inference.tokens_to_generate
         earlier = self.earlier(gen_cfg)
         per_row_expected = earlier[0] if earlier else per_row_bound
-        empty = {gen_cfg.generation_key: ""}
-        with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "generations.jsonl")
-            with open(path, "w", encoding="utf-8") as fh:
-                for row in rows:
-                    fh.write(json.dumps({**row, **{k: v for k, v in empty.items() if k not in row}}) + "\n")
-            try:
-                jcfg = _with_input(cfg, path)
-                reqs, built = self.requests(program, jcfg)
-            except UsageError as exc:
-                st.notes.append(f"judge prompts not built before the generations exist ({exc.message}); "
-                                "prompt tokens not estimated")
-                st.runs += 1
-                st.requests += len(rows)
-                st.prompt_tokens = None
-                self._bound(st, cfg, len(rows))
-                return
-        self._count(st, cfg, reqs, built, None)
+        self._count(st, cfg, (n, built, tokens), None)
         if per_row_expected is None:
             st.notes.append(f"the judged generations have no length bound ({gen.label}: ++inference."
                             "tokens_to_generate not set): the judge's prompt tokens leave them out")
         elif st.prompt_tokens is not None:
-            st.prompt_tokens += round(per_row_expected * len(reqs))
+            st.prompt_tokens += round(per_row_expected * n)
             st.notes.append("judge prompt = its prompt over an empty generation + the generation's tokens "
                             f"({'measured mean' if earlier else 'at most'} {per_row_expected:g} per row)")
+
+    def _judge_prompts(self, program: Any, cfg: Any, gen_program: Any, gen_cfg: Any,
+                       st: Stage) -> Tuple[int, bool, Optional[int]]:
+        """(requests, built, prompt tokens) of a judge over generations not made yet: its prompts
+        built over the generation's input rows with an empty generation (tokens None: not buildable)."""
+        rows = self._generation_rows(gen_program, gen_cfg)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "generations.jsonl")
+            with open(path, "w", encoding="utf-8") as fh:
+                for row in rows:
+                    fh.write(json.dumps({gen_cfg.generation_key: "", **row}, ensure_ascii=False) + "\n")
+            try:
+                reqs, built = self.requests(program, _with_input(cfg, path))
+            except UsageError as exc:
+                st.notes.append(f"judge prompts not built before the generations exist ({exc.message}); "
+                                "prompt tokens not estimated")
+                return len(rows), True, None
+        return len(reqs), built, self.prompt_tokens(cfg, reqs) if built else None
 
     def _generation_rows(self, program: Any, cfg: Any) -> List[Dict[str, Any]]:
         """The rows a generation's merged output will hold (all chunks, ``++max_samples``)."""
@@ -405,25 +429,25 @@ class _Estimator:
         rows = [row for _, row in iter_input(input_path(cfg), cfg.prompt_format)]
         return rows[: cfg.max_samples] if cfg.max_samples > 0 else rows
 
-    def _count(self, st: Stage, cfg: Any, reqs: List[Any], built: bool,
+    def _count(self, st: Stage, cfg: Any, measured: Tuple[int, bool, Optional[int]],
                earlier: Optional[Tuple[float, int, str]]) -> None:
+        n, built, tokens = measured
         st.runs += 1
-        st.requests += len(reqs)
+        st.requests += n
         if not built or cfg.parallel_thinking.mode is not None or cfg.tool_modules:
             st.at_least = True  # more than one request per row is possible
         if not built:
             st.notes.append("its generation module builds its requests in its job: one request per row counted, "
                             "prompt tokens not estimated")
             st.prompt_tokens = None
-        elif st.prompt_tokens is not None:
-            count, how = self.counter(cfg.server.model)
-            st.counted_with = how
-            st.prompt_tokens += sum(count(request_text(r)) for r in reqs)
-        self._bound(st, cfg, len(reqs))
+        elif st.prompt_tokens is not None and tokens is not None:
+            st.counted_with = self.counter(cfg.server.model)[1]
+            st.prompt_tokens += tokens
+        self._bound(st, cfg, n)
         if earlier is not None:
-            mean, n, folder = earlier
-            st.expected_from = f"mean {mean:.1f} tokens of {n} earlier rows in {folder}"
-            st.generated_expected = (st.generated_expected or 0) + round(mean * len(reqs))
+            mean, rows, folder = earlier
+            st.expected_from = f"mean {mean:.1f} tokens of {rows} earlier rows in {folder}"
+            st.generated_expected = (st.generated_expected or 0) + round(mean * n)
 
     def _bound(self, st: Stage, cfg: Any, n: int) -> None:
         limit = cfg.inference.tokens_to_generate

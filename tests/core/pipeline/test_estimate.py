@@ -226,3 +226,20 @@ def test_the_display_line_shows_the_plans_eta(tmp_path):
     assert overall[-1].startswith("progress: all: 1/2 seeds done, rows 10/20 (50%)")
     assert ", ETA 1m00s, 1 pending" in overall[-1]
     assert math.isclose(display.plan_eta.update(10, 20), 60.0)
+
+
+def test_planned_rows_of_chunks_and_judges(tmp_path):
+    from skills.pipeline.estimate import planned_rows
+    from skills.pipeline.plan import Job, Plan
+
+    src = tmp_path / "test.jsonl"
+    src.write_text("".join(json.dumps({"problem": str(i)}) + "\n" for i in range(5)) + "\n")  # 5 rows, a blank line
+    gen_out, judged = tmp_path / "tmp-eval-results" / "b" / "output-rs0.jsonl", tmp_path / "eval-results" / "b"
+    gen = [["python", "-m", "skills.inference.generate", f"++input_file={src}", f"++output_file={gen_out}",
+            "++num_chunks=2", f"++chunk_id={c}"] for c in (0, 1)]
+    judge = [["python", "-m", "skills.inference.generate", f"++input_file={gen_out}",
+              f"++output_file={judged / 'output-rs0.jsonl'}", "++generation_key=judgement", "++max_samples=4"]]
+    plan = Plan("e", "local", "local", jobs=[Job("g", "generation", [], programs=gen),
+                                             Job("j", "judge", [], programs=judge)])
+    # chunks of 5 rows: 3 and 2; the judge reads the merged 5 rows, at most 4 of them
+    assert planned_rows(plan) == {"b rs0 chunk0": 3, "b rs0 chunk1": 2, "b rs0 judge": 4}
