@@ -260,6 +260,14 @@ class _Estimator:
         self.by_output: Dict[str, Tuple[Any, Any]] = {}  # generation output file -> (program, cfg)
         self.notes: List[str] = []
         self.measured: Dict[Tuple[str, str], Tuple[int, bool, Optional[int]]] = {}  # (requests, built, tokens)
+        self.parsed: Dict[str, Dict[str, Any]] = {}  # module -> token -> its Override
+
+    def parse(self, program: Any, toks: List[str]) -> List[Any]:
+        """The plan's tokens parsed for ``program``, each distinct token once (not once per run)."""
+        cache = self.parsed.setdefault(program.module, {})
+        missing = [t for t in dict.fromkeys(toks) if t not in cache]
+        cache.update(zip(missing, program.parse(missing)))
+        return [cache[t] for t in toks]
 
     def prompt_tokens(self, cfg: Any, reqs: List[Any]) -> int:
         count, _ = self.counter(cfg.server.model)
@@ -294,7 +302,7 @@ class _Estimator:
                 if program is None:
                     continue
                 try:
-                    cfg = program.config(program.parse(toks), module, job.env.get(DIR_ENV))
+                    cfg = program.config(self.parse(program, toks), module, job.env.get(DIR_ENV))
                 except UsageError as exc:  # e.g. a prompt set only the cluster has
                     self.notes.append(f"{job.name}: not estimated ({exc.message})")
                     continue
