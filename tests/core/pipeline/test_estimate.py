@@ -146,6 +146,22 @@ def test_judge_behind_an_api_and_an_unknown_model(files, capsys):
     assert "API cost: unknown: no price for 'my-local-model' (not counted as $0)" in text
 
 
+def test_a_judge_over_earlier_and_planned_generations(files, capsys):
+    gen_dir = files / "out" / "tmp-eval-results" / "aime24"
+    gen_dir.mkdir(parents=True)
+    rows = [{"problem": p, "expected_answer": "4", "generation": g, "num_generated_tokens": n}
+            for p, g, n in zip(PROBLEMS, ("1234", "12345678"), (10, 30))]
+    (gen_dir / "output-rs0.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (gen_dir / "output-rs0.jsonl.done").write_text("")
+    stages = {s["label"]: s for s in _dry_run(capsys, _eval(files))["stages"]}
+    gen, judge = stages["aime24"], stages["aime24 judge"]
+    assert gen["requests"] == 2 and gen["generated_expected"] == 2 * 20  # seed 1 left; mean of 10 and 30
+    # seed 0's judge reads the finished generations: "What is 2+2?|1234" (17 chars: 5 tokens) and
+    # "Name a prime number.|12345678" (29: 8); seed 1's: an empty generation (4 + 6) + 20 measured per row
+    assert judge["requests"] == 4 and judge["prompt_tokens"] == (5 + 8) + (4 + 6 + 2 * 20)
+    assert judge["generated_bound"] == 4 * 20
+
+
 def test_a_users_price_table_extends_and_overrides(files, capsys, monkeypatch):
     table = files / "prices.yaml"
     table.write_text("models:\n  gpt-4.1: {input: 1.0, output: 3.0}\n  my-local-model: {input: 0.5, output: 0.25}\n")
