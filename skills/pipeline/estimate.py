@@ -202,6 +202,7 @@ class Stage:
     generated_expected: Optional[int] = None
     expected_from: Optional[str] = None  # "mean 312.5 of 400 earlier rows in <folder>"
     price: Optional[Tuple[float, float]] = None
+    cost_prompt: Optional[float] = None  # the prompt tokens alone
     cost_expected: Optional[float] = None
     cost_bound: Optional[float] = None
     notes: List[str] = field(default_factory=list)
@@ -377,11 +378,11 @@ class _Estimator:
     def add_judge(self, job: Any, program: Any, cfg: Any) -> None:
         st = self.stage(job, "judge", cfg)
         src = os.path.abspath(cfg.input_file) if cfg.input_file else ""
-        if src and os.path.exists(src + ".done"):  # the generations are there: their prompts exactly
+        producer = self.by_output.get(src)  # made (again) by this plan: what is there now is replaced
+        if producer is None and src and os.path.exists(src + ".done"):  # finished: their prompts exactly
             reqs, built = self.requests(program, cfg)
             self._count(st, cfg, (len(reqs), built, self.prompt_tokens(cfg, reqs) if built else None), None)
             return
-        producer = self.by_output.get(src)
         if producer is None:
             st.notes.append(f"{os.path.basename(src) or 'its input'}: neither made by this plan nor finished; "
                             "not estimated")
@@ -473,12 +474,10 @@ class _Estimator:
             if not st.api:
                 continue
             if st.price is None:
-                st.notes.append(f"no price for model {st.model!r} in the price table: its cost is unknown, not "
-                                "zero (add it with --price_table)")
-                continue
+                continue  # unknown, never $0 (said by the text and ``totals``)
             pin, pout = st.price
             if st.prompt_tokens is not None:
-                prompt = st.prompt_tokens * pin / 1e6
+                prompt = st.cost_prompt = st.prompt_tokens * pin / 1e6
                 if st.generated_bound is not None:
                     st.cost_bound = prompt + st.generated_bound * pout / 1e6
                 if st.generated_expected is not None:
@@ -540,7 +539,12 @@ def render_estimate(est: Estimate) -> str:
         lines.append(f"  {st.label} [{st.role}, model {st.model}, {st.endpoint}]: {req}; {prompt}; {gen}")
         if st.api:
             if st.price is None:
-                lines.append(f"    cost: unknown (no price for {st.model!r})")
+                lines.append(f"    cost: unknown (no price for {st.model!r} in the price table; add it with "
+                             "--price_table)")
+            elif st.cost_bound is None:
+                lines.append(f"    cost: no upper bound (generated tokens have none); the prompt tokens alone "
+                             f"{_usd(st.cost_prompt)}" + (f", expected {_usd(st.cost_expected)}"
+                                                          if st.cost_expected is not None else ""))
             else:
                 exp = f"expected {_usd(st.cost_expected)}" if st.generated_expected is not None else \
                     "no earlier results for an expected value"
@@ -552,13 +556,15 @@ def render_estimate(est: Estimate) -> str:
         for note in st.notes:
             lines.append(f"    note: {note}")
     t = est.totals()
-    lines.append(f"  total: {t['requests']:,} requests, {_n(t['prompt_tokens'])} prompt tokens, generated at most "
-                 f"{_n(t['generated_tokens_bound'])} tokens, expected {_n(t['generated_tokens_expected'])} (the bound "
-                 "where there are no earlier results)")
+    bound = t["generated_tokens_bound"]
+    lines.append(f"  total: {t['requests']:,} requests, {_n(t['prompt_tokens'])} prompt tokens, generated "
+                 + (f"at most {_n(bound)} tokens, expected {_n(t['generated_tokens_expected'])} (the bound where "
+                    "there are no earlier results)" if bound is not None else "tokens: no upper bound"))
     if any(s.api for s in est.stages):
         unpriced = t["unpriced_models"]
         cost = (f"  API cost: at most {_usd(t['cost_usd_bound'])}, expected {_usd(t['cost_usd_expected'])}"
-                if not unpriced else
+                if not unpriced and t["cost_usd_bound"] is not None else
+                "  API cost: no upper bound (a priced stage's generated tokens have none)" if not unpriced else
                 f"  API cost: unknown: no price for {', '.join(repr(m) for m in unpriced)} (not counted as $0)")
         lines.append(cost)
         for source in est.price_sources:

@@ -142,8 +142,9 @@ def test_judge_behind_an_api_and_an_unknown_model(files, capsys):
     assert totals["requests"] == 8 and totals["unpriced_models"] == ["my-local-model"]
     assert totals["cost_usd_bound"] is None and totals["cost_usd_expected"] is None
     text = _dry_run(capsys, _eval(files), fmt="text")
-    assert "cost: unknown (no price for 'my-local-model')" in text
-    assert "API cost: unknown: no price for 'my-local-model' (not counted as $0)" in text
+    assert "cost: unknown (no price for 'my-local-model' in the price table" in text
+    api_line = next(line for line in text.splitlines() if line.startswith("  API cost:"))
+    assert api_line == "  API cost: unknown: no price for 'my-local-model' (not counted as $0)"
 
 
 def test_a_judge_over_earlier_and_planned_generations(files, capsys):
@@ -160,6 +161,9 @@ def test_a_judge_over_earlier_and_planned_generations(files, capsys):
     # "Name a prime number.|12345678" (29: 8); seed 1's: an empty generation (4 + 6) + 20 measured per row
     assert judge["requests"] == 4 and judge["prompt_tokens"] == (5 + 8) + (4 + 6 + 2 * 20)
     assert judge["generated_bound"] == 4 * 20
+    # --rerun_done makes seed 0's generations again: its judge reads those, not the file there now
+    judge = {s["label"]: s for s in _dry_run(capsys, _eval(files, "--rerun_done"))["stages"]}["aime24 judge"]
+    assert judge["requests"] == 4 and judge["prompt_tokens"] == 2 * (4 + 6 + 2 * 20)
 
 
 def test_a_users_price_table_extends_and_overrides(files, capsys, monkeypatch):
