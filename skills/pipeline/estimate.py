@@ -8,8 +8,9 @@ Read from the plan itself (every generation and judge program's ``++`` tokens), 
   has the rows of the generation it judges. Programs that send several requests per row (tool
   calls, parallel thinking, a pairwise judge's two orders) are said to send *at least* that many.
 - **prompt tokens**: every request built as the job will build it (the default program's prompts),
-  counted with the model's tokenizer when it is here (a local model folder with ``tokenizer.json``;
-  for API model names, tiktoken's encoding when it is available offline), else approximated as
+  counted with the model's tokenizer when it is here (a local model folder with ``tokenizer.json``,
+  or a Hugging Face model id whose ``tokenizer.json`` is in the local cache; for API model names,
+  tiktoken's encoding when it is available offline), else approximated as
   characters / 4 (rounded up per request); the output says which. Only the messages' text is
   counted, not a chat template's own tokens. A judge whose generations do not exist yet gets its
   prompt built with an empty generation, plus the generation's tokens (expected and at most).
@@ -111,15 +112,32 @@ def _tiktoken_cached(encoding: str) -> bool:
     return os.path.isfile(os.path.join(base, hashlib.sha1(url.encode()).hexdigest()))
 
 
+def _local_tokenizer_file(model: str) -> Optional[str]:
+    """``tokenizer.json`` of a model folder, or of a Hugging Face model id already in the local
+    cache (looked up offline: nothing is downloaded)."""
+    if os.path.isfile(os.path.join(model, "tokenizer.json")):
+        return os.path.join(model, "tokenizer.json")
+    if os.path.isdir(model) or model.count("/") != 1 or model.startswith(("/", ".")):
+        return None
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(model, "tokenizer.json")
+    except Exception:  # not installed, or not a valid repository id
+        return None
+    return found if isinstance(found, str) and os.path.isfile(found) else None
+
+
 def token_counter(model: Optional[str]) -> Tuple[Callable[[str], int], str]:
     """(count(text), what counts): the model's tokenizer when it is here, else characters / 4."""
-    if model and os.path.isfile(os.path.join(model, "tokenizer.json")):
+    path = _local_tokenizer_file(model) if model else None
+    if path:
         try:
             from tokenizers import Tokenizer
 
-            tok = Tokenizer.from_file(os.path.join(model, "tokenizer.json"))
+            tok = Tokenizer.from_file(path)
             return (lambda text: len(tok.encode(text, add_special_tokens=False).ids)), \
-                f"the model's tokenizer ({model}/tokenizer.json)"
+                f"the model's tokenizer ({path})"
         except Exception:  # no tokenizers package, or a file it cannot read: approximate
             pass
     if model and not os.path.isdir(model):

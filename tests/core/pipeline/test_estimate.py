@@ -98,21 +98,46 @@ def test_a_user_given_folder_of_earlier_results(files, capsys):
     assert str(earlier) in stage["expected_from"]
 
 
-def test_the_models_tokenizer_counts_when_it_is_here(files, capsys):
+def _word_tokenizer(folder: Path) -> None:
+    """A tokenizer whose tokens are the words between spaces (so counts are easy to do by hand)."""
     tokenizers = pytest.importorskip("tokenizers")
     from tokenizers.models import WordLevel
     from tokenizers.pre_tokenizers import WhitespaceSplit
 
     tok = tokenizers.Tokenizer(WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
     tok.pre_tokenizer = WhitespaceSplit()
+    folder.mkdir(parents=True)
+    tok.save(str(folder / "tokenizer.json"))
+
+
+def test_the_models_tokenizer_counts_when_it_is_here(files, capsys):
     model = files / "model"
-    model.mkdir()
-    tok.save(str(model / "tokenizer.json"))
+    _word_tokenizer(model)
     argv = [a if not a.startswith("--model=") else f"--model={model}" for a in _generate(files)]
     (stage,) = _dry_run(capsys, argv)["stages"]
     assert stage["prompt_tokens"] == 3 + 4  # words: "What is 2+2?", "Name a prime number."
     assert "tokenizer.json" in stage["counted_with"]
     assert stage["api"] and stage["price"] is None  # a local folder has no price: unknown, said
+
+
+def test_a_hugging_face_id_in_the_local_cache(files, capsys, monkeypatch):
+    pytest.importorskip("huggingface_hub")
+    cache = files / "hf-cache"
+    repo = cache / "models--my-org--my-model"
+    _word_tokenizer(repo / "snapshots" / "abc123")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("abc123")
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import huggingface_hub.constants as hf_constants
+
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(cache))  # read at import time
+    argv = [a if not a.startswith("--model=") else "--model=my-org/my-model" for a in _generate(files)]
+    (stage,) = _dry_run(capsys, argv)["stages"]
+    assert stage["prompt_tokens"] == 3 + 4 and "abc123" in stage["counted_with"]
+    argv = [a if not a.startswith("--model=") else "--model=my-org/not-cached" for a in _generate(files)]
+    (stage,) = _dry_run(capsys, argv)["stages"]
+    assert stage["prompt_tokens"] == PROMPT_TOKENS and stage["counted_with"] == "approximated as characters/4"
 
 
 def _eval(files: Path, *extra: str):
