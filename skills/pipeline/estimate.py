@@ -322,8 +322,9 @@ class _Estimator:
                     continue
                 try:
                     cfg = program.config(self.parse(program, toks), module, job.env.get(DIR_ENV))
-                except UsageError as exc:  # e.g. a prompt set only the cluster has
-                    self.notes.append(f"{job.name}: not estimated ({exc.message})")
+                except Exception as exc:  # e.g. a prompt set only the cluster has
+                    msg = exc.message if isinstance(exc, UsageError) else f"{type(exc).__name__}: {exc}"
+                    self.notes.append(f"{job.name}: not estimated ({str(msg).splitlines()[0] if msg else ''})")
                     continue
                 out = next((t.split("=", 1)[1] for t in reversed(toks) if t.lstrip("+").startswith("output_file=")),
                            None)  # config() puts a placeholder there
@@ -528,6 +529,9 @@ def estimate_plan(plan: Any, price_table: Optional[str] = None, estimate_from: O
                 est.add_generation(job, program, cfg)
         except UsageError as exc:  # e.g. a data file on a remote cluster
             est.notes.append(f"{_stage_label(cfg, role)}: not estimated ({exc.message})")
+        except Exception as exc:  # an estimate never stops a dry run: said, not guessed
+            est.notes.append(f"{_stage_label(cfg, role)}: not estimated ({type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else ''})")
     est.finish()
     return Estimate(list(est.stages.values()), prices.sources, est.notes)
 
