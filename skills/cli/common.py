@@ -138,7 +138,12 @@ def emit_plan(plan, dry_run, cluster) -> int:
     if dry_run.enabled:
         import sys
 
-        sys.stdout.write(render(plan, dry_run.format))
+        estimate = None
+        if any(j.kind in ("generation", "judge") for j in plan.jobs):
+            from skills.pipeline.estimate import estimate_plan
+
+            estimate = estimate_plan(plan, getattr(dry_run, "price_table", None), getattr(dry_run, "estimate_from", None))
+        sys.stdout.write(render(plan, dry_run.format, estimate))
         return 0
     from skills.pipeline.executors import run_plan
     from skills.pipeline.preflight import check_env, check_model_paths

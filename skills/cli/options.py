@@ -171,12 +171,19 @@ SLURM = Group([
 class DryRun:
     enabled: bool
     format: str
+    price_table: Optional[str] = None  # the estimate's prices (else $SKILLS_PRICE_TABLE, configs/prices.yaml)
+    estimate_from: Optional[str] = None  # earlier results whose num_generated_tokens give expected lengths
 
 
 DRY_RUN = Group([
-    Opt("dry_run", bool, False, "Print the jobs; run nothing.", flag=True),
+    Opt("dry_run", bool, False, "Print the jobs and an estimate of requests, tokens and API cost; run nothing.",
+        flag=True),
     Opt("dry_run_format", str, "text", "text or json."),
-], lambda v: DryRun(v["dry_run"], v["dry_run_format"]))
+    Opt("price_table", Optional[str], None, "Dry run: YAML of model prices (USD per million input/output tokens) "
+        "added to the example table configs/prices.yaml (or $SKILLS_PRICE_TABLE)."),
+    Opt("estimate_from", Optional[str], None, "Dry run: an earlier output folder whose num_generated_tokens give "
+        "the expected generation lengths (the output folder's own are used anyway)."),
+], lambda v: DryRun(v["dry_run"], v["dry_run_format"], v["price_table"], v["estimate_from"]))
 
 
 # ----------------------------------------------------------------------------- reference options

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import List
+import json
+from typing import Any, List
 
 from skills.pipeline.plan import Job, Plan
 
@@ -55,7 +56,18 @@ def render_text(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(plan: Plan, fmt: str = "text") -> str:
+def render(plan: Plan, fmt: str = "text", estimate: Any = None) -> str:
+    """The plan (and, when given, its ``skills.pipeline.estimate.Estimate``: requests, tokens, dollars)."""
     from skills.config.secrets import redact
 
-    return redact(plan.to_json() + "\n" if fmt == "json" else render_text(plan))
+    if fmt == "json":
+        data = plan.to_dict()
+        if estimate is not None:
+            data["estimate"] = estimate.to_dict()
+        return redact(json.dumps(data, indent=2) + "\n")
+    text = render_text(plan)
+    if estimate is not None:
+        from skills.pipeline.estimate import render_estimate
+
+        text += render_estimate(estimate)
+    return redact(text)

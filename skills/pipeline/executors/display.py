@@ -17,9 +17,11 @@ import json
 import os
 import re
 import threading
+import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Dict, Iterable, List, Optional, Tuple
+from typing import IO, Any, Callable, Deque, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from skills.inference.progress import INTERVAL_ENV
 
@@ -47,8 +49,10 @@ def split_label(label: str) -> Tuple[str, int, int]:
             int(m["chunk"]) if m["chunk"] else -1)
 
 
-def read_runs(folder: Path, expected: Iterable[str] = ()) -> List[Dict[str, Any]]:
-    """Every run's progress, seeds in numeric order; ``expected`` runs without a file yet are pending."""
+def read_runs(folder: Path, expected: Iterable[str] = (), rows: Optional[Mapping[str, int]] = None
+              ) -> List[Dict[str, Any]]:
+    """Every run's progress, seeds in numeric order; ``expected`` runs without a file yet are pending
+    (with their ``rows`` when the plan could tell them: ``skills.pipeline.estimate.planned_rows``)."""
     runs: Dict[str, Dict[str, Any]] = {}
     for path in folder.glob("*.json"):
         try:
@@ -62,7 +66,7 @@ def read_runs(folder: Path, expected: Iterable[str] = ()) -> List[Dict[str, Any]
         del runs[label]  # a chunked seed's merge and grading: its chunks already count it
     order: Dict[str, int] = {}
     for label in expected:
-        runs.setdefault(label, {"label": label, "state": "pending", "done": 0, "total": 0})
+        runs.setdefault(label, {"label": label, "state": "pending", "done": 0, "total": (rows or {}).get(label, 0)})
         order.setdefault(split_label(label)[0], len(order))
 
     def key(run: Dict[str, Any]) -> Tuple[int, str, int, int]:
@@ -151,12 +155,40 @@ def tallies(runs: List[Dict[str, Any]]) -> Tuple[List[Tally], Tally]:
     return list(by_bench.values()), overall
 
 
-def plain_line(t: Tally) -> str:
-    """One log line of a benchmark's (or everything's) progress."""
+class PlanEta:
+    """The whole plan's time left, for the display's overall line: the rows still to do (runs not
+    started and judges included, counted with the plan's row numbers) over the rows per second the
+    plan has done lately, measured on the wall clock over a sliding window (``window_s``). A
+    run's own ETA only knows its own rate; this one also pays for server starts, grading and the
+    gaps between jobs, and it does not vanish while no run is generating. ``clock`` is
+    ``time.monotonic`` (a fake one in tests)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, window_s: float = 600.0):
+        self.clock, self.window_s = clock, window_s
+        self.samples: Deque[Tuple[float, int]] = deque()  # (time, rows done)
+
+    def update(self, done: int, total: int) -> Optional[float]:
+        """Record ``done`` of ``total`` rows now; seconds left (None until a rate is known, 0 when done)."""
+        now = self.clock()
+        if self.samples and done < self.samples[-1][1]:
+            self.samples.clear()  # counted anew (a run restarted from its journal): start over
+        self.samples.append((now, done))
+        while len(self.samples) > 2 and now - self.samples[1][0] >= self.window_s:
+            self.samples.popleft()  # keep one sample at least window_s old
+        if total and done >= total:
+            return 0.0
+        t0, d0 = self.samples[0]
+        if now <= t0 or done <= d0 or not total:
+            return None
+        return (total - done) * (now - t0) / (done - d0)
+
+
+def plain_line(t: Tally, eta: Optional[float] = None) -> str:
+    """One log line of a benchmark's (or everything's) progress; ``eta``: the plan's (``PlanEta``)."""
     total = t.expected_total
     pct = f" ({100 * t.done / total:.0f}%)" if total else ""
     return (f"progress: {t.name}: {t.finished}/{t.runs} seeds done, rows {t.done}/{total or '?'}{pct}, "
-            f"{t.tok_s:.0f} tok/s, ETA {_eta(t.eta_s)}, {t.state()}")
+            f"{t.tok_s:.0f} tok/s, ETA {_eta(t.eta_s if eta is None else eta)}, {t.state()}")
 
 
 def run_line(run: Dict[str, Any]) -> str:
@@ -172,9 +204,10 @@ COLUMNS = (("benchmark", "left", 10), ("seeds", "right", 5), ("rows", "right", 9
            ("ETA", "right", 6), ("state", "left", 8))
 
 
-def table(runs: List[Dict[str, Any]], width: int, height: int, hint: str = "") -> Any:
-    """The live table: one line per benchmark and one for all, never wider than ``width`` nor
-    taller than ``height`` lines (benchmarks beyond it are counted on one line)."""
+def table(runs: List[Dict[str, Any]], width: int, height: int, hint: str = "", plan_eta: Optional[PlanEta] = None) -> Any:
+    """The live table: one line per benchmark and one for all (its ETA the whole plan's when
+    ``plan_eta`` is given), never wider than ``width`` nor taller than ``height`` lines (benchmarks
+    beyond it are counted on one line)."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
@@ -195,19 +228,23 @@ def table(runs: List[Dict[str, Any]], width: int, height: int, hint: str = "") -
             rest.merge(t)
         grid.add_row(Text(rest.name), f"{rest.finished}/{rest.runs}", rest.rows(), f"{rest.tok_s:.0f}", _eta(rest.eta_s),
                      rest.state())
+    eta = overall.eta_s if plan_eta is None else plan_eta.update(overall.done, overall.expected_total)
     grid.add_row(*(Text(cell, style="bold") for cell in (
         overall.name, f"{overall.finished}/{overall.runs}", overall.rows(), f"{overall.tok_s:.0f}",
-        _eta(overall.eta_s), overall.state())))
+        _eta(eta), overall.state())))
     if not hint:
         return grid
     return Group(grid, Text(hint, style="dim", no_wrap=True, overflow="ellipsis"))
 
 
 class Display:
-    def __init__(self, folder: Path, out: IO[str], expected: Iterable[str] = (), hint: str = ""):
+    def __init__(self, folder: Path, out: IO[str], expected: Iterable[str] = (), hint: str = "",
+                 rows: Optional[Mapping[str, int]] = None, clock: Callable[[], float] = time.monotonic):
         self.folder = Path(folder)
         self.out = out
         self.expected = list(expected)
+        self.rows = dict(rows or {})  # label -> rows, for runs that have not started (the plan's numbers)
+        self.plan_eta = PlanEta(clock)
         self.hint = hint
         self.tty = bool(getattr(out, "isatty", lambda: False)())
         self.interval = float(os.environ.get(INTERVAL_ENV, "30"))
@@ -252,13 +289,15 @@ class Display:
     def _render(self) -> Any:
         size = self.live.console.size if self.live is not None else None
         width, height = (size.width, size.height) if size else (80, 24)
-        return table(read_runs(self.folder, self.expected), width, max(4, height // 2), self.hint)
+        return table(read_runs(self.folder, self.expected, self.rows), width, max(4, height // 2), self.hint,
+                     self.plan_eta)
 
     def _print_changes(self) -> None:
-        runs = read_runs(self.folder, self.expected)
+        runs = read_runs(self.folder, self.expected, self.rows)
         if not runs:
             return
         benches, overall = tallies(runs)
+        eta = self.plan_eta.update(overall.done, overall.expected_total)
         changed = False
         for t in benches:
             line = plain_line(t)
@@ -267,7 +306,7 @@ class Display:
                 changed = True
                 self.print(line + "\n")
         if changed and len(benches) > 1:
-            self.print(plain_line(overall) + "\n")
+            self.print(plain_line(overall, eta) + "\n")
 
     def _plain_loop(self) -> None:
         while not self.stop_event.wait(self.interval):

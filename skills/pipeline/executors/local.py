@@ -333,15 +333,18 @@ def _run_jobs(plan: Plan, log_dir: Path, out: IO[str], timeout: float) -> int:
     for old in progress.glob("*.json"):
         old.unlink(missing_ok=True)
     shutil.rmtree(progress / ONCE_DIR, ignore_errors=True)  # "said once" claims of the previous command
-    with Display(progress, out, planned_runs(plan), f"each seed: ns status {plan.expname} --progress") as display:
+    from skills.pipeline.estimate import planned_rows
+
+    with Display(progress, out, planned_runs(plan), f"each seed: ns status {plan.expname} --progress",
+                 planned_rows(plan)) as display:
         return _run_in_order(plan, log_dir, _DisplayWriter(display), timeout, {PROGRESS_ENV: str(progress)})
 
 
 def planned_runs(plan: Plan) -> List[str]:
-    """Progress labels of the plan's generation runs (from their outputs' .done markers), so the
-    display counts runs that have not started yet."""
-    return [run_label(Path(m[: -len(".done")])) for j in plan.jobs if j.kind == "generation"
-            for m in j.done_markers if m.endswith(".done")]
+    """Progress labels of the plan's generation and judge runs (from their outputs' .done markers),
+    so the display, and its ETA for the whole plan, count runs that have not started yet."""
+    return [run_label(Path(m[: -len(".done")]), "judgement" if j.kind == "judge" else "generation")
+            for j in plan.jobs if j.kind in ("generation", "judge") for m in j.done_markers if m.endswith(".done")]
 
 
 def _run_in_order(plan: Plan, log_dir: Path, out: Any, timeout: float, env: Dict[str, str]) -> int:
