@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from skills.inference.code_execution import clean_output, code_to_run, cut, format_code_output, in_open_block
+from skills.inference.code_execution import code_to_run, format_code_output, in_open_block
+from skills.inference.python_session import clean_output, cut
 from tests.helpers.files import read_jsonl
 from tests.helpers.paths import MODELS, REPO_ROOT
 from tests.helpers.stub_server import StubProcess, generate_cmd
@@ -209,13 +210,13 @@ def test_session_replay_keeps_state_of_errors_and_interrupts():
     needs_sandbox_ipython()
     import asyncio
 
-    from skills.inference.code_execution import CellSession
+    from skills.inference.python_session import PythonSession
     from skills.sandbox import Sandbox
 
     sandbox = Sandbox(python=str(SANDBOX_PYTHON))
 
     async def cells():
-        s = CellSession(sandbox, timeout=1.0)
+        s = PythonSession(sandbox, timeout=1.0)
         a = await s.run("n = 1\nprint('side effect')")
         b = await s.run("n += 1\nimport time\ntime.sleep(5)")  # interrupted after n += 1 and the import
         c = await s.run("n")
@@ -269,13 +270,13 @@ def test_python_language_runs_each_block_alone():
     needs_sandbox_ipython()
     import asyncio
 
-    from skills.inference.code_execution import CellSession
+    from skills.inference.python_session import PythonSession
     from skills.sandbox import Sandbox
 
     sandbox = Sandbox(python=str(SANDBOX_PYTHON))
 
     async def cells():
-        s = CellSession(sandbox, language="python", timeout=1.0, max_output=200)
+        s = PythonSession(sandbox, language="python", timeout=1.0, max_output=200)
         return [await s.run("n = 1\nprint(n)"), await s.run("print(n)"), await s.run("while True: pass")]
 
     try:
@@ -315,7 +316,7 @@ def test_an_interpreter_without_ipython_is_one_clear_error():
     import importlib.util
 
     from skills.config.errors import UsageError
-    from skills.inference.code_execution import CellSession
+    from skills.inference.python_session import PythonSession
     from skills.sandbox import Sandbox
 
     if importlib.util.find_spec("IPython") is not None:
@@ -323,6 +324,6 @@ def test_an_interpreter_without_ipython_is_one_clear_error():
     sandbox = Sandbox(python=sys.executable)
     try:
         with pytest.raises(UsageError, match="no IPython"):
-            asyncio.run(CellSession(sandbox).run("1"))
+            asyncio.run(PythonSession(sandbox).run("1"))
     finally:
         sandbox.close()

@@ -25,7 +25,8 @@ import pytest
 from skills.config.errors import UsageError
 from skills.inference.config import GenerateConfig
 from skills.inference.settings import check_config
-from skills.inference.tools import PythonTool, ToolManager, shell_text
+from skills.inference.python_tool import PythonTool
+from skills.inference.tools import ToolManager
 from tests.helpers.files import read_jsonl
 from tests.helpers.paths import REPO_ROOT
 from tests.helpers.stub_server import StubProcess, generate_cmd
@@ -72,6 +73,10 @@ class Calculator(Tool):
 '''
 
 
+# a cell that ignores the interrupt sent at the time limit: the reference's server kills its shell
+STUBBORN = "import time\nwhile True:\n    try:\n        time.sleep(10)\n    except KeyboardInterrupt:\n        pass"
+
+
 def call(cid: str, name: str, arguments: Any) -> Dict[str, Any]:
     text = arguments if isinstance(arguments, str) else json.dumps(arguments)
     return {"id": cid, "type": "function", "function": {"name": name, "arguments": text}}
@@ -112,9 +117,10 @@ def test_python_tool_loop_requests_and_output(tmp_path, monkeypatch):
     a2 = {"role": "assistant", "content": "Checking. ", "reasoning_content": "think",
           "tool_calls": script[1]["tool_calls"]}
     t2 = {"role": "tool", "name": PY, "tool_call_id": "c2", "content": "43"}  # x survived: the session is stateful
+    # IPython's plain traceback, its "File <ipython-input-...>" line removed (the reference's sandbox
+    # cleans it so), the final newline dropped (the reference's tool)
     t3 = {"role": "tool", "name": PY, "tool_call_id": "c3",
-          "content": "Traceback (most recent call last):\n\n  Cell In[3], line 1\n    1/0\n\n"
-                     "ZeroDivisionError: division by zero"}
+          "content": "Traceback (most recent call last):\n    1/0\nZeroDivisionError: division by zero"}
     assert [b["messages"] for b in bodies] == [user, user + [a1, t1], user + [a1, t1, a2, t2, t3]]
     assert all(b["tools"] == [PY_TOOL] for b in bodies)
     assert all("max_tokens" not in b for b in bodies)
@@ -131,8 +137,7 @@ def test_python_tool_loop_requests_and_output(tmp_path, monkeypatch):
 def test_token_budget_spans_the_row_and_overrides_reach_the_tool(tmp_path):
     script = [
         {"content": "", "tool_calls": [call("c1", PY, {"code": "print('x' * 50)"})], "completion_tokens": 7},
-        {"content": "", "tool_calls": [call("c2", PY, {"code": "import time\ntime.sleep(5)"})],
-         "completion_tokens": 9},
+        {"content": "", "tool_calls": [call("c2", PY, {"code": STUBBORN})], "completion_tokens": 9},
         {"content": "never sent", "completion_tokens": 1},
     ]
     res, bodies, rows = run_generate(tmp_path, script, "++tool_modules=[PythonTool]",
@@ -156,7 +161,7 @@ def test_token_budget_spans_the_row_and_overrides_reach_the_tool(tmp_path):
     [row] = rows
     tools = [m["content"] for m in row["conversation"] if m["role"] == "tool"]
     # each stream is cut at max_output_characters, the timeout notice (stderr) too
-    assert tools == ["x" * 20 + "<output cut>", "Execution timed out after 1 seconds"[:20] + "<output cut>"]
+    assert tools == ["x" * 20 + "<output cut>", "Execution timed out after 1.0 seconds"[:20] + "<output cut>"]
     assert row["finish_reason"] == ["tool_calls", "tool_calls"] and row["num_tool_calls"] == 2
     assert row["generation"] == "" and "num_generated_tokens" not in row
 
@@ -282,30 +287,34 @@ def test_ns_generate_plans_tool_modules_and_refuses_bad_ones(capsys, tmp_path, n
 
 
 def test_python_tool_session_rules():
-    """The session as the reference's shell keeps it: a failed cell keeps what ran before its error,
-    a timeout restarts the shell (only completed cells are run again), a last expression shows its
-    value; a session that cannot be rebuilt says so and starts empty."""
+    """The session as the reference's IPython shell keeps it (its tool runs in the same sandbox
+    sessions as code execution): a failed cell keeps what ran before its error; a last expression
+    shows its value (not after ``;``); a cell interrupted at the time limit shows IPython's
+    KeyboardInterrupt and the session lives on; a cell that ignores the interrupt is a timeout, the
+    shell is restarted and restored from the cells that completed."""
     tool = PythonTool()
-    tool.configure({"exec_timeout_s": 2}, {})
+    tool.configure({"exec_timeout_s": 1}, {})
 
     async def go(cells):
         outs = [await tool.call({"code": c}, request_id="r") for c in cells]
         await tool.end_request("r")
         return outs
 
-    outs = asyncio.run(go(["a = 1", "b = 2\nraise ValueError('boom')", "'b' in dir()", "while True: pass",
-                           "print(a); b", "c = [1, 2];", "c", "def f(\n", "None"]))
+    outs = asyncio.run(go(["a = 1", "b = 2\nraise ValueError('boom')", "'b' in dir()", "print(a); b",
+                           "c = [1, 2];", "c", "def f(\n", "None"]))
     assert outs[0] == ""
-    assert outs[1].endswith("ValueError: boom") and "Cell In[2], line 2" in outs[1]
+    assert outs[1] == "Traceback (most recent call last):\n    raise ValueError('boom')\nValueError: boom"
     assert outs[2] == "True"  # b was set before the error
-    assert outs[3] == "Execution timed out after 2 seconds"
-    assert outs[4].startswith("1\nTraceback") and outs[4].endswith("NameError: name 'b' is not defined")
-    assert outs[5] == "" and outs[6] == "[1, 2]"
-    assert "SyntaxError" in outs[7] and outs[8] == ""
-    # "a + b" completed while b existed; after the restart it cannot run again
-    outs = asyncio.run(go(["a = 1", "b = 2\nraise ValueError('boom')", "a + b", "while True: pass", "a", "a"]))
-    assert outs[2] == "3" and outs[4].startswith("RuntimeError: the session's earlier cells could not be run again")
-    assert outs[5].endswith("NameError: name 'a' is not defined")
+    assert outs[3] == "1\n2"
+    assert outs[4] == "" and outs[5] == "[1, 2]"
+    assert "SyntaxError" in outs[6] and outs[7] == ""
+    outs = asyncio.run(go(["a = 1", "b = 2\nraise ValueError('boom')", "import time\ntime.sleep(5)", "a + b",
+                           STUBBORN, "a", "b"]))
+    assert outs[2] == "Traceback (most recent call last):\n    time.sleep(5)\nKeyboardInterrupt"
+    assert outs[3] == "3"  # not restarted by the interrupt
+    assert outs[4] == "Execution timed out after 1.0 seconds"
+    # restored from the completed cells (a = 1, a + b): b, set by the cell that raised, is gone
+    assert outs[5] == "1" and outs[6].endswith("NameError: name 'b' is not defined")
     assert not tool.sessions
 
 
@@ -324,7 +333,7 @@ def test_python_tool_uses_the_sandbox_service_when_one_is_named(monkeypatch):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             job = json.loads(gzip.decompress(base64.b64decode(body["files"]["job.json.gz"]["base64"])))
             seen.append((body["code"], job))
-            verdict = {"status": "completed", "stdout": "from the service\n", "stderr": "", "replayed": 0}
+            verdict = {"status": "ok", "fired": False, "stdout": "from the service\n", "stderr": ""}
             answer = json.dumps({"stdout": job["nonce"] + json.dumps(verdict) + "\n", "stderr": "", "returncode": 0,
                                  "status": "completed", "duration_s": 0.1}).encode()
             self.send_response(200)
@@ -345,7 +354,8 @@ def test_python_tool_uses_the_sandbox_service_when_one_is_named(monkeypatch):
     finally:
         server.shutdown()
     [(code, job)] = seen
-    assert "def run_cell" in code and job["code"] == "print(7)" and job["history"] == [] and job["timeout"] == 10
+    assert "TerminalInteractiveShell" in code and job["code"] == "print(7)" and job["replay"] == []
+    assert job["timeout"] == 10.0 and job["verbosity"] == "Plain"
 
 
 @pytest.mark.usefixtures("no_cluster_config_env")
@@ -368,8 +378,3 @@ def test_ns_generate_with_sandbox_sidecar(tmp_path):
     [row] = read_jsonl(tmp_path / "g" / "output.jsonl")
     assert [m["content"] for m in row["conversation"] if m["role"] == "tool"] == ["3"]
     assert row["generation"] == "three"
-
-
-def test_shell_text_cleanup():
-    assert shell_text("\n\nOut[3]: 5\n\x1b[31mred\x1b[0m\nFile <ipython-input-1>\n  \n") == "5\nred\n"
-    assert shell_text("") == ""
