@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Dict, List
 
 import pytest
 
@@ -83,6 +84,14 @@ def test_output_cleaning_and_truncation():
 
 # -- the loop against a scripted model -------------------------------------------------------------
 
+def turns(script: Dict[str, List[dict]]) -> str:
+    """The stub's script: a request whose body holds a key gets that key's next reply ({text, tokens})."""
+    return json.dumps([{"in_body": key, "answers": [{"content": r["text"], **({"completion_tokens": r["tokens"]}
+                                                                            if "tokens" in r else {})}
+                                                    for r in replies]}
+                       for key, replies in script.items()])
+
+
 def run_generate(tmp_path: Path, data_dir: Path, rows, script, *overrides: str):
     """Run the generation program on ``rows`` against the scripted stub; (output rows by problem,
     request bodies by script key). ``data_dir`` holds the fetched reference prompt set (code_tags/)."""
@@ -91,9 +100,9 @@ def run_generate(tmp_path: Path, data_dir: Path, rows, script, *overrides: str):
     inp.write_text("".join(json.dumps(r) + "\n" for r in rows))
     prompt = tmp_path / "prompt.yaml"
     prompt.write_text("user: |-\n  {problem}\n")
-    (tmp_path / "script.json").write_text(json.dumps(script))
+    (tmp_path / "script.json").write_text(turns(script))
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    with StubProcess(turns=tmp_path / "script.json", record=record) as stub:
+    with StubProcess(script=tmp_path / "script.json", record=record) as stub:
         res = subprocess.run(generate_cmd(stub.base_url, f"++input_file={inp}", f"++output_file={out}",
                                           f"++prompt_config={prompt}", f"++data_dir={data_dir}", "++code_execution=True",
                                           *overrides),
@@ -299,9 +308,9 @@ def test_an_unreachable_sandbox_service_stops_the_run_with_one_line(tmp_path, da
     script = {"PROBLEM-I": [{"text": "```python\nprint(1)\n"}]}
     inp = tmp_path / "in.jsonl"
     inp.write_text(json.dumps({"problem": "PROBLEM-I"}) + "\n")
-    (tmp_path / "script.json").write_text(json.dumps(script))
+    (tmp_path / "script.json").write_text(turns(script))
     (tmp_path / "prompt.yaml").write_text("user: |-\n  {problem}\n")
-    with StubProcess(turns=tmp_path / "script.json") as stub:
+    with StubProcess(script=tmp_path / "script.json") as stub:
         res = subprocess.run(generate_cmd(stub.base_url, f"++input_file={inp}", f"++output_file={tmp_path / 'o.jsonl'}",
                                           f"++prompt_config={tmp_path / 'prompt.yaml'}", f"++data_dir={data_dir}",
                                           "++code_execution=True", "++code_tags=qwen", "++soft_fail=True"),

@@ -82,13 +82,18 @@ def call(cid: str, name: str, arguments: Any) -> Dict[str, Any]:
     return {"id": cid, "type": "function", "function": {"name": name, "arguments": text}}
 
 
+def by_turn(answers: List[dict]) -> str:
+    """The stub's script: a conversation already holding i answers gets ``answers[i]``."""
+    return json.dumps([{"turn": i, "answer": a} for i, a in enumerate(answers)])
+
+
 def run_generate(tmp: Path, script: List[dict], *overrides: str, rows=None, env=None):
-    (tmp / "script.json").write_text(json.dumps(script))
+    (tmp / "script.json").write_text(by_turn(script))
     src = tmp / "in.jsonl"
     rows = rows or [{"messages": [{"role": "user", "content": "What is 6*7+1?"}], "id": 0}]
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     record = tmp / "requests.jsonl"
-    with StubProcess(conversation=tmp / "script.json", record=record) as stub:
+    with StubProcess(script=tmp / "script.json", record=record) as stub:
         res = subprocess.run(generate_cmd(stub.base_url, f"++input_file={src}", f"++output_file={tmp / 'out.jsonl'}",
                                           "++prompt_format=openai", *overrides),
                              cwd=tmp, capture_output=True, text=True, timeout=180,
@@ -363,10 +368,10 @@ def test_ns_generate_with_sandbox_sidecar(tmp_path):
     """ns generate against an API (the stub), the Python tool calling the job's sandbox sidecar."""
     script = [{"content": None, "tool_calls": [call("c1", PY, {"code": "import sys\nprint(sys.version_info[0])"})]},
               {"content": "three"}]
-    (tmp_path / "script.json").write_text(json.dumps(script))
+    (tmp_path / "script.json").write_text(by_turn(script))
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps({"messages": [{"role": "user", "content": "py?"}]}) + "\n")
-    with StubProcess(conversation=tmp_path / "script.json") as stub:
+    with StubProcess(script=tmp_path / "script.json") as stub:
         res = subprocess.run([sys.executable, "-m", "skills.cli.app", "generate", "--cluster=local",
                               "--server_type=openai", f"--server_address={stub.base_url}", "--model=stub-model",
                               f"--input_file={src}", f"--output_dir={tmp_path / 'g'}", "--with_sandbox",
