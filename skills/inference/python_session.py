@@ -28,7 +28,7 @@ CAPTURE_CAP = 200_000  # characters of a cell's stdout/stderr the driver keeps (
 GRACE_S = 0.5  # after the interrupt, as the reference's server waits before killing the shell
 START_S = 30.0  # the sandbox's allowance for starting the interpreter and importing IPython
 RESTORE_FAILED = ("RuntimeError: the sandbox could not restore this session's state (an earlier code block "
-                  "did not finish when it was run again); the session was reset: run the code again without "
+                  "failed or did not finish when it was run again); the session was reset: run the code again without "
                   "relying on earlier blocks.\n")
 
 
@@ -72,8 +72,10 @@ class PythonSession:
     interrupted are replayed (a live session keeps what they did up to the error or the interrupt; an
     interrupted one is interrupted again at the same limit); a replayed cell that now raises is fine,
     one that now runs into the limit ends the session (an error the caller reads, and a fresh start).
-    A cell killed after it ignored the interrupt resets the session to the cells that completed, as
-    the reference's restarted shell is restored from its history of completed cells.
+    A cell killed after it ignored the interrupt (or that ended the interpreter) restarts the session
+    from the cells that completed, as the reference restores a restarted shell from its history of
+    completed cells; there each of them must complete again, or the restoration fails (an error the
+    caller reads, and a fresh start).
 
     ``language="python"``: each cell runs alone as a plain program (no state, no IPython), as the
     reference's ``python`` language. ``run`` raises ``ServerUnavailable`` when the sandbox service
@@ -85,8 +87,8 @@ class PythonSession:
     max_output: int = 1000
     verbosity: str = "Plain"
     memory_mb: int = 8192
-    replay: List[list] = field(default_factory=list)  # [code, interrupted before]
-    completed: List[list] = field(default_factory=list)
+    replay: List[list] = field(default_factory=list)  # [code, interrupted before, restoring a restart]
+    completed: List[str] = field(default_factory=list)
 
     def _limits(self, cells: int) -> Any:
         from skills.sandbox import Limits
@@ -119,10 +121,10 @@ class PythonSession:
                               env={"PYTHONUNBUFFERED": "1"})
         if answer is None:
             if res.status == "timeout":  # the whole execution overran: as a shell killed after the interrupt
-                self.replay = list(self.completed)
+                self._restart()
                 return {"process_status": "timeout", "stdout": "", "stderr": timed_out(self.timeout)}
             self._check(res)  # else the cell ended the interpreter (os._exit, a crash): as a dead shell
-            self.replay = list(self.completed)
+            self._restart()
             return {"process_status": "error", "stdout": "", "stderr": "connection closed\n"}
         status = answer["status"]
         if status == "no_ipython":
@@ -135,17 +137,21 @@ class PythonSession:
             self.replay, self.completed = [], []
             return {"process_status": "error", "stdout": "", "stderr": RESTORE_FAILED}
         if status == "killed":  # the cell ignored the interrupt: as the reference's shell, killed and restarted
-            self.replay = list(self.completed)
+            self._restart()
             return {"process_status": "timeout", "stdout": "", "stderr": timed_out(self.timeout)}
         out, err = (clean_output(answer[k], self.verbosity) for k in ("stdout", "stderr"))
         if status == "interrupted":  # the interrupt escaped IPython's own handling (the reference: a timeout)
-            self.replay.append([code, True])
+            self.replay.append([code, True, False])
             return {"process_status": "timeout", "stdout": out,
                     "stderr": clean_output(answer["stderr"] + timed_out(self.timeout), self.verbosity)}
-        self.replay.append([code, bool(answer.get("fired"))])  # replayed until the same interrupt
+        self.replay.append([code, bool(answer.get("fired")), False])  # replayed until the same interrupt
         if status == "ok":
-            self.completed.append([code, False])
+            self.completed.append(code)
         return {"process_status": "completed" if status == "ok" else "error", "stdout": out, "stderr": err}
+
+    def _restart(self) -> None:
+        """The shell is gone: the next execution restores it from the cells that completed."""
+        self.replay = [[code, False, True] for code in self.completed]
 
     @staticmethod
     def _check(res: Any) -> None:

@@ -7,7 +7,7 @@ IPython (``TerminalInteractiveShell.run_cell``, the traceback mode asked for), a
 sandbox server runs it, each cell under a watchdog: at the time limit the cell gets SIGINT, and if
 it has not finished ``grace`` seconds later the driver gives up on it.
 
-Input ``job.json.gz``: ``{"replay": [[code, interrupted before], ...], "code": str, "timeout": s,
+Input ``job.json.gz``: ``{"replay": [[code, interrupted before, restoring], ...], "code": str, "timeout": s,
 "grace": s, "verbosity": "Plain" | ..., "cap": characters kept per stream, "nonce": str}`` (removed
 before any cell runs). Output: one line ``<nonce><JSON>`` on a private copy of stdout, ``{"status":
 "ok" | "error" | "interrupted" | "killed" | "replay_failed" | "no_ipython", "fired": the watchdog
@@ -93,10 +93,12 @@ def main():
         done.set()
         return status, fired.is_set()
 
-    for cell, was_interrupted in job["replay"]:
+    for cell, was_interrupted, restoring in job["replay"]:
         status, fired = run(cell, (Capped(0), Capped(0)), True)
         if (fired or status == "interrupted") and not was_interrupted:
-            answer({"status": "replay_failed"})
+            answer({"status": "replay_failed"})  # it now runs into the limit: the state cannot be rebuilt
+        if restoring and status != "ok":
+            answer({"status": "replay_failed"})  # a cell restoring a restarted shell must complete
     bufs = (Capped(cap), Capped(cap))
     status, fired = run(job["code"], bufs)
     answer({"status": status, "fired": fired, "stdout": bufs[0].value(), "stderr": bufs[1].value()})

@@ -296,7 +296,8 @@ def test_python_tool_session_rules():
     sessions as code execution): a failed cell keeps what ran before its error; a last expression
     shows its value (not after ``;``); a cell interrupted at the time limit shows IPython's
     KeyboardInterrupt and the session lives on; a cell that ignores the interrupt is a timeout, the
-    shell is restarted and restored from the cells that completed."""
+    shell is restarted and restored from the cells that completed (the reference's client-side
+    history), each of which must complete again or the session starts empty."""
     tool = PythonTool()
     tool.configure({"exec_timeout_s": 1}, {})
 
@@ -314,12 +315,17 @@ def test_python_tool_session_rules():
     assert outs[4] == "" and outs[5] == "[1, 2]"
     assert "SyntaxError" in outs[6] and outs[7] == ""
     outs = asyncio.run(go(["a = 1", "b = 2\nraise ValueError('boom')", "import time\ntime.sleep(5)", "a + b",
-                           STUBBORN, "a", "b"]))
+                           STUBBORN, "a", "a = 5", "c = a * 2", STUBBORN, "c", "b"]))
     assert outs[2] == "Traceback (most recent call last):\n    time.sleep(5)\nKeyboardInterrupt"
     assert outs[3] == "3"  # not restarted by the interrupt
     assert outs[4] == "Execution timed out after 1.0 seconds"
-    # restored from the completed cells (a = 1, a + b): b, set by the cell that raised, is gone
-    assert outs[5] == "1" and outs[6].endswith("NameError: name 'b' is not defined")
+    # restarted: restored from the completed cells (a = 1, a + b), each of which must complete again;
+    # "a + b" cannot (b was set by a cell that raised): the session is cleared and the model told so
+    assert outs[5].startswith("RuntimeError: the sandbox could not restore this session's state")
+    assert outs[6] == "" and outs[7] == ""  # a fresh session
+    # this restoration works (a = 5, c = a * 2); the failed cell's b is gone
+    assert outs[8] == "Execution timed out after 1.0 seconds" and outs[9] == "10"
+    assert outs[10].endswith("NameError: name 'b' is not defined")
     assert not tool.sessions
 
 
