@@ -256,8 +256,8 @@ class GenerationTask:
             from skills.inference.parallel_thinking import process_row  # each request: this method, mode off
 
             return await process_row(self, row, request, client)
-        if self.cfg.tool_modules:  # the tool-calling loop (skills.inference.tools)
-            from skills.inference.tools import process_with_tools
+        if self.cfg.tool_modules:  # the tool-calling loop (skills.inference.tool_loop)
+            from skills.inference.tool_loop import process_with_tools
 
             return await process_with_tools(self, row, request, client, cut_at_stop)
         start = time.time()
@@ -272,7 +272,7 @@ class GenerationTask:
     def close(self) -> None:
         """Release what ``process`` started (e.g. a tool executor process); called once after the requests."""
         if getattr(self, "_tool_manager", None) is not None:
-            from skills.inference.tools import close_tools
+            from skills.inference.tool_loop import close_tools
 
             close_tools(self)
 

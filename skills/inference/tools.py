@@ -1,48 +1,31 @@
-"""Tool calling in the generation loop (``++tool_modules=[...]``, ``++tool_overrides.<Class>.<key>=...``),
-as the reference's ``ToolCallingWrapper`` does it.
-
-Each row's chat request goes out with the ``tools`` of every tool module; while the answer carries
-``tool_calls``, the calls of one answer run together, the assistant message and one ``tool`` message
-per call (in call order) are appended to the conversation, and the conversation is sent again. The
-loop ends at an answer without tool calls, or when ``inference.tokens_to_generate`` (a budget for
-the whole row: each answer's tokens are taken off it, and the next request asks for what is left)
-is spent. The output line has the answers' texts joined as the generation, ``num_generated_tokens``
-summed, ``finish_reason`` (and ``reasoning_content``, when any) as lists with one entry per
-answer, ``num_tool_calls`` and the whole ``conversation``.
+"""Tools for tool calling (``++tool_modules=[...]``, ``++tool_overrides.<Class>.<key>=...``): the
+``Tool`` interface, the loading of tool specs and the ``ToolManager`` of a run, as the reference's
+``ToolCallingWrapper`` and tool manager have them. The loop that sends the tools and runs the
+model's calls is ``skills.inference.tool_loop``; the built-in Python tool is
+``skills.inference.python_tool``.
 
 Tools (``Tool``): a class with ``name``, ``description``, ``parameters`` (JSON schema) and an async
 ``call``, or the reference's interface (``list_tools`` / ``execute``) for several functions in one
 class. A spec is a registered name (``PythonTool``; ``EXTENSIONS = {"tool": {...}}`` in a
 ``$SKILLS_PLUGINS`` module), ``module::Class``, ``path/to/file.py::Class``, ``module:Class`` or
-``module.Class``. ``PythonTool`` runs model-written code only in skills' sandbox
-(``skills.sandbox.get_sandbox()``: the ``--with_sandbox`` service, else in this process's sandbox).
+``module.Class``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
-import dataclasses
 import difflib
-import gzip
 import importlib
 import importlib.util
 import inspect
-import json
 import os
 import re
-import secrets
 import sys
-import time
-import uuid
-from collections import defaultdict
-from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 from skills.config.errors import UsageError
 from skills.registry import Registry
-
-DRIVER = Path(__file__).with_name("python_tool_driver.py")
 
 # settings every tool takes (the reference's MCP client settings of the same names)
 COMMON_CONFIG: Dict[str, Any] = {
@@ -110,7 +93,7 @@ class Tool:
 
 
 # ------------------------------------------------------------------------------------------------ specs
-TOOLS: Registry[Any] = Registry("tool", builtins={"PythonTool": "skills.inference.tools:PythonTool"})
+TOOLS: Registry[Any] = Registry("tool", builtins={"PythonTool": "skills.inference.python_tool:PythonTool"})
 
 # reference spellings of its own tools
 REFERENCE_PYTHON = ("nemo_skills.mcp.servers.python_tool::PythonTool", "nemo_skills.mcp.servers.python_tool.PythonTool")
@@ -327,289 +310,3 @@ def check_tool_settings(cfg: Any) -> None:
             raise UsageError(f"++tool_overrides.{key} must be a mapping: ++tool_overrides.{key}.<setting>=VALUE")
     # every tool made and configured once (cheap: tools start what they need on their first call)
     ToolManager(list(modules), dict(overrides), {"sandbox": dict(cfg.sandbox or {})})
-
-
-# ------------------------------------------------------------------------------------------------ the loop
-def manager_of(task: Any) -> ToolManager:
-    """The task's tools, made on the first row (the same for every row of the run)."""
-    manager = getattr(task, "_tool_manager", None)
-    if manager is None:
-        cfg = task.cfg
-        manager = task._tool_manager = ToolManager(list(cfg.tool_modules), dict(cfg.tool_overrides or {}),
-                                                   {"sandbox": dict(cfg.sandbox or {})})
-    return manager
-
-
-def tool_message(call: Dict[str, Any], result: Any, endpoint_type: str) -> Dict[str, Any]:
-    """What goes back to the model for one call: text as it is, anything else as JSON."""
-    content = result if isinstance(result, str) else json.dumps(result, default=str)
-    if endpoint_type == "responses":
-        return {"type": "function_call_output", "call_id": call.get("call_id"), "output": content}
-    function = call.get("function") if isinstance(call.get("function"), dict) else {}
-    return {"role": "tool", "name": function.get("name"), "tool_call_id": call.get("id"), "content": content}
-
-
-def call_details(call: Any, endpoint_type: str) -> Tuple[Any, Any]:
-    if not isinstance(call, dict):
-        return None, None
-    if endpoint_type == "responses":
-        return call.get("name"), call.get("arguments")
-    function = call.get("function") if isinstance(call.get("function"), dict) else {}
-    return function.get("name"), function.get("arguments")
-
-
-async def run_call(manager: ToolManager, call: Any, request_id: str, endpoint_type: str) -> Any:
-    """One call's result; a call that cannot be parsed or fails says so to the model (as the reference)."""
-    name, arguments = call_details(call, endpoint_type)
-    try:
-        arguments = json.loads(arguments) if isinstance(arguments, str) else arguments
-        if arguments is None:
-            raise ValueError("no arguments")
-    except ValueError:
-        log(f"tool call arguments are not JSON: {str(arguments)[:200]}")
-        return {"error": "Tool argument parsing failed."}
-    try:
-        return await manager.execute(name, arguments, request_id)
-    except UsageError:
-        raise  # a setting is wrong: the run stops with one line
-    except Exception as exc:
-        log(f"tool call {name!r} failed: {type(exc).__name__}: {str(exc)[:200]}")
-        return {"error": "Tool execution failed."}
-
-
-def assistant_items(comp: Any, endpoint_type: str) -> List[Dict[str, Any]]:
-    """The answer as it goes back into the conversation."""
-    calls = comp.extra.get("tool_calls") or []
-    if endpoint_type == "responses":
-        items: List[Dict[str, Any]] = [{"role": "assistant", "content": comp.text}] if comp.text else []
-        return items + [dict(c) for c in calls if isinstance(c, dict)]
-    message: Dict[str, Any] = {"role": "assistant", "content": comp.text or (None if calls else "")}
-    if comp.extra.get("reasoning_content"):
-        message["reasoning_content"] = comp.extra["reasoning_content"]
-    if calls:
-        message["tool_calls"] = calls
-    return [message]
-
-
-async def process_with_tools(task: Any, row: Dict[str, Any], request: Any, client: Any,
-                             cut_at_stop: Callable[[str, List[str], bool], str]) -> Dict[str, Any]:
-    """One row's conversation with tools (see the module docstring); the output line. ``cut_at_stop``
-    is the task's stop-phrase rule (``skills.inference.task.cut_at_stop``), applied to each answer."""
-    from skills.inference.reasoning import apply_reasoning
-
-    cfg = task.cfg
-    endpoint_type = cfg.inference.endpoint_type
-    manager = manager_of(task)
-    tools = await manager.request_tools(endpoint_type)
-    stops = list(cfg.inference.stop) + ([cfg.stop_phrase] if cfg.stop_phrase else [])
-    conversation = copy.deepcopy(request)
-    request_id = str(uuid.uuid4())
-    budget = cfg.inference.tokens_to_generate
-    texts: List[str] = []
-    tokens = 0
-    reasoning: List[Any] = []
-    finish: List[str] = []
-    num_calls = 0
-    start = time.time()
-    try:
-        while budget is None or budget > 0:
-            step_cfg = cfg if budget == cfg.inference.tokens_to_generate else \
-                dataclasses.replace(cfg, inference=dataclasses.replace(cfg.inference, tokens_to_generate=budget))
-            comp = await client.complete(step_cfg, messages=conversation, tools=tools)
-            used = comp.num_generated_tokens or 0
-            if budget is not None:
-                budget -= used
-            texts.append(cut_at_stop(comp.text, stops, cfg.keep_stop_phrase))
-            tokens += used
-            if comp.extra.get("reasoning_content"):
-                reasoning.append(comp.extra["reasoning_content"])
-            if comp.finish_reason:
-                finish.append(comp.finish_reason)
-            conversation.extend(assistant_items(comp, endpoint_type))
-            calls = comp.extra.get("tool_calls") or []
-            if not calls:
-                break
-            results = await asyncio.gather(*(run_call(manager, c, request_id, endpoint_type) for c in calls))
-            conversation.extend(tool_message(c if isinstance(c, dict) else {}, r, endpoint_type)
-                                for c, r in zip(calls, results))
-            num_calls += len(calls)
-    finally:
-        await manager.end_request(request_id)
-    end = time.time()
-    key = cfg.generation_key
-    out: Dict[str, Any] = {key: "".join(texts), "num_generated_tokens": tokens}
-    if reasoning:
-        out["reasoning_content"] = reasoning
-    out.update(finish_reason=finish, num_tool_calls=num_calls, conversation=conversation)
-    if cfg.parse_reasoning:
-        apply_reasoning(out, key, cfg.end_reasoning_string, cfg.trust_server_reasoning)
-    if cfg.add_generation_stats:
-        out.update(generation_start_time=start, generation_end_time=end, generation_time=end - start)
-    else:
-        out.pop("num_generated_tokens")
-    for k, v in row.items():
-        if k not in out:
-            out[k] = v
-    return out
-
-
-def close_tools(task: Any) -> None:
-    """Shut the run's tools down (from ``GenerationTask.close``, after the requests' event loop)."""
-    manager = getattr(task, "_tool_manager", None)
-    if manager is not None:
-        task._tool_manager = None
-        try:
-            asyncio.run(manager.shutdown())
-        except RuntimeError:
-            pass  # called inside a running loop: the process is ending anyway
-
-
-# ------------------------------------------------------------------------------------------------ the Python tool
-# our wording (the reference's is in its tool server's source; ++tool_overrides.PythonTool.description
-# sets any other)
-PYTHON_DESCRIPTION = ("Run Python code in a stateful, notebook-like session: variables, functions and imports "
-                      "persist from one call to the next. Returns what the code printed, the value of a last "
-                      "expression, or the error; a run is stopped after {timeout} seconds.")
-_ANSI = re.compile(r"\x1B(?:[@-Z\\-_]|\[[0-?]*[ -/]*[@-~])")
-_OUT_PROMPT = re.compile(r"^Out\[\d+\]:\s*")
-# the reference's MCP transport settings: they configure how it reaches its tool server, which
-# does not exist here (the tool runs the sandbox directly)
-MCP_SETTINGS = ("client", "client_params", "init_hook", "output_formatter")
-
-
-def shell_text(text: str) -> str:
-    """A stream as the reference's sandbox returns it (plain tracebacks): escape sequences and
-    ``File <ipython-...`` lines removed, ``Out[n]:`` prompts dropped, leading empty lines and
-    trailing white space removed, one final newline."""
-    lines = [_OUT_PROMPT.sub("", line) for line in _ANSI.sub("", text).split("\n")
-             if not line.strip().startswith("File <ipython-")]
-    while lines and lines[0] == "":
-        lines.pop(0)
-    text = "\n".join(lines).rstrip()
-    return text + ("\n" if text else "")
-
-
-def seconds_text(value: Any) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
-
-
-def cut(text: str, limit: int) -> str:
-    return text[:limit] + "<output cut>" if len(text) > limit else text
-
-
-class PythonTool(Tool):
-    """The reference's stateful Python tool (``stateful_python_code_exec``), run in skills' sandbox.
-
-    Each row has its own session: the cells it ran before are replayed (their output discarded)
-    ahead of the new one, in a fresh sandboxed process, as the reference rebuilds a session whose
-    worker restarted. A cell that timed out is not kept and, as the restart the reference's shell
-    then goes through, the cells that ended in an error are dropped too. The model sees the cell's
-    stdout then stderr, each cut at ``max_output_characters``, without the final newline.
-    """
-
-    name = "stateful_python_code_exec"
-    description = PYTHON_DESCRIPTION
-    parameters = {
-        "properties": {
-            "code": {"description": "The Python code to run", "title": "Code", "type": "string"},
-            "session_id": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None,
-                           "description": "Which session to run the code in", "title": "Session Id"},
-            "timeout": {"default": 10, "description": "Seconds the code may run", "title": "Timeout",
-                        "type": "number"},
-        },
-        "required": ["code"],
-        "title": "stateful_python_code_execArguments",
-        "type": "object",
-    }
-
-    def __init__(self) -> None:
-        self.sessions: Dict[str, List[Dict[str, str]]] = defaultdict(list)  # request id -> cells kept
-        self.locks: Dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self.sandbox: Any = None
-
-    def default_config(self) -> Dict[str, Any]:
-        return {"hide_args": {self.name: ["session_id", "timeout"]}, "exec_timeout_s": 10,
-                "max_output_characters": 1000, "memory_mb": 2048, "description": None}
-
-    def configure(self, overrides: Optional[Dict[str, Any]] = None, context: Optional[Dict[str, Any]] = None) -> None:
-        mcp = sorted(set(overrides or {}) & set(MCP_SETTINGS))
-        if mcp:
-            raise UsageError(f"++tool_overrides.PythonTool.{mcp[0]}: the reference's MCP client settings do not apply: "
-                             "the Python tool runs code in skills' sandbox (--with_sandbox or $SKILLS_SANDBOX_URL)")
-        super().configure(overrides, context)
-        for key in ("exec_timeout_s", "max_output_characters", "memory_mb"):
-            value = self.config[key]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise UsageError(f"++tool_overrides.PythonTool.{key} must be a positive number, not {value!r}")
-        description = self.config["description"]
-        if description is not None and not isinstance(description, str):
-            raise UsageError(f"++tool_overrides.PythonTool.description must be text, not {description!r}")
-        self.description = description if description is not None else \
-            PYTHON_DESCRIPTION.format(timeout=seconds_text(self.config["exec_timeout_s"]))
-
-    def _sandbox(self) -> Any:
-        """The service when ``$SKILLS_SANDBOX_URL`` names one, else this process's sandbox (its
-        interpreter: the ``sandbox`` environment's, where numpy, sympy, scipy live)."""
-        if self.sandbox is None:
-            from skills.sandbox import get_sandbox
-
-            self.sandbox = get_sandbox()
-        return self.sandbox
-
-    def _run(self, job: Dict[str, Any], wall_s: float) -> Tuple[Any, Optional[Dict[str, Any]]]:
-        from skills.sandbox import Limits
-
-        sandbox = self._sandbox()
-        nonce = secrets.token_hex(16)
-        payload = {"job.json.gz": gzip.compress(json.dumps({**job, "nonce": nonce}).encode())}
-        limits = Limits(wall_s=min(wall_s, 3600.0), cpu_s=None, memory_mb=int(self.config["memory_mb"]))
-        result = sandbox.execute(DRIVER.read_text(encoding="utf-8"), files=payload, limits=limits)
-        for line in reversed(result.stdout.splitlines()):
-            if line.startswith(nonce):
-                return result, json.loads(line[len(nonce):])
-        return result, None
-
-    async def execute_cell(self, code: str, request_id: str) -> Dict[str, str]:
-        """``{"process_status", "stdout", "stderr"}`` of one cell in the row's session."""
-        from skills.sandbox.client import SandboxUnavailable
-
-        timeout = self.config["exec_timeout_s"]
-        keep = int(self.config["max_output_characters"]) * 4 + 4096  # enough to clean up, then cut
-        async with self.locks[request_id]:
-            history = self.sessions[request_id]
-            job = {"history": history, "code": code, "timeout": timeout, "keep": keep}
-            try:
-                result, verdict = await asyncio.to_thread(self._run, job, float(timeout) * (len(history) + 1) + 10)
-            except SandboxUnavailable:
-                return {"process_status": "fail", "stdout": "", "stderr": "Error connecting to sandbox"}
-            if verdict is None:  # the sandbox stopped the driver (wall clock, memory)
-                seconds = seconds_text(timeout)
-                status, stdout = "timeout", ""
-                stderr = f"Execution timed out after {seconds} seconds\n" if result.status == "timeout" else \
-                    f"The execution was stopped by the sandbox ({result.status})\n"
-            elif verdict["status"] == "replay_failed":
-                self.sessions[request_id] = []
-                return {"process_status": "error", "stdout": "",
-                        "stderr": "RuntimeError: the session's earlier cells could not be run again, so its state is "
-                                  "lost; run the last code again without relying on earlier cells.\n"}
-            else:
-                status, stdout, stderr = verdict["status"], verdict["stdout"], verdict["stderr"]
-            if status in ("completed", "error"):
-                history.append({"code": code, "status": status})
-            else:  # a timeout restarts the shell: only completed cells are rebuilt
-                self.sessions[request_id] = [c for c in history if c["status"] == "completed"]
-        limit = int(self.config["max_output_characters"])
-        return {"process_status": status, "stdout": cut(shell_text(stdout), limit),
-                "stderr": cut(shell_text(stderr), limit)}
-
-    async def call(self, arguments: Dict[str, Any], request_id: str) -> str:
-        code = arguments.get("code") if isinstance(arguments, dict) else None
-        if not isinstance(code, str):
-            raise ValueError("stateful_python_code_exec needs a 'code' string")
-        output = await self.execute_cell(code, request_id)
-        text = f"{output['stdout']}{output['stderr']}"
-        return text[:-1] if text.endswith("\n") else text
-
-    async def end_request(self, request_id: str) -> None:
-        self.sessions.pop(request_id, None)
-        self.locks.pop(request_id, None)

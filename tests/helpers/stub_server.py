@@ -4,14 +4,26 @@ Raw asyncio HTTP/1.1 with keep-alive so that it costs far less CPU than the clie
 measure. Knobs (command-line flags) inject the failures a real deployment shows: 503/429 with
 ``Retry-After``, 500, dropped connections, fixed latency, a slow boot (nothing listens yet).
 
-Answers: ``--answer`` is a template; ``{user}`` is the last user message (or the text prompt),
-``{n}`` the request counter, ``{seed}`` the request's seed; ``--script`` picks other templates by
-what a request carries; ``--conversation FILE`` scripts multi-step tool-calling answers instead.
-``--turns FILE`` replays scripted replies per prompt (``{key: [{"text": ..., "tokens": n}, ...]}``: a
-request whose body contains key gets that key's next reply). ``--record FILE`` appends every request
-body as one JSON line so tests can check what was sent. The chosen port is printed as ``PORT <n>``
-on stdout. ``--body TEXT`` answers every completion with that 200 body (a gateway's error, a wrong-shape JSON); ``--error-status``
-with ``--error-text`` answers with that status and body (e.g. terminal escape sequences).
+Answers: ``--script FILE`` (JSON), a list of rules; the first rule whose conditions all hold answers a
+request, and a request no rule matches gets ``--answer``. A rule's conditions, each optional:
+``contains`` (text in the last user message, or in the text prompt), ``in_body`` (text anywhere in
+the request body, as JSON), ``seed`` (the request's seed), ``turn`` (how many answers the
+conversation already holds: chat ``assistant`` messages, Responses ``function_call_output`` items).
+Its answer: ``"answer"``, or ``"answers": [...]`` (the rule's next one each time it matches, then
+``(script exhausted)``). An answer is a template (text: ``{user}`` is the last user message or the
+text prompt, ``{n}`` the request counter, ``{seed}`` the request's seed) or a message, taken as it is:
+``{"content", "tool_calls", "reasoning_content", "finish_reason", "completion_tokens"}`` (all
+optional; tokens default to the content's words). For example::
+
+    [{"contains": "2+2", "answer": "So \\boxed{4}."},
+     {"in_body": "PROBLEM-A", "answers": [{"content": "```python\\nprint(1)\\n", "completion_tokens": 10},
+                                           {"content": "Done."}]},
+     {"turn": 0, "answer": {"content": null, "tool_calls": [...]}}]
+
+``--record FILE`` appends every request body as one JSON line so tests can check what was sent. The
+chosen port is printed as ``PORT <n>`` on stdout. ``--body TEXT`` answers every completion with that
+200 body (a gateway's error, a wrong-shape JSON); ``--error-status`` with ``--error-text`` answers
+with that status and body (e.g. terminal escape sequences).
 
 Failure injection is deterministic: every ``--fail-every``-th request fails, cycling through
 ``--fail-kinds``; retries therefore succeed, as they do against a flaky real server. Or seeded
@@ -45,44 +57,29 @@ class Stub:
         self.rng = random.Random(args.seed)
         self.script = json.load(open(args.script, encoding="utf-8")) if args.script else []
         self.rates = [(k, float(r)) for k, _, r in (item.partition("=") for item in args.fail_rates.split(",") if item)]
-        self.turns_script = None
-        if args.turns:
-            with open(args.turns, encoding="utf-8") as f:
-                self.turns_script = json.load(f)
-        self.turns: dict = {}
-        self.conversation = None
-        if args.conversation:
-            with open(args.conversation, encoding="utf-8") as fh:
-                self.conversation = json.load(fh)
+        self.used = [0] * len(self.script)  # per rule: how many of its "answers" were given
 
-    def conversation_answer(self, path: str, body: dict) -> dict:
-        """The ``--conversation`` answer: the i-th entry for a conversation that already holds i answers
-        (chat: assistant messages; Responses API: function_call_output items), so rows sent
-        together each get the conversation in order. An entry: content, tool_calls, reasoning_content,
-        finish_reason, completion_tokens."""
+    @staticmethod
+    def held(path: str, body: dict) -> int:
+        """How many answers the conversation already holds (a rule's ``turn``)."""
         if path.endswith("/responses"):
-            done = sum(1 for m in body.get("input") or [] if m.get("type") == "function_call_output")
-        else:
-            done = sum(1 for m in body.get("messages") or [] if m.get("role") == "assistant")
-        entry = self.conversation[min(done, len(self.conversation) - 1)]
-        tokens = entry.get("completion_tokens", 5)
-        if path.endswith("/responses"):
-            output = [{"type": "function_call", "call_id": c["id"], "name": c["function"]["name"],
-                       "arguments": c["function"]["arguments"]} for c in entry.get("tool_calls") or []]
-            if entry.get("content"):
-                output.insert(0, {"type": "message", "role": "assistant",
-                                  "content": [{"type": "output_text", "text": entry["content"]}]})
-            return {"id": f"stub-{self.count}", "object": "response", "status": entry.get("finish_reason", "completed"),
-                    "output": output, "usage": {"input_tokens": 10, "output_tokens": tokens}}
-        message = {"role": "assistant", "content": entry.get("content")}
-        for key in ("reasoning_content", "tool_calls"):
-            if entry.get(key):
-                message[key] = entry[key]
-        finish = entry.get("finish_reason", "tool_calls" if entry.get("tool_calls") else "stop")
-        return {"id": f"stub-{self.count}", "object": "chat.completion", "model": body.get("model"),
-                "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-                "usage": {"prompt_tokens": 10, "completion_tokens": tokens, "total_tokens": 10 + tokens}}
+            return sum(1 for m in body.get("input") or [] if m.get("type") == "function_call_output")
+        return sum(1 for m in body.get("messages") or [] if m.get("role") == "assistant")
 
+    def choose(self, path: str, body: dict, user: str):
+        """The answer of the first rule whose conditions all hold, else ``--answer``."""
+        raw = json.dumps(body, ensure_ascii=False)
+        for i, rule in enumerate(self.script):
+            if ("contains" in rule and rule["contains"] not in user) or \
+                    ("in_body" in rule and rule["in_body"] not in raw) or \
+                    ("seed" in rule and rule["seed"] != body.get("seed")) or \
+                    ("turn" in rule and rule["turn"] != self.held(path, body)):
+                continue
+            if "answers" not in rule:
+                return rule["answer"]
+            self.used[i] += 1
+            return rule["answers"][self.used[i] - 1] if self.used[i] <= len(rule["answers"]) else "(script exhausted)"
+        return self.args.answer
 
     def failure(self, body: bytes = b"") -> Optional[str]:
         if self.args.fail_marker and self.args.fail_marker.encode() in body:
@@ -99,49 +96,40 @@ class Stub:
         return self.kinds[(self.count // self.args.fail_every) % len(self.kinds)]
 
     def answer(self, path: str, body: dict) -> dict:
-        if self.conversation is not None and path.endswith(("/chat/completions", "/responses")):
-            return self.conversation_answer(path, body)
         if "messages" in body or "input" in body:
             users = [m for m in body.get("messages", body.get("input")) if m.get("role") == "user"]
-            user = users[-1]["content"] if users else ""
+            user = str(users[-1]["content"]) if users else ""
         else:
-            user = body.get("prompt", "")
-        template = self.args.answer
-        for rule in self.script:  # the first rule whose conditions all hold answers
-            if ("contains" not in rule or rule["contains"] in str(user)) and \
-                    ("seed" not in rule or rule["seed"] == body.get("seed")):
-                template = rule["answer"]
-                break
-        text = template.replace("{user}", str(user)).replace("{n}", str(self.count)) \
-            .replace("{seed}", str(body.get("seed")))
-        tokens = len(text.split())
-        if self.turns_script is not None:  # scripted replies: the next one of the first key the request contains
-            raw = json.dumps(body, ensure_ascii=False)
-            key = next((k for k in self.turns_script if k in raw), None)
-            replies = self.turns_script.get(key, [])
-            turn = self.turns.get(key, 0)
-            self.turns[key] = turn + 1
-            reply = replies[turn] if turn < len(replies) else {"text": "(script exhausted)"}
-            text, tokens = reply["text"], int(reply.get("tokens", len(reply["text"].split())))
-        usage = {"prompt_tokens": 10, "completion_tokens": tokens, "total_tokens": 0}
+            user = str(body.get("prompt", ""))
+        chosen = self.choose(path, body, user)
+        if isinstance(chosen, str):  # a template
+            chosen = {"content": chosen.replace("{user}", user).replace("{n}", str(self.count))
+                      .replace("{seed}", str(body.get("seed")))}
+        text, calls = chosen.get("content"), chosen.get("tool_calls") or []
+        tokens = int(chosen.get("completion_tokens", len((text or "").split())))
+        reasoning = chosen.get("reasoning_content") or self.args.reasoning_content
+        finish = chosen.get("finish_reason") or ("tool_calls" if calls else self.args.finish_reason)
         if path.endswith("/responses"):  # the Responses API shape
-            output = [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}]
-            if self.args.reasoning_content:
-                output.insert(0, {"type": "reasoning", "content": [{"type": "reasoning_text",
-                                                                     "text": self.args.reasoning_content}]})
-            return {"id": f"stub-{self.count}", "object": "response", "status": "completed", "output": output,
-                    "usage": {"input_tokens": 10, "output_tokens": len(text.split())}}
+            output = [{"type": "function_call", "call_id": c["id"], "name": c["function"]["name"],
+                       "arguments": c["function"]["arguments"]} for c in calls]
+            if text or not calls:
+                output.insert(0, {"type": "message", "role": "assistant",
+                                  "content": [{"type": "output_text", "text": text or ""}]})
+            if reasoning:
+                output.insert(0, {"type": "reasoning", "content": [{"type": "reasoning_text", "text": reasoning}]})
+            return {"id": f"stub-{self.count}", "object": "response", "status": chosen.get("finish_reason", "completed"),
+                    "output": output, "usage": {"input_tokens": 10, "output_tokens": tokens}}
+        usage = {"prompt_tokens": 10, "completion_tokens": tokens, "total_tokens": 10 + tokens}
         if path.endswith("/chat/completions"):
             message: dict = {"role": "assistant", "content": text}
-            if self.args.reasoning_content:
-                message["reasoning_content"] = self.args.reasoning_content
-            if body.get("tools"):
-                message["tool_calls"] = [{"id": "call_0", "type": "function", "function": {
-                    "name": body["tools"][0]["function"]["name"], "arguments": "{}"}}]
-            choice = {"index": 0, "message": message, "finish_reason": self.args.finish_reason}
+            if reasoning:
+                message["reasoning_content"] = reasoning
+            if calls:
+                message["tool_calls"] = calls
+            choice = {"index": 0, "message": message, "finish_reason": finish}
             obj = "chat.completion"
         else:
-            choice = {"index": 0, "text": text, "finish_reason": self.args.finish_reason}
+            choice = {"index": 0, "text": text or "", "finish_reason": finish}
             obj = "text_completion"
         return {"id": f"stub-{self.count}", "object": obj, "model": body.get("model"),
                 "choices": [choice], "usage": usage}
@@ -221,11 +209,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--model", default="stub-model")
-    p.add_argument("--answer", default="The answer is \\boxed{42}.")
+    p.add_argument("--answer", default="The answer is \\boxed{42}.", help="the template answering a request "
+                   "no --script rule matches")
     p.add_argument("--reasoning-content", default=None)
-    p.add_argument("--script", default=None, help="JSON file: a list of {contains?, seed?, answer} rules; the "
-                   "first whose 'contains' is in the user text and whose 'seed' is the request's answers with its "
-                   "template (else --answer)")
+    p.add_argument("--script", default=None, help="JSON file: a list of rules {contains?, in_body?, seed?, turn?, "
+                   "answer | answers}; the first whose conditions hold answers (else --answer); see the module's doc")
     p.add_argument("--finish-reason", default="stop")
     p.add_argument("--latency", type=float, default=0.0, help="seconds before each completion answer")
     p.add_argument("--boot-delay", type=float, default=0.0, help="seconds before the port starts listening")
@@ -237,10 +225,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    "(with the first --fail-kinds kind)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--record", default=None, help="append request bodies to this JSONL file")
-    p.add_argument("--turns", default=None, help="JSON file {key: [{text, tokens}, ...]}: a request whose body "
-                   "contains key gets that key's next reply (code-execution tests script the model's turns)")
-    p.add_argument("--conversation", default=None, help="JSON file: a list of chat answers (content, tool_calls, "
-                   "...); a conversation holding i answers gets the i-th")
     p.add_argument("--max-context", type=int, default=0, help="refuse prompt + max_tokens above this (400)")
     p.add_argument("--body", default=None, help="answer every completion request with this text as a 200 body")
     p.add_argument("--error-status", type=int, default=0, help="answer every completion request with this "

@@ -143,7 +143,10 @@ def test_tools_passed_through_and_key_not_in_body(tmp_path, monkeypatch):
     record = tmp_path / "req.jsonl"
     monkeypatch.setenv("SKILLS_TEST_KEY", "sekrit-value")
     tools = [{"type": "function", "function": {"name": "calc", "parameters": {}}}]
-    with StubProcess(record=record) as stub:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([{"in_body": '"tools"', "answer": {"content": "", "tool_calls": [
+        {"id": "call_0", "type": "function", "function": {"name": "calc", "arguments": "{}"}}]}}]))
+    with StubProcess(record=record, script=script) as stub:
         c = cfg(base_url=stub.base_url)
         c.tools = tools
         c.server.api_key_env_var = "SKILLS_TEST_KEY"

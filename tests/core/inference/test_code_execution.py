@@ -17,10 +17,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Dict, List
 
 import pytest
 
-from skills.inference.code_execution import clean_output, code_to_run, cut, format_code_output, in_open_block
+from skills.inference.code_execution import code_to_run, format_code_output, in_open_block
+from skills.inference.python_session import clean_output, cut
 from tests.helpers.files import read_jsonl
 from tests.helpers.paths import MODELS, REPO_ROOT
 from tests.helpers.stub_server import StubProcess, generate_cmd
@@ -82,6 +84,14 @@ def test_output_cleaning_and_truncation():
 
 # -- the loop against a scripted model -------------------------------------------------------------
 
+def turns(script: Dict[str, List[dict]]) -> str:
+    """The stub's script: a request whose body holds a key gets that key's next reply ({text, tokens})."""
+    return json.dumps([{"in_body": key, "answers": [{"content": r["text"], **({"completion_tokens": r["tokens"]}
+                                                                            if "tokens" in r else {})}
+                                                    for r in replies]}
+                       for key, replies in script.items()])
+
+
 def run_generate(tmp_path: Path, data_dir: Path, rows, script, *overrides: str):
     """Run the generation program on ``rows`` against the scripted stub; (output rows by problem,
     request bodies by script key). ``data_dir`` holds the fetched reference prompt set (code_tags/)."""
@@ -90,9 +100,9 @@ def run_generate(tmp_path: Path, data_dir: Path, rows, script, *overrides: str):
     inp.write_text("".join(json.dumps(r) + "\n" for r in rows))
     prompt = tmp_path / "prompt.yaml"
     prompt.write_text("user: |-\n  {problem}\n")
-    (tmp_path / "script.json").write_text(json.dumps(script))
+    (tmp_path / "script.json").write_text(turns(script))
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    with StubProcess(turns=tmp_path / "script.json", record=record) as stub:
+    with StubProcess(script=tmp_path / "script.json", record=record) as stub:
         res = subprocess.run(generate_cmd(stub.base_url, f"++input_file={inp}", f"++output_file={out}",
                                           f"++prompt_config={prompt}", f"++data_dir={data_dir}", "++code_execution=True",
                                           *overrides),
@@ -209,13 +219,13 @@ def test_session_replay_keeps_state_of_errors_and_interrupts():
     needs_sandbox_ipython()
     import asyncio
 
-    from skills.inference.code_execution import CellSession
+    from skills.inference.python_session import PythonSession
     from skills.sandbox import Sandbox
 
     sandbox = Sandbox(python=str(SANDBOX_PYTHON))
 
     async def cells():
-        s = CellSession(sandbox, timeout=1.0)
+        s = PythonSession(sandbox, timeout=1.0)
         a = await s.run("n = 1\nprint('side effect')")
         b = await s.run("n += 1\nimport time\ntime.sleep(5)")  # interrupted after n += 1 and the import
         c = await s.run("n")
@@ -269,13 +279,13 @@ def test_python_language_runs_each_block_alone():
     needs_sandbox_ipython()
     import asyncio
 
-    from skills.inference.code_execution import CellSession
+    from skills.inference.python_session import PythonSession
     from skills.sandbox import Sandbox
 
     sandbox = Sandbox(python=str(SANDBOX_PYTHON))
 
     async def cells():
-        s = CellSession(sandbox, language="python", timeout=1.0, max_output=200)
+        s = PythonSession(sandbox, language="python", timeout=1.0, max_output=200)
         return [await s.run("n = 1\nprint(n)"), await s.run("print(n)"), await s.run("while True: pass")]
 
     try:
@@ -298,9 +308,9 @@ def test_an_unreachable_sandbox_service_stops_the_run_with_one_line(tmp_path, da
     script = {"PROBLEM-I": [{"text": "```python\nprint(1)\n"}]}
     inp = tmp_path / "in.jsonl"
     inp.write_text(json.dumps({"problem": "PROBLEM-I"}) + "\n")
-    (tmp_path / "script.json").write_text(json.dumps(script))
+    (tmp_path / "script.json").write_text(turns(script))
     (tmp_path / "prompt.yaml").write_text("user: |-\n  {problem}\n")
-    with StubProcess(turns=tmp_path / "script.json") as stub:
+    with StubProcess(script=tmp_path / "script.json") as stub:
         res = subprocess.run(generate_cmd(stub.base_url, f"++input_file={inp}", f"++output_file={tmp_path / 'o.jsonl'}",
                                           f"++prompt_config={tmp_path / 'prompt.yaml'}", f"++data_dir={data_dir}",
                                           "++code_execution=True", "++code_tags=qwen", "++soft_fail=True"),
@@ -315,7 +325,7 @@ def test_an_interpreter_without_ipython_is_one_clear_error():
     import importlib.util
 
     from skills.config.errors import UsageError
-    from skills.inference.code_execution import CellSession
+    from skills.inference.python_session import PythonSession
     from skills.sandbox import Sandbox
 
     if importlib.util.find_spec("IPython") is not None:
@@ -323,6 +333,6 @@ def test_an_interpreter_without_ipython_is_one_clear_error():
     sandbox = Sandbox(python=sys.executable)
     try:
         with pytest.raises(UsageError, match="no IPython"):
-            asyncio.run(CellSession(sandbox).run("1"))
+            asyncio.run(PythonSession(sandbox).run("1"))
     finally:
         sandbox.close()

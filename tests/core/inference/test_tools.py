@@ -25,7 +25,8 @@ import pytest
 from skills.config.errors import UsageError
 from skills.inference.config import GenerateConfig
 from skills.inference.settings import check_config
-from skills.inference.tools import PythonTool, ToolManager, shell_text
+from skills.inference.python_tool import PythonTool
+from skills.inference.tools import ToolManager
 from tests.helpers.files import read_jsonl
 from tests.helpers.paths import REPO_ROOT
 from tests.helpers.stub_server import StubProcess, generate_cmd
@@ -72,18 +73,27 @@ class Calculator(Tool):
 '''
 
 
+# a cell that ignores the interrupt sent at the time limit: the reference's server kills its shell
+STUBBORN = "import time\nwhile True:\n    try:\n        time.sleep(10)\n    except KeyboardInterrupt:\n        pass"
+
+
 def call(cid: str, name: str, arguments: Any) -> Dict[str, Any]:
     text = arguments if isinstance(arguments, str) else json.dumps(arguments)
     return {"id": cid, "type": "function", "function": {"name": name, "arguments": text}}
 
 
+def by_turn(answers: List[dict]) -> str:
+    """The stub's script: a conversation already holding i answers gets ``answers[i]``."""
+    return json.dumps([{"turn": i, "answer": a} for i, a in enumerate(answers)])
+
+
 def run_generate(tmp: Path, script: List[dict], *overrides: str, rows=None, env=None):
-    (tmp / "script.json").write_text(json.dumps(script))
+    (tmp / "script.json").write_text(by_turn(script))
     src = tmp / "in.jsonl"
     rows = rows or [{"messages": [{"role": "user", "content": "What is 6*7+1?"}], "id": 0}]
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     record = tmp / "requests.jsonl"
-    with StubProcess(conversation=tmp / "script.json", record=record) as stub:
+    with StubProcess(script=tmp / "script.json", record=record) as stub:
         res = subprocess.run(generate_cmd(stub.base_url, f"++input_file={src}", f"++output_file={tmp / 'out.jsonl'}",
                                           "++prompt_format=openai", *overrides),
                              cwd=tmp, capture_output=True, text=True, timeout=180,
@@ -112,9 +122,10 @@ def test_python_tool_loop_requests_and_output(tmp_path, monkeypatch):
     a2 = {"role": "assistant", "content": "Checking. ", "reasoning_content": "think",
           "tool_calls": script[1]["tool_calls"]}
     t2 = {"role": "tool", "name": PY, "tool_call_id": "c2", "content": "43"}  # x survived: the session is stateful
+    # IPython's plain traceback, its "File <ipython-input-...>" line removed (the reference's sandbox
+    # cleans it so), the final newline dropped (the reference's tool)
     t3 = {"role": "tool", "name": PY, "tool_call_id": "c3",
-          "content": "Traceback (most recent call last):\n\n  Cell In[3], line 1\n    1/0\n\n"
-                     "ZeroDivisionError: division by zero"}
+          "content": "Traceback (most recent call last):\n    1/0\nZeroDivisionError: division by zero"}
     assert [b["messages"] for b in bodies] == [user, user + [a1, t1], user + [a1, t1, a2, t2, t3]]
     assert all(b["tools"] == [PY_TOOL] for b in bodies)
     assert all("max_tokens" not in b for b in bodies)
@@ -131,8 +142,7 @@ def test_python_tool_loop_requests_and_output(tmp_path, monkeypatch):
 def test_token_budget_spans_the_row_and_overrides_reach_the_tool(tmp_path):
     script = [
         {"content": "", "tool_calls": [call("c1", PY, {"code": "print('x' * 50)"})], "completion_tokens": 7},
-        {"content": "", "tool_calls": [call("c2", PY, {"code": "import time\ntime.sleep(5)"})],
-         "completion_tokens": 9},
+        {"content": "", "tool_calls": [call("c2", PY, {"code": STUBBORN})], "completion_tokens": 9},
         {"content": "never sent", "completion_tokens": 1},
     ]
     res, bodies, rows = run_generate(tmp_path, script, "++tool_modules=[PythonTool]",
@@ -156,7 +166,7 @@ def test_token_budget_spans_the_row_and_overrides_reach_the_tool(tmp_path):
     [row] = rows
     tools = [m["content"] for m in row["conversation"] if m["role"] == "tool"]
     # each stream is cut at max_output_characters, the timeout notice (stderr) too
-    assert tools == ["x" * 20 + "<output cut>", "Execution timed out after 1 seconds"[:20] + "<output cut>"]
+    assert tools == ["x" * 20 + "<output cut>", "Execution timed out after 1.0 seconds"[:20] + "<output cut>"]
     assert row["finish_reason"] == ["tool_calls", "tool_calls"] and row["num_tool_calls"] == 2
     assert row["generation"] == "" and "num_generated_tokens" not in row
 
@@ -282,30 +292,40 @@ def test_ns_generate_plans_tool_modules_and_refuses_bad_ones(capsys, tmp_path, n
 
 
 def test_python_tool_session_rules():
-    """The session as the reference's shell keeps it: a failed cell keeps what ran before its error,
-    a timeout restarts the shell (only completed cells are run again), a last expression shows its
-    value; a session that cannot be rebuilt says so and starts empty."""
+    """The session as the reference's IPython shell keeps it (its tool runs in the same sandbox
+    sessions as code execution): a failed cell keeps what ran before its error; a last expression
+    shows its value (not after ``;``); a cell interrupted at the time limit shows IPython's
+    KeyboardInterrupt and the session lives on; a cell that ignores the interrupt is a timeout, the
+    shell is restarted and restored from the cells that completed (the reference's client-side
+    history), each of which must complete again or the session starts empty."""
     tool = PythonTool()
-    tool.configure({"exec_timeout_s": 2}, {})
+    tool.configure({"exec_timeout_s": 1}, {})
 
     async def go(cells):
         outs = [await tool.call({"code": c}, request_id="r") for c in cells]
         await tool.end_request("r")
         return outs
 
-    outs = asyncio.run(go(["a = 1", "b = 2\nraise ValueError('boom')", "'b' in dir()", "while True: pass",
-                           "print(a); b", "c = [1, 2];", "c", "def f(\n", "None"]))
+    outs = asyncio.run(go(["a = 1", "b = 2\nraise ValueError('boom')", "'b' in dir()", "print(a); b",
+                           "c = [1, 2];", "c", "def f(\n", "None"]))
     assert outs[0] == ""
-    assert outs[1].endswith("ValueError: boom") and "Cell In[2], line 2" in outs[1]
+    assert outs[1] == "Traceback (most recent call last):\n    raise ValueError('boom')\nValueError: boom"
     assert outs[2] == "True"  # b was set before the error
-    assert outs[3] == "Execution timed out after 2 seconds"
-    assert outs[4].startswith("1\nTraceback") and outs[4].endswith("NameError: name 'b' is not defined")
-    assert outs[5] == "" and outs[6] == "[1, 2]"
-    assert "SyntaxError" in outs[7] and outs[8] == ""
-    # "a + b" completed while b existed; after the restart it cannot run again
-    outs = asyncio.run(go(["a = 1", "b = 2\nraise ValueError('boom')", "a + b", "while True: pass", "a", "a"]))
-    assert outs[2] == "3" and outs[4].startswith("RuntimeError: the session's earlier cells could not be run again")
-    assert outs[5].endswith("NameError: name 'a' is not defined")
+    assert outs[3] == "1\n2"
+    assert outs[4] == "" and outs[5] == "[1, 2]"
+    assert "SyntaxError" in outs[6] and outs[7] == ""
+    outs = asyncio.run(go(["a = 1", "b = 2\nraise ValueError('boom')", "import time\ntime.sleep(5)", "a + b",
+                           STUBBORN, "a", "a = 5", "c = a * 2", STUBBORN, "c", "b"]))
+    assert outs[2] == "Traceback (most recent call last):\n    time.sleep(5)\nKeyboardInterrupt"
+    assert outs[3] == "3"  # not restarted by the interrupt
+    assert outs[4] == "Execution timed out after 1.0 seconds"
+    # restarted: restored from the completed cells (a = 1, a + b), each of which must complete again;
+    # "a + b" cannot (b was set by a cell that raised): the session is cleared and the model told so
+    assert outs[5].startswith("RuntimeError: the sandbox could not restore this session's state")
+    assert outs[6] == "" and outs[7] == ""  # a fresh session
+    # this restoration works (a = 5, c = a * 2); the failed cell's b is gone
+    assert outs[8] == "Execution timed out after 1.0 seconds" and outs[9] == "10"
+    assert outs[10].endswith("NameError: name 'b' is not defined")
     assert not tool.sessions
 
 
@@ -324,7 +344,7 @@ def test_python_tool_uses_the_sandbox_service_when_one_is_named(monkeypatch):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             job = json.loads(gzip.decompress(base64.b64decode(body["files"]["job.json.gz"]["base64"])))
             seen.append((body["code"], job))
-            verdict = {"status": "completed", "stdout": "from the service\n", "stderr": "", "replayed": 0}
+            verdict = {"status": "ok", "fired": False, "stdout": "from the service\n", "stderr": ""}
             answer = json.dumps({"stdout": job["nonce"] + json.dumps(verdict) + "\n", "stderr": "", "returncode": 0,
                                  "status": "completed", "duration_s": 0.1}).encode()
             self.send_response(200)
@@ -345,7 +365,8 @@ def test_python_tool_uses_the_sandbox_service_when_one_is_named(monkeypatch):
     finally:
         server.shutdown()
     [(code, job)] = seen
-    assert "def run_cell" in code and job["code"] == "print(7)" and job["history"] == [] and job["timeout"] == 10
+    assert "TerminalInteractiveShell" in code and job["code"] == "print(7)" and job["replay"] == []
+    assert job["timeout"] == 10.0 and job["verbosity"] == "Plain"
 
 
 @pytest.mark.usefixtures("no_cluster_config_env")
@@ -353,10 +374,10 @@ def test_ns_generate_with_sandbox_sidecar(tmp_path):
     """ns generate against an API (the stub), the Python tool calling the job's sandbox sidecar."""
     script = [{"content": None, "tool_calls": [call("c1", PY, {"code": "import sys\nprint(sys.version_info[0])"})]},
               {"content": "three"}]
-    (tmp_path / "script.json").write_text(json.dumps(script))
+    (tmp_path / "script.json").write_text(by_turn(script))
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps({"messages": [{"role": "user", "content": "py?"}]}) + "\n")
-    with StubProcess(conversation=tmp_path / "script.json") as stub:
+    with StubProcess(script=tmp_path / "script.json") as stub:
         res = subprocess.run([sys.executable, "-m", "skills.cli.app", "generate", "--cluster=local",
                               "--server_type=openai", f"--server_address={stub.base_url}", "--model=stub-model",
                               f"--input_file={src}", f"--output_dir={tmp_path / 'g'}", "--with_sandbox",
@@ -368,8 +389,3 @@ def test_ns_generate_with_sandbox_sidecar(tmp_path):
     [row] = read_jsonl(tmp_path / "g" / "output.jsonl")
     assert [m["content"] for m in row["conversation"] if m["role"] == "tool"] == ["3"]
     assert row["generation"] == "three"
-
-
-def test_shell_text_cleanup():
-    assert shell_text("\n\nOut[3]: 5\n\x1b[31mred\x1b[0m\nFile <ipython-input-1>\n  \n") == "5\nred\n"
-    assert shell_text("") == ""
