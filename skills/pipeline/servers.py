@@ -169,6 +169,8 @@ def client_overrides(opts: ServerOptions, server: Optional[ServerSpec],
         os.environ[name] = base_url
         shown = env_reference(name)
         secrets.append(name)
+    if "," in shown:  # several endpoints: quoted, else Hydra's grammar reads a sweep
+        shown = f"'{shown}'"
     toks = [f"++server.server_type={opts.server_type}", f"++server.base_url={shown}",
             f"++server.model={opts.model}"]
     key = server.api_key_env if server is not None else api_key_env(opts.server_type, base_url)
