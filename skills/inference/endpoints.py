@@ -8,8 +8,9 @@ addresses), each with a concurrency limit of its own that adapts to what the end
   endpoint was using its whole limit (doubling per round trip), then, after its first back-off, by
   one per round trip (``1/limit`` per answer);
 - it grows only while the endpoint's latency holds: a smoothed latency per generated token above
-  ``latency_tolerance`` times the lowest seen stops the growth and eases the limit off (x0.9);
-- it backs off on 429, 503, 502/504/408 (x0.75) and timeouts (x0.5), once per round trip: a
+  ``latency_tolerance`` times the lowest seen stops the growth and eases the limit off (x0.9, or
+  in proportion to the excess when that is larger, down to x0.7); halfway there, slow start ends;
+- it backs off on 429, 503, 502/504/408 (x0.85) and timeouts (x0.5), once per round trip: a
   request sent before the last back-off does not trigger another (``epoch``), so 300 requests
   refused at once halve nothing 300 times;
 - a ``Retry-After`` holds its growth until that time (the request itself waits that long before it
@@ -45,9 +46,9 @@ class ConcurrencySettings:
     initial: Optional[int] = None  # None: the ceiling
     adaptive: bool = True
     latency_tolerance: float = 0.0  # 0: latency does not steer the limit
-    overload_factor: float = 0.75  # 429/503/502/504/408
+    overload_factor: float = 0.85  # 429/503/502/504/408
     timeout_factor: float = 0.5
-    latency_factor: float = 0.9
+    latency_factor: float = 0.9  # at most; further above the tolerance, the cut is deeper (down to x0.5)
     smoothing: float = 0.1  # weight of a new latency sample in the moving average
 
 
@@ -99,8 +100,10 @@ class Concurrency:
         self.base = self.recent if self.base is None else min(self.base, self.recent)
         tol = self.s.latency_tolerance
         if tol and self.recent > tol * self.base:  # latency does not hold: no growth, ease off
-            self._back_off(self.s.latency_factor, epoch)
+            self._back_off(max(0.7, min(self.s.latency_factor, tol * self.base / self.recent)), epoch)
             return
+        if tol and self.limit < self.threshold and self.recent > (1 + (tol - 1) / 2) * self.base:
+            self.threshold = self.limit  # latency starts to rise: slow start ends, growth turns additive
         if self.clock() < self.hold_until or in_flight < self.allowed:  # held, or not using its limit
             return
         self._set(self.limit + (1.0 if self.limit < self.threshold else 1.0 / self.limit))

@@ -69,7 +69,8 @@ class Stub:
             user = users[-1]["content"] if users else ""
         else:
             user = body.get("prompt", "")
-        text = self.args.answer.replace("{user}", str(user)).replace("{n}", str(self.count))
+        text = self.args.answer.replace("{user}", str(user)).replace("{n}", str(self.count)) \
+            .replace("{port}", str(self.args.port))
         usage = {"prompt_tokens": 10, "completion_tokens": len(text.split()), "total_tokens": 0}
         if path.endswith("/responses"):  # the Responses API shape
             output = [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}]
@@ -194,6 +195,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--fail-marker", default="", help="requests whose body contains this always fail "
                    "(with the first --fail-kinds kind)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--num_gpus", type=int, default=0, help="ignored (a generic server's launch line has it)")
+    p.add_argument("--num_nodes", type=int, default=1, help="ignored (a generic server's launch line has it)")
     p.add_argument("--capacity", type=int, default=0, help="completion requests it can take at once (0: any)")
     p.add_argument("--overload", choices=("429", "stall"), default="429",
                    help="above --capacity: refuse with 429, or slow every request down (stall)")

@@ -163,7 +163,7 @@ def run_job(job: Job, log_dir: Path, out: IO[str], server_timeout_s: float,
     job = copy.deepcopy(job)
     log_path = _log_path(job, log_dir)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    server_proc = None
+    server_procs: List[Any] = []
     watch = _ServiceWatch()
     sidecars: List[Any] = []
     prefix = f"[{job.name}] "
@@ -186,20 +186,27 @@ def run_job(job: Job, log_dir: Path, out: IO[str], server_timeout_s: float,
             if error:
                 return f"sidecar {sc.name}: {error}"
             watch.add(f"sidecar {sc.name}", proc, sc_log)
-        if job.server is not None:
-            server_log = _log_path(job, log_dir, "-server")
+        servers = job.servers()
+        for r, spec0 in enumerate(servers):  # --server_replicas: each its own process, port and GPUs
+            server_log = _log_path(job, log_dir, "-server" + (f"-r{r + 1}" if r else ""))
+            what = f"{spec0.server_type} server" + (f" (replica {r + 1}/{len(servers)})" if len(servers) > 1 else "")
 
-            def start_model_server(j: Job):
-                spec = j.server
-                out.write(f"{prefix}starting {spec.server_type} server on port {spec.port} (log {server_log})\n")
-                return start_server(spec, server_log, env=job_environment(j, spec.env)), spec.health_url, spec.port
+            def start_model_server(j: Job, r=r, server_log=server_log, what=what):
+                spec = j.servers()[r]
+                out.write(f"{prefix}starting {what} on port {spec.port} (log {server_log})\n")
+                gpus = spec.gpu_slice(os.environ.get("CUDA_VISIBLE_DEVICES"))
+                extra = {**spec.env, **({"CUDA_VISIBLE_DEVICES": gpus} if gpus is not None else {})}
+                return start_server(spec, server_log, env=job_environment(j, extra)), spec.health_url, spec.port
 
-            server_proc, error = _start_service(job, f"the {job.server.server_type} server", server_log, out,
-                                                prefix, server_timeout_s, start_model_server)
+            proc, error = _start_service(job, f"the {what}", server_log, out, prefix, server_timeout_s,
+                                         start_model_server)
+            if proc is not None:
+                server_procs.append(proc)
             if error:
                 return error
-            out.write(f"{prefix}server healthy at {job.server.health_url}\n")
-            watch.add(f"{job.server.server_type} server", server_proc, server_log)
+            out.write(f"{prefix}server healthy at {job.servers()[r].health_url}\n")
+            watch.add(what, proc, server_log, group="servers" if len(servers) > 1 else None,
+                      group_size=len(servers), out=out, prefix=prefix)
         with open(log_path, "a") as log:
             for cmd in job.commands:
                 if watch.died is not None:
@@ -232,8 +239,8 @@ def run_job(job: Job, log_dir: Path, out: IO[str], server_timeout_s: float,
         return None
     finally:
         watch.stopping = True
-        if server_proc is not None:
-            stop_server(server_proc)
+        for proc in server_procs:
+            stop_server(proc)
         for proc in sidecars:
             stop_server(proc, grace_s=5.0)
 
@@ -280,14 +287,27 @@ class _ServiceWatch:
         self.command: Optional[subprocess.Popen] = None
         self.died: Optional[tuple] = None
         self.stopping = False
+        self.gone: Dict[str, int] = {}  # group -> members that exited
 
-    def add(self, name: str, proc: subprocess.Popen, log_path: Path) -> None:
-        threading.Thread(target=self._watch, args=(name, proc, log_path), daemon=True).start()
+    def add(self, name: str, proc: subprocess.Popen, log_path: Path, group: Optional[str] = None,
+            group_size: int = 1, out: Optional[IO[str]] = None, prefix: str = "") -> None:
+        """Watch a service; the members of a ``group`` (server replicas) end the job only when the
+        last of them exits: the client retries the rows of a replica that died on the others."""
+        threading.Thread(target=self._watch, args=(name, proc, log_path, group, group_size, out, prefix),
+                         daemon=True).start()
 
-    def _watch(self, name: str, proc: subprocess.Popen, log_path: Path) -> None:
+    def _watch(self, name: str, proc: subprocess.Popen, log_path: Path, group: Optional[str] = None,
+               group_size: int = 1, out: Optional[IO[str]] = None, prefix: str = "") -> None:
         rc = proc.wait()
         if self.stopping or self.died is not None:
             return
+        if group is not None:
+            self.gone[group] = self.gone.get(group, 0) + 1
+            if self.gone[group] < group_size:
+                if out is not None:
+                    out.write(f"{prefix}the {name} exited with code {rc} (log {log_path}); the other replicas "
+                              "go on\n")
+                return
         self.died = (name, rc, log_path)
         if self.command is not None and self.command.poll() is None:
             _kill_group(self.command)
