@@ -8,8 +8,9 @@ addresses), each with a concurrency limit of its own that adapts to what the end
   endpoint was using its whole limit (doubling per round trip), then, after its first back-off, by
   one per round trip (``1/limit`` per answer);
 - it grows only while the endpoint's latency holds: a smoothed latency per generated token above
-  ``latency_tolerance`` times the lowest seen stops the growth and eases the limit off (x0.9, or
-  in proportion to the excess when that is larger, down to x0.7); halfway there, slow start ends;
+  ``latency_tolerance`` times the lowest seen stops the growth, and when it stays above for half a
+  round trip of answers eases the limit off (x0.9, or in proportion to the excess when that is larger,
+  down to x0.7); halfway there, slow start ends;
 - it backs off on 429, 503, 502/504/408 (x0.85) and timeouts (x0.5), once per round trip: a
   request sent before the last back-off does not trigger another (``epoch``), so 300 requests
   refused at once halve nothing 300 times;
@@ -78,6 +79,7 @@ class Concurrency:
         self.base: Optional[float] = None  # lowest smoothed latency per token
         self.recent: Optional[float] = None  # smoothed latency per token
         self.hold_until = 0.0  # Retry-After: no growth before then
+        self.over = 0  # answers in a row whose smoothed latency was above the tolerance
         self.backoffs = 0
         self.lowest = self.highest = start
 
@@ -99,9 +101,13 @@ class Concurrency:
         self.recent = per_token if self.recent is None else (1 - a) * self.recent + a * per_token
         self.base = self.recent if self.base is None else min(self.base, self.recent)
         tol = self.s.latency_tolerance
-        if tol and self.recent > tol * self.base:  # latency does not hold: no growth, ease off
-            self._back_off(max(0.7, min(self.s.latency_factor, tol * self.base / self.recent)), epoch)
+        if tol and self.recent > tol * self.base:  # latency does not hold: no growth; for a whole
+            self.over += 1  # round trip of answers (not a passing hiccup): ease off
+            if self.over >= max(1, self.allowed // 2) and self._back_off(
+                    max(0.7, min(self.s.latency_factor, tol * self.base / self.recent)), epoch):
+                self.over = 0
             return
+        self.over = 0
         if tol and self.limit < self.threshold and self.recent > (1 + (tol - 1) / 2) * self.base:
             self.threshold = self.limit  # latency starts to rise: slow start ends, growth turns additive
         if self.clock() < self.hold_until or in_flight < self.allowed:  # held, or not using its limit

@@ -64,13 +64,14 @@ def main() -> None:
     p.add_argument("--latency", type=float, default=0.1)
     p.add_argument("--ceiling", type=int, default=512)
     p.add_argument("--modes", default="429,stall")
+    p.add_argument("--adaptive_only", action="store_true", help="skip the fixed-concurrency runs")
     args = p.parse_args()
     limit = args.capacity / args.latency
     print(f"hidden capacity {args.capacity} in flight x {args.latency:g} s = {limit:.0f} requests/s; "
           f"{args.prompts} prompts; ceiling {args.ceiling}")
     with tempfile.TemporaryDirectory() as tmp:
         for mode in args.modes.split(","):
-            for adaptive in (True, False):
+            for adaptive in ((True,) if args.adaptive_only else (True, False)):
                 r = run(mode, adaptive, args, Path(tmp))
                 print(f"{mode:5s} {'adaptive' if adaptive else 'fixed   '}: {r['rate']:.0f} requests/s = "
                       f"{100 * r['rate'] / limit:.0f}% of the limit; 429: {r['refused']} of {r['attempts']} attempts "

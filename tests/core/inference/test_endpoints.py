@@ -104,8 +104,16 @@ def test_latency_that_does_not_hold_stops_growth_and_eases_off():
     top = c.allowed
     before = c.backoffs
     c.answered(3.0 * 10, 10, c.allowed, c.epoch)  # one answer at 30x: the average jumps past 3x the lowest
-    assert c.allowed <= int(top * 0.7) + 1 and c.backoffs == before + 1  # far above the tolerance: a deep cut
-    grow(c, 100, latency=3.0, tokens=10)  # 3x the lowest: it keeps easing off, once per round trip
+    assert c.allowed == top and c.backoffs == before  # a hiccup: growth stops, nothing is cut yet
+    grow(c, 30, latency=1.0, tokens=10)  # back to normal: the hiccup is forgotten, growth resumes
+    assert c.over == 0 and c.allowed >= top
+    top = c.allowed
+    for _ in range(top // 2 - 1):  # above the tolerance for (almost) half a round trip of answers
+        c.answered(30.0, 10, c.allowed, c.epoch)
+    assert c.allowed == top and c.backoffs == before
+    c.answered(30.0, 10, c.allowed, c.epoch)  # half a round trip: far above the tolerance, a deep cut
+    assert c.allowed == int(top * 0.7) and c.backoffs == before + 1
+    grow(c, 200, latency=3.0, tokens=10)  # 3x the lowest: it keeps easing off, once per round trip
     assert c.allowed < top // 2 and c.backoffs >= before + 2
     # latency per token, not per request: a long answer is not a slow server
     d = Concurrency(ConcurrencySettings(ceiling=200, initial=10, latency_tolerance=1.5))
