@@ -126,7 +126,7 @@ BIND_TRIES = 3  # a service that fails to bind its port is moved to another one 
 
 
 def _start_service(job: Job, name: str, log_path: Path, out: IO[str], prefix: str, timeout_s: float,
-                   start) -> tuple:
+                   start, first: Optional[Any] = None) -> tuple:
     """Start a server or sidecar (``start(job)`` -> process, healthy URL) and wait until it is healthy;
     a failure to bind its port moves it to another port and starts it again.
     Returns (process or None, error or None); the process is returned even when it failed."""
@@ -135,7 +135,7 @@ def _start_service(job: Job, name: str, log_path: Path, out: IO[str], prefix: st
     from skills.servers.launch import stop_server
 
     for attempt in range(BIND_TRIES):
-        proc, url, port = start(job)
+        proc, url, port = first if (attempt == 0 and first is not None) else start(job)
         try:
             wait_for_server(url, timeout_s, proc, log_path)
             return proc, None
@@ -187,23 +187,57 @@ def run_job(job: Job, log_dir: Path, out: IO[str], server_timeout_s: float,
                 return f"sidecar {sc.name}: {error}"
             watch.add(f"sidecar {sc.name}", proc, sc_log)
         servers = job.servers()
-        for r, spec0 in enumerate(servers):  # --server_replicas: each its own process, port and GPUs
-            server_log = _log_path(job, log_dir, "-server" + (f"-r{r + 1}" if r else ""))
-            what = f"{spec0.server_type} server" + (f" (replica {r + 1}/{len(servers)})" if len(servers) > 1 else "")
 
-            def start_model_server(j: Job, r=r, server_log=server_log, what=what):
+        def boot(r: int) -> tuple:  # --server_replicas: each its own process, port and GPUs, side by side
+            server_log = _log_path(job, log_dir, "-server" + (f"-r{r + 1}" if r else ""))
+            what = f"{servers[r].server_type} server" + (f" (replica {r + 1}/{len(servers)})"
+                                                         if len(servers) > 1 else "")
+
+            def start_model_server(j: Job):
                 spec = j.servers()[r]
                 out.write(f"{prefix}starting {what} on port {spec.port} (log {server_log})\n")
                 gpus = spec.gpu_slice(os.environ.get("CUDA_VISIBLE_DEVICES"))
                 extra = {**spec.env, **({"CUDA_VISIBLE_DEVICES": gpus} if gpus is not None else {})}
                 return start_server(spec, server_log, env=job_environment(j, extra)), spec.health_url, spec.port
 
-            proc, error = _start_service(job, f"the {what}", server_log, out, prefix, server_timeout_s,
-                                         start_model_server)
-            if proc is not None:
-                server_procs.append(proc)
+            return what, server_log, start_model_server
+
+        plans = [boot(r) for r in range(len(servers))]
+        first: List[Any] = [None] * len(servers)
+        if len(servers) > 1:  # replicas boot side by side: all started here (a child started from a
+            # thread would die with that thread, see guard.py), their health awaited together
+            from concurrent.futures import ThreadPoolExecutor
+
+            from skills.servers.health import ServerStartError, wait_for_server
+
+            first = [start(job) for _, _, start in plans]
+            server_procs.extend(proc for proc, _, _ in first)
+
+            def healthy(r: int) -> Optional[str]:
+                proc, url, _ = first[r]
+                try:
+                    wait_for_server(url, server_timeout_s, proc, plans[r][1])
+                    return None
+                except ServerStartError as exc:
+                    return str(exc)
+
+            with ThreadPoolExecutor(len(servers)) as pool:
+                problems = list(pool.map(healthy, range(len(servers))))
+            stuck = [p for r, p in enumerate(problems) if p and first[r][0].poll() is None]
+            if stuck:  # running but never healthy: no second wait
+                return stuck[0]
+        booted = []
+        for r, (what, server_log, start) in enumerate(plans):  # one that exited: as a single server
+            proc, error = _start_service(job, f"the {what}", server_log, out, prefix, server_timeout_s, start,
+                                         first[r])  # (a failure to bind moves it to another port)
+            booted.append((what, server_log, proc, error))
             if error:
-                return error
+                break
+        server_procs.extend(proc for _, _, proc, _ in booted if proc is not None and proc not in server_procs)
+        errors = [error for *_, error in booted if error]
+        if errors:
+            return errors[0]
+        for r, (what, server_log, proc, _) in enumerate(booted):
             out.write(f"{prefix}server healthy at {job.servers()[r].health_url}\n")
             watch.add(what, proc, server_log, group="servers" if len(servers) > 1 else None,
                       group_size=len(servers), out=out, prefix=prefix)

@@ -78,6 +78,21 @@ def test_eval_jobs_each_get_their_replicas(capsys, tmp_path, data_dir):
         assert j["gpus"] == 2
 
 
+def test_a_hosted_judge_gets_its_replicas(capsys, tmp_path, data_dir):
+    plan = plan_of(capsys, ["eval", "--cluster=local", "--server_type=vllm", "--model=/models/m", "--server_gpus=1",
+                            f"--output_dir={tmp_path / 'out'}", f"--data_dir={data_dir}", "--benchmarks=aime24:1",
+                            "--judge_model=/models/j", "--judge_server_type=vllm", "--judge_server_gpus=1",
+                            "--judge_server_replicas=2"])
+    gen = [j for j in plan["jobs"] if j["kind"] == "generation"]
+    judge = [j for j in plan["jobs"] if j["kind"] == "judge"]
+    assert judge and all(len(j["replicas"]) == 1 and j["gpus"] == 2 for j in judge)
+    assert all(j["replicas"] == [] for j in gen)  # the generation's servers are not the judge's
+    for j in judge:
+        (argv,) = [a for a in j["programs"] if "skills.inference.generate" in a]
+        ports = [j["server"]["port"], j["replicas"][0]["port"]]
+        assert base_url(argv) == "'" + ",".join(f"http://127.0.0.1:{p}/v1" for p in ports) + "'"
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--server_replicas=0"], "--server_replicas must be >= 1"),
     (["--server_replicas=2", "--server_nodes=2"], "--server_replicas needs single-node servers"),
