@@ -58,7 +58,7 @@ class ClientSettings:
     server_type: str = "vllm"
     api_key: Optional[str] = None
     max_concurrent: int = 512  # per endpoint: the ceiling of its adaptive limit
-    adaptive: bool = True
+    adaptive: Optional[bool] = None  # None: by server type (skills.inference.endpoints)
     initial_concurrency: Optional[int] = None  # None: by server type (skills.inference.endpoints)
     latency_tolerance: Optional[float] = None
     timeout: Optional[float] = 14400.0  # None: no limit

@@ -54,8 +54,10 @@ class ServerConfig:
     retry_after_max_s: float = 600.0  # a server's Retry-After is honoured exactly up to this
     wait_for_server_s: float = 3600.0  # how long to wait for a booting server before failing
     # each endpoint's concurrency adapts (AIMD) between 1 and max_concurrent_requests: it grows
-    # while latency holds and backs off on 429/503/timeouts; False: always max_concurrent_requests
-    adaptive_concurrency: bool = True
+    # while latency holds and backs off on 429/503/timeouts; False: always max_concurrent_requests;
+    # None: adaptive for APIs (openai, azureopenai, gemini, generic), fixed for engines (vllm, sglang,
+    # trtllm, megatron), which queue requests themselves
+    adaptive_concurrency: Optional[bool] = None
     # where it starts (None: max_concurrent_requests for engines (vllm, sglang, trtllm, megatron),
     # which queue requests themselves; 16 for APIs)
     initial_concurrency: Optional[int] = None

@@ -1,10 +1,11 @@
 """Where a run's requests go: one endpoint or several (replicas of one model, or a list of
 addresses), each with a concurrency limit of its own that adapts to what the endpoint can take.
 
-``Concurrency`` is one endpoint's limit, an AIMD controller:
+``Concurrency`` is one endpoint's limit, an AIMD controller (by default for APIs; engines such as
+vLLM queue requests themselves and keep the fixed window at the ceiling unless asked):
 
-- it starts at a safe level (``initial``; for engines we host, such as vLLM, which queue requests
-  themselves, the ceiling) and, in slow start, grows by one for each answered request while the
+- it starts at a safe level (``initial``; for an engine made adaptive, the ceiling) and, in slow
+  start, grows by one for each answered request while the
   endpoint was using its whole limit (doubling per round trip), then, after its first back-off, by
   one per round trip (``1/limit`` per answer);
 - it grows only while the endpoint's latency holds: a smoothed latency per generated token above
@@ -53,11 +54,17 @@ class ConcurrencySettings:
     smoothing: float = 0.1  # weight of a new latency sample in the moving average
 
 
-def concurrency_settings(server_type: str, ceiling: int, adaptive: bool = True, initial: Optional[int] = None,
-                         latency_tolerance: Optional[float] = None) -> ConcurrencySettings:
-    """Defaults by server type: engines we host start at the ceiling and are not steered by latency
-    (batching raises it by design); APIs start at ``DEFAULT_INITIAL`` with ``DEFAULT_TOLERANCE``."""
+def concurrency_settings(server_type: str, ceiling: int, adaptive: Optional[bool] = None,
+                         initial: Optional[int] = None, latency_tolerance: Optional[float] = None
+                         ) -> ConcurrencySettings:
+    """Defaults by server type. APIs: adaptive, from ``DEFAULT_INITIAL`` with ``DEFAULT_TOLERANCE``.
+    Engines (vLLM, SGLang, TensorRT-LLM, Megatron) queue requests themselves, so the fixed window at
+    the ceiling is right for them (as in the reference), and a 503 or a dropped connection from one
+    is a fault to retry, not a sign of load: not adaptive unless asked; when asked, from the ceiling
+    and not steered by latency (batching raises it by design)."""
     engine = server_type in ENGINE_TYPES
+    if adaptive is None:
+        adaptive = not engine
     ceiling = max(1, int(ceiling))
     if initial is None:
         initial = ceiling if engine else min(ceiling, DEFAULT_INITIAL)

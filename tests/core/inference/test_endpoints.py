@@ -27,8 +27,12 @@ def grow(c: Concurrency, n: int, latency: float = 1.0, tokens: int = 10) -> None
 def test_defaults_by_server_type():
     engine = concurrency_settings("vllm", 512)
     api = concurrency_settings("openai", 512)
-    assert (engine.initial, engine.latency_tolerance) == (512, 0.0)  # engines queue requests themselves
+    assert not engine.adaptive and api.adaptive  # engines queue requests themselves: the fixed window
+    assert Concurrency(engine).allowed == 512 and Concurrency(api).allowed == 16
+    asked = concurrency_settings("vllm", 512, adaptive=True)
+    assert asked.adaptive and (asked.initial, asked.latency_tolerance) == (512, 0.0)  # from the top, no latency
     assert (api.initial, api.latency_tolerance) == (16, 1.5)
+    assert not concurrency_settings("openai", 512, adaptive=False).adaptive
     assert concurrency_settings("openai", 4).initial == 4  # never above the ceiling
     assert concurrency_settings("openai", 64, initial=1000).initial == 64
     assert concurrency_settings("openai", 64, initial=8, latency_tolerance=0).latency_tolerance == 0.0
