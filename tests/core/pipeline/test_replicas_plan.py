@@ -142,6 +142,28 @@ def test_slurm_server_step_starts_every_replica_and_the_client_waits_for_each(ca
     assert "#SBATCH --gpus-per-node=6" in text or "--gpus-per-node=6" in text
 
 
+def test_slurm_server_step_script_runs_each_replica_on_its_gpus(tmp_path):
+    """The server step's bash, run here: each replica sees its share of $CUDA_VISIBLE_DEVICES, and
+    the step's exit code is written only once every replica has exited."""
+    from skills.pipeline.plan import Job
+    from skills.pipeline.slurm.build import server_script_text
+    from skills.servers.spec import ServerSpec
+
+    log = tmp_path / "seen"
+    specs = [ServerSpec(server_type="vllm", model="/m", gpus=2, nodes=1, port=6000 + r, args="",
+                        command=f"sleep {0.2 * (3 - r)}; echo {r}=$CUDA_VISIBLE_DEVICES >> {log}; exit {r}",
+                        health_url="", replica=r, replicas=3) for r in range(3)]
+    job = Job(name="j", kind="generation", commands=["true"], server=specs[0], replicas=specs[1:], gpus=6)
+    exit_file = tmp_path / "exit"
+    script = server_script_text(job, str(tmp_path), str(exit_file))
+    res = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30,
+                         env={"PATH": "/usr/bin:/bin", "CUDA_VISIBLE_DEVICES": "4,5,6,7,8,9"})
+    assert sorted(log.read_text().split()) == ["0=4,5", "1=6,7", "2=8,9"]
+    assert exit_file.read_text().strip() == str(res.returncode) == "2"  # the last replica's code, once all exited
+    res = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
+    assert "0=0,1" in log.read_text() and "2=4,5" in log.read_text()  # no $CUDA_VISIBLE_DEVICES: 0..5
+
+
 def test_local_replicas_serve_one_run_and_one_dying_does_not_end_the_job(tmp_path):
     """Three stub servers started by the local executor (generic server type); one is killed mid-run:
     the job completes with every row once, the others having taken its rows."""
