@@ -104,7 +104,8 @@ def _server(v: Dict[str, Any]):
 
     return ServerOptions(v["server_type"], v["model"], v["server_address"], v["server_gpus"],
                          v["server_nodes"] if v["server_nodes"] is not None else 1, v["server_args"] or "",
-                         v["server_container"], v.get("server_entrypoint"))
+                         v["server_container"], v.get("server_entrypoint"),
+                         v["server_replicas"] if v.get("server_replicas") is not None else 1)
 
 
 SERVER = Group([
@@ -113,6 +114,8 @@ SERVER = Group([
     Opt("server_address", Optional[str], None, "URL of an existing server/API."),
     Opt("server_gpus", Optional[int], None, "Host a server in each job with this many GPUs."),
     Opt("server_nodes", Optional[int], None, "Nodes for the hosted server (default 1)."),
+    Opt("server_replicas", Optional[int], None, "Hosted servers of the model per job, each with --server_gpus "
+        "GPUs on its own port; requests are spread over them (default 1)."),
     Opt("server_args", Optional[str], None, "Appended verbatim to the server command."),
     Opt("server_container", Optional[str], None, "Server container image (slurm)."),
     Opt("server_entrypoint", Optional[str], None, "Launch command of a 'generic' server type."),

@@ -55,7 +55,9 @@ class ServerConfig:
 
     server_type: str = "openai"  # vllm | sglang | trtllm | openai | ...
     model: Optional[str] = None
-    base_url: Optional[str] = None  # full URL incl. /v1; None -> http://{host}:{port}/v1
+    # full URL incl. /v1; None -> http://{host}:{port}/v1; several comma-separated: requests are
+    # spread over them (least outstanding requests first; one that stops answering is skipped)
+    base_url: Optional[str] = None
     host: str = "127.0.0.1"
     port: int = 5000
     api_key: Optional[str] = None  # prefer api_key_env_var: keys must never land in files/logs
@@ -65,6 +67,17 @@ class ServerConfig:
     retry_max_delay_s: float = 30.0
     retry_after_max_s: float = 600.0  # a server's Retry-After is honoured exactly up to this
     wait_for_server_s: float = 3600.0  # how long to wait for a booting server before failing
+    # each endpoint's concurrency adapts (AIMD) between 1 and max_concurrent_requests: it grows
+    # while latency holds and backs off on 429/503/timeouts; False: always max_concurrent_requests;
+    # None: adaptive for APIs (openai, azureopenai, gemini, generic), fixed for engines (vllm, sglang,
+    # trtllm, megatron), which queue requests themselves
+    adaptive_concurrency: Optional[bool] = None
+    # where it starts (None: max_concurrent_requests for engines (vllm, sglang, trtllm, megatron),
+    # which queue requests themselves; 16 for APIs)
+    initial_concurrency: Optional[int] = None
+    # growth stops and the limit eases off when the latency per token exceeds this factor of the
+    # lowest seen (None: 1.5 for APIs, off for engines, whose latency grows with batching; 0: off)
+    latency_tolerance: Optional[float] = None
     tokenizer: Optional[str] = None
     use_v1_endpoint: bool = True  # False: base_url is http://{host}:{port} without /v1
     # reference spellings: enable_soft_fail = ++soft_fail; on a context-length error,

@@ -80,13 +80,14 @@ async def run_requests(task: GenerationTask, items: Iterable[Tuple[int, Dict[str
     (index, row, request, where: its input line for errors, or None); results go to the journal as
     they finish.
 
-    A fixed pool of workers, ``WINDOW_PER_SLOT`` per request slot (``max_concurrent_requests``), takes
+    A fixed pool of workers, ``WINDOW_PER_SLOT`` per request slot (``max_concurrent_requests`` per
+    endpoint: the ceiling of each endpoint's adaptive limit), takes
     the rows in order: only that window of rows is in progress at any time and ``items`` is consumed
     as they go, so memory does not grow with the input; a finished row costs its worker one step, not
     a look at every pending row."""
     cfg = task.cfg
     settings = settings_from_config(cfg)
-    async with Client(settings) as client:
+    async with Client(settings, say=log) as client:
         # said only when the server does not answer at once, and once per job (its runs share the server)
         await client.wait_for_server(on_wait=lambda: first_to_say(f"wait {settings.base_url}") and log(
             f"waiting for the server at {mask_url(settings.base_url)}"))
@@ -98,6 +99,7 @@ async def run_requests(task: GenerationTask, items: Iterable[Tuple[int, Dict[str
         source_key = source_key_for(cfg.generation_key)
         soft_failed: List[str] = []
         flush_at = max(1, cfg.max_concurrent_requests)  # a kill loses at most one such batch
+        slots = cfg.max_concurrent_requests * len(client.pool)  # each endpoint's ceiling
 
         async def one(i: int, row: Dict[str, Any], request: Any, where: Optional[str]) -> None:
             try:
@@ -127,7 +129,7 @@ async def run_requests(task: GenerationTask, items: Iterable[Tuple[int, Dict[str
 
         flusher = asyncio.create_task(_flusher(journal))
         workers = [asyncio.create_task(worker())
-                   for _ in range(max(1, min(count, WINDOW_PER_SLOT * cfg.max_concurrent_requests)))]
+                   for _ in range(max(1, min(count, WINDOW_PER_SLOT * slots)))]
         finished = asyncio.gather(*workers)
         finished.add_done_callback(lambda f: f.cancelled() or f.exception())  # read below, or moot once cancelled
         try:
@@ -152,6 +154,9 @@ async def run_requests(task: GenerationTask, items: Iterable[Tuple[int, Dict[str
             _flush(journal)
         if client.retries:
             log(f"{client.retries} request attempts were retried ({client.retry_summary()})")
+        if len(client.pool) > 1 or any(ep.conc.backoffs for ep in client.pool.endpoints):
+            for line in client.endpoint_summary():  # per replica: what each did, and its concurrency
+                log(line)
         if soft_failed:
             log(f"warning: {len(soft_failed)} of {count} rows failed and were kept as empty generations with "
                 f"an 'error' field (soft_fail); the first: {soft_failed[0]}")

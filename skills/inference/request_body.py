@@ -13,12 +13,18 @@ VLLM_LIKE = {"vllm", "sglang", "trtllm"}
 
 
 def resolve_base_url(server: Any) -> str:
-    """``server.base_url`` or ``http://host:port/v1``; trailing slash removed."""
+    """``server.base_url`` or ``http://host:port/v1``; trailing slash removed (a list: each URL)."""
+    return ",".join(resolve_base_urls(server))
+
+
+def resolve_base_urls(server: Any) -> List[str]:
+    """The endpoints of ``server.base_url`` (several comma-separated: replicas or a list of addresses),
+    or ``http://host:port/v1``; trailing slashes removed."""
     url = server.base_url
     if url in (None, "", "None"):
         v1 = getattr(server, "use_v1_endpoint", True) and server.server_type != "megatron"  # Megatron: no /v1
         url = f"http://{server.host}:{server.port}" + ("/v1" if v1 else "")
-    return url.rstrip("/")
+    return [u.strip().rstrip("/") for u in str(url).split(",") if u.strip()]
 
 
 def resolve_api_key(server: Any) -> Optional[str]:

@@ -233,9 +233,15 @@ def check_url(value: Optional[str], what: str) -> None:
     """``http(s)://host...``: without a scheme a client would poll a URL that can never answer."""
     if value in (None, "", "None") or "${" in str(value):  # unset, or read from the environment
         return
-    if not URL_SCHEME.match(str(value)):
-        raise UsageError(f"{what} {mask_url(value)!r} is not an http(s) URL (write e.g. http://{value}"
-                         f"{'' if '/v1' in str(value) else '/v1'})")
+    urls = [u.strip() for u in str(value).split(",")]  # several: replicas or a list of endpoints
+    if len(urls) > 1 and not all(urls):
+        raise UsageError(f"{what} {mask_url(value)!r} has an empty entry in its comma-separated list")
+    if len(set(urls)) < len(urls):
+        raise UsageError(f"{what} {mask_url(value)!r} names an endpoint twice")
+    for url in urls:
+        if not URL_SCHEME.match(url):
+            raise UsageError(f"{what} {mask_url(url)!r} is not an http(s) URL (write e.g. http://{url}"
+                             f"{'' if '/v1' in url else '/v1'})")
 
 
 def check_values(cfg: GenerateConfig) -> None:
@@ -256,6 +262,11 @@ def check_values(cfg: GenerateConfig) -> None:
         _finite(f"server.{name}", getattr(server, name), 0.0)
     if server.max_retries < 0:
         raise UsageError(f"server.max_retries must be >= 0, got {server.max_retries}")
+    if server.initial_concurrency is not None and server.initial_concurrency < 1:
+        raise UsageError(f"server.initial_concurrency must be >= 1 (or null: by server type), "
+                         f"got {server.initial_concurrency}")
+    if server.latency_tolerance is not None and server.latency_tolerance != 0:
+        _finite("server.latency_tolerance", server.latency_tolerance, 1.0)
     check_url(server.base_url, "server.base_url")
 
 

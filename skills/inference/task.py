@@ -161,6 +161,7 @@ class GenerationTask:
         "enable_litellm_cache", "async_position_key", "wait_for_sandbox", "sandbox", "tokenizer",
         "server.base_url", "server.host", "server.port", "server.api_key_env_var", "server.max_retries",
         "server.enable_soft_fail", "server.use_v1_endpoint", "server.tokenizer",
+        "server.adaptive_concurrency", "server.initial_concurrency", "server.latency_tolerance",
     )
 
     def fingerprint(self, src: Path, requests: Iterable[Any]) -> Fingerprint:

@@ -39,9 +39,11 @@ def render_text(plan: Plan) -> str:
             lines.append("  env: " + " ".join(f"{k}={v}" for k, v in sorted(job.env.items())))
         if job.secret_env:
             lines.append(f"  env from launcher (by name): {', '.join(job.secret_env)}")
-        if job.server:
-            s = job.server
-            lines.append(f"  server ({s.server_type}, port {s.port}, health {s.health_url}):")
+        for s in job.servers():
+            replica = f"replica {s.replica + 1}/{s.replicas}, " if s.replicas > 1 else ""
+            gpus = s.gpu_slice()
+            gpus = f", GPUs {gpus} of the job's" if gpus else ""
+            lines.append(f"  server ({s.server_type}, {replica}port {s.port}{gpus}, health {s.health_url}):")
             if s.env:
                 lines.append("    env: " + " ".join(f"{k}={v}" for k, v in sorted(s.env.items())))
             if s.secret_env:

@@ -17,7 +17,7 @@ from skills.inference.lane import lane_argv
 from skills.pipeline.plan import Job
 from skills.pipeline.programs import shell_join
 from skills.pipeline.runs import Run
-from skills.pipeline.servers import PortAllocator, ServerOptions, client_overrides, make_server
+from skills.pipeline.servers import PortAllocator, ServerOptions, client_overrides, make_servers
 from skills.pipeline.sidecars import make_sidecars
 
 T = TypeVar("T")
@@ -243,8 +243,9 @@ def build_jobs(groups: List[List[Run]], names: List[str], kind: str, server_opts
     jobs = []
     for name, group in zip(names, groups):
         prefix = "SKILLS_JUDGE" if kind == "judge" else "SKILLS_SERVER"
-        server = make_server(server_opts, cluster, ports, prefix)
-        client, secrets = client_overrides(server_opts, server, prefix)
+        hosted = make_servers(server_opts, cluster, ports, prefix)  # --server_replicas of them
+        server = hosted[0] if hosted else None
+        client, secrets = client_overrides(server_opts, server, prefix, hosted[1:])
         needed_env.update(secrets)
         api = server is None and not sequential
         rows = [run_rows(r) for r in group] if api and len(group) > 1 else []
@@ -264,8 +265,9 @@ def build_jobs(groups: List[List[Run]], names: List[str], kind: str, server_opts
         sidecars = make_sidecars([s for r in group for s in r.sidecars], cluster, ports, data_dir=data_dir)
         job = Job(
             name=name, kind=kind, commands=[parallel_command(cmds)], programs=programs, server=server,
+            replicas=hosted[1:],
             sidecars=sidecars, benchmarks=list(dict.fromkeys(r.bench for r in group if r.bench)),
-            gpus=server.gpus if server else 0, nodes=server.nodes if server else 1,
+            gpus=server.gpus * len(hosted) if server else 0, nodes=server.nodes if server else 1,
             log_dir=log_dir, done_markers=[r.marker for r in group], secret_env=secrets,
             env={k: v for s in sidecars for k, v in s.client_env.items()},
         )

@@ -28,7 +28,7 @@ from skills.registry.spec import BenchmarkSpec
 GENERIC_JUDGE_ARGS = ("++prompt_config=judge/generic", "++generation_key=judgement", "++add_generation_stats=False")
 
 JUDGE_KWARGS = ("model", "server_type", "server_address", "server_gpus", "server_nodes", "server_args",
-                "server_entrypoint", "server_container", "generation_type", "generation_module")
+                "server_entrypoint", "server_container", "generation_type", "generation_module", "server_replicas")
 
 
 @dataclass
@@ -44,6 +44,7 @@ class JudgeOptions:
     server_container: Optional[str] = None
     generation_module: Optional[str] = None
     pipeline: Dict[str, Any] = field(default_factory=dict)  # --judge_pipeline_kwargs, applied last
+    server_replicas: Optional[int] = None
 
     @classmethod
     def from_server(cls, values: Dict[str, Any], extra_judge_args: str = "",
@@ -59,14 +60,15 @@ class JudgeOptions:
         return cls(values.get("model"), values.get("server_type"), values.get("server_address"),
                    values.get("server_gpus"), values.get("server_nodes"), values.get("server_args"),
                    extra_judge_args or "", values.get("server_entrypoint"), values.get("server_container"),
-                   values.get("generation_module"), pipeline)
+                   values.get("generation_module"), pipeline, values.get("server_replicas"))
 
     @property
     def any_set(self) -> bool:
         """Any ``--judge_*`` option given: every benchmark gets a judge step (as in the reference)."""
         return any(v is not None for v in (self.model, self.server_type, self.server_address,
                                            self.server_gpus, self.server_nodes, self.server_args,
-                                           self.server_entrypoint, self.server_container, self.generation_module))
+                                           self.server_entrypoint, self.server_container, self.generation_module,
+                                           self.server_replicas))
 
 
 @dataclass
@@ -94,6 +96,8 @@ def judge_server(spec: BenchmarkSpec, j) -> ServerOptions:
             setattr(opts, attr, getattr(j, attr))
     if j.server_nodes is not None:
         opts.server_nodes = j.server_nodes
+    if getattr(j, "server_replicas", None) is not None:
+        opts.server_replicas = j.server_replicas
     pipeline = getattr(j, "pipeline", None) or {}
     if pipeline.get("server_gpus") and "server_address" not in pipeline:
         opts.server_address = None  # self-hosted judge

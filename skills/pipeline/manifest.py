@@ -103,7 +103,8 @@ def write_run(plan: Any, argv: Sequence[str], cluster: Any = None) -> Optional[P
         "cluster": plan.cluster, "executor": plan.executor, **git_state(),
         "packages": package_versions(*(_server_python(server) if server else (None, None))),
         "server": ({"type": server.server_type, "model": server.model, "args": redact(server.args),
-                    "gpus": server.gpus, "nodes": server.nodes, "command": redact(server.command)}
+                    "gpus": server.gpus, "nodes": server.nodes, "command": redact(server.command),
+                    "replicas": server.replicas}
                    if server else None),
         "benchmarks": benchmarks,
         "jobs": [{"name": j.name, "kind": j.kind, "programs": [[redact(a) for a in p] for p in j.programs],

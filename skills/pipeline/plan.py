@@ -40,6 +40,9 @@ class Job:
     programs: List[List[str]] = field(default_factory=list)
     dependencies: List[str] = field(default_factory=list)  # names of jobs in the same plan
     server: Optional[ServerSpec] = None
+    # --server_replicas: the further replicas of ``server`` (the same model and launch line, each
+    # on its own port and GPUs); the job's programs are given every replica's URL
+    replicas: List[ServerSpec] = field(default_factory=list)
     sidecars: List[SidecarSpec] = field(default_factory=list)
     benchmarks: List[str] = field(default_factory=list)
     gpus: int = 0  # GPUs per node the job needs (server GPUs when hosting one)
@@ -58,6 +61,10 @@ class Job:
     exclusive: Optional[bool] = None
     sbatch_kwargs: Dict[str, str] = field(default_factory=dict)  # extra sbatch parameters
     workdir: Optional[str] = None  # folder the commands run in (None = where ns was started)
+
+    def servers(self) -> List[ServerSpec]:
+        """The job's hosted servers: ``server`` and its replicas (empty: an existing endpoint)."""
+        return ([self.server] if self.server is not None else []) + list(self.replicas)
 
 
 @dataclass

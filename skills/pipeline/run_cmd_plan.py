@@ -39,6 +39,9 @@ def build_run_cmd_plan(o: RunCmdOptions) -> Plan:
     server = None
     env = {}
     ports = PortAllocator(o.cluster)
+    if (o.server.server_replicas or 1) > 1:
+        raise UsageError("--server_replicas is for ns eval / ns generate (their programs spread requests over "
+                         "the replicas); ns run_cmd hosts one server")
     if o.server.server_gpus:
         check_server_options(o.server)
         server = make_server(o.server, o.cluster, ports)

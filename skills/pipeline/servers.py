@@ -11,7 +11,7 @@ import random
 import re
 import shlex
 from dataclasses import dataclass
-from typing import List, Optional, Set, Tuple
+from typing import List, Optional, Sequence, Set, Tuple
 
 from skills.config.cluster import ClusterConfig
 from skills.config.errors import UsageError
@@ -45,6 +45,7 @@ class ServerOptions:
     server_args: str = ""
     server_container: Optional[str] = None
     server_entrypoint: Optional[str] = None
+    server_replicas: int = 1  # hosted servers of the model per job, each on its own port and GPUs
 
     @property
     def hosted(self) -> bool:
@@ -76,6 +77,15 @@ def check_server_options(opts: ServerOptions, flag: str = "--server", model_flag
         raise UsageError(f"{flag}_gpus must be >= 0")
     if opts.server_nodes < 1:
         raise UsageError(f"{flag}_nodes must be >= 1")
+    replicas = opts.server_replicas if opts.server_replicas is not None else 1
+    if replicas < 1:
+        raise UsageError(f"{flag}_replicas must be >= 1")
+    if replicas > 1 and not opts.hosted:
+        raise UsageError(f"{flag}_replicas starts several hosted servers (with {flag}_gpus); for servers that "
+                         f"already run, give their URLs comma-separated in {flag}_address")
+    if replicas > 1 and opts.server_nodes > 1:
+        raise UsageError(f"{flag}_replicas needs single-node servers ({flag}_nodes=1); each replica is a server "
+                         "on the job's node")
     try:  # pasted verbatim into a shell command: an unbalanced quote would only fail in the job
         shlex.split(opts.server_args or "")
     except ValueError as exc:
@@ -119,6 +129,24 @@ class PortAllocator:
         raise UsageError("could not find a free port for the server")
 
 
+def make_servers(opts: ServerOptions, cluster: ClusterConfig, ports: PortAllocator,
+                 secret_prefix: str = "SKILLS_SERVER") -> List[ServerSpec]:
+    """The hosted servers of one job: ``--server_replicas`` of them (none for an existing endpoint),
+    each with its own port; replica r takes the r-th ``--server_gpus`` GPUs of the job."""
+    first = make_server(opts, cluster, ports, secret_prefix)
+    if first is None:
+        return []
+    count = max(1, opts.server_replicas or 1)
+    out = [first]
+    for r in range(1, count):
+        spec = make_server(opts, cluster, ports, secret_prefix)
+        assert spec is not None
+        out.append(spec)
+    for r, spec in enumerate(out):
+        spec.replica, spec.replicas = r, count
+    return out
+
+
 def make_server(opts: ServerOptions, cluster: ClusterConfig, ports: PortAllocator,
                 secret_prefix: str = "SKILLS_SERVER") -> Optional[ServerSpec]:
     """ServerSpec for a self-hosted server (None when talking to an existing endpoint). Secrets in
@@ -155,12 +183,14 @@ def server_secrets(server: Optional[ServerSpec]) -> List[str]:
 
 
 def client_overrides(opts: ServerOptions, server: Optional[ServerSpec],
-                     secret_prefix: str = "SKILLS_SERVER") -> Tuple[List[str], List[str]]:
-    """(``++server.*`` tokens, secret env NAMES) for the generation program. An address with
+                     secret_prefix: str = "SKILLS_SERVER",
+                     replicas: Sequence[ServerSpec] = ()) -> Tuple[List[str], List[str]]:
+    """(``++server.*`` tokens, secret env NAMES) for the generation program; with ``replicas``
+    (the further replicas of ``server``) every replica's URL, comma-separated. An address with
     ``user:password@`` is read from the environment (``<prefix>_ADDRESS``), never written."""
     secrets: List[str] = []
     if server is not None:
-        base_url = client_base_url(server.server_type, "127.0.0.1", server.port)
+        base_url = ",".join(client_base_url(s.server_type, "127.0.0.1", s.port) for s in [server, *replicas])
     else:
         base_url = opts.server_address or DEFAULT_ADDRESS.get(opts.server_type or "", "")
     shown = base_url
@@ -169,6 +199,8 @@ def client_overrides(opts: ServerOptions, server: Optional[ServerSpec],
         os.environ[name] = base_url
         shown = env_reference(name)
         secrets.append(name)
+    if "," in shown:  # several endpoints: quoted, else Hydra's grammar reads a sweep
+        shown = f"'{shown}'"
     toks = [f"++server.server_type={opts.server_type}", f"++server.base_url={shown}",
             f"++server.model={opts.model}"]
     key = server.api_key_env if server is not None else api_key_env(opts.server_type, base_url)

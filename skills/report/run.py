@@ -93,7 +93,7 @@ def _server(record: Dict[str, Any]) -> Dict[str, Any]:
                 if isinstance(arg, str) and arg.startswith("++server.base_url="):
                     kind = next((a.split("=", 1)[1] for a in argv if isinstance(a, str)
                                  and a.startswith("++server.server_type=")), None)
-                    return {"type": kind, "address": arg.split("=", 1)[1], "started_by_ns": False}
+                    return {"type": kind, "address": arg.split("=", 1)[1].strip("'\""), "started_by_ns": False}
     return {}
 
 

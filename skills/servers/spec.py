@@ -26,3 +26,16 @@ class ServerSpec:
     # variables the server reads a secret from -> NAME of the launcher variable holding it (values never here)
     secret_env: Dict[str, str] = field(default_factory=dict)
     api_key_env: Optional[str] = None  # NAME of the key clients must send (from --server_args --api-key)
+    # --server_replicas: which replica this is (0, 1, ...) and how many there are; replica r of a
+    # job takes GPUs r*gpus .. (r+1)*gpus-1 of the job's (of $CUDA_VISIBLE_DEVICES when it is set)
+    replica: int = 0
+    replicas: int = 1
+
+    def gpu_slice(self, visible: Optional[str] = None) -> Optional[str]:
+        """``CUDA_VISIBLE_DEVICES`` for this replica (None: one replica, or no GPUs: leave it)."""
+        if self.replicas < 2 or self.gpus < 1:
+            return None
+        ids = [g.strip() for g in visible.split(",") if g.strip()] if visible else []
+        if not ids:
+            ids = [str(i) for i in range(self.replicas * self.gpus)]
+        return ",".join(ids[self.replica * self.gpus:(self.replica + 1) * self.gpus])

@@ -29,6 +29,11 @@ Failure injection is deterministic: every ``--fail-every``-th request fails, cyc
 ``--fail-kinds``; retries therefore succeed, as they do against a flaky real server. Or seeded
 random failures at given rates (``--fail-rates``), or every request carrying ``--fail-marker``.
 Kinds: 503, 429 (with ``Retry-After``), 500, 400, drop (connection closed), malformed (200 + bad JSON).
+
+Overload: ``--capacity N`` is a concurrency the server can take; above it, ``--overload 429`` refuses
+each request beyond N in flight at once with 429 (and ``Retry-After``), ``--overload stall`` slows every
+request down by (in flight / N) squared (a server thrashing: its throughput falls as the load grows).
+``--served FILE`` writes the number of completion requests answered with 200 when the stub stops.
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ class Stub:
     def __init__(self, args: argparse.Namespace):
         self.args = args
         self.count = 0
+        self.in_flight = 0  # completion requests being answered
+        self.served = 0
         self.kinds: List[str] = [k for k in args.fail_kinds.split(",") if k]
         self.record = open(args.record, "a", encoding="utf-8") if args.record else None
         import random
@@ -104,7 +111,7 @@ class Stub:
         chosen = self.choose(path, body, user)
         if isinstance(chosen, str):  # a template
             chosen = {"content": chosen.replace("{user}", user).replace("{n}", str(self.count))
-                      .replace("{seed}", str(body.get("seed")))}
+                      .replace("{seed}", str(body.get("seed"))).replace("{port}", str(self.args.port))}
         text, calls = chosen.get("content"), chosen.get("tool_calls") or []
         tokens = int(chosen.get("completion_tokens", len((text or "").split())))
         reasoning = chosen.get("reasoning_content") or self.args.reasoning_content
@@ -142,8 +149,21 @@ class Stub:
             return respond(writer, 404, {"error": {"message": f"no route {method} {path}"}})
         self.count += 1
         failure = self.failure(body)
-        if self.args.latency:
-            await asyncio.sleep(self.args.latency)
+        cap = self.args.capacity
+        if cap and self.args.overload == "429" and self.in_flight >= cap:
+            headers = {"Retry-After": self.args.retry_after} if self.args.retry_after != "0" else {}
+            return respond(writer, 429, {"error": {"message": "too many requests in flight"}}, headers)
+        self.in_flight += 1
+        try:
+            if self.args.latency:
+                slow = (self.in_flight / cap) ** 2 if cap and self.args.overload == "stall" else 1.0
+                await asyncio.sleep(self.args.latency * max(1.0, slow))
+            ok = await self.complete(path, body, failure, writer)
+        finally:
+            self.in_flight -= 1
+        return ok
+
+    async def complete(self, path: str, body: bytes, failure: Optional[str], writer: asyncio.StreamWriter) -> bool:
         if self.args.error_status:
             text = self.args.error_text.encode().decode("unicode_escape").encode("utf-8", "surrogateescape")
             writer.write(f"HTTP/1.1 {self.args.error_status} X\r\nContent-Length: {len(text)}\r\n\r\n".encode() + text)
@@ -174,6 +194,7 @@ class Stub:
                 return respond(writer, 400, {"object": "error", "type": "BadRequestError", "message": (
                     f"This model's maximum context length is {self.args.max_context} tokens. However, you "
                     f"requested {asked} tokens (10 in the messages, {asked - 10} in the completion).")})
+        self.served += 1
         return respond(writer, 200, self.answer(path, req))
 
     async def serve_conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -224,6 +245,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--fail-marker", default="", help="requests whose body contains this always fail "
                    "(with the first --fail-kinds kind)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--num_gpus", type=int, default=0, help="ignored (a generic server's launch line has it)")
+    p.add_argument("--num_nodes", type=int, default=1, help="ignored (a generic server's launch line has it)")
+    p.add_argument("--capacity", type=int, default=0, help="completion requests it can take at once (0: any)")
+    p.add_argument("--overload", choices=("429", "stall"), default="429",
+                   help="above --capacity: refuse with 429, or slow every request down (stall)")
+    p.add_argument("--served", default=None, help="write the number of 200 completions here on exit")
     p.add_argument("--record", default=None, help="append request bodies to this JSONL file")
     p.add_argument("--max-context", type=int, default=0, help="refuse prompt + max_tokens above this (400)")
     p.add_argument("--body", default=None, help="answer every completion request with this text as a 200 body")
@@ -245,6 +272,16 @@ async def amain(args: argparse.Namespace) -> None:
         time.sleep(args.boot_delay)  # connections are refused: listen() not called yet
     stub = Stub(args)
     server = await asyncio.start_server(stub.serve_conn, sock=sock, backlog=4096)
+    if args.served:
+        import signal
+
+        def stop() -> None:
+            with open(args.served, "w") as fh:
+                fh.write(str(stub.served))
+            server.close()
+            raise SystemExit(0)
+
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop)
     async with server:
         await server.serve_forever()
 

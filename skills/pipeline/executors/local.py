@@ -126,7 +126,7 @@ BIND_TRIES = 3  # a service that fails to bind its port is moved to another one 
 
 
 def _start_service(job: Job, name: str, log_path: Path, out: IO[str], prefix: str, timeout_s: float,
-                   start) -> tuple:
+                   start, first: Optional[Any] = None) -> tuple:
     """Start a server or sidecar (``start(job)`` -> process, healthy URL) and wait until it is healthy;
     a failure to bind its port moves it to another port and starts it again.
     Returns (process or None, error or None); the process is returned even when it failed."""
@@ -135,7 +135,7 @@ def _start_service(job: Job, name: str, log_path: Path, out: IO[str], prefix: st
     from skills.servers.launch import stop_server
 
     for attempt in range(BIND_TRIES):
-        proc, url, port = start(job)
+        proc, url, port = first if (attempt == 0 and first is not None) else start(job)
         try:
             wait_for_server(url, timeout_s, proc, log_path)
             return proc, None
@@ -163,7 +163,7 @@ def run_job(job: Job, log_dir: Path, out: IO[str], server_timeout_s: float,
     job = copy.deepcopy(job)
     log_path = _log_path(job, log_dir)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    server_proc = None
+    server_procs: List[Any] = []
     watch = _ServiceWatch()
     sidecars: List[Any] = []
     prefix = f"[{job.name}] "
@@ -186,20 +186,61 @@ def run_job(job: Job, log_dir: Path, out: IO[str], server_timeout_s: float,
             if error:
                 return f"sidecar {sc.name}: {error}"
             watch.add(f"sidecar {sc.name}", proc, sc_log)
-        if job.server is not None:
-            server_log = _log_path(job, log_dir, "-server")
+        servers = job.servers()
+
+        def boot(r: int) -> tuple:  # --server_replicas: each its own process, port and GPUs, side by side
+            server_log = _log_path(job, log_dir, "-server" + (f"-r{r + 1}" if r else ""))
+            what = f"{servers[r].server_type} server" + (f" (replica {r + 1}/{len(servers)})"
+                                                         if len(servers) > 1 else "")
 
             def start_model_server(j: Job):
-                spec = j.server
-                out.write(f"{prefix}starting {spec.server_type} server on port {spec.port} (log {server_log})\n")
-                return start_server(spec, server_log, env=job_environment(j, spec.env)), spec.health_url, spec.port
+                spec = j.servers()[r]
+                out.write(f"{prefix}starting {what} on port {spec.port} (log {server_log})\n")
+                gpus = spec.gpu_slice(os.environ.get("CUDA_VISIBLE_DEVICES"))
+                extra = {**spec.env, **({"CUDA_VISIBLE_DEVICES": gpus} if gpus is not None else {})}
+                return start_server(spec, server_log, env=job_environment(j, extra)), spec.health_url, spec.port
 
-            server_proc, error = _start_service(job, f"the {job.server.server_type} server", server_log, out,
-                                                prefix, server_timeout_s, start_model_server)
+            return what, server_log, start_model_server
+
+        plans = [boot(r) for r in range(len(servers))]
+        first: List[Any] = [None] * len(servers)
+        if len(servers) > 1:  # replicas boot side by side: all started here (a child started from a
+            # thread would die with that thread, see guard.py), their health awaited together
+            from concurrent.futures import ThreadPoolExecutor
+
+            from skills.servers.health import ServerStartError, wait_for_server
+
+            first = [start(job) for _, _, start in plans]
+            server_procs.extend(proc for proc, _, _ in first)
+
+            def healthy(r: int) -> Optional[str]:
+                proc, url, _ = first[r]
+                try:
+                    wait_for_server(url, server_timeout_s, proc, plans[r][1])
+                    return None
+                except ServerStartError as exc:
+                    return str(exc)
+
+            with ThreadPoolExecutor(len(servers)) as pool:
+                problems = list(pool.map(healthy, range(len(servers))))
+            stuck = [p for r, p in enumerate(problems) if p and first[r][0].poll() is None]
+            if stuck:  # running but never healthy: no second wait
+                return stuck[0]
+        booted = []
+        for r, (what, server_log, start) in enumerate(plans):  # one that exited: as a single server
+            proc, error = _start_service(job, f"the {what}", server_log, out, prefix, server_timeout_s, start,
+                                         first[r])  # (a failure to bind moves it to another port)
+            booted.append((what, server_log, proc, error))
             if error:
-                return error
-            out.write(f"{prefix}server healthy at {job.server.health_url}\n")
-            watch.add(f"{job.server.server_type} server", server_proc, server_log)
+                break
+        server_procs.extend(proc for _, _, proc, _ in booted if proc is not None and proc not in server_procs)
+        errors = [error for *_, error in booted if error]
+        if errors:
+            return errors[0]
+        for r, (what, server_log, proc, _) in enumerate(booted):
+            out.write(f"{prefix}server healthy at {job.servers()[r].health_url}\n")
+            watch.add(what, proc, server_log, group="servers" if len(servers) > 1 else None,
+                      group_size=len(servers), out=out, prefix=prefix)
         with open(log_path, "a") as log:
             for cmd in job.commands:
                 if watch.died is not None:
@@ -232,8 +273,8 @@ def run_job(job: Job, log_dir: Path, out: IO[str], server_timeout_s: float,
         return None
     finally:
         watch.stopping = True
-        if server_proc is not None:
-            stop_server(server_proc)
+        for proc in server_procs:
+            stop_server(proc)
         for proc in sidecars:
             stop_server(proc, grace_s=5.0)
 
@@ -280,14 +321,27 @@ class _ServiceWatch:
         self.command: Optional[subprocess.Popen] = None
         self.died: Optional[tuple] = None
         self.stopping = False
+        self.gone: Dict[str, int] = {}  # group -> members that exited
 
-    def add(self, name: str, proc: subprocess.Popen, log_path: Path) -> None:
-        threading.Thread(target=self._watch, args=(name, proc, log_path), daemon=True).start()
+    def add(self, name: str, proc: subprocess.Popen, log_path: Path, group: Optional[str] = None,
+            group_size: int = 1, out: Optional[IO[str]] = None, prefix: str = "") -> None:
+        """Watch a service; the members of a ``group`` (server replicas) end the job only when the
+        last of them exits: the client retries the rows of a replica that died on the others."""
+        threading.Thread(target=self._watch, args=(name, proc, log_path, group, group_size, out, prefix),
+                         daemon=True).start()
 
-    def _watch(self, name: str, proc: subprocess.Popen, log_path: Path) -> None:
+    def _watch(self, name: str, proc: subprocess.Popen, log_path: Path, group: Optional[str] = None,
+               group_size: int = 1, out: Optional[IO[str]] = None, prefix: str = "") -> None:
         rc = proc.wait()
         if self.stopping or self.died is not None:
             return
+        if group is not None:
+            self.gone[group] = self.gone.get(group, 0) + 1
+            if self.gone[group] < group_size:
+                if out is not None:
+                    out.write(f"{prefix}the {name} exited with code {rc} (log {log_path}); the other replicas "
+                              "go on\n")
+                return
         self.died = (name, rc, log_path)
         if self.command is not None and self.command.poll() is None:
             _kill_group(self.command)

@@ -32,10 +32,11 @@ def _sub(text: str, old: int, new: int) -> str:
 
 def relocate(job: Job, old: int, new: int) -> None:
     """Move every use of port ``old`` in ``job`` (its server, sidecars, commands, environment) to ``new``."""
-    if job.server is not None and job.server.port == old:
-        job.server.port = new
-        job.server.command = _sub(job.server.command, old, new)
-        job.server.health_url = _sub(job.server.health_url, old, new)
+    for server in job.servers():
+        if server.port == old:
+            server.port = new
+            server.command = _sub(server.command, old, new)
+            server.health_url = _sub(server.health_url, old, new)
     for sc in job.sidecars:
         if sc.port == old:
             sc.port = new
@@ -49,7 +50,7 @@ def relocate(job: Job, old: int, new: int) -> None:
 
 def settle_ports(job: Job) -> List[Tuple[int, int]]:
     """Keep the planned ports that are free now, move the others; returns the (old, new) moves."""
-    planned = ([job.server.port] if job.server is not None else []) + [sc.port for sc in job.sidecars]
+    planned = [s.port for s in job.servers()] + [sc.port for sc in job.sidecars]
     moves = []
     for port in planned:
         if not port_is_free(port):

@@ -2,7 +2,10 @@
 
 A Job with a ``ServerSpec`` becomes a task group ``[server, client]`` in one allocation: two
 background ``srun --overlap`` steps; nemo-run's monitor kills the server once the client ends and
-the job's exit code is the client's (or the server's, when the server dies first).
+the job's exit code is the client's (or the server's, when the server dies first). With
+``--server_replicas`` the server step starts every replica as a process of its own on the job's
+node (its planned port, its share of the GPUs), and ends, with the last one's exit code, only when
+all have exited; the client waits for each to answer.
 """
 
 from __future__ import annotations
@@ -207,7 +210,7 @@ def server_port_file(job: Job, plan: Plan) -> Optional[str]:
     whose launch line says ``--port``; others keep the planned port)."""
     folder = job.log_dir or plan.log_dir
     s = job.server
-    if s is None or not folder or s.nodes > 1 or not _port_pattern(s.port).search(s.command):
+    if s is None or not folder or s.nodes > 1 or job.replicas or not _port_pattern(s.port).search(s.command):
         return None
     return f'{shlex.quote(folder)}/".{job.name}.server-port.${{SLURM_JOB_ID:-0}}"'
 
@@ -305,6 +308,9 @@ def client_script(job: Job, workdir: Optional[str], bindir: Optional[str] = None
             url = shlex.quote(s.health_url)
         lines.append(f"_skills_wait {url} '' {exit_file or chr(39) * 2} {log} 'the {s.server_type} server' "
                      "|| exit 1")
+        for r in job.replicas:  # each replica on its planned port
+            lines.append(f"_skills_wait {shlex.quote(r.health_url)} '' {exit_file or chr(39) * 2} {log} "
+                         f"'the {r.server_type} server (replica {r.replica + 1}/{r.replicas})' || exit 1")
     for cmd in job.commands:
         if rewrite:  # the URLs of the planned port point at the port the server got
             lines.append(f"_cmd={_with_port_var(cmd, job.server.port, '_server_port')}")
@@ -325,6 +331,8 @@ def server_script_text(job: Job, workdir: Optional[str], exit_file: Optional[str
     lines += [f"export {k}={shlex.quote(str(v))}" for k, v in job.server.env.items()]
     lines += [f'export {k}="${{{name}}}"' for k, name in job.server.secret_env.items()]  # by name, never by value
     command = job.server.command
+    if job.replicas:
+        command = _replicas(job)
     if port_file:
         port = job.server.port
         lines += [f"_port=$(python3 -c {shlex.quote(FREE_PORT)} {port})", f"echo $_port > {port_file}"]
@@ -335,6 +343,24 @@ def server_script_text(job: Job, workdir: Optional[str], exit_file: Optional[str
     else:
         lines.append(command)
     return "\n".join(lines) + "\n"
+
+
+def _replicas(job: Job) -> str:
+    """Bash starting every replica of the job's server in the background, replica r with GPUs
+    r*g .. (r+1)*g-1 of ``$CUDA_VISIBLE_DEVICES`` (or of 0..K*g-1). It ends when every replica
+    has exited (a replica that dies leaves the others serving), with the last one's exit code."""
+    lines = ["_visible=${CUDA_VISIBLE_DEVICES:-}", "_rpids=()"]
+    for s in job.servers():
+        gpus = ""
+        if s.gpus > 0:
+            first = s.replica * s.gpus
+            default = ",".join(str(i) for i in range(s.replicas * s.gpus))
+            gpus = (f'IFS=, read -ra _all <<< "${{_visible:-{default}}}"; '
+                    f'export CUDA_VISIBLE_DEVICES=$(IFS=,; echo "${{_all[*]:{first}:{s.gpus}}}"); ')
+        lines.append(f"( {gpus}echo \"replica {s.replica + 1}/{s.replicas} on port {s.port}\"; {s.command} ) & "
+                     "_rpids+=($!)")
+    lines.append('_rrc=0; for _p in "${_rpids[@]}"; do wait "$_p"; _rrc=$?; done; exit $_rrc')
+    return "\n".join(lines)
 
 
 def add_job(exp, job: Job, plan: Plan, cluster, tunnel, deps: List[str], mpi: Optional[str],
