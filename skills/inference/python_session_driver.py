@@ -15,15 +15,13 @@ interrupted the cell, "stdout": str, "stderr": str}``; the cells' own writes to 
 (the reference's server only captures ``sys.stdout`` / ``sys.stderr``).
 """
 
-import gzip
 import io
-import json
 import os
 import signal
 import threading
 from contextlib import redirect_stderr, redirect_stdout
 
-JOB = "job.json.gz"
+from skills_job import take_job  # sent beside this driver by skills.sandbox.jobs.run_job
 
 
 class Capped(io.TextIOBase):
@@ -47,20 +45,9 @@ class Capped(io.TextIOBase):
 
 
 def main():
-    with open(JOB, "rb") as fh:
-        job = json.loads(gzip.decompress(fh.read()))
-    os.remove(JOB)
-    nonce = job["nonce"]
-    out = os.fdopen(os.dup(1), "w", encoding="utf-8")  # taken before any cell runs: only the driver writes here
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 1)
-    lock = threading.Lock()
-
-    def answer(result):
-        with lock:
-            out.write(nonce + json.dumps(result) + "\n")
-            out.flush()
-            os._exit(0)  # threads or handlers a cell left behind must not hold the process
+    # the private copy of stdout is taken before any cell runs: only the driver writes there; the
+    # process ends with its line (threads or handlers a cell left behind must not hold it)
+    job, answer = take_job(silence=(1,), exit_after=True)
 
     try:
         from IPython.terminal.interactiveshell import TerminalInteractiveShell

@@ -6,25 +6,13 @@ max_stack_limit, min_time_limit}, "gt_time": float}``: ``groundtruth`` times the
 (``trusted_check``, as its ``get_groundtruth``), ``check`` runs ``untrusted_check`` (as its
 ``check_correctness``): status ``pass`` / ``fail`` / ``timeout``."""
 
-import gzip
-import json
-import os
 import sys
 
-JOB = "job.json.gz"
+from skills_job import take_job  # sent beside this driver by skills.sandbox.jobs.run_job
 
 
 def main():
-    with open(JOB, "rb") as fh:
-        job = json.loads(gzip.decompress(fh.read()))
-    os.remove(JOB)
-    private_fd = os.dup(1)
-    out = os.fdopen(private_fd, "w")
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 1)
-    os.dup2(null, 2)
-    sys.stdout = sys.stderr = open(os.devnull, "w")
-    os.register_at_fork(after_in_child=lambda: os.close(private_fd))
+    job, answer = take_job(close_in_children=True)
     try:
         import bigcodebench
         from bigcodebench.eval import untrusted_check
@@ -51,8 +39,7 @@ def main():
                 verdict = {"status": "ok", "result": stat, "details": {k: str(v)[:300] for k, v in dict(details).items()}}
         except BaseException as exc:
             verdict = {"status": "error", "error": repr(exc)[:500]}
-    out.write(job["nonce"] + json.dumps(verdict) + "\n")
-    out.flush()
+    answer(verdict)
 
 
 if __name__ == "__main__":

@@ -16,14 +16,13 @@ Standard library only besides the installed ``evalplus`` (and numpy, which it im
 """
 
 import base64
-import gzip
-import json
 import os
 import pickle
 import sys
 import zlib
 
-JOB = "job.json.gz"
+from skills_job import take_job  # sent beside this driver by skills.sandbox.jobs.run_job
+
 GROUNDTRUTH = "groundtruth.pkl"
 
 
@@ -52,11 +51,9 @@ def groundtruth(job):
     return {"status": "ok", "groundtruth": base64.b64encode(zlib.compress(pickle.dumps(oracle), 6)).decode()}
 
 
-def check(job, private_fd):
+def check(job):
     from evalplus.eval import untrusted_check
 
-    # the forked process that runs the solution must not hold the private copy of stdout
-    os.register_at_fork(after_in_child=lambda: os.close(private_fd))
     with open(GROUNDTRUTH, "rb") as fh:
         expected = pickle.loads(zlib.decompress(fh.read()))
     os.remove(GROUNDTRUTH)
@@ -77,16 +74,9 @@ def check(job, private_fd):
 
 
 def main():
-    with open(JOB, "rb") as fh:
-        job = json.loads(gzip.decompress(fh.read()))
-    os.remove(JOB)
-    private_fd = os.dup(1)
-    out = os.fdopen(private_fd, "w")
-    # what the programs print goes nowhere: neither a flood nor a forged line reaches the caller
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 1)
-    os.dup2(null, 2)
-    sys.stdout = sys.stderr = open(os.devnull, "w")
+    # what the programs print goes nowhere: neither a flood nor a forged line reaches the caller, and
+    # the forked processes that run solutions never hold the private copy of stdout
+    job, answer = take_job(close_in_children=True)
     try:
         import evalplus
     except ImportError:
@@ -99,11 +89,10 @@ def main():
             elif job["mode"] == "groundtruth":
                 verdict = groundtruth(job)
             else:
-                verdict = check(job, private_fd)
+                verdict = check(job)
         except BaseException as exc:  # a canonical solution that fails, or a broken install
             verdict = {"status": "error", "error": repr(exc)[:500]}
-    out.write(job["nonce"] + json.dumps(verdict) + "\n")
-    out.flush()
+    answer(verdict)
 
 
 if __name__ == "__main__":

@@ -4,25 +4,13 @@ forked process, its own time limit), printing ``<nonce><JSON>`` on a private cop
 Input ``job.json.gz`` = ``{"problem": <upstream row>, "completion": str, "timeout": float, "nonce": str}``
 or ``{"probe": true, "nonce": str}``."""
 
-import gzip
-import json
-import os
 import sys
 
-JOB = "job.json.gz"
+from skills_job import take_job  # sent beside this driver by skills.sandbox.jobs.run_job
 
 
 def main():
-    with open(JOB, "rb") as fh:
-        job = json.loads(gzip.decompress(fh.read()))
-    os.remove(JOB)
-    private_fd = os.dup(1)
-    out = os.fdopen(private_fd, "w")
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 1)
-    os.dup2(null, 2)
-    sys.stdout = sys.stderr = open(os.devnull, "w")
-    os.register_at_fork(after_in_child=lambda: os.close(private_fd))  # the program's processes never hold it
+    job, answer = take_job(close_in_children=True)  # the program's processes never hold the private stdout
     try:
         from human_eval_infilling import execution
     except ImportError:
@@ -36,8 +24,7 @@ def main():
                 verdict = {"status": "ok", "passed": bool(res["passed"]), "result": str(res["result"])[:500]}
             except BaseException as exc:
                 verdict = {"status": "error", "error": repr(exc)[:500]}
-    out.write(job["nonce"] + json.dumps(verdict) + "\n")
-    out.flush()
+    answer(verdict)
 
 
 if __name__ == "__main__":

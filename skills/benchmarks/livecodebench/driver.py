@@ -9,14 +9,13 @@ str, "timeout": int, "nonce": str}``, or ``{"probe": true, "nonce": str}`` to re
 reference's fork (``run_test_cpp``: g++ in a temporary folder, then the tests).
 """
 
-import gzip
 import hashlib
 import importlib.util
 import json
 import os
 import sys
 
-JOB = "job.json.gz"
+from skills_job import take_job  # sent beside this driver by skills.sandbox.jobs.run_job
 
 
 def harness_path(job):
@@ -41,15 +40,10 @@ def normalise(results):
 
 
 def main():
-    with open(JOB, "rb") as fh:
-        job = json.loads(gzip.decompress(fh.read()))
-    os.remove(JOB)  # the expected outputs stay in memory only (the harness holds them as upstream)
-    out = os.fdopen(os.dup(1), "w")  # private copy of stdout, taken before any untrusted code runs
-
-    def emit(verdict):
-        out.write(job["nonce"] + json.dumps(verdict) + "\n")
-        out.flush()
-
+    # a private copy of stdout, taken before any untrusted code runs; the program's own prints go
+    # nowhere (stdin problems are captured by the harness itself), so neither a flood of output nor
+    # a fake verdict line can reach the grader through fd 1 or 2
+    job, emit = take_job()
     path = harness_path(job)
     if path is None:
         return emit({"status": "no_harness", "python": sys.executable})
@@ -58,12 +52,6 @@ def main():
             digest = hashlib.sha256(fh.read()).hexdigest()
         return emit({"status": "probe", "harness": path, "sha256": digest, "python": sys.executable,
                      "version": sys.version.split()[0]})
-    # The program's own prints go nowhere (stdin problems are captured by the harness itself), so
-    # neither a flood of output nor a fake verdict line can reach the grader through fd 1 or 2.
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 1)
-    os.dup2(null, 2)
-    sys.stdout = sys.stderr = open(os.devnull, "w")
     if hasattr(sys, "set_int_max_str_digits"):  # what the upstream metrics module sets
         sys.set_int_max_str_digits(50000)
     spec = importlib.util.spec_from_file_location("lcb_testing_util", path)
