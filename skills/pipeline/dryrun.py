@@ -40,7 +40,9 @@ def render_text(plan: Plan) -> str:
             lines.append(f"  env from launcher (by name): {', '.join(job.secret_env)}")
         if job.server:
             s = job.server
-            lines.append(f"  server ({s.server_type}, port {s.port}, health {s.health_url}):")
+            size = (f", {s.nodes} nodes" if s.nodes > 1 else "") + (
+                f", {s.tasks_per_node} tasks per node" if s.tasks_per_node > 1 else "")
+            lines.append(f"  server ({s.server_type}{size}, port {s.port}, health {s.health_url}):")
             if s.env:
                 lines.append("    env: " + " ".join(f"{k}={v}" for k, v in sorted(s.env.items())))
             if s.secret_env:

@@ -207,7 +207,8 @@ def server_port_file(job: Job, plan: Plan) -> Optional[str]:
     whose launch line says ``--port``; others keep the planned port)."""
     folder = job.log_dir or plan.log_dir
     s = job.server
-    if s is None or not folder or s.nodes > 1 or not _port_pattern(s.port).search(s.command):
+    if (s is None or not folder or s.nodes > 1 or s.tasks_per_node > 1
+            or not _port_pattern(s.port).search(s.command)):
         return None
     return f'{shlex.quote(folder)}/".{job.name}.server-port.${{SLURM_JOB_ID:-0}}"'
 
@@ -329,9 +330,10 @@ def server_script_text(job: Job, workdir: Optional[str], exit_file: Optional[str
         port = job.server.port
         lines += [f"_port=$(python3 -c {shlex.quote(FREE_PORT)} {port})", f"echo $_port > {port_file}"]
         command = _port_pattern(port).sub(lambda m: m.group(1) + "${_port}", command)
-    if exit_file:
-        lines += [f"rm -f {exit_file}", f"(\n{command}\n)", "_rc=$?", f"echo $_rc > {exit_file}",
-                  "exit $_rc"]
+    if exit_file:  # with several tasks, any that exits ends the job (a Ray worker gone, a rank crashed)
+        several = job.server.nodes * job.server.tasks_per_node > 1
+        rm = f'if [ "${{SLURM_PROCID:-0}}" = 0 ]; then rm -f {exit_file}; fi' if several else f"rm -f {exit_file}"
+        lines += [rm, f"(\n{command}\n)", "_rc=$?", f"echo $_rc > {exit_file}", "exit $_rc"]
     else:
         lines.append(command)
     return "\n".join(lines) + "\n"
@@ -364,10 +366,12 @@ def add_job(exp, job: Job, plan: Plan, cluster, tunnel, deps: List[str], mpi: Op
         return exp.add(script, executor=ex, name=job.name, dependencies=deps or None)
     s = job.server
     nodes = max(job.nodes, s.nodes)
-    server_args = ["--overlap", *mpi_args, "--wait=10", "--ntasks-per-node=1", f"--nodes={s.nodes}",
-                   *chdir(s.container)]
-    client_args = ["--overlap", *mpi_args, "--wait=10", "--ntasks=1", "--nodes=1", *chdir(job.container)]
-    server_ex = _executor(job, plan, cluster, tunnel, role="server", nodes=nodes, tasks=1,
+    server_args = ["--overlap", *mpi_args, "--wait=10", f"--ntasks-per-node={s.tasks_per_node}",
+                   f"--nodes={s.nodes}", *chdir(s.container)]
+    # the client (and its sidecars) on the allocation's first node, where rank 0 serves HTTP
+    head = ["--relative=0"] if nodes > 1 else []
+    client_args = ["--overlap", *mpi_args, "--wait=10", "--ntasks=1", "--nodes=1", *head, *chdir(job.container)]
+    server_ex = _executor(job, plan, cluster, tunnel, role="server", nodes=nodes, tasks=s.tasks_per_node,
                           container=s.container, env=job.env, srun_args=server_args,
                           extra_params=extra_params)
     client_ex = _executor(job, plan, cluster, tunnel, role="main", nodes=nodes, tasks=1,
