@@ -78,6 +78,9 @@ def _common_checks(plan, scripts, graph):
         # the server step: one task on each of the 2 nodes; started before the client step
         assert "--ntasks-per-node=1 --nodes=2" in server_srun
         assert sbatch.index(server_srun) < sbatch.index(client_srun)
+        # the first node, found by the batch script on the host (scontrol), exported to both steps
+        master = 'export SLURM_MASTER_NODE=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n1)'
+        assert sbatch.index(master) < sbatch.index(server_srun)
         # the client (and the sandbox beside it) on the allocation's first node, where rank 0 serves
         assert "--ntasks=1 --nodes=1 --relative=0" in client_srun
         job = next(j for j in plan.jobs if j.name == name)
@@ -133,9 +136,13 @@ def test_trtllm_over_two_nodes_one_task_per_gpu(tmp_path):
     src.write_text('{"problem": "1+1"}\n')
     plan = build_generate_plan(GenerateOptions(
         output_dir="/out", cluster=cluster, log_dir="/logs", input_file=str(src), overrides=OWN_PROMPT,
-        server=ServerOptions("trtllm", "/engine", server_gpus=4, server_nodes=2)))
+        server=ServerOptions("trtllm", "/engine", server_gpus=4, server_nodes=2, server_container="trtllm:img")))
     (text,) = S.dry_run_scripts(plan, cluster).values()
     sbatch, server, _ = _parts(text)
+    # inside the image the first node's name comes from the batch script (the image may lack scontrol)
+    words = _srun(sbatch, "server").split()
+    assert "SLURM_MASTER_NODE" in words[words.index("--container-env") + 1].split(",")
+    assert words[words.index("--container-image") + 1] == "trtllm:img"
     assert "#SBATCH --nodes=2" in sbatch and "#SBATCH --ntasks-per-node=4" in sbatch
     assert "--ntasks-per-node=4 --nodes=2" in _srun(sbatch, "server")
     assert "trtllm-llmapi-launch trtllm-serve /engine" in server and "--tp_size 8" in server
