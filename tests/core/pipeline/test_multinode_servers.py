@@ -178,6 +178,14 @@ def test_several_nodes_need_slurm(tmp_path):
         build_generate_plan(GenerateOptions(output_dir=str(tmp_path / "o"), cluster=local, input_file=str(src),
                                             overrides=OWN_PROMPT,
                                             server=ServerOptions("vllm", "/models/m", server_gpus=1, server_nodes=2)))
+    data = tmp_path / "data"
+    (data / "aime24").mkdir(parents=True)
+    (data / "aime24" / "test.jsonl").write_text('{"problem": "1+1", "expected_answer": "2"}\n')
+    with pytest.raises(UsageError, match=r"^--judge_server_nodes=3: a server over several nodes needs a Slurm"):
+        build_eval_plan(EvalOptions(
+            output_dir=str(tmp_path / "e"), benchmarks="aime24", cluster=local, data_dir=str(data),
+            server=ServerOptions("openai", "m", server_address="http://127.0.0.1:1/v1"), overrides=["++prompt_source=own"],
+            judge=JudgeOptions(model="/models/judge", server_type="vllm", server_gpus=1, server_nodes=3)))
 
 
 # ----------------------------------------------------------------------------- the start-up order, run
