@@ -241,7 +241,7 @@ def test_ray_start_up_order_runs(tmp_path):
     (bindir / "ray").write_text(FAKE_RAY_CLI.replace("#!/usr/bin/env python3", f"#!{sys.executable}"))
     (bindir / "ray").chmod(0o755)
     (mod / "ray" / "__init__.py").write_text(FAKE_RAY_MODULE)
-    server = f"echo served >> {state / 'events'}"
+    server = f"echo served >> {state / 'events'}; (exit 3)"  # the server's exit code is the task's
     cmd = ray_cluster_command(server, 2, python=str(bindir / "python"))
     env = {**os.environ, "FAKE_RAY_STATE": str(state), "PYTHONPATH": str(mod), "SLURM_MASTER_NODE": "127.0.0.1",
            "SKILLS_RAY_PORT": str(find_free_port()), "SKILLS_RAY_PORTS": "", "SKILLS_SERVER_WAIT_S": "60"}
@@ -253,7 +253,7 @@ def test_ray_start_up_order_runs(tmp_path):
         assert not events.exists()  # the worker waits: no head yet
         head = subprocess.run(["bash", "-c", cmd], env={**env, "SLURM_PROCID": "0"},
                               capture_output=True, text=True, timeout=60)
-        assert head.returncode == 0, head.stdout + head.stderr
+        assert head.returncode == 3, head.stdout + head.stderr
         assert "ray cluster: 2 of 2 nodes joined" in head.stdout
         lines = events.read_text().splitlines()
         assert lines[0] == "head up" and lines[-2:] == ["served", "stop"], lines
