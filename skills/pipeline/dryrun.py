@@ -43,7 +43,9 @@ def render_text(plan: Plan) -> str:
             replica = f"replica {s.replica + 1}/{s.replicas}, " if s.replicas > 1 else ""
             gpus = s.gpu_slice()
             gpus = f", GPUs {gpus} of the job's" if gpus else ""
-            lines.append(f"  server ({s.server_type}, {replica}port {s.port}{gpus}, health {s.health_url}):")
+            size = (f", {s.nodes} nodes" if s.nodes > 1 else "") + (
+                f", {s.tasks_per_node} tasks per node" if s.tasks_per_node > 1 else "")
+            lines.append(f"  server ({s.server_type}{size}, {replica}port {s.port}{gpus}, health {s.health_url}):")
             if s.env:
                 lines.append("    env: " + " ".join(f"{k}={v}" for k, v in sorted(s.env.items())))
             if s.secret_env:

@@ -17,7 +17,7 @@ from skills.config.cluster import ClusterConfig
 from skills.config.errors import UsageError
 from skills.config.secrets import env_reference, has_userinfo, move_secret_server_args
 from skills.inference.settings import check_url
-from skills.servers.commands import build_server_command, client_base_url, health_url
+from skills.servers.commands import build_server_command, client_base_url, health_url, server_tasks_per_node
 from skills.servers.ports import find_free_port
 from skills.servers.spec import ServerSpec
 
@@ -153,6 +153,10 @@ def make_server(opts: ServerOptions, cluster: ClusterConfig, ports: PortAllocato
     ``--server_args`` (``--api-key V``...) reach the server through its environment, by name."""
     if not opts.hosted:
         return None
+    if opts.server_nodes > 1 and not cluster.is_slurm:
+        flag = "--judge_server_nodes" if secret_prefix == "SKILLS_JUDGE" else "--server_nodes"
+        raise UsageError(f"{flag}={opts.server_nodes}: a server over several nodes needs a Slurm cluster "
+                         f"(--cluster with executor: slurm); the {cluster.executor} executor runs on this machine only")
     env = cluster.server_env(opts.server_type)  # type: ignore[arg-type]
     port = ports.next()
     gpus = int(opts.server_gpus or 0)
@@ -170,6 +174,7 @@ def make_server(opts: ServerOptions, cluster: ClusterConfig, ports: PortAllocato
         port=port, args=args, command=command,
         health_url=health_url(opts.server_type, "127.0.0.1", port), container=container if cluster.is_slurm else None,
         env=dict(env.env), secret_env=secret_env, api_key_env=api_key,
+        tasks_per_node=server_tasks_per_node(opts.server_type, gpus, opts.server_nodes, cluster.is_slurm),  # type: ignore
     )
 
 

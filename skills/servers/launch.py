@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Mapping, Optional, Union
 
+from skills.config.errors import UsageError
 from skills.config.secrets import move_secret_server_args, redact
 from skills.servers.guard import guarded
 from skills.servers.commands import build_server_command, health_url
@@ -106,6 +107,9 @@ def launch(
     timeout_s: float = 3600.0,
 ) -> RunningServer:
     """Build the launch line, start it and wait until healthy (stopping it again on failure)."""
+    if nodes > 1:
+        raise UsageError(f"--server_nodes={nodes}: a server started here runs on this machine only; a server "
+                         "over several nodes runs inside Slurm jobs (ns eval / ns generate --cluster=<slurm config>)")
     port = find_free_port(host, preferred=port)
     if log_path is None:
         log_path = Path(tempfile.mkdtemp(prefix="skills-server-")) / "server.log"

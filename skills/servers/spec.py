@@ -13,10 +13,10 @@ from typing import Dict, Optional
 class ServerSpec:
     """A model server hosted inside a job (None on a Job = talk to an existing endpoint)."""
 
-    server_type: str  # vllm | sglang | trtllm
+    server_type: str  # vllm | sglang | trtllm | megatron | generic
     model: str
     gpus: int
-    nodes: int
+    nodes: int  # > 1: a multi-node server (Slurm): rank 0 on the job's first node serves HTTP
     port: int
     args: str  # --server_args, appended verbatim
     command: str  # exact launch line (environment prefix / venv activation included)
@@ -26,6 +26,8 @@ class ServerSpec:
     # variables the server reads a secret from -> NAME of the launcher variable holding it (values never here)
     secret_env: Dict[str, str] = field(default_factory=dict)
     api_key_env: Optional[str] = None  # NAME of the key clients must send (from --server_args --api-key)
+    # tasks of the server step on each node (one per GPU for Megatron on Slurm, multi-node TRT-LLM)
+    tasks_per_node: int = 1
     # --server_replicas: which replica this is (0, 1, ...) and how many there are; replica r of a
     # job takes GPUs r*gpus .. (r+1)*gpus-1 of the job's (of $CUDA_VISIBLE_DEVICES when it is set)
     replica: int = 0

@@ -27,6 +27,7 @@ from skills.pipeline.plan import Job, Plan
 GROUP_MONITOR_S = 5  # seconds between checks of the server/client steps (and grace before kill)
 SERVER_WAIT_S = 7200  # default wait for a booting server ($SKILLS_SERVER_WAIT_S at run time)
 EXECUTOR_FIELDS = {f.name for f in fields(SlurmExecutor) if f.init}
+MASTER_NODE = '$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n1)'
 
 
 @dataclass(kw_only=True)
@@ -105,7 +106,7 @@ def split_sbatch_kwargs(kwargs: Dict) -> Tuple[Dict, Dict]:
 
 def _executor(job: Job, plan: Plan, cluster, tunnel, *, role: str, nodes: int, tasks: int,
               container: Optional[str], env: Dict[str, str], srun_args: List[str],
-              extra_params: Dict) -> SlurmExecutor:
+              extra_params: Dict, shell_env: Optional[Dict[str, str]] = None) -> SlurmExecutor:
     partition = _partition(job, cluster)
     gpus = job.gpus if not getattr(cluster, "disable_gpus_per_node", False) else 0
     params = {"kill_on_invalid_dep": "yes"}
@@ -119,7 +120,8 @@ def _executor(job: Job, plan: Plan, cluster, tunnel, *, role: str, nodes: int, t
         account=cluster.account or "", partition=partition, time=_time_limit(job, cluster, partition),
         nodes=nodes, ntasks_per_node=tasks, gpus_per_node=gpus or None, qos=job.qos,
         exclusive=True if job.exclusive else None, mem="0" if job.exclusive else None,
-        env_vars={k: shlex.quote(str(v)) for k, v in env.items()},
+        # shell_env: values the sbatch script expands itself (on the batch host, outside any container)
+        env_vars={**{k: shlex.quote(str(v)) for k, v in env.items()}, **(shell_env or {})},
         srun_args=srun_args, tunnel=copy.deepcopy(tunnel), packager=run.Packager(),
         poll_estimated_start_time=False,
         dependency_type="afterany" if job.chain_index > 0 else "afterok",
@@ -129,7 +131,7 @@ def _executor(job: Job, plan: Plan, cluster, tunnel, *, role: str, nodes: int, t
     )
     if container:  # pyxis only when the cluster config names an image for this role
         kw.update(container_image=container, container_mounts=_mounts(cluster),
-                  container_env=sorted({*env, *job.secret_env}) or None)
+                  container_env=sorted({*env, *(shell_env or {}), *job.secret_env}) or None)
     cluster_fields, cluster_extra = split_sbatch_kwargs(getattr(cluster, "sbatch_kwargs", None) or {})
     job_fields, job_extra = split_sbatch_kwargs(job.sbatch_kwargs or {})
     kw.update(cluster_fields)
@@ -210,7 +212,8 @@ def server_port_file(job: Job, plan: Plan) -> Optional[str]:
     whose launch line says ``--port``; others keep the planned port)."""
     folder = job.log_dir or plan.log_dir
     s = job.server
-    if s is None or not folder or s.nodes > 1 or job.replicas or not _port_pattern(s.port).search(s.command):
+    if (s is None or not folder or s.nodes > 1 or s.tasks_per_node > 1 or job.replicas
+            or not _port_pattern(s.port).search(s.command)):
         return None
     return f'{shlex.quote(folder)}/".{job.name}.server-port.${{SLURM_JOB_ID:-0}}"'
 
@@ -337,9 +340,10 @@ def server_script_text(job: Job, workdir: Optional[str], exit_file: Optional[str
         port = job.server.port
         lines += [f"_port=$(python3 -c {shlex.quote(FREE_PORT)} {port})", f"echo $_port > {port_file}"]
         command = _port_pattern(port).sub(lambda m: m.group(1) + "${_port}", command)
-    if exit_file:
-        lines += [f"rm -f {exit_file}", f"(\n{command}\n)", "_rc=$?", f"echo $_rc > {exit_file}",
-                  "exit $_rc"]
+    if exit_file:  # with several tasks, any that exits ends the job (a Ray worker gone, a rank crashed)
+        several = job.server.nodes * job.server.tasks_per_node > 1
+        rm = f'if [ "${{SLURM_PROCID:-0}}" = 0 ]; then rm -f {exit_file}; fi' if several else f"rm -f {exit_file}"
+        lines += [rm, f"(\n{command}\n)", "_rc=$?", f"echo $_rc > {exit_file}", "exit $_rc"]
     else:
         lines.append(command)
     return "\n".join(lines) + "\n"
@@ -390,15 +394,20 @@ def add_job(exp, job: Job, plan: Plan, cluster, tunnel, deps: List[str], mpi: Op
         return exp.add(script, executor=ex, name=job.name, dependencies=deps or None)
     s = job.server
     nodes = max(job.nodes, s.nodes)
-    server_args = ["--overlap", *mpi_args, "--wait=10", "--ntasks-per-node=1", f"--nodes={s.nodes}",
-                   *chdir(s.container)]
-    client_args = ["--overlap", *mpi_args, "--wait=10", "--ntasks=1", "--nodes=1", *chdir(job.container)]
-    server_ex = _executor(job, plan, cluster, tunnel, role="server", nodes=nodes, tasks=1,
+    server_args = ["--overlap", *mpi_args, "--wait=10", f"--ntasks-per-node={s.tasks_per_node}",
+                   f"--nodes={s.nodes}", *chdir(s.container)]
+    # the client (and its sidecars) on the allocation's first node, where rank 0 serves HTTP
+    head = ["--relative=0"] if nodes > 1 else []
+    client_args = ["--overlap", *mpi_args, "--wait=10", "--ntasks=1", "--nodes=1", *head, *chdir(job.container)]
+    # the first node, found by the batch script (where scontrol is), for the server line of every node
+    # (a container image need not have scontrol), as the reference does
+    master = {"SLURM_MASTER_NODE": MASTER_NODE} if s.nodes > 1 else None
+    server_ex = _executor(job, plan, cluster, tunnel, role="server", nodes=nodes, tasks=s.tasks_per_node,
                           container=s.container, env=job.env, srun_args=server_args,
-                          extra_params=extra_params)
+                          extra_params=extra_params, shell_env=master)
     client_ex = _executor(job, plan, cluster, tunnel, role="main", nodes=nodes, tasks=1,
                           container=job.container, env=job.env, srun_args=client_args,
-                          extra_params=extra_params)
+                          extra_params=extra_params, shell_env=master)
     server_script = run.Script(inline=server_script_text(job, wd, exit_file, port_file))
     return exp.add([server_script, script], executor=[server_ex, client_ex], name=job.name,
                    dependencies=deps or None)

@@ -274,6 +274,7 @@ def test_generate_duplicate_seeds_and_reserved_output(capsys, tmp_path, data_dir
     (["run_cmd", "--num_gpus=-1", "--dry_run", "echo hi"], "--num_gpus must be >= 0"),
     (["start_server", "--model=/m", "--timeout=-1"], "--timeout must be > 0"),
     (["start_server", "--model=/m", "--port=70000"], "--port must be in 1..65535"),
+    (["start_server", "--model=/m", "--server_nodes=2"], "a server over several nodes runs inside Slurm jobs"),
 ])
 def test_out_of_range_values(capsys, argv, needle):
     rc, _, err = run(capsys, argv)

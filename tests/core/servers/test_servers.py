@@ -15,7 +15,7 @@ from tests.helpers.files import read_jsonl
 
 from skills.config.errors import UsageError
 from skills.pipeline.plan import ServerSpec
-from skills.servers.commands import build_server_command, health_url
+from skills.servers.commands import build_server_command, health_url, server_tasks_per_node
 from skills.servers.health import ServerStartError, wait_for_server
 from skills.servers.launch import start_server, stop_server
 from skills.servers.ports import find_free_port, port_is_free
@@ -36,9 +36,9 @@ def test_vllm_args_verbatim_prefix_and_tp_over_nodes():
         server_args="--mamba_ssm_cache_dtype float32 ", python="/venv/bin/python",
         prefix="source /venv/bin/activate &&",
     )
-    assert cmd.startswith("source /venv/bin/activate && /venv/bin/python -m vllm.entrypoints")
-    assert "--tensor-parallel-size 16 --mamba_ssm_cache_dtype float32" in cmd
-    assert cmd.endswith("--mamba_ssm_cache_dtype float32")
+    assert cmd.startswith("source /venv/bin/activate && export SLURM_MASTER_NODE=")  # Ray over 2 nodes
+    assert "\n  /venv/bin/python -m vllm.entrypoints" in cmd
+    assert "--tensor-parallel-size 16 --distributed-executor-backend ray --mamba_ssm_cache_dtype float32\n" in cmd
 
 
 def test_quoted_server_args_kept_verbatim():
@@ -61,6 +61,11 @@ def test_sglang_command_exact_and_multinode():
     assert multi.endswith(
         '--tp 16 --nnodes 2 --node-rank $SLURM_PROCID --dist-init-addr "$SLURM_MASTER_NODE:20000" --dp 2'
     )
+    # the first node of the allocation, unless set before
+    assert multi.startswith('export SLURM_MASTER_NODE="${SLURM_MASTER_NODE:-$(scontrol show hostnames '
+                            '"$SLURM_JOB_NODELIST" | head -n1)}" && python3 -m sglang.launch_server')
+    wrapped = build_server_command("sglang", "/m", 5000, gpus=8, nodes=2, entrypoint="-m my.serve_sglang")
+    assert "--num_nodes 2 --port 5000 --dist_init_addr $SLURM_MASTER_NODE --node_rank $SLURM_PROCID" in wrapped
 
 
 def test_trtllm_command_exact_and_multinode():
@@ -68,10 +73,34 @@ def test_trtllm_command_exact_and_multinode():
         "trtllm-serve /engine --host 0.0.0.0 --port 5000 --tp_size 2 --backend pytorch"
     )
     multi = build_server_command("trtllm", "/engine", 5000, gpus=8, nodes=2)
-    assert multi == (
-        "mpirun -n 1 --oversubscribe --allow-run-as-root "
-        "trtllm-serve /engine --host 0.0.0.0 --port 5000 --tp_size 16"
-    )
+    assert multi == "trtllm-llmapi-launch trtllm-serve /engine --host 0.0.0.0 --port 5000 --tp_size 16"
+    # one task per GPU over several nodes (the launcher makes them one MPI world); Megatron per GPU on Slurm
+    assert server_tasks_per_node("trtllm", 8, 2, True) == 8 and server_tasks_per_node("trtllm", 8, 1, True) == 1
+    assert server_tasks_per_node("megatron", 4, 1, True) == 4 and server_tasks_per_node("megatron", 4, 1, False) == 1
+    assert server_tasks_per_node("vllm", 8, 2, True) == 1 and server_tasks_per_node("sglang", 8, 2, True) == 1
+
+
+def test_vllm_over_nodes_runs_in_a_ray_cluster():
+    cmd = build_server_command("vllm", "/m", 5000, gpus=8, nodes=2, server_args="--max-model-len 4096",
+                               python="/venv/bin/python", prefix="source /venv/bin/activate &&")
+    assert cmd.startswith("source /venv/bin/activate && export SLURM_MASTER_NODE=")
+    head, worker = cmd.split("\nelse\n")
+    assert 'if [ "${SLURM_PROCID:-0}" = 0 ]; then' in head
+    # the head: Ray head first, then all nodes joined, then the server with TP over every GPU
+    steps = ["/venv/bin/ray start --head --port=$_ray_port", "/venv/bin/ray stop", "ray.nodes()",
+             "' 2 \"${SKILLS_SERVER_WAIT_S:-7200}\" || exit 1",
+             "/venv/bin/python -m vllm.entrypoints.openai.api_server --model /m"]
+    assert [head.index(s) for s in steps] == sorted(head.index(s) for s in steps)
+    assert head.rstrip().endswith("--tensor-parallel-size 16 --distributed-executor-backend ray --max-model-len 4096")
+    # a worker: waits for the head's port, then joins it and blocks
+    assert worker.index("socket.create_connection") < worker.index(
+        '/venv/bin/ray start --block --address="$SLURM_MASTER_NODE:$_ray_port" $_ray_ports')
+    assert "vllm" not in worker and worker.rstrip().endswith("fi")
+    # one node: the plain line, no Ray
+    assert "ray" not in build_server_command("vllm", "/m", 5000, gpus=8, nodes=1)
+    # a vLLM wrapper (--server_entrypoint) runs on the head like vLLM itself, as in the reference
+    wrapped = build_server_command("vllm", "/m", 5000, gpus=8, nodes=2, entrypoint="-m my.serve_vllm")
+    assert "ray start --head" in wrapped and "python3 -m my.serve_vllm --model /m --num_gpus 8 --num_nodes 2" in wrapped
 
 
 def test_unknown_server_type_is_usage_error():
