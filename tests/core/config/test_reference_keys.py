@@ -11,7 +11,7 @@ import pytest
 
 from skills.config.errors import UsageError
 from skills.config.overrides import validate_overrides
-from skills.inference.client import resolve_base_url
+from skills.inference.request_body import resolve_base_url
 from skills.inference.config import GenerateConfig, ServerConfig
 from skills.inference.context_retry import parse_context_error
 from tests.helpers.stub_server import StubProcess, generate_cmd
