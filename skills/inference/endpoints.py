@@ -202,37 +202,46 @@ class EndpointPool:
         return any(not o.down for o in self.endpoints if o is not ep)
 
     async def acquire(self) -> Endpoint:
-        loop = asyncio.get_running_loop()
-        while True:
+        """A slot on the best endpoint, first come first served: a caller never takes a slot while
+        others wait (the rows of a run go out in their order when one slot is free at a time, as the
+        reference's semaphore sends them), and a freed slot is handed to the longest waiter."""
+        if not self._waiters:
             ep = self.pick()
             if ep is not None:
-                ep.in_flight += 1
-                if ep.first is None:
-                    ep.first = self.clock()
-                return ep
-            fut = loop.create_future()
-            self._waiters.append(fut)
-            self._arm_timer(loop)
-            try:
-                await fut
-            except asyncio.CancelledError:
-                if fut.done() and not fut.cancelled():
-                    self.wake()  # woken, then cancelled: pass the turn on
-                else:
-                    try:
-                        self._waiters.remove(fut)
-                    except ValueError:
-                        pass
-                raise
+                return self._take(ep)
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        self._waiters.append(fut)
+        self._arm_timer(loop)
+        try:
+            return await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():  # handed a slot, then cancelled: give it back
+                fut.result().in_flight -= 1
+                self.wake()
+            else:
+                try:
+                    self._waiters.remove(fut)
+                except ValueError:
+                    pass
+            raise
+
+    def _take(self, ep: Endpoint) -> Endpoint:
+        ep.in_flight += 1
+        if ep.first is None:
+            ep.first = self.clock()
+        return ep
 
     def wake(self) -> None:
-        now = self.clock()
-        free = sum(max(0, ep.room(now)) for ep in self.endpoints)
-        while free > 0 and self._waiters:
-            fut = self._waiters.popleft()
-            if not fut.done():
-                fut.set_result(None)
-                free -= 1
+        """Hand free slots to the waiters, longest first."""
+        while self._waiters:
+            if self._waiters[0].done():
+                self._waiters.popleft()
+                continue
+            ep = self.pick()
+            if ep is None:
+                break
+            self._waiters.popleft().set_result(self._take(ep))
         if self._waiters:
             try:
                 self._arm_timer(asyncio.get_running_loop())
