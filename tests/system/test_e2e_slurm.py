@@ -111,3 +111,46 @@ def test_generate_and_run_cmd_on_slurm(local_slurm, tmp_path, monkeypatch, capsy
                  f"echo hello from $SLURM_JOB_ID > {tmp_path / 'hello.txt'}"]) == 0
     assert S.wait_for("slurm-cmd", cluster, poll_s=1, timeout_s=300) == 0
     assert (tmp_path / "hello.txt").read_text().startswith("hello from ")
+
+
+def test_generate_with_code_execution_on_slurm(local_slurm, tmp_path, monkeypatch):
+    """`ns generate ++code_execution=True` submitted to Slurm: the sandbox sidecar is planned into
+    the job (code execution asks for it), the model's code block runs there, its output goes back
+    into the same generation. The model is a scripted endpoint (its two turns are known), so the
+    generation text is known exactly; the tiny model on vLLM runs the same loop locally
+    (tests/system/test_e2e_code_execution.py)."""
+    from skills.config.cluster import get_cluster_config
+    from skills.pipeline.executors import slurm as S
+    from tests.helpers.stub_server import StubProcess
+
+    home = tmp_path / "nemo_run"
+    home.mkdir()
+    monkeypatch.setenv("NEMORUN_HOME", str(home))
+    cfg = tmp_path / "slurm.yaml"
+    cfg.write_text(f"executor: slurm\naccount: test\npartition: {local_slurm}\njob_dir: {home}\n")
+    cluster = get_cluster_config(str(cfg))
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": i, "question": f"What is 6 * {i}?"}) + "\n" for i in (7, 8)))
+    tags = tmp_path / "tags.yaml"
+    tags.write_text('code_begin: "<tool_call>"\ncode_end: "</tool_call>"\ncode_output_begin: "\\n```output\\n"\n'
+                    'code_output_end: "```\\n"\ncode_output_format: qwen\n')
+    script = tmp_path / "script.json"  # turn 0: a code block computing the product; turn 1: the answer
+    turns = [{"turn": 0, "contains": f"6 * {i}", "answer": f"Compute.<tool_call>\nx = 6 * {i}\nx\n</tool_call>"}
+             for i in (7, 8)]
+    script.write_text(json.dumps(turns + [{"turn": 1, "answer": "Done."}]))
+    out = tmp_path / "gen"
+    with StubProcess(script=script) as stub:
+        assert main(["generate", f"--cluster={cfg}", "--server_type=openai", f"--server_address={stub.base_url}",
+                     "--model=stub", f"--input_file={src}", f"--output_dir={out}", "--expname=slurm-tir",
+                     "++prompt_config=generic/default", "++code_execution=True", f"++code_tags={tags}",
+                     "++inference.tokens_to_generate=200"]) == 0
+        assert S.wait_for("slurm-tir", cluster, poll_s=1, timeout_s=300) == 0
+    rows = read_jsonl(out / "output.jsonl")
+    assert [r["id"] for r in rows] == [7, 8]
+    for row in rows:  # chat: the assistant turns joined by a newline, the block's output after the first
+        i = row["id"]
+        first = f"Compute.<tool_call>\nx = 6 * {i}\nx\n</tool_call>\n```output\n{6 * i}\n```\n"
+        assert row["generation"] == first + "\nDone."
+        assert row["code_rounds_executed"] == 1 and row["num_code_timeouts"] == 0
+    assert list((out / "generation-logs").rglob("*sandbox*")) or list(out.rglob("*sandbox*.log")), \
+        "the sandbox sidecar left no log"
