@@ -11,10 +11,11 @@ if [ -n "${SKILLS_SHARED_DIR:-}" ] && [ -z "${SKILLS_DATA_MIRROR:-}" ]; then
 fi
 bash scripts/setup.sh  # the mirror also holds the pinned upstream code setup installs (gorilla, RULER)
 # Two pytest-xdist workers by default (CI): most tests wait on subprocesses, servers, sandbox limits or
-# Slurm, so a second worker keeps both cores busy (tests/conftest.py hands them whole units, longest
-# first). SKILLS_TEST_WORKERS=0 runs one process, =N runs N workers. See docs/testing.md.
+# Slurm, so a second worker keeps both cores busy. tests/helpers/units.py schedules them: whole units
+# (a shared server's tests, the Slurm tests, ...), longest first. SKILLS_TEST_WORKERS=0 runs one
+# process, =N runs N workers. See docs/testing.md.
 WORKERS="${SKILLS_TEST_WORKERS:-2}"
 if [ "$WORKERS" = 0 ]; then
   exec .venv/bin/python -m pytest "$@"
 fi
-exec .venv/bin/python -m pytest -n "$WORKERS" --dist loadgroup --no-loadscope-reorder "$@"
+exec .venv/bin/python -m pytest -n "$WORKERS" "$@"

@@ -12,16 +12,16 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict
 
 import pytest
 
 from tests.helpers.files import exclusive
 from tests.helpers.paths import MODELS, REPO_ROOT, TOY_DATA
 from tests.helpers.prereqs import missing
-from tests.helpers.vllm import SHARED_SERVER_FIXTURES, SharedServer, SharedServers, shared_server
+from tests.helpers.vllm import SharedServer, SharedServers, server_of, shared_server
 
-pytest_plugins = ["tests.helpers.slurm"]
+pytest_plugins = ["tests.helpers.slurm", "tests.helpers.units"]
 
 SERVER_TIMEOUT_S = float(os.environ.get("SKILLS_SERVER_TIMEOUT", "600"))
 SHARED_SERVERS = pytest.StashKey[SharedServers]()
@@ -105,44 +105,10 @@ def vllm_server(shared_servers: SharedServers, tiny_model: Path) -> SharedServer
     return shared_servers.get("vllm_server", tiny_model, "--dtype float32 --max-model-len 2048 --enforce-eager")
 
 
-def _server_of(item: pytest.Item) -> Optional[str]:
-    return next((name for name in item.fixturenames if name in SHARED_SERVER_FIXTURES), None)
-
-
-def _unit_of(item: pytest.Item) -> str:
-    """What must run on one worker: a shared server's tests (one start), the Slurm tests (one cluster
-    start, no two sessions stopping it), the sandbox's own tests (one after another, as they were
-    written), else the module (module-scoped fixtures built once)."""
-    if _server_of(item):
-        return _server_of(item)
-    if "local_slurm" in item.fixturenames:
-        return "slurm"
-    if item.module.__name__.startswith("tests.core.sandbox."):  # red-team programs (fork bombs, floods) never
-        return "sandbox"                                          # beside the sandbox's own timing-bound tests
-    return item.module.__name__
-
-
-def pytest_itemcollected(item: pytest.Item) -> None:
-    """Parallel runs (``pytest -n 2 --dist loadgroup``, as scripts/test.sh runs the suite) hand out
-    whole units (``_unit_of``)."""
-    if item.config.pluginmanager.hasplugin("xdist"):
-        item.add_marker(pytest.mark.xdist_group(_unit_of(item)))
-
-
-@pytest.hookimpl(trylast=True)  # after -m/-k deselection
-def pytest_collection_modifyitems(config, items: List[pytest.Item]) -> None:
-    """Units (``_unit_of``) stay together, the longest first so that two workers end together: the
-    Slurm tests, then units with slow tests, then the rest; file order otherwise. The last test of a
-    shared server's unit releases the server (``pytest_runtest_teardown``)."""
-    rank: Dict[str, int] = {}
-    first: Dict[str, int] = {}
-    for index, item in enumerate(items):
-        unit = _unit_of(item)
-        first.setdefault(unit, index)
-        slow = item.get_closest_marker("slow") is not None
-        rank[unit] = min(rank.get(unit, 2), 0 if unit == "slurm" else 1 if slow else 2)
-    items.sort(key=lambda item: (rank[_unit_of(item)], first[_unit_of(item)]))  # stable within a unit
-    config.stash[LAST_USERS] = {_server_of(item): item.nodeid for item in items if _server_of(item)}
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The last test of a shared server's unit (in the final order, tests/helpers/units.py) releases
+    the server (``pytest_runtest_teardown``)."""
+    session.config.stash[LAST_USERS] = {server_of(item): item.nodeid for item in session.items if server_of(item)}
 
 
 @pytest.hookimpl(hookwrapper=True)

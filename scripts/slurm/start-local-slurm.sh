@@ -43,6 +43,12 @@ die() { echo "[start-local-slurm] ERROR: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "must run as root"
 
+# One run at a time on this machine: two callers at once (two test sessions) would both find a
+# daemon missing and start it twice.
+LOCK_DIR=/run/lock; [ -d "$LOCK_DIR" ] || LOCK_DIR=/tmp
+exec 9>"$LOCK_DIR/start-local-slurm.lock"  # daemons start with 9>&-: they must not keep it
+flock -w 600 9 || die "another start-local-slurm.sh has held $LOCK_DIR/start-local-slurm.lock for 10 minutes"
+
 # pid from pidfile if that process is alive and its command name matches
 alive_pid() { # $1 pidfile, $2 expected comm (prefix match)
     local pf=$1 want=$2 pid comm
@@ -84,11 +90,11 @@ if [ -n "$MISSING" ]; then
     log "apt-get install:$MISSING"
     export DEBIAN_FRONTEND=noninteractive
     # shellcheck disable=SC2086
-    if ! apt-get install $APT_OPTS $MISSING >"$APT_LOG" 2>&1; then
+    if ! apt-get install $APT_OPTS $MISSING >"$APT_LOG" 2>&1 9>&-; then
         log "install failed, running apt-get update and retrying"
         apt-get update -q -o DPkg::Lock::Timeout=300 >>"$APT_LOG" 2>&1
         # shellcheck disable=SC2086
-        apt-get install $APT_OPTS $MISSING >>"$APT_LOG" 2>&1 \
+        apt-get install $APT_OPTS $MISSING >>"$APT_LOG" 2>&1 9>&- \
             || { tail -20 "$APT_LOG"; die "apt-get install failed"; }
     fi
     log "installed"
@@ -109,10 +115,11 @@ if [ ! -s /etc/munge/munge.key ]; then
     else dd if=/dev/urandom of=/etc/munge/munge.key bs=1 count=1024 status=none; fi
 fi
 chown munge:munge /etc/munge/munge.key && chmod 400 /etc/munge/munge.key
-if ! alive_pid /run/munge/munged.pid munged >/dev/null; then
+# A working munge (ours, or one the package's init script started) is kept as it is.
+if ! alive_pid /run/munge/munged.pid munged >/dev/null && ! (munge -n | unmunge) >/dev/null 2>&1; then
     mkdir -p /run/munge && chown munge:munge /run/munge && chmod 0755 /run/munge
     rm -f /run/munge/munged.pid
-    runuser -u munge -- /usr/sbin/munged
+    runuser -u munge -- /usr/sbin/munged 9>&-
     log "munged started"
 fi
 for i in $(seq 1 40); do munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && break; sleep 0.25; done
@@ -203,7 +210,7 @@ fi
 # ---------------------------------------------------------------- 4. accounting
 if [ "$ACCOUNTING" = 1 ]; then
     if ! mariadb-admin ping >/dev/null 2>&1; then
-        /etc/init.d/mariadb start >/dev/null 2>&1 || true
+        /etc/init.d/mariadb start >/dev/null 2>&1 9>&- || true
         for i in $(seq 1 120); do mariadb-admin ping >/dev/null 2>&1 && break; sleep 0.25; done
         mariadb-admin ping >/dev/null 2>&1 || die "mariadb did not start"
         log "mariadb started"
@@ -232,7 +239,7 @@ EOF
     fi
     chown slurm:slurm /etc/slurm/slurmdbd.conf && chmod 600 /etc/slurm/slurmdbd.conf
     if ! alive_pid /run/slurmdbd.pid slurmdbd >/dev/null; then
-        /usr/sbin/slurmdbd
+        /usr/sbin/slurmdbd 9>&-
         log "slurmdbd started"
     fi
     wait_tcp 6819 60 || { tail -20 /var/log/slurm/slurmdbd.log; die "slurmdbd not listening on 6819"; }
@@ -245,12 +252,12 @@ if [ "$CHANGED" = 1 ]; then   # node/accounting changes need a daemon restart
     done
 fi
 if ! alive_pid /run/slurmctld.pid slurmctld >/dev/null; then
-    /usr/sbin/slurmctld
+    /usr/sbin/slurmctld 9>&-
     log "slurmctld started"
 fi
 wait_tcp 6817 60 || { tail -20 /var/log/slurm/slurmctld.log; die "slurmctld not listening on 6817"; }
 if ! alive_pid /run/slurmd.pid slurmd >/dev/null; then
-    /usr/sbin/slurmd
+    /usr/sbin/slurmd 9>&-
     log "slurmd started"
 fi
 

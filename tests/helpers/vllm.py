@@ -60,6 +60,11 @@ def shared_server(func: Callable) -> Callable:
     return pytest.fixture(scope="session")(func)
 
 
+def server_of(item: pytest.Item) -> Optional[str]:
+    """The shared server fixture a test uses, if any."""
+    return next((name for name in item.fixturenames if name in SHARED_SERVER_FIXTURES), None)
+
+
 class SharedServers:
     """One vLLM server per (fixture name, model, arguments), started lazily, stopped on ``release``."""
 
