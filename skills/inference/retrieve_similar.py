@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Iterable, List, Optional, Sequence
 
 from skills.config.errors import UsageError
+from skills.data.io import iter_jsonl
 
 
 @dataclass
@@ -63,18 +64,11 @@ def read_items(paths: Iterable[str], key: str) -> List[str]:
     """The distinct values of ``key`` in the files, in the order first seen; a line without one fails."""
     seen: dict = {}
     for path in paths:
-        with open(path, encoding="utf-8") as fin:
-            for lineno, line in enumerate(fin, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except ValueError as exc:
-                    raise UsageError(f"{path}:{lineno}: malformed JSON line ({exc})") from None
-                value = row.get(key) if isinstance(row, dict) else None
-                if not value:
-                    raise UsageError(f"{path}:{lineno}: no '{key}' value (++retrieve_key names the field)")
-                seen.setdefault(value, None)
+        for lineno, row in iter_jsonl(Path(path)):
+            value = row.get(key) if isinstance(row, dict) else None
+            if not value:
+                raise UsageError(f"{path}:{lineno}: no '{key}' value (++retrieve_key names the field)")
+            seen.setdefault(value, None)
     return list(seen)
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from skills.config.errors import UsageError
-from skills.data.io import atomic_open
+from skills.data.io import atomic_open, iter_jsonl
 from skills.data.manifest import RUNS
 from skills.metrics.compute import compute_metrics
 from skills.metrics.types import make_scorer
@@ -51,15 +51,10 @@ def consistency_rate(files: Sequence[Path]) -> float:
     """Agreeing pairs of predicted answers per row index over the runs, in percent (see the module doc)."""
     per_row: Dict[int, List[Any]] = defaultdict(list)
     for path in files:
-        with open(path, encoding="utf-8") as fin:
-            for idx, line in enumerate(fin):
-                try:
-                    row = json.loads(line)
-                except ValueError as exc:
-                    raise UsageError(f"{path}:{idx + 1}: malformed JSON line ({exc})") from None
-                if not isinstance(row, dict) or "predicted_answer" not in row:
-                    raise UsageError(f"{path}:{idx + 1}: no predicted_answer (the file is not graded)")
-                per_row[idx].append(row["predicted_answer"])
+        for lineno, row in iter_jsonl(Path(path)):
+            if not isinstance(row, dict) or "predicted_answer" not in row:
+                raise UsageError(f"{path}:{lineno}: no predicted_answer (the file is not graded)")
+            per_row[lineno - 1].append(row["predicted_answer"])
     agree = pairs = 0
     for answers in per_row.values():
         for a, b in combinations(answers, 2):
