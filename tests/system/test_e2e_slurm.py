@@ -17,19 +17,24 @@ pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 SERVER_ARGS = "--dtype float32 --max-model-len 2048 --enforce-eager"
 
 
+def slurm_yaml(tmp_path, partition: str, monkeypatch, extra: str = ""):
+    """A slurm cluster config in tmp_path whose nemo-run home (``job_dir``, ``$NEMORUN_HOME``) is there too."""
+    home = tmp_path / "nemo_run"
+    home.mkdir()
+    monkeypatch.setenv("NEMORUN_HOME", str(home))
+    cfg = tmp_path / "slurm.yaml"
+    cfg.write_text(f"executor: slurm\naccount: test\npartition: {partition}\njob_dir: {home}\n{extra}")
+    return cfg
+
+
 
 def test_ns_eval_hle_with_judge_on_slurm(local_slurm, vllm_python, tiny_model, tmp_path, monkeypatch, capsys):
     from skills.config.cluster import get_cluster_config
     from skills.pipeline.executors import slurm as S
 
-    home = tmp_path / "nemo_run"
-    home.mkdir()
-    monkeypatch.setenv("NEMORUN_HOME", str(home))
     monkeypatch.delenv("SKILLS_DATA_MIRROR", raising=False)
     env = "\n".join(f'      {k}: "{v}"' for k, v in VLLM_CPU_ENV.items())
-    cfg = tmp_path / "slurm.yaml"
-    cfg.write_text(f"executor: slurm\naccount: test\npartition: {local_slurm}\njob_dir: {home}\n"
-                   f"servers:\n  vllm:\n    python: {vllm_python}\n    env:\n{env}\n")
+    cfg = slurm_yaml(tmp_path, local_slurm, monkeypatch, f"servers:\n  vllm:\n    python: {vllm_python}\n    env:\n{env}\n")
     data = tmp_path / "data"
     assert main(["prepare_data", "hle", f"--data_dir={data}", f"--mirror={FIXTURES}"]) == 0
     out = tmp_path / "out"
@@ -69,11 +74,7 @@ def test_prepare_data_on_slurm(local_slurm, tmp_path, monkeypatch, mirror_dir, c
     from skills.config.cluster import get_cluster_config
     from skills.pipeline.executors import slurm as S
 
-    home = tmp_path / "nemo_run"
-    home.mkdir()
-    monkeypatch.setenv("NEMORUN_HOME", str(home))
-    cfg = tmp_path / "slurm.yaml"
-    cfg.write_text(f"executor: slurm\naccount: test\npartition: {local_slurm}\njob_dir: {home}\n")
+    cfg = slurm_yaml(tmp_path, local_slurm, monkeypatch)
     data = tmp_path / "data"
     argv = ["prepare_data", "aime24", "math-500", f"--cluster={cfg}", f"--data_dir={data}", f"--mirror={mirror_dir}"]
     assert main([*argv, "--dry_run"]) == 0 and "prepare_data aime24 math-500" in capsys.readouterr().out
@@ -90,11 +91,7 @@ def test_generate_and_run_cmd_on_slurm(local_slurm, tmp_path, monkeypatch, capsy
     from skills.pipeline.executors import slurm as S
     from tests.helpers.stub_server import StubProcess
 
-    home = tmp_path / "nemo_run"
-    home.mkdir()
-    monkeypatch.setenv("NEMORUN_HOME", str(home))
-    cfg = tmp_path / "slurm.yaml"
-    cfg.write_text(f"executor: slurm\naccount: test\npartition: {local_slurm}\njob_dir: {home}\n")
+    cfg = slurm_yaml(tmp_path, local_slurm, monkeypatch)
     cluster = get_cluster_config(str(cfg))
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps({"id": i, "question": f"q{i}"}) + "\n" for i in range(5)))
@@ -123,11 +120,7 @@ def test_generate_with_code_execution_on_slurm(local_slurm, tmp_path, monkeypatc
     from skills.pipeline.executors import slurm as S
     from tests.helpers.stub_server import StubProcess
 
-    home = tmp_path / "nemo_run"
-    home.mkdir()
-    monkeypatch.setenv("NEMORUN_HOME", str(home))
-    cfg = tmp_path / "slurm.yaml"
-    cfg.write_text(f"executor: slurm\naccount: test\npartition: {local_slurm}\njob_dir: {home}\n")
+    cfg = slurm_yaml(tmp_path, local_slurm, monkeypatch)
     cluster = get_cluster_config(str(cfg))
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps({"id": i, "question": f"What is 6 * {i}?"}) + "\n" for i in (7, 8)))
